@@ -245,8 +245,8 @@ ReceiveAccept(a, m) ==
     /\ a \notin crashed
     /\ m.from = Leader(m.rnd)
     /\ CanVoteIn(a, m.rnd)
-    /\ ProofOK(m)
     /\ ~VotedFor(a, m.rnd, m.val)
+    /\ ProofOK(m)
     /\ rnd' = [rnd EXCEPT ![a] = m.rnd]
     /\ vrnd' = [vrnd EXCEPT ![a] = m.rnd]
     /\ vval' = [vval EXCEPT ![a] = m.val]
@@ -273,10 +273,11 @@ HonestAcceptVote(a) ==
     \E m \in msgs : m.type = "accept" /\ ReceiveAccept(a, m)
 
 ByzantineAccept(a) ==
-    \E p \in Byzantine, r \in Round, v \in Value :
-       \E Q \in IF r = 0 THEN {{}} ELSE SUBSET PromisesFor(r) :
-          ReceiveAccept(a, [type |-> "accept", from |-> p, rnd |-> r,
-                            val |-> v, proof |-> Q])
+    \E p \in Byzantine, r \in Round :
+       /\ CanVoteIn(a, r)  \* (checked again by ReceiveAccept; saves work)
+       /\ \E Q \in IF r = 0 THEN {{}} ELSE SUBSET PromisesFor(r), v \in Value :
+             ReceiveAccept(a, [type |-> "accept", from |-> p, rnd |-> r,
+                               val |-> v, proof |-> Q])
 
 Crash(a) ==
     /\ a \notin crashed

@@ -14,8 +14,8 @@ TypeOK == chosen \subseteq Value /\ Cardinality(chosen) <= 1
 
 Init == chosen = {}
 
-Choose == /\ chosen = {}
-          /\ \E v \in Value : chosen' = {v}
+Next == /\ chosen = {}
+        /\ \E v \in Value : chosen' = {v}
 
-Spec == Init /\ [][Choose]_chosen
+Spec == Init /\ [][Next]_chosen
 =============================================================================

