@@ -1,0 +1,265 @@
+//! A Byzantine proposer (PROTOCOL.md §5). It is "eager": it sends at once every message it can
+//! build from what it knows. On a network that may lose, delay and reorder any message, sending
+//! early is as good as sending late and an undelivered message is as good as an unsent one, so
+//! the eager proposer covers every choice of what to send, when, and to which acceptors
+//! (equivocation included), with far fewer states than a proposer that chooses step by step.
+//!
+//! Its menu:
+//! - at start, for every round up to the bound and every value (`Z` included): `ACCEPT(r, v)`
+//!   with no proof, to every acceptor (round 0's equivocation; a missing proof above 0; rounds
+//!   that are not its own);
+//! - for every round above 0 that it leads, every value and every quorum of acceptors: an
+//!   `ACCEPT` whose proof is made-up PROMISEs of that quorum, all reporting no vote, with
+//!   forged authenticators (the strongest forgery: it would allow any value);
+//! - `TRUSTCHANGE(r)` to every acceptor, and `LEARN(r, v)` to every learner, posing as
+//!   acceptors it is not;
+//! - on each PROMISE it receives for a round `r` it leads: for every set `S` of the PROMISEs it
+//!   holds for `r` that includes the new one and has at least `2f` of them (one short of a
+//!   quorum: the shortest proof that matters), every round `r' ≥ r` it leads (a stale proof when
+//!   `r' > r`), and every value: `ACCEPT(r', v, S)` to every acceptor.
+//!
+//! Left out, because an acceptor treats them exactly as a message of the menu: proofs with
+//! fewer than `2f` PROMISEs, proofs mixing rounds, and replays of PROMISEs to acceptors (which
+//! ignore PROMISEs), and re-sending a message (the network duplicates).
+//!
+//! The pruned menu (the default) leaves out what cannot change an acceptor's state beyond what
+//! the rest of the menu does:
+//! - an `ACCEPT(r, v, proof)` above round 0 whose proof the acceptors' own `ValidProof`
+//!   rejects: an acceptor answers it exactly as it answers `ACCEPT(r, v)` with no proof (same
+//!   gates, then a trust change to `r + 1`; the cause is not part of the state), which is sent;
+//! - that ACCEPT with no proof itself when `r` is the highest round: the trust change it
+//!   causes leaves the explored bound;
+//! - messages every acceptor ignores whatever its state: ACCEPTs for rounds it does not lead
+//!   and TRUSTCHANGEs from a proposer.
+//!
+//! The full menu (`--menu full`) sends everything; the tests check that both menus reach the
+//! same number of distinct states.
+
+use super::config::ModelConfig;
+use super::symbolic::SymbolicAuth;
+use super::value::ModelValue;
+use crate::auth::Mac;
+use crate::message::{Msg, Promise, Proof};
+use crate::rules::{Rules, valid_proof};
+use crate::types::{AcceptorId, Cluster, ProposerId, Round};
+use serde::{Deserialize, Serialize};
+use stateright::actor::{Actor, Id, Out};
+use std::collections::BTreeSet;
+
+#[derive(Clone, Debug)]
+pub struct ByzantineProposer {
+    pub id: ProposerId,
+    pub cluster: Cluster,
+    pub max_round: Round,
+    pub values: Vec<ModelValue>,
+    /// The smallest proof it builds from real PROMISEs: `2f`.
+    pub min_proof: usize,
+    /// Who LEARNs go to (the acceptors and the client), if anybody reads them.
+    pub forge_learns_to: Vec<Id>,
+    /// Under the `leaked-key` variant it signs the PROMISEs it makes up.
+    pub knows_key: bool,
+    /// The rules the acceptors follow, to prune ACCEPTs they would reject.
+    pub rules: Rules,
+    /// Send the whole menu, rejected proofs included.
+    pub full_menu: bool,
+}
+
+/// The genuine PROMISEs it holds, for the rounds it leads.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ByzantineState {
+    pub promises: BTreeSet<Promise<ModelValue>>,
+}
+
+impl ByzantineProposer {
+    pub fn new(cfg: &ModelConfig, id: ProposerId) -> Self {
+        let forge_learns_to = if cfg.learners == super::LearnerMode::Abstract {
+            Vec::new()
+        } else {
+            let mut to = vec![cfg.learner_id()];
+            if cfg.learners == super::LearnerMode::Acceptors {
+                to.extend((0..cfg.acceptors()).map(Id::from));
+            }
+            to
+        };
+        ByzantineProposer {
+            id,
+            cluster: cfg.cluster(),
+            max_round: cfg.max_round,
+            values: cfg.values(),
+            min_proof: 2 * cfg.f,
+            forge_learns_to,
+            knows_key: cfg.variant == Some(super::Variant::LeakedKey),
+            rules: cfg.rules(),
+            full_menu: cfg.menu == super::config::Menu::Full,
+        }
+    }
+
+    fn acceptors(&self) -> impl Iterator<Item = Id> + use<> {
+        (0..self.cluster.acceptors()).map(Id::from)
+    }
+
+    fn send_to_acceptors<A: Actor<Msg = Msg<ModelValue>>>(
+        &self,
+        msg: Msg<ModelValue>,
+        o: &mut Out<A>,
+    ) {
+        for dst in self.acceptors() {
+            o.send(dst, msg.clone());
+        }
+    }
+
+    /// Sends `ACCEPT(round, value, proof)` to every acceptor, unless the menu is pruned and
+    /// the acceptors would reject the proof (see the module's comment).
+    fn offer<A: Actor<Msg = Msg<ModelValue>>>(
+        &self,
+        round: Round,
+        value: ModelValue,
+        proof: &[Promise<ModelValue>],
+        o: &mut Out<A>,
+    ) {
+        let accepted =
+            round == 0 || valid_proof(&self.rules, &SymbolicAuth, round, &value, proof).is_ok();
+        let stands_for_rejected = proof.is_empty() && round < self.max_round;
+        if self.full_menu || accepted || stands_for_rejected {
+            let proof = proof.to_vec().into();
+            self.send_to_acceptors(
+                Msg::Accept {
+                    round,
+                    value,
+                    proof,
+                },
+                o,
+            );
+        }
+    }
+
+    fn rounds_led(&self) -> impl Iterator<Item = Round> + '_ {
+        self.cluster.rounds_led_by(self.id, self.max_round)
+    }
+
+    /// A PROMISE it made up: no vote to report, and an authenticator it cannot compute (unless
+    /// the key leaked).
+    fn made_up_promise(&self, round: Round, acceptor: AcceptorId) -> Promise<ModelValue> {
+        if self.knows_key {
+            return Promise::signed(&SymbolicAuth, round, acceptor, None);
+        }
+        Promise {
+            round,
+            acceptor,
+            last_vote: None,
+            mac: Mac::FORGED,
+        }
+    }
+
+    /// Sends its whole opening menu.
+    pub fn start<A: Actor<Msg = Msg<ModelValue>>>(&self, o: &mut Out<A>) -> ByzantineState {
+        for round in 0..=self.max_round {
+            for value in &self.values {
+                if self.cluster.leader(round) == self.id {
+                    self.offer(round, *value, &[], o);
+                } else if self.full_menu {
+                    let proof = Proof::none();
+                    self.send_to_acceptors(
+                        Msg::Accept {
+                            round,
+                            value: *value,
+                            proof,
+                        },
+                        o,
+                    );
+                }
+            }
+        }
+        let quorum = 2 * self.cluster.f + 1;
+        let acceptors: Vec<AcceptorId> = self.cluster.acceptor_ids().collect();
+        for round in self.rounds_led().filter(|r| *r > 0) {
+            for members in subsets(&acceptors, quorum) {
+                let proof: Vec<_> = members
+                    .iter()
+                    .map(|a| self.made_up_promise(round, *a))
+                    .collect();
+                for value in &self.values {
+                    self.offer(round, *value, &proof, o);
+                }
+            }
+        }
+        if self.full_menu {
+            for round in 1..=self.max_round {
+                self.send_to_acceptors(Msg::TrustChange { round }, o);
+            }
+        }
+        for dst in &self.forge_learns_to {
+            for round in 0..=self.max_round {
+                for value in &self.values {
+                    o.send(
+                        *dst,
+                        Msg::Learn {
+                            round,
+                            value: *value,
+                        },
+                    );
+                }
+            }
+        }
+        ByzantineState::default()
+    }
+
+    /// On a PROMISE from the acceptor that sent it: every proof it now can build.
+    pub fn receive<A: Actor<Msg = Msg<ModelValue>>>(
+        &self,
+        state: &ByzantineState,
+        src: Id,
+        msg: &Msg<ModelValue>,
+        o: &mut Out<A>,
+    ) -> Option<ByzantineState> {
+        let Msg::Promise(promise) = msg else {
+            return None;
+        };
+        // Channels are authenticated: a PROMISE comes from the acceptor it names.
+        if usize::from(promise.acceptor.0) != usize::from(src)
+            || self.cluster.leader(promise.round) != self.id
+            || state.promises.contains(promise)
+        {
+            return None;
+        }
+        let others: Vec<&Promise<ModelValue>> = state
+            .promises
+            .iter()
+            .filter(|p| p.round == promise.round)
+            .collect();
+        let min_others = self.min_proof.saturating_sub(1);
+        for size in min_others..=others.len() {
+            for chosen in subsets(&others, size) {
+                let mut proof: Vec<Promise<ModelValue>> = chosen.into_iter().cloned().collect();
+                proof.push(promise.clone());
+                proof.sort();
+                for round in self.rounds_led().filter(|r| *r >= promise.round) {
+                    for value in &self.values {
+                        self.offer(round, *value, &proof, o);
+                    }
+                }
+            }
+        }
+        let mut next = state.clone();
+        next.promises.insert(promise.clone());
+        Some(next)
+    }
+}
+
+/// Every subset of `items` with exactly `size` elements, in order.
+pub fn subsets<T: Clone>(items: &[T], size: usize) -> Vec<Vec<T>> {
+    fn go<T: Clone>(items: &[T], size: usize, acc: &mut Vec<T>, out: &mut Vec<Vec<T>>) {
+        if acc.len() == size {
+            out.push(acc.clone());
+            return;
+        }
+        for (i, item) in items.iter().enumerate() {
+            acc.push(item.clone());
+            go(&items[i + 1..], size, acc, out);
+            acc.pop();
+        }
+    }
+    let mut out = Vec::new();
+    go(items, size, &mut Vec::new(), &mut out);
+    out
+}

@@ -1,0 +1,85 @@
+//! Ghost state for the properties, recorded from the messages agents send (never read by an
+//! agent): every vote cast (Voting.tla's `votes`), every PROMISE sent, every ACCEPT proposed,
+//! and any authentic-looking PROMISE that a proof carried but no acceptor sent.
+
+use super::config::ModelConfig;
+use super::symbolic::SymbolicAuth;
+use super::value::ModelValue;
+use crate::message::{Msg, Promise, Vote};
+use crate::node::peer_of;
+use crate::step::Peer;
+use crate::types::{AcceptorId, ProposerId, Round};
+use serde::{Deserialize, Serialize};
+use stateright::actor::Envelope;
+use std::collections::BTreeSet;
+
+/// What a PROMISE says, without its authenticator.
+pub type PromiseContent = (Round, AcceptorId, Option<Vote<ModelValue>>);
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Ghost {
+    /// `(a, r, v)`: acceptor `a` voted `v` in round `r` (it sent `LEARN(r, v)`).
+    pub votes: BTreeSet<(AcceptorId, Round, ModelValue)>,
+    /// Every PROMISE an acceptor sent.
+    pub promises: BTreeSet<PromiseContent>,
+    /// `(p, r, v)`: proposer `p` sent `ACCEPT(r, v, …)`.
+    pub proposals: BTreeSet<(ProposerId, Round, ModelValue)>,
+    /// PROMISEs with a valid authenticator, carried in a proof, that no acceptor sent.
+    pub forged_promises: BTreeSet<PromiseContent>,
+}
+
+fn content(p: &Promise<ModelValue>) -> PromiseContent {
+    (p.round, p.acceptor, p.last_vote.clone())
+}
+
+impl Ghost {
+    /// `record_msg_out` of the model.
+    pub fn record_sent(
+        cfg: &ModelConfig,
+        ghost: &Ghost,
+        env: Envelope<&Msg<ModelValue>>,
+    ) -> Option<Ghost> {
+        match (peer_of(&cfg.cluster(), env.src), env.msg) {
+            (Peer::Acceptor(a), Msg::Learn { round, value }) => {
+                let vote = (a, *round, *value);
+                (!ghost.votes.contains(&vote)).then(|| {
+                    let mut next = ghost.clone();
+                    next.votes.insert(vote);
+                    next
+                })
+            }
+            (Peer::Acceptor(_), Msg::Promise(p)) => {
+                let sent = content(p);
+                (!ghost.promises.contains(&sent)).then(|| {
+                    let mut next = ghost.clone();
+                    next.promises.insert(sent);
+                    next
+                })
+            }
+            (
+                Peer::Proposer(p),
+                Msg::Accept {
+                    round,
+                    value,
+                    proof,
+                },
+            ) => {
+                let proposal = (p, *round, *value);
+                let forged: Vec<PromiseContent> = proof
+                    .iter()
+                    .filter(|q| q.is_authentic(&SymbolicAuth))
+                    .map(content)
+                    .filter(|c| !ghost.promises.contains(c) && !ghost.forged_promises.contains(c))
+                    .collect();
+                if ghost.proposals.contains(&proposal) && forged.is_empty() {
+                    return None;
+                }
+                let mut next = ghost.clone();
+                next.proposals.insert(proposal);
+                next.forged_promises.extend(forged);
+                Some(next)
+            }
+            _ => None,
+        }
+    }
+}

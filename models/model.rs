@@ -1,0 +1,106 @@
+//! The checked model: stateright's actor model of the configuration, in which a Byzantine
+//! proposer receives each PROMISE at once.
+//!
+//! Why that is sound: the Byzantine proposer is eager (it answers a PROMISE by sending every
+//! ACCEPT it can build, whatever the order of arrival), its delivery disables no other step,
+//! and on a network where messages are never taken back, sending more earlier only adds
+//! choices. Every state of the plain actor model is matched by a state reached here with the
+//! same honest agents and the same votes and PROMISEs, and the Byzantine proposer holding at
+//! least the same PROMISEs. What is skipped are the states in which a PROMISE to it is still
+//! in flight, which multiply the space without adding any acceptor behaviour.
+
+use super::actor::{ModelNode, ModelNodeState};
+use super::config::ModelConfig;
+use super::history::Ghost;
+use super::properties::PROPERTIES;
+use super::value::ModelValue;
+use crate::message::Msg;
+use crate::node::NodeTimer;
+use stateright::actor::{ActorModel, ActorModelAction, ActorModelState};
+use stateright::{Model, Property};
+
+pub type State = ActorModelState<ModelNode, Ghost>;
+pub type Action = ActorModelAction<Msg<ModelValue>, NodeTimer, ()>;
+
+/// The model of one configuration.
+#[derive(Clone)]
+pub struct BpfpModel {
+    pub actors: ActorModel<ModelNode, ModelConfig, Ghost>,
+}
+
+impl BpfpModel {
+    pub fn cfg(&self) -> &ModelConfig {
+        &self.actors.cfg
+    }
+
+    /// Delivers every PROMISE addressed to a Byzantine proposer that it does not hold yet.
+    fn settle(&self, mut state: State) -> State {
+        loop {
+            let pending = state.network.iter_deliverable().find_map(|env| {
+                let to_byzantine = matches!(
+                    state.actor_states.get(usize::from(env.dst)).map(|s| &**s),
+                    Some(ModelNodeState::Byzantine(_))
+                );
+                if !to_byzantine || !matches!(env.msg, Msg::Promise(_)) {
+                    return None;
+                }
+                let deliver = ActorModelAction::Deliver {
+                    src: env.src,
+                    dst: env.dst,
+                    msg: env.msg.clone(),
+                };
+                self.actors.next_state(&state, deliver)
+            });
+            match pending {
+                Some(next) => state = next,
+                None => return state,
+            }
+        }
+    }
+}
+
+impl Model for BpfpModel {
+    type State = State;
+    type Action = Action;
+
+    fn init_states(&self) -> Vec<State> {
+        self.actors
+            .init_states()
+            .into_iter()
+            .map(|s| self.settle(s))
+            .collect()
+    }
+
+    fn actions(&self, state: &State, actions: &mut Vec<Action>) {
+        self.actors.actions(state, actions)
+    }
+
+    fn next_state(&self, last_state: &State, action: Action) -> Option<State> {
+        self.actors
+            .next_state(last_state, action)
+            .map(|s| self.settle(s))
+    }
+
+    fn format_action(&self, action: &Action) -> String {
+        self.actors.format_action(action)
+    }
+
+    fn format_step(&self, last_state: &State, action: Action) -> Option<String> {
+        self.actors.format_step(last_state, action)
+    }
+
+    fn properties(&self) -> Vec<Property<Self>> {
+        PROPERTIES
+            .iter()
+            .map(|p| Property {
+                expectation: p.expectation.clone(),
+                name: p.name,
+                condition: p.condition,
+            })
+            .collect()
+    }
+
+    fn within_boundary(&self, state: &State) -> bool {
+        Model::within_boundary(&self.actors, state)
+    }
+}

@@ -1,0 +1,299 @@
+//! The properties of PROTOCOL.md §6, over the ghost history and the actors' states. Names
+//! follow the TLA+ spec.
+
+use super::actor::ModelNodeState;
+use super::config::ModelConfig;
+use super::history::Ghost;
+use super::value::ModelValue;
+use crate::acceptor::AcceptorState;
+use crate::learner::Decision;
+use crate::node::NodeState;
+use crate::types::{AcceptorId, Round};
+use stateright::Expectation;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub use super::model::{BpfpModel as Model, State};
+
+/// A property of the model and the verdict BP Fast Paxos must get on a configuration.
+pub struct PropertySpec {
+    pub name: &'static str,
+    /// The TLA+ name of the property.
+    pub tla_name: &'static str,
+    pub expectation: Expectation,
+    pub condition: fn(&Model, &State) -> bool,
+    /// Whether the property must hold (`Always`) or be reachable (`Sometimes`) on `cfg`.
+    pub expected: fn(&ModelConfig) -> bool,
+    pub meaning: &'static str,
+}
+
+pub const PROPERTIES: &[PropertySpec] = &[
+    PropertySpec {
+        name: "agreement",
+        tla_name: "Agreement",
+        expectation: Expectation::Always,
+        condition: agreement,
+        expected: |_| true,
+        meaning: "at most one value is chosen, and every learner decides only that value",
+    },
+    PropertySpec {
+        name: "votes safe",
+        tla_name: "VotesSafe",
+        expectation: Expectation::Always,
+        condition: votes_safe,
+        expected: |_| true,
+        meaning: "every vote (a, r, v) satisfies SafeAt(r, v): no other value was or can \
+                  still be chosen in a round below r",
+    },
+    PropertySpec {
+        name: "one vote per round",
+        tla_name: "OneVote",
+        expectation: Expectation::Always,
+        condition: one_vote_per_round,
+        expected: |_| true,
+        meaning: "no acceptor votes for two values in one round",
+    },
+    PropertySpec {
+        name: "promises honest",
+        tla_name: "PromisesHonest",
+        expectation: Expectation::Always,
+        condition: promises_honest,
+        expected: |_| true,
+        meaning: "a PROMISE for r reports its sender's last vote below r, and the sender \
+                  never votes below r afterwards",
+    },
+    PropertySpec {
+        name: "proofs genuine",
+        tla_name: "ProofsGenuine",
+        expectation: Expectation::Always,
+        condition: proofs_genuine,
+        expected: |_| true,
+        meaning: "every PROMISE with a valid authenticator in a proof was sent by its acceptor",
+    },
+    PropertySpec {
+        name: "validity",
+        tla_name: "Validity",
+        expectation: Expectation::Always,
+        condition: validity,
+        expected: |_| true,
+        meaning: "a chosen value was proposed in an ACCEPT of its round; if every leader up \
+                  to that round is honest, it is a client's value",
+    },
+    PropertySpec {
+        name: "one value per round",
+        tla_name: "OneValuePerRound",
+        expectation: Expectation::Always,
+        condition: one_value_per_round,
+        // A Byzantine leader makes acceptors vote different values in one round.
+        expected: |cfg| !cfg.byzantine_leads_in(0..=cfg.max_round),
+        meaning: "sanity: all votes of a round are for one value (fails when a Byzantine \
+                  proposer leads a round: equivocation is modelled)",
+    },
+    PropertySpec {
+        name: "fast path",
+        tla_name: "FastPath",
+        expectation: Expectation::Sometimes,
+        condition: fast_path,
+        expected: |_| true,
+        meaning: "a value is chosen in round 0 before any authenticator is computed",
+    },
+    PropertySpec {
+        name: "decision after trust change",
+        tla_name: "DecidedAfterTrustChange",
+        expectation: Expectation::Sometimes,
+        condition: decided_after_trust_change,
+        expected: |cfg| cfg.max_round >= 1,
+        meaning: "a value is chosen in a round above 0",
+    },
+    PropertySpec {
+        name: "recovery after equivocation",
+        tla_name: "RecoveryAfterEquivocation",
+        expectation: Expectation::Sometimes,
+        condition: recovery_after_equivocation,
+        expected: |cfg| cfg.max_round >= 1 && cfg.byzantine_leads_in(0..=cfg.max_round - 1),
+        meaning: "a value is chosen in a round above one in which acceptors voted two values",
+    },
+    PropertySpec {
+        name: "learner decides",
+        tla_name: "LearnerDecides",
+        expectation: Expectation::Sometimes,
+        condition: learner_decides,
+        expected: |cfg| cfg.learners != super::LearnerMode::Abstract,
+        meaning: "a learner decides (learners that are not abstract)",
+    },
+];
+
+/// The property named `name`.
+pub fn property(name: &str) -> Option<&'static PropertySpec> {
+    PROPERTIES.iter().find(|p| p.name == name)
+}
+
+/// The state space explored: rounds up to the bound, and crashes of acceptors only (a crashed
+/// Byzantine proposer is a silent one, which it can be anyway).
+pub fn within_bounds(cfg: &ModelConfig, state: &State) -> bool {
+    let n = cfg.acceptors();
+    acceptor_states(state).all(|(_, s)| s.rnd <= cfg.max_round)
+        && state.crashed.iter().skip(n).all(|crashed| !crashed)
+}
+
+/// The state of every acceptor.
+pub fn acceptor_states(
+    state: &State,
+) -> impl Iterator<Item = (AcceptorId, &AcceptorState<ModelValue>)> {
+    state
+        .actor_states
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match &**s {
+            ModelNodeState::Honest(NodeState::Acceptor(a)) => Some((AcceptorId(i as u16), a)),
+            _ => None,
+        })
+}
+
+/// Every learner's decision.
+pub fn decisions(state: &State) -> impl Iterator<Item = &Decision<ModelValue>> {
+    state.actor_states.iter().filter_map(|s| match &**s {
+        ModelNodeState::Honest(NodeState::Acceptor(a)) => a.learner.decided.as_ref(),
+        ModelNodeState::Honest(NodeState::Learner(l)) => l.decided.as_ref(),
+        _ => None,
+    })
+}
+
+/// Voting.tla's `ChosenAt`: the `(r, v)` that a real quorum (`2f + 1`) voted.
+pub fn chosen(cfg: &ModelConfig, ghost: &Ghost) -> BTreeSet<(Round, ModelValue)> {
+    let mut count: BTreeMap<(Round, ModelValue), usize> = BTreeMap::new();
+    for (_, r, v) in &ghost.votes {
+        *count.entry((*r, *v)).or_default() += 1;
+    }
+    count
+        .into_iter()
+        .filter(|(_, c)| *c >= cfg.quorum())
+        .map(|(rv, _)| rv)
+        .collect()
+}
+
+fn agreement(model: &Model, state: &State) -> bool {
+    let mut values: BTreeSet<ModelValue> = chosen(&model.cfg(), &state.history)
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    values.extend(decisions(state).map(|d| d.value));
+    values.len() <= 1
+}
+
+fn voted(ghost: &Ghost, a: AcceptorId, r: Round, v: ModelValue) -> bool {
+    ghost.votes.contains(&(a, r, v))
+}
+
+fn voted_in(ghost: &Ghost, a: AcceptorId, r: Round) -> bool {
+    ghost.votes.iter().any(|(b, c, _)| *b == a && *c == r)
+}
+
+/// Whether `w` is or can still become chosen in round `c`: a quorum each of whose acceptors
+/// voted `w` in `c`, or has not voted in `c` and can still (its round is at most `c`; a
+/// crashed acceptor may recover).
+fn choosable(cfg: &ModelConfig, state: &State, c: Round, w: ModelValue) -> bool {
+    let ghost = &state.history;
+    let able = acceptor_states(state)
+        .filter(|(a, s)| voted(ghost, *a, c, w) || (!voted_in(ghost, *a, c) && s.rnd <= c))
+        .count();
+    able >= cfg.quorum()
+}
+
+/// Voting.tla's `SafeAt(r, v)`, in the form that holds when a round may see several values:
+/// no value other than `v` is or can still be chosen in a round below `r`.
+pub fn safe_at(cfg: &ModelConfig, state: &State, r: Round, v: ModelValue) -> bool {
+    (0..r).all(|c| {
+        cfg.values()
+            .into_iter()
+            .filter(|w| *w != v)
+            .all(|w| !choosable(cfg, state, c, w))
+    })
+}
+
+fn votes_safe(model: &Model, state: &State) -> bool {
+    state
+        .history
+        .votes
+        .iter()
+        .all(|(_, r, v)| safe_at(&model.cfg(), state, *r, *v))
+}
+
+fn one_vote_per_round(_: &Model, state: &State) -> bool {
+    let mut seen = BTreeSet::new();
+    state
+        .history
+        .votes
+        .iter()
+        .all(|(a, r, _)| seen.insert((*a, *r)))
+}
+
+fn promises_honest(_: &Model, state: &State) -> bool {
+    let ghost = &state.history;
+    ghost.promises.iter().all(|(r, a, reported)| {
+        let last_below = ghost
+            .votes
+            .iter()
+            .filter(|(b, c, _)| b == a && c < r)
+            .max_by_key(|(_, c, _)| *c);
+        match (reported, last_below) {
+            (None, None) => true,
+            (Some(vote), Some((_, c, v))) => vote.round == *c && vote.value == *v,
+            _ => false,
+        }
+    })
+}
+
+fn proofs_genuine(_: &Model, state: &State) -> bool {
+    state.history.forged_promises.is_empty()
+}
+
+fn validity(model: &Model, state: &State) -> bool {
+    let cfg = model.cfg();
+    let cluster = cfg.cluster();
+    let ghost = &state.history;
+    chosen(cfg, ghost).into_iter().all(|(r, v)| {
+        let proposed = ghost
+            .proposals
+            .iter()
+            .any(|(p, c, w)| *p == cluster.leader(r) && *c == r && *w == v);
+        let honest_so_far = !cfg.byzantine_leads_in(0..=r);
+        proposed && (!honest_so_far || matches!(v, ModelValue::Client(_)))
+    })
+}
+
+fn one_value_per_round(_: &Model, state: &State) -> bool {
+    let mut value_of: BTreeMap<Round, ModelValue> = BTreeMap::new();
+    state
+        .history
+        .votes
+        .iter()
+        .all(|(_, r, v)| *value_of.entry(*r).or_insert(*v) == *v)
+}
+
+fn fast_path(model: &Model, state: &State) -> bool {
+    state.history.promises.is_empty()
+        && chosen(&model.cfg(), &state.history)
+            .iter()
+            .any(|(r, _)| *r == 0)
+}
+
+fn decided_after_trust_change(model: &Model, state: &State) -> bool {
+    chosen(&model.cfg(), &state.history)
+        .iter()
+        .any(|(r, _)| *r > 0)
+}
+
+fn recovery_after_equivocation(model: &Model, state: &State) -> bool {
+    let ghost = &state.history;
+    let mut values_in: BTreeMap<Round, BTreeSet<ModelValue>> = BTreeMap::new();
+    for (_, r, v) in &ghost.votes {
+        values_in.entry(*r).or_default().insert(*v);
+    }
+    chosen(&model.cfg(), ghost)
+        .iter()
+        .any(|(r, _)| values_in.range(..*r).any(|(_, values)| values.len() >= 2))
+}
+
+fn learner_decides(_: &Model, state: &State) -> bool {
+    decisions(state).next().is_some()
+}

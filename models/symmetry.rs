@@ -1,0 +1,241 @@
+//! Symmetry reduction: acceptors are interchangeable. Renaming them consistently everywhere
+//! (states, messages, PROMISE authenticators, the ghost history) maps a behaviour to a
+//! behaviour with the same verdict on every property, because no rule, property or
+//! Byzantine menu item singles out an acceptor by name. The representative renames them so
+//! that their states come out sorted; the checker fingerprints it instead of the state.
+//!
+//! The representative also forgets the network's record of the last delivered message
+//! (`last_msg`), which no actor or property reads, and puts every proof in acceptor order
+//! (acceptors read a proof as a set: one PROMISE per acceptor, order irrelevant).
+
+use super::actor::{ModelNode, ModelNodeState};
+use super::byzantine::ByzantineState;
+use super::history::{Ghost, PromiseContent};
+use super::symbolic::SymbolicAuth;
+use super::value::ModelValue;
+use crate::acceptor::AcceptorState;
+use crate::auth::Mac;
+use crate::learner::LearnerState;
+use crate::message::{Msg, Promise};
+use crate::node::NodeState;
+use crate::proposer::ProposerState;
+use crate::types::AcceptorId;
+use stateright::actor::{ActorModelState, Envelope, Id, Network};
+
+/// A renaming of acceptors: acceptor `i` becomes `new_index[i]`.
+pub struct Renaming {
+    new_index: Vec<usize>,
+}
+
+impl Renaming {
+    fn acceptor(&self, a: AcceptorId) -> AcceptorId {
+        match self.new_index.get(usize::from(a.0)) {
+            Some(i) => AcceptorId(*i as u16),
+            None => a,
+        }
+    }
+
+    fn id(&self, id: Id) -> Id {
+        match self.new_index.get(usize::from(id)) {
+            Some(i) => Id::from(*i),
+            None => id,
+        }
+    }
+
+    /// Moves per-actor entries to their new places (the acceptors come first).
+    fn positions<T: Clone>(&self, items: &[T]) -> Vec<T> {
+        let mut out = items.to_vec();
+        for (old, new) in self.new_index.iter().enumerate() {
+            out[*new] = items[old].clone();
+        }
+        out
+    }
+}
+
+/// Things that name acceptors.
+pub trait Rename {
+    fn rename(&self, r: &Renaming) -> Self;
+}
+
+impl Rename for Promise<ModelValue> {
+    fn rename(&self, r: &Renaming) -> Self {
+        let acceptor = r.acceptor(self.acceptor);
+        if self.is_authentic(&SymbolicAuth) {
+            Promise::signed(&SymbolicAuth, self.round, acceptor, self.last_vote.clone())
+        } else {
+            Promise {
+                acceptor,
+                mac: Mac::FORGED,
+                ..self.clone()
+            }
+        }
+    }
+}
+
+impl Rename for Msg<ModelValue> {
+    fn rename(&self, r: &Renaming) -> Self {
+        match self {
+            Msg::Accept {
+                round,
+                value,
+                proof,
+            } => {
+                let mut proof: Vec<_> = proof.iter().map(|p| p.rename(r)).collect();
+                proof.sort();
+                Msg::Accept {
+                    round: *round,
+                    value: *value,
+                    proof: proof.into(),
+                }
+            }
+            Msg::Promise(p) => Msg::Promise(p.rename(r)),
+            Msg::Learn { .. } | Msg::TrustChange { .. } => self.clone(),
+        }
+    }
+}
+
+impl Rename for Envelope<Msg<ModelValue>> {
+    fn rename(&self, r: &Renaming) -> Self {
+        Envelope {
+            src: r.id(self.src),
+            dst: r.id(self.dst),
+            msg: self.msg.rename(r),
+        }
+    }
+}
+
+impl Rename for LearnerState<ModelValue> {
+    fn rename(&self, r: &Renaming) -> Self {
+        LearnerState {
+            learned: self
+                .learned
+                .iter()
+                .map(|(round, seen)| {
+                    let seen = seen.iter().map(|(a, v)| (r.acceptor(*a), *v)).collect();
+                    (*round, seen)
+                })
+                .collect(),
+            decided: self.decided.clone(),
+        }
+    }
+}
+
+impl Rename for ModelNodeState {
+    fn rename(&self, r: &Renaming) -> Self {
+        match self {
+            ModelNodeState::Honest(NodeState::Acceptor(s)) => {
+                ModelNodeState::Honest(NodeState::Acceptor(AcceptorState {
+                    learner: s.learner.rename(r),
+                    ..s.clone()
+                }))
+            }
+            ModelNodeState::Honest(NodeState::Proposer(s)) => {
+                ModelNodeState::Honest(NodeState::Proposer(ProposerState {
+                    promises: s
+                        .promises
+                        .iter()
+                        .map(|(round, by)| {
+                            let by = by.values().map(|p| (r.acceptor(p.acceptor), p.rename(r)));
+                            (*round, by.collect())
+                        })
+                        .collect(),
+                    proposed: s.proposed,
+                }))
+            }
+            ModelNodeState::Honest(NodeState::Learner(s)) => {
+                ModelNodeState::Honest(NodeState::Learner(s.rename(r)))
+            }
+            ModelNodeState::Byzantine(s) => ModelNodeState::Byzantine(ByzantineState {
+                promises: s.promises.iter().map(|p| p.rename(r)).collect(),
+            }),
+        }
+    }
+}
+
+fn rename_content(c: &PromiseContent, r: &Renaming) -> PromiseContent {
+    (c.0, r.acceptor(c.1), c.2.clone())
+}
+
+impl Rename for Ghost {
+    fn rename(&self, r: &Renaming) -> Self {
+        Ghost {
+            votes: self
+                .votes
+                .iter()
+                .map(|(a, round, v)| (r.acceptor(*a), *round, *v))
+                .collect(),
+            promises: self.promises.iter().map(|c| rename_content(c, r)).collect(),
+            proposals: self.proposals.clone(),
+            forged_promises: self
+                .forged_promises
+                .iter()
+                .map(|c| rename_content(c, r))
+                .collect(),
+        }
+    }
+}
+
+impl Rename for Network<Msg<ModelValue>> {
+    fn rename(&self, r: &Renaming) -> Self {
+        match self {
+            Network::UnorderedDuplicating(envelopes, _last_msg) => {
+                Network::new_unordered_duplicating(envelopes.iter().map(|e| e.rename(r)))
+            }
+            Network::UnorderedNonDuplicating(counts) => Network::UnorderedNonDuplicating(
+                counts.iter().map(|(e, n)| (e.rename(r), *n)).collect(),
+            ),
+            Network::Ordered(flows) => Network::Ordered(
+                flows
+                    .iter()
+                    .map(|((src, dst), msgs)| {
+                        let msgs = msgs.iter().map(|m| m.rename(r)).collect();
+                        ((r.id(*src), r.id(*dst)), msgs)
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// The representative of a state's class: acceptors renamed so that their (state, crashed,
+/// stored state) come out sorted.
+pub fn representative(
+    state: &ActorModelState<ModelNode, Ghost>,
+) -> ActorModelState<ModelNode, Ghost> {
+    // Acceptors come first among the actors.
+    let acceptors = state
+        .actor_states
+        .iter()
+        .take_while(|s| matches!(&***s, ModelNodeState::Honest(NodeState::Acceptor(_))))
+        .count();
+    let mut order: Vec<usize> = (0..acceptors).collect();
+    order.sort_by(|&i, &j| {
+        let key = |k: usize| {
+            (
+                &state.actor_states[k],
+                state.crashed[k],
+                &state.actor_storages[k],
+            )
+        };
+        key(i).cmp(&key(j))
+    });
+    let mut new_index = vec![0; acceptors];
+    for (new, old) in order.iter().enumerate() {
+        new_index[*old] = new;
+    }
+    let r = Renaming { new_index };
+    let actor_states = r
+        .positions(&state.actor_states)
+        .iter()
+        .map(|s| std::sync::Arc::new(s.rename(&r)))
+        .collect();
+    ActorModelState {
+        actor_states,
+        network: state.network.rename(&r),
+        timers_set: r.positions(&state.timers_set),
+        random_choices: r.positions(&state.random_choices),
+        crashed: r.positions(&state.crashed),
+        history: state.history.rename(&r),
+        actor_storages: r.positions(&state.actor_storages),
+    }
+}

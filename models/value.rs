@@ -1,0 +1,31 @@
+//! The values of the model: the clients' values `A, B, …` and `Z`, which no client proposed.
+
+use crate::types::Value;
+use serde::{Deserialize, Serialize};
+use std::fmt::{self, Display};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ModelValue {
+    /// The value of the `i`-th client: `A`, `B`, …
+    Client(u8),
+    /// `Z`: a value no client proposed (only a Byzantine proposer can send it).
+    Unproposed,
+}
+
+impl Display for ModelValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ModelValue::Client(i) => write!(f, "{}", (b'A' + i) as char),
+            ModelValue::Unproposed => write!(f, "Z"),
+        }
+    }
+}
+
+impl Value for ModelValue {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(match self {
+            ModelValue::Client(i) => *i,
+            ModelValue::Unproposed => u8::MAX,
+        });
+    }
+}

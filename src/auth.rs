@@ -1,0 +1,153 @@
+//! PROMISE authenticators (PROTOCOL.md §3): `mac = HMAC-SHA256(K, encode(r, a, vrnd, vval))`
+//! with a domain key `K` that acceptors share and proposers never hold.
+
+use crate::message::Vote;
+use crate::types::{AcceptorId, Round, Value};
+use hmac::{Hmac, Mac as _};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use std::fmt::{self, Debug, Display};
+
+/// A 32-byte authenticator.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Mac(pub [u8; 32]);
+
+impl Mac {
+    /// The authenticator a proposer puts on a PROMISE it made up: it cannot compute a real one.
+    pub const FORGED: Mac = Mac([0; 32]);
+}
+
+impl Debug for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Mac({})", hex::encode(&self.0[..4]))
+    }
+}
+
+impl Display for Mac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", hex::encode(&self.0[..2]))
+    }
+}
+
+/// Domain separation: these bytes start every encoded PROMISE.
+const PROMISE_TAG: &[u8] = b"BPFP/PROMISE/1";
+
+/// The canonical encoding of the authenticated fields of `PROMISE(r, a, vrnd, vval)`:
+/// the tag, `r` (u32 BE), `a` (u16 BE), then `0x00` for no vote or `0x01`, `vrnd` (u32 BE)
+/// and the value's own encoding.
+pub fn encode_promise<V: Value>(
+    round: Round,
+    acceptor: AcceptorId,
+    last_vote: Option<&Vote<V>>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(PROMISE_TAG.len() + 16);
+    out.extend_from_slice(PROMISE_TAG);
+    out.extend_from_slice(&round.to_be_bytes());
+    out.extend_from_slice(&acceptor.0.to_be_bytes());
+    match last_vote {
+        None => out.push(0),
+        Some(vote) => {
+            out.push(1);
+            out.extend_from_slice(&vote.round.to_be_bytes());
+            vote.value.encode(&mut out);
+        }
+    }
+    out
+}
+
+/// Computes and checks PROMISE authenticators. Acceptors hold one; proposers never do.
+pub trait Authenticator: Clone + Debug + Send + Sync + 'static {
+    /// The authenticator of an encoded PROMISE.
+    fn authenticate(&self, encoded: &[u8]) -> Mac;
+
+    /// Whether `mac` authenticates `encoded`.
+    fn verify(&self, encoded: &[u8], mac: &Mac) -> bool {
+        self.authenticate(encoded) == *mac
+    }
+}
+
+/// HMAC-SHA256 under the acceptors' shared domain key.
+#[derive(Clone)]
+pub struct HmacSha256 {
+    keyed: Hmac<Sha256>,
+}
+
+/// A key that is not valid hex, or is empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadKey(pub String);
+
+impl Display for BadKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bad key: {}", self.0)
+    }
+}
+
+impl std::error::Error for BadKey {}
+
+impl HmacSha256 {
+    /// An authenticator under `key` (at least 16 bytes: the domain key is a secret).
+    pub fn new(key: &[u8]) -> Result<Self, BadKey> {
+        if key.len() < 16 {
+            return Err(BadKey(format!(
+                "the key has {} bytes; at least 16 are needed",
+                key.len()
+            )));
+        }
+        let keyed = Hmac::<Sha256>::new_from_slice(key)
+            .map_err(|e| BadKey(format!("HMAC rejected the key: {e}")))?;
+        Ok(HmacSha256 { keyed })
+    }
+
+    /// An authenticator under a key written in hex, as in a cluster config.
+    pub fn from_hex(key: &str) -> Result<Self, BadKey> {
+        let bytes =
+            hex::decode(key.trim()).map_err(|e| BadKey(format!("the key is not hex ({e})")))?;
+        Self::new(&bytes)
+    }
+}
+
+impl Debug for HmacSha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the key.
+        f.write_str("HmacSha256(..)")
+    }
+}
+
+impl Authenticator for HmacSha256 {
+    fn authenticate(&self, encoded: &[u8]) -> Mac {
+        let mut mac = self.keyed.clone();
+        mac.update(encoded);
+        Mac(mac.finalize().into_bytes().into())
+    }
+
+    fn verify(&self, encoded: &[u8], mac: &Mac) -> bool {
+        let mut check = self.keyed.clone();
+        check.update(encoded);
+        // Constant-time comparison.
+        check.verify_slice(&mac.0).is_ok()
+    }
+}
+
+impl<V: Value> crate::message::Promise<V> {
+    /// A PROMISE authenticated by its sender.
+    pub fn signed<A: Authenticator>(
+        auth: &A,
+        round: Round,
+        acceptor: AcceptorId,
+        last_vote: Option<Vote<V>>,
+    ) -> Self {
+        let mac = auth.authenticate(&encode_promise(round, acceptor, last_vote.as_ref()));
+        crate::message::Promise {
+            round,
+            acceptor,
+            last_vote,
+            mac,
+        }
+    }
+
+    /// Whether this PROMISE carries a valid authenticator, i.e. its acceptor really sent it.
+    pub fn is_authentic<A: Authenticator>(&self, auth: &A) -> bool {
+        let encoded = encode_promise(self.round, self.acceptor, self.last_vote.as_ref());
+        auth.verify(&encoded, &self.mac)
+    }
+}

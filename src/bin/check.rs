@@ -1,0 +1,431 @@
+//! `check`: model-checks BP Fast Paxos with stateright.
+//!
+//! `check` exhausts the default configuration; `check explore` serves stateright's web
+//! explorer; `check simulate` runs random walks for configurations too big to exhaust.
+
+use bp_fast_paxos::models::properties::Model;
+use bp_fast_paxos::models::report::{Verdict, verdicts};
+use bp_fast_paxos::models::symmetry::representative;
+use bp_fast_paxos::models::{LearnerMode, Menu, ModelConfig, NetworkKind, Variant};
+use bp_fast_paxos::types::ProposerId;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use stateright::{Checker, Model as _, UniformChooser};
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "check",
+    about = "Model-check BP Fast Paxos against Byzantine proposers",
+    long_about = "Model-check BP Fast Paxos (PROTOCOL.md) with stateright. With no subcommand, \
+                  exhausts the configuration (by default: f = 1, p0 Byzantine, p1 honest, \
+                  rounds 0..2, values A, B and Z, one crash) and checks every property.\n\n\
+                  Exit status: 0 when every property gets its expected verdict, 1 when one \
+                  does not, 2 on bad arguments."
+)]
+struct Cli {
+    #[command(flatten)]
+    model: ModelArgs,
+    #[command(flatten)]
+    search: SearchArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Exhaust the configuration (the default).
+    Check,
+    /// Serve stateright's web explorer on the configuration.
+    Explore {
+        #[arg(long, default_value = "127.0.0.1:3000")]
+        addr: String,
+    },
+    /// Random walks through the configuration, for spaces too big to exhaust.
+    Simulate {
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
+}
+
+#[derive(Args, Debug)]
+struct ModelArgs {
+    /// Acceptor crashes tolerated: n = 3f + 1 acceptors.
+    #[arg(short = 'f', long = "f", default_value_t = 1, global = true)]
+    f: usize,
+    /// Number of proposers; leader(r) = p_(r mod proposers).
+    #[arg(long, default_value_t = 2, global = true)]
+    proposers: usize,
+    /// Byzantine proposers, by index (comma separated), or `none`.
+    #[arg(long, default_value = "0", global = true)]
+    byzantine: String,
+    /// The highest round explored.
+    #[arg(long, default_value_t = 2, global = true)]
+    max_round: u32,
+    /// Number of values clients propose (A, B, ...).
+    #[arg(long, default_value_t = 2, global = true)]
+    values: usize,
+    /// Leave out Z, the value no client proposed.
+    #[arg(long, global = true)]
+    no_unproposed: bool,
+    /// Acceptors that may be crashed at once (they recover from durable state).
+    #[arg(long, default_value_t = 1, global = true)]
+    crashes: usize,
+    #[arg(long, value_enum, default_value_t = NetworkArg::Duplicating, global = true)]
+    network: NetworkArg,
+    #[arg(long, value_enum, default_value_t = LearnersArg::Abstract, global = true)]
+    learners: LearnersArg,
+    /// The Byzantine proposer's menu: `pruned` leaves out ACCEPTs the acceptors reject (the
+    /// ACCEPT with no proof stands for them), `full` sends them all.
+    #[arg(long, value_enum, default_value_t = MenuArg::Pruned, global = true)]
+    menu: MenuArg,
+    /// Check a deliberately broken protocol (see --list-variants).
+    #[arg(long, global = true)]
+    variant: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct SearchArgs {
+    /// Breadth-first search (shortest counterexamples with one thread; no symmetry).
+    #[arg(long, conflicts_with = "dfs", global = true)]
+    bfs: bool,
+    /// Depth-first search (the default; needed for symmetry reduction).
+    #[arg(long, global = true)]
+    dfs: bool,
+    /// Checker threads (default: every core).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    /// Symmetry reduction over acceptors: on (the default with DFS) or off.
+    #[arg(long, value_enum, default_value_t = Toggle::On, global = true)]
+    symmetry: Toggle,
+    /// Stop at this depth (the check is then bounded, not exhaustive).
+    #[arg(long, global = true)]
+    depth: Option<usize>,
+    /// Print only one JSON object on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// List the variants and exit.
+    #[arg(long)]
+    list_variants: bool,
+    /// Seconds between progress lines on stderr.
+    #[arg(long, default_value_t = 2, global = true)]
+    progress_every: u64,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum NetworkArg {
+    Duplicating,
+    NonDuplicating,
+    Ordered,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum MenuArg {
+    Pruned,
+    Full,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum LearnersArg {
+    Abstract,
+    Client,
+    Acceptors,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
+enum Toggle {
+    On,
+    Off,
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("check: {message}");
+    ExitCode::from(2)
+}
+
+fn parse_byzantine(list: &str) -> Result<Vec<ProposerId>, String> {
+    if list.trim() == "none" || list.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    list.split(',')
+        .map(|p| {
+            let p = p.trim().trim_start_matches('p');
+            p.parse::<u16>().map(ProposerId).map_err(|_| {
+                format!("--byzantine takes proposer indices like 0,1 or `none`, not {list:?}")
+            })
+        })
+        .collect()
+}
+
+fn model_config(args: &ModelArgs) -> Result<ModelConfig, String> {
+    let variant = match &args.variant {
+        None => None,
+        Some(name) => Some(Variant::from_name(name).ok_or_else(|| {
+            let names: Vec<_> = Variant::ALL.iter().map(|v| v.name()).collect();
+            format!("no variant {name:?}; the variants are {}", names.join(", "))
+        })?),
+    };
+    let cfg = ModelConfig {
+        f: args.f,
+        proposers: args.proposers,
+        byzantine: parse_byzantine(&args.byzantine)?,
+        max_round: args.max_round,
+        client_values: args.values,
+        unproposed_value: !args.no_unproposed,
+        max_crashes: args.crashes,
+        network: match args.network {
+            NetworkArg::Duplicating => NetworkKind::Duplicating,
+            NetworkArg::NonDuplicating => NetworkKind::NonDuplicating,
+            NetworkArg::Ordered => NetworkKind::Ordered,
+        },
+        learners: match args.learners {
+            LearnersArg::Abstract => LearnerMode::Abstract,
+            LearnersArg::Client => LearnerMode::Client,
+            LearnersArg::Acceptors => LearnerMode::Acceptors,
+        },
+        variant,
+        menu: match args.menu {
+            MenuArg::Pruned => Menu::Pruned,
+            MenuArg::Full => Menu::Full,
+        },
+    };
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Peak resident memory of this process, in MiB (Linux).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.search.list_variants {
+        for v in Variant::ALL {
+            println!("{:22} {}", v.name(), v.description());
+        }
+        return ExitCode::SUCCESS;
+    }
+    let cfg = match model_config(&cli.model) {
+        Ok(cfg) => cfg,
+        Err(e) => return usage_error(&e),
+    };
+    let search = &cli.search;
+    let threads = search
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return usage_error("--threads must be at least 1");
+    }
+    let symmetry = search.symmetry == Toggle::On && !search.bfs;
+    if search.symmetry == Toggle::On && search.bfs && !search.json {
+        eprintln!("check: symmetry reduction needs DFS; this BFS run explores without it");
+    }
+    let model = cfg.clone().into_model();
+    let mut builder = model.checker().threads(threads);
+    if symmetry {
+        builder = builder.symmetry_fn(representative);
+    }
+    if let Some(depth) = search.depth {
+        builder = builder.target_max_depth(depth);
+    }
+    match cli.command.unwrap_or(Command::Check) {
+        Command::Check => {
+            let how = if search.bfs { "bfs" } else { "dfs" };
+            if !search.json {
+                println!("Checking {cfg}");
+                println!(
+                    "Search: {how}, {threads} thread(s), symmetry {}, depth {}",
+                    if symmetry { "on" } else { "off" },
+                    search
+                        .depth
+                        .map_or("unbounded".to_string(), |d| d.to_string())
+                );
+            }
+            let start = Instant::now();
+            let settings = json!({
+                "search": how, "threads": threads, "symmetry": symmetry,
+                "depth_bound": search.depth,
+            });
+            let run = Run {
+                cfg: &cfg,
+                start,
+                search,
+                settings,
+                mode: "exhaustive",
+            };
+            if search.bfs {
+                run.finish(builder.spawn_bfs())
+            } else {
+                run.finish(builder.spawn_dfs())
+            }
+        }
+        Command::Simulate { seconds, seed } => {
+            let start = Instant::now();
+            if !search.json {
+                println!("Simulating {cfg}");
+                println!("Random walks for {seconds} s from seed {seed}, {threads} thread(s)");
+            }
+            let settings = json!({"search": "simulation", "seed": seed, "threads": threads});
+            let run = Run {
+                cfg: &cfg,
+                start,
+                search,
+                settings,
+                mode: "simulation",
+            };
+            run.finish(
+                builder
+                    .timeout(Duration::from_secs(seconds))
+                    .spawn_simulation(seed, UniformChooser),
+            )
+        }
+        Command::Explore { addr } => {
+            println!("Serving the explorer for {cfg} on http://{addr}");
+            let _ = std::io::stdout().flush();
+            builder.serve(addr.as_str());
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// A check under way.
+struct Run<'a> {
+    cfg: &'a ModelConfig,
+    start: Instant,
+    search: &'a SearchArgs,
+    settings: serde_json::Value,
+    mode: &'static str,
+}
+
+impl Run<'_> {
+    /// Waits for the checker, printing progress on stderr, then reports.
+    fn finish<C: Checker<Model>>(self, checker: C) -> ExitCode {
+        let every = Duration::from_secs(self.search.progress_every.max(1));
+        let mut last = Instant::now();
+        let mut last_count = 0;
+        while !checker.is_done() {
+            std::thread::sleep(Duration::from_millis(50));
+            if last.elapsed() >= every {
+                let count = checker.state_count();
+                let rate = (count - last_count) as f64 / last.elapsed().as_secs_f64();
+                eprintln!(
+                    "[{:>6.1}s] states {:>12}  unique {:>11}  depth {:>3}  {:>9.0} states/s",
+                    self.start.elapsed().as_secs_f64(),
+                    count,
+                    checker.unique_state_count(),
+                    checker.max_depth(),
+                    rate
+                );
+                last = Instant::now();
+                last_count = count;
+            }
+        }
+        let checker = checker.join();
+        let seconds = self.start.elapsed().as_secs_f64();
+        report(
+            self.cfg,
+            &checker,
+            seconds,
+            self.search.json,
+            self.settings,
+            self.mode,
+        )
+    }
+}
+
+fn report<C: Checker<Model>>(
+    cfg: &ModelConfig,
+    checker: &C,
+    seconds: f64,
+    as_json: bool,
+    settings: serde_json::Value,
+    mode: &str,
+) -> ExitCode {
+    let verdicts = verdicts(cfg, checker);
+    let ok = verdicts.iter().all(Verdict::as_expected);
+    let peak = peak_rss_mib();
+    if as_json {
+        let config = json!({
+            "f": cfg.f,
+            "acceptors": cfg.acceptors(),
+            "proposers": cfg.proposers,
+            "byzantine": cfg.byzantine.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            "max_round": cfg.max_round,
+            "values": cfg.values().iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            "max_crashes": cfg.max_crashes,
+            "network": cfg.network.name(),
+            "learners": cfg.learners.name(),
+            "menu": cfg.menu.name(),
+            "variant": cfg.variant.map(|v| v.name()),
+            "settings": settings,
+        });
+        let out = json!({
+            "config": config,
+            "mode": mode,
+            "states": checker.state_count(),
+            "unique_states": checker.unique_state_count(),
+            "max_depth": checker.max_depth(),
+            "seconds": seconds,
+            "peak_rss_mib": peak,
+            "ok": ok,
+            "properties": verdicts,
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "Done ({mode}): {} states, {} unique, max depth {}, {:.1} s, peak memory {}",
+            checker.state_count(),
+            checker.unique_state_count(),
+            checker.max_depth(),
+            seconds,
+            peak.map_or("unknown".to_string(), |m| format!("{m:.0} MiB"))
+        );
+        for v in &verdicts {
+            let verdict = match (v.expectation, v.holds) {
+                ("sometimes", true) => "reached",
+                ("sometimes", false) => "not reached",
+                (_, true) => "holds",
+                (_, false) => "VIOLATED",
+            };
+            let mark = if v.as_expected() { "ok  " } else { "FAIL" };
+            let expected = if v.as_expected() { "" } else { " (unexpected)" };
+            println!(
+                "  {mark} {:9} {:30} {verdict}{expected}",
+                v.expectation, v.name
+            );
+        }
+        for v in verdicts.iter().filter(|v| v.counterexample.is_some()) {
+            let steps = v.counterexample.as_ref().expect("filtered");
+            let kind = if v.holds { "Example" } else { "Counterexample" };
+            println!("\n{kind} for \"{}\" ({} steps):", v.name, steps.len());
+            for s in steps {
+                if s.outcome.is_empty() {
+                    println!("  {:>3}. {}", s.step, s.action);
+                } else {
+                    println!("  {:>3}. {}\n       => {}", s.step, s.action, s.outcome);
+                }
+            }
+        }
+        println!(
+            "\n{}",
+            if ok {
+                "Every property has its expected verdict."
+            } else {
+                "Some property does not have its expected verdict."
+            }
+        );
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
