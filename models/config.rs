@@ -15,7 +15,7 @@ use crate::proposer::Proposer;
 use crate::rules::Rules;
 use crate::types::{Cluster, ProposerId, Round};
 use serde::{Deserialize, Serialize};
-use stateright::actor::{ActorModel, Id, Network, model_timeout};
+use stateright::actor::{ActorModel, Id, LossyNetwork, Network, model_timeout};
 use std::fmt;
 
 /// How the network treats messages. All of them may lose and reorder messages (an undelivered
@@ -119,6 +119,8 @@ pub struct ModelConfig {
     /// A deliberately broken protocol, or `None` for BP Fast Paxos.
     pub variant: Option<Variant>,
     pub menu: Menu,
+    /// Leave out acceptor crashes that lose nothing (see [`BpfpModel`]'s `crash_matters`).
+    pub prune_lossless_crashes: bool,
 }
 
 impl Default for ModelConfig {
@@ -138,6 +140,7 @@ impl Default for ModelConfig {
             learners: LearnerMode::Abstract,
             variant: None,
             menu: Menu::Pruned,
+            prune_lossless_crashes: true,
         }
     }
 }
@@ -291,11 +294,18 @@ impl ModelConfig {
             NetworkKind::NonDuplicating => Network::new_unordered_nonduplicating([]),
             NetworkKind::Ordered => Network::new_ordered([]),
         };
+        // A duplicating network loses a message by never delivering it; the others need an
+        // explicit drop.
+        let lossy = match self.network {
+            NetworkKind::Duplicating => LossyNetwork::No,
+            NetworkKind::NonDuplicating | NetworkKind::Ordered => LossyNetwork::Yes,
+        };
         let actors = self.actors();
         let max_crashes = self.max_crashes;
         let actors = ActorModel::new(self, Ghost::default())
             .actors(actors)
             .init_network(network)
+            .lossy_network(lossy)
             .max_crashes(max_crashes)
             .record_msg_out(Ghost::record_sent)
             .within_boundary(properties::within_bounds);
@@ -310,7 +320,7 @@ impl fmt::Display for ModelConfig {
         write!(
             f,
             "f={} (n={}), proposers={} (Byzantine: {}), rounds 0..{}, values {{{}}}, \
-             crashes {}, {} network, {} learners, {} Byzantine menu, {}",
+             crashes {}{}, {} network, {} learners, {} Byzantine menu, {}",
             self.f,
             self.acceptors(),
             self.proposers,
@@ -322,6 +332,11 @@ impl fmt::Display for ModelConfig {
             self.max_round,
             values.join(","),
             self.max_crashes,
+            if self.max_crashes > 0 && self.prune_lossless_crashes {
+                " (lossless ones pruned)"
+            } else {
+                ""
+            },
             self.network.name(),
             self.learners.name(),
             self.menu.name(),

@@ -11,12 +11,14 @@
 
 use super::actor::{ModelNode, ModelNodeState};
 use super::config::ModelConfig;
+use super::config::NetworkKind;
 use super::history::Ghost;
 use super::properties::PROPERTIES;
 use super::value::ModelValue;
+use crate::acceptor::AcceptorState;
 use crate::message::Msg;
-use crate::node::NodeTimer;
-use stateright::actor::{ActorModel, ActorModelAction, ActorModelState};
+use crate::node::{NodeState, NodeTimer};
+use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Id};
 use stateright::{Model, Property};
 
 pub type State = ActorModelState<ModelNode, Ghost>;
@@ -33,15 +35,46 @@ impl BpfpModel {
         &self.actors.cfg
     }
 
+    /// Whether crashing actor `id` can lead anywhere new. Only acceptors crash (a crashed
+    /// proposer is a silent one, which a Byzantine proposer can be anyway and an honest one
+    /// is not meant to be). With crash pruning on, a crash is also left out when the acceptor
+    /// would lose nothing by it: on a duplicating network such a crash is a pause that an
+    /// acceptor which is sent nothing for a while already shows, and its recovery restores
+    /// the very state it crashed in (see CHECKING.md, "Crashes that lose nothing").
+    fn crash_matters(&self, state: &State, id: Id) -> bool {
+        let index = usize::from(id);
+        let Some(ModelNodeState::Honest(NodeState::Acceptor(acceptor))) =
+            state.actor_states.get(index).map(|s| &**s)
+        else {
+            return false;
+        };
+        let cfg = self.cfg();
+        if !cfg.prune_lossless_crashes || cfg.network != NetworkKind::Duplicating {
+            return true;
+        }
+        let recovered = match &state.actor_storages[index] {
+            Some(durable) => AcceptorState::recover(durable),
+            None => AcceptorState::initial(),
+        };
+        let timer_armed = state.timers_set[index]
+            .iter()
+            .any(|t| *t == NodeTimer::SuspectLeader);
+        recovered != *acceptor || !timer_armed
+    }
+
     /// Delivers every PROMISE addressed to a Byzantine proposer that it does not hold yet.
     fn settle(&self, mut state: State) -> State {
         loop {
             let pending = state.network.iter_deliverable().find_map(|env| {
-                let to_byzantine = matches!(
-                    state.actor_states.get(usize::from(env.dst)).map(|s| &**s),
-                    Some(ModelNodeState::Byzantine(_))
-                );
-                if !to_byzantine || !matches!(env.msg, Msg::Promise(_)) {
+                let Msg::Promise(promise) = env.msg else {
+                    return None;
+                };
+                let Some(ModelNodeState::Byzantine(byzantine)) =
+                    state.actor_states.get(usize::from(env.dst)).map(|s| &**s)
+                else {
+                    return None;
+                };
+                if byzantine.promises.contains(promise) {
                     return None;
                 }
                 let deliver = ActorModelAction::Deliver {
@@ -72,7 +105,11 @@ impl Model for BpfpModel {
     }
 
     fn actions(&self, state: &State, actions: &mut Vec<Action>) {
-        self.actors.actions(state, actions)
+        self.actors.actions(state, actions);
+        actions.retain(|action| match action {
+            ActorModelAction::Crash(id) => self.crash_matters(state, *id),
+            _ => true,
+        });
     }
 
     fn next_state(&self, last_state: &State, action: Action) -> Option<State> {

@@ -26,6 +26,9 @@ pub struct PropertySpec {
     pub meaning: &'static str,
 }
 
+/// The properties a broken variant must violate (at least one of them).
+pub const VARIANT_MUST_VIOLATE: [&str; 2] = ["agreement", "votes safe"];
+
 pub const PROPERTIES: &[PropertySpec] = &[
     PropertySpec {
         name: "agreement",
@@ -172,7 +175,7 @@ pub fn chosen(cfg: &ModelConfig, ghost: &Ghost) -> BTreeSet<(Round, ModelValue)>
 }
 
 fn agreement(model: &Model, state: &State) -> bool {
-    let mut values: BTreeSet<ModelValue> = chosen(&model.cfg(), &state.history)
+    let mut values: BTreeSet<ModelValue> = chosen(model.cfg(), &state.history)
         .into_iter()
         .map(|(_, v)| v)
         .collect();
@@ -215,7 +218,7 @@ fn votes_safe(model: &Model, state: &State) -> bool {
         .history
         .votes
         .iter()
-        .all(|(_, r, v)| safe_at(&model.cfg(), state, *r, *v))
+        .all(|(_, r, v)| safe_at(model.cfg(), state, *r, *v))
 }
 
 fn one_vote_per_round(_: &Model, state: &State) -> bool {
@@ -272,13 +275,13 @@ fn one_value_per_round(_: &Model, state: &State) -> bool {
 
 fn fast_path(model: &Model, state: &State) -> bool {
     state.history.promises.is_empty()
-        && chosen(&model.cfg(), &state.history)
+        && chosen(model.cfg(), &state.history)
             .iter()
             .any(|(r, _)| *r == 0)
 }
 
 fn decided_after_trust_change(model: &Model, state: &State) -> bool {
-    chosen(&model.cfg(), &state.history)
+    chosen(model.cfg(), &state.history)
         .iter()
         .any(|(r, _)| *r > 0)
 }
@@ -289,7 +292,7 @@ fn recovery_after_equivocation(model: &Model, state: &State) -> bool {
     for (_, r, v) in &ghost.votes {
         values_in.entry(*r).or_default().insert(*v);
     }
-    chosen(&model.cfg(), ghost)
+    chosen(model.cfg(), ghost)
         .iter()
         .any(|(r, _)| values_in.range(..*r).any(|(_, values)| values.len() >= 2))
 }

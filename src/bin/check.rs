@@ -3,14 +3,14 @@
 //! `check` exhausts the default configuration; `check explore` serves stateright's web
 //! explorer; `check simulate` runs random walks for configurations too big to exhaust.
 
-use bp_fast_paxos::models::properties::Model;
+use bp_fast_paxos::models::properties::{Model, VARIANT_MUST_VIOLATE};
 use bp_fast_paxos::models::report::{Verdict, verdicts};
 use bp_fast_paxos::models::symmetry::representative;
 use bp_fast_paxos::models::{LearnerMode, Menu, ModelConfig, NetworkKind, Variant};
 use bp_fast_paxos::types::ProposerId;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
-use stateright::{Checker, Model as _, UniformChooser};
+use stateright::{Checker, HasDiscoveries, Model as _, UniformChooser};
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -83,6 +83,10 @@ struct ModelArgs {
     /// ACCEPT with no proof stands for them), `full` sends them all.
     #[arg(long, value_enum, default_value_t = MenuArg::Pruned, global = true)]
     menu: MenuArg,
+    /// Crash pruning: `on` leaves out acceptor crashes that lose nothing (a pause the network
+    /// already shows; see CHECKING.md), `off` explores every crash.
+    #[arg(long, value_enum, default_value_t = Toggle::On, global = true)]
+    crash_pruning: Toggle,
     /// Check a deliberately broken protocol (see --list-variants).
     #[arg(long, global = true)]
     variant: Option<String>,
@@ -192,6 +196,7 @@ fn model_config(args: &ModelArgs) -> Result<ModelConfig, String> {
             MenuArg::Pruned => Menu::Pruned,
             MenuArg::Full => Menu::Full,
         },
+        prune_lossless_crashes: matches!(args.crash_pruning, Toggle::On),
     };
     cfg.validate()?;
     Ok(cfg)
@@ -236,6 +241,13 @@ fn main() -> ExitCode {
     if let Some(depth) = search.depth {
         builder = builder.target_max_depth(depth);
     }
+    if cfg.variant.is_some() {
+        // A broken protocol is judged by its first safety violation; the rest of the space
+        // adds nothing to that verdict.
+        builder = builder.finish_when(HasDiscoveries::AnyOf(
+            VARIANT_MUST_VIOLATE.into_iter().collect(),
+        ));
+    }
     match cli.command.unwrap_or(Command::Check) {
         Command::Check => {
             let how = if search.bfs { "bfs" } else { "dfs" };
@@ -259,7 +271,11 @@ fn main() -> ExitCode {
                 start,
                 search,
                 settings,
-                mode: "exhaustive",
+                mode: if cfg.variant.is_some() {
+                    "exhaustive until the first agreement or votes-safe violation"
+                } else {
+                    "exhaustive"
+                },
             };
             if search.bfs {
                 run.finish(builder.spawn_bfs())
@@ -364,6 +380,7 @@ fn report<C: Checker<Model>>(
             "network": cfg.network.name(),
             "learners": cfg.learners.name(),
             "menu": cfg.menu.name(),
+            "crash_pruning": cfg.prune_lossless_crashes,
             "variant": cfg.variant.map(|v| v.name()),
             "settings": settings,
         });
