@@ -63,8 +63,7 @@ PromiseMsg == [type : {"promise"}, rnd : Round, acc : Acceptor,
 AcceptMsg == [type : {"accept"}, from : Proposer, rnd : Round, val : Value,
               proof : SUBSET PromiseMsg]
 LearnMsg == [type : {"learn"}, rnd : Round, val : Value, acc : Acceptor]
-TrustChangeMsg == [type : {"trustchange"}, rnd : Round, acc : Acceptor]
-Message == PromiseMsg \cup AcceptMsg \cup LearnMsg \cup TrustChangeMsg
+Message == PromiseMsg \cup AcceptMsg \cup LearnMsg
 
 VARIABLES
     rnd,      \* rnd[a]: the round acceptor a trusts (Lamport's maxBal)
@@ -178,55 +177,21 @@ HonestAccept(p, r) ==
 (***************************************************************************)
 (* Acceptors.                                                              *)
 (***************************************************************************)
-\* Trust change of acceptor a to round r2 > rnd[a]: it promises r2 to
-\* Leader(r2), reporting its last vote, and tells the other acceptors.  The
-\* step is non-deterministic: it covers a timeout (suspected crash of the
-\* trusted proposer), detected equivocation or an invalid proof, and joining
-\* a round announced by another acceptor's TRUSTCHANGE.
-TrustChange(a, r2) ==
+\* Trust change of acceptor a to a round r2 > rnd[a]: it promises r2 to
+\* Leader(r2), reporting its last vote.  The step is non-deterministic: it
+\* stands for every trigger of PROTOCOL.md (a timeout, detected
+\* equivocation, an invalid proof from the trusted leader, another
+\* acceptor's TRUSTCHANGE), none of which safety may depend on.  Since any
+\* acceptor may take it at any time, TRUSTCHANGE messages, whose only
+\* effect is to trigger this step, are not modelled.
+TrustChange(a) ==
     /\ a \notin crashed
-    /\ r2 \in Round
-    /\ r2 > rnd[a]
-    /\ rnd' = [rnd EXCEPT ![a] = r2]
-    /\ msgs' = msgs \cup
-          {[type |-> "promise", rnd |-> r2, acc |-> a, vrnd |-> vrnd[a],
-            vval |-> vval[a]],
-           [type |-> "trustchange", rnd |-> r2, acc |-> a]}
+    /\ \E r2 \in Round :
+          /\ r2 > rnd[a]
+          /\ rnd' = [rnd EXCEPT ![a] = r2]
+          /\ Send([type |-> "promise", rnd |-> r2, acc |-> a,
+                   vrnd |-> vrnd[a], vval |-> vval[a]])
     /\ UNCHANGED <<vrnd, vval, votes, crashed, decided>>
-
-Timeout(a) == \E r2 \in Round : TrustChange(a, r2)
-
-\* Joining the round of another acceptor's TRUSTCHANGE.
-JoinTrustChange(a) ==
-    \E m \in msgs : /\ m.type = "trustchange"
-                    /\ m.acc # a
-                    /\ m.rnd > rnd[a]
-                    /\ TrustChange(a, m.rnd)
-
-\* An ACCEPT m is evidence against Leader(m.rnd) for acceptor a: it comes
-\* from the round's leader, its round is not stale, and its proof is invalid
-\* or it asks a second value of a round in which a already voted.
-Evidence(a, m) ==
-    /\ m.from = Leader(m.rnd)
-    /\ m.rnd >= rnd[a]
-    /\ \/ m.rnd > 0 /\ ~ValidProof(m.rnd, m.val, m.proof)
-       \/ vrnd[a] = m.rnd /\ vval[a] # m.val
-
-\* On evidence, a moves to the next round.  A Byzantine leader of a round
-\* r > 0 can always send an ACCEPT with an invalid proof (say, an empty
-\* one), and in a round where a voted, an ACCEPT of another value.
-ByzantineEvidence(a, r) ==
-    /\ Leader(r) \in Byzantine
-    /\ r >= rnd[a]
-    /\ r > 0 \/ vrnd[a] = r
-
-Misbehaviour(a) ==
-    \E r \in Round :
-       /\ r + 1 \in Round
-       /\ \/ ByzantineEvidence(a, r)
-          \/ /\ Leader(r) \notin Byzantine
-             /\ \E m \in msgs : m.type = "accept" /\ m.rnd = r /\ Evidence(a, m)
-       /\ TrustChange(a, r + 1)
 
 \* Acceptor a may vote in round r (Lamport's condition rnd <= r /\ vrnd < r;
 \* the variant "vote-twice" drops vrnd < r).
@@ -264,17 +229,16 @@ ReceiveAccept(a, m) ==
 (* that loses messages an ACCEPT nobody received changes nothing, so each  *)
 (* one is sent at the moment an acceptor receives it, to some acceptors    *)
 (* and not to others (equivocation); silence is the absence of such steps. *)
-(* ByzantineAccept takes proofs from the PROMISEs of m's own round only: a *)
-(* proof holding a PROMISE of another round is invalid, so such an ACCEPT  *)
-(* is evidence at most, and the trust change it causes is a TrustChange   *)
-(* step (see Misbehaviour).                                               *)
+(* Only ACCEPTs of rounds that p leads matter (acceptors ignore the rest), *)
+(* and only proofs made of PROMISEs of m's own round: any other proof is   *)
+(* invalid, and the trust change it may cause is a TrustChange step.       *)
 (***************************************************************************)
 HonestAcceptVote(a) ==
     \E m \in msgs : m.type = "accept" /\ ReceiveAccept(a, m)
 
 ByzantineAccept(a) ==
     \E p \in Byzantine, r \in Round :
-       /\ CanVoteIn(a, r)  \* (checked again by ReceiveAccept; saves work)
+       /\ p = Leader(r) /\ CanVoteIn(a, r)  \* (checked again by ReceiveAccept)
        /\ \E Q \in IF r = 0 THEN {{}} ELSE SUBSET PromisesFor(r), v \in Value :
              ReceiveAccept(a, [type |-> "accept", from |-> p, rnd |-> r,
                                val |-> v, proof |-> Q])
@@ -304,9 +268,7 @@ Next ==
     \/ \E p \in Proposer : HonestFastAccept(p) \/ \E r \in Round : HonestAccept(p, r)
     \/ \E a \in Acceptor : \/ HonestAcceptVote(a)
                            \/ ByzantineAccept(a)
-                           \/ Timeout(a)
-                           \/ JoinTrustChange(a)
-                           \/ Misbehaviour(a)
+                           \/ TrustChange(a)
                            \/ Crash(a)
     \/ \E l \in Learner : Decide(l)
 
