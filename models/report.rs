@@ -57,7 +57,9 @@ pub fn verdicts<C: Checker<super::properties::Model>>(
             };
             let expected = (p.expected)(cfg);
             let counterexample = match discovery {
-                Some(path) if holds != expected => Some(describe_path(cfg, path)),
+                // Every violated `always` property (the sanity one included: its trace shows
+                // the equivocation), and a `sometimes` property reached against expectation.
+                Some(path) if !holds || holds != expected => Some(describe_path(cfg, path)),
                 _ => None,
             };
             Verdict {

@@ -271,10 +271,13 @@ fn main() -> ExitCode {
                 start,
                 search,
                 settings,
-                mode: if cfg.variant.is_some() {
-                    "exhaustive until the first agreement or votes-safe violation"
-                } else {
-                    "exhaustive"
+                mode: match (cfg.variant.is_some(), search.depth.is_some()) {
+                    (true, false) => "exhaustive until the first agreement or votes-safe violation",
+                    (true, true) => {
+                        "bounded by depth, until the first agreement or votes-safe violation"
+                    }
+                    (false, false) => "exhaustive",
+                    (false, true) => "bounded by depth, not exhaustive",
                 },
             };
             if search.bfs {
@@ -357,6 +360,34 @@ impl Run<'_> {
     }
 }
 
+/// The last line of a human-readable report.
+fn conclusion(cfg: &ModelConfig, verdicts: &[Verdict], ok: bool) -> String {
+    let Some(variant) = cfg.variant else {
+        return if ok {
+            "Every property has its expected verdict.".to_string()
+        } else {
+            "Some property does not have its expected verdict.".to_string()
+        };
+    };
+    let violated: Vec<&str> = verdicts
+        .iter()
+        .filter(|v| VARIANT_MUST_VIOLATE.contains(&v.name) && !v.holds)
+        .map(|v| v.name)
+        .collect();
+    if violated.is_empty() {
+        format!(
+            "Variant {} was NOT rejected: agreement and votes safe hold in this configuration.",
+            variant.name()
+        )
+    } else {
+        format!(
+            "Variant {} is rejected: {} violated (counterexample above).",
+            variant.name(),
+            violated.join(" and ")
+        )
+    }
+}
+
 fn report<C: Checker<Model>>(
     cfg: &ModelConfig,
     checker: &C,
@@ -412,8 +443,12 @@ fn report<C: Checker<Model>>(
                 (_, true) => "holds",
                 (_, false) => "VIOLATED",
             };
-            let mark = if v.as_expected() { "ok  " } else { "FAIL" };
-            let expected = if v.as_expected() { "" } else { " (unexpected)" };
+            // A variant's check stops at its first violation: only the rejection matters.
+            let (mark, expected) = match (cfg.variant, v.as_expected()) {
+                (Some(_), _) => ("    ", ""),
+                (None, true) => ("ok  ", ""),
+                (None, false) => ("FAIL", " (unexpected)"),
+            };
             println!(
                 "  {mark} {:9} {:30} {verdict}{expected}",
                 v.expectation, v.name
@@ -431,14 +466,7 @@ fn report<C: Checker<Model>>(
                 }
             }
         }
-        println!(
-            "\n{}",
-            if ok {
-                "Every property has its expected verdict."
-            } else {
-                "Some property does not have its expected verdict."
-            }
-        );
+        println!("\n{}", conclusion(cfg, &verdicts, ok));
     }
     if ok {
         ExitCode::SUCCESS

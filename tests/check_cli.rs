@@ -1,0 +1,129 @@
+//! The `check` binary as a user runs it: exit statuses, the `--json` object, variants.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn check(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_check"))
+        .args(args)
+        .output()
+        .expect("the check binary runs")
+}
+
+fn json_of(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout).expect("stdout holds exactly one JSON object")
+}
+
+fn property<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["properties"]
+        .as_array()
+        .expect("a list of properties")
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no property {name}"))
+}
+
+#[test]
+fn small_configuration_passes_with_the_json_object_of_the_readme() {
+    let out = check(&["--max-round", "1", "--crashes", "0", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json_of(&out);
+    for field in ["states", "unique_states", "max_depth"] {
+        assert!(report[field].as_u64().unwrap() > 0, "{field}");
+    }
+    assert!(report["seconds"].as_f64().is_some());
+    assert_eq!(report["config"]["f"], 1);
+    assert_eq!(report["config"]["max_round"], 1);
+    let agreement = property(&report, "agreement");
+    assert_eq!(agreement["expectation"], "always");
+    assert_eq!(agreement["holds"], true);
+    assert!(agreement.get("counterexample").is_none());
+    // The sanity property fails as it must, with the equivocation as its counterexample.
+    let one_value = property(&report, "one value per round");
+    assert_eq!(one_value["holds"], false);
+    assert!(!one_value["counterexample"].as_array().unwrap().is_empty());
+    assert_eq!(property(&report, "fast path")["expectation"], "sometimes");
+}
+
+#[test]
+fn a_broken_variant_exits_1_with_a_counterexample() {
+    let out = check(&[
+        "--variant",
+        "vote-twice",
+        "--max-round",
+        "1",
+        "--crashes",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = json_of(&out);
+    let violated: Vec<&Value> = ["agreement", "votes safe"]
+        .iter()
+        .map(|name| property(&report, name))
+        .filter(|p| p["holds"] == false)
+        .collect();
+    assert!(!violated.is_empty());
+    for p in violated {
+        let steps = p["counterexample"].as_array().unwrap();
+        assert!(
+            steps
+                .iter()
+                .any(|s| s["outcome"].as_str().unwrap().contains("votes"))
+        );
+    }
+}
+
+#[test]
+fn human_output_numbers_the_counterexample_steps() {
+    let out = check(&[
+        "--variant",
+        "vote-twice",
+        "--max-round",
+        "1",
+        "--crashes",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("VIOLATED"), "{text}");
+    assert!(
+        text.lines().any(|l| l.trim_start().starts_with("1.")),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2_with_a_message() {
+    for args in [
+        &["--f", "0"][..],
+        &["--variant", "no-such-variant"],
+        &["--byzantine", "7"],
+        &["--max-round", "many"],
+    ] {
+        let out = check(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?}: no message");
+    }
+}
+
+#[test]
+fn list_variants_names_every_required_variant() {
+    let out = check(&["--list-variants"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in [
+        "no-proof-check",
+        "vote-twice",
+        "no-single-value-rule",
+        "threshold-one",
+        "quorum-2f",
+    ] {
+        assert!(text.contains(name), "{name} missing from {text}");
+    }
+}
