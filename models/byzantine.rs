@@ -32,8 +32,8 @@
 //! - messages every acceptor ignores whatever its state: ACCEPTs for rounds it does not lead
 //!   and TRUSTCHANGEs from a proposer.
 //!
-//! The full menu (`--menu full`) sends everything; the tests check that both menus reach the
-//! same number of distinct states.
+//! The full menu (`--menu full`) sends everything; a test checks that both menus bring the
+//! acceptors to exactly the same states.
 
 use super::config::ModelConfig;
 use super::symbolic::SymbolicAuth;

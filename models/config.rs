@@ -309,7 +309,10 @@ impl ModelConfig {
             .max_crashes(max_crashes)
             .record_msg_out(Ghost::record_sent)
             .within_boundary(properties::within_bounds);
-        BpfpModel { actors }
+        BpfpModel {
+            actors,
+            replayable_actions: false,
+        }
     }
 }
 

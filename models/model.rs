@@ -28,6 +28,12 @@ pub type Action = ActorModelAction<Msg<ModelValue>, NodeTimer, ()>;
 #[derive(Clone)]
 pub struct BpfpModel {
     pub actors: ActorModel<ModelNode, ModelConfig, Ghost>,
+    /// List only actions that lead somewhere, in one canonical order. stateright's
+    /// simulation records a walk as action indices and replays it on fresh action lists, which
+    /// works only if equal states list the same actions in the same order and no listed
+    /// action is ignored (it drops those from its list while walking). Exhaustive search
+    /// matches actions by fingerprint and is faster without this.
+    pub replayable_actions: bool,
 }
 
 impl BpfpModel {
@@ -92,6 +98,26 @@ impl BpfpModel {
     }
 }
 
+/// Deliveries by (source, destination, message), then drops likewise, then the other
+/// actions (timeouts, whose set of timers has no fixed order either, and crashes).
+fn canonical_order(a: &Action, b: &Action) -> std::cmp::Ordering {
+    type Envelope<'a> = (usize, usize, &'a Msg<ModelValue>);
+    fn key(action: &Action) -> (u8, Option<Envelope<'_>>) {
+        match action {
+            ActorModelAction::Deliver { src, dst, msg } => {
+                (0, Some((usize::from(*src), usize::from(*dst), msg)))
+            }
+            ActorModelAction::Drop(e) => {
+                (1, Some((usize::from(e.src), usize::from(e.dst), &e.msg)))
+            }
+            _ => (2, None),
+        }
+    }
+    key(a)
+        .cmp(&key(b))
+        .then_with(|| format!("{a:?}").cmp(&format!("{b:?}")))
+}
+
 impl Model for BpfpModel {
     type State = State;
     type Action = Action;
@@ -110,6 +136,10 @@ impl Model for BpfpModel {
             ActorModelAction::Crash(id) => self.crash_matters(state, *id),
             _ => true,
         });
+        if self.replayable_actions {
+            actions.retain(|a| self.next_state(state, a.clone()).is_some());
+            actions.sort_by(canonical_order);
+        }
     }
 
     fn next_state(&self, last_state: &State, action: Action) -> Option<State> {

@@ -127,3 +127,30 @@ fn list_variants_names_every_required_variant() {
         assert!(text.contains(name), "{name} missing from {text}");
     }
 }
+
+#[test]
+fn simulation_of_a_larger_configuration_reports_safety_without_panicking() {
+    let out = check(&[
+        "simulate",
+        "--seconds",
+        "2",
+        "--seed",
+        "7",
+        "--f",
+        "2",
+        "--max-round",
+        "4",
+        "--json",
+    ]);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json_of(&out);
+    assert_eq!(report["mode"], "simulation");
+    assert!(report["states"].as_u64().unwrap() > 1_000);
+    for name in ["agreement", "votes safe", "one vote per round", "validity"] {
+        assert_eq!(property(&report, name)["holds"], true, "{name}");
+    }
+}

@@ -229,11 +229,16 @@ fn main() -> ExitCode {
     if threads == 0 {
         return usage_error("--threads must be at least 1");
     }
-    let symmetry = search.symmetry == Toggle::On && !search.bfs;
+    let command = cli.command.unwrap_or(Command::Check);
+    // Symmetry serves exhaustive DFS only: stateright's simulation rebuilds paths from the
+    // states it walked, which a representative is not, and the explorer shows real states.
+    let symmetry =
+        search.symmetry == Toggle::On && !search.bfs && matches!(command, Command::Check);
     if search.symmetry == Toggle::On && search.bfs && !search.json {
         eprintln!("check: symmetry reduction needs DFS; this BFS run explores without it");
     }
-    let model = cfg.clone().into_model();
+    let mut model = cfg.clone().into_model();
+    model.replayable_actions = !matches!(command, Command::Check);
     let mut builder = model.checker().threads(threads);
     if symmetry {
         builder = builder.symmetry_fn(representative);
@@ -248,7 +253,7 @@ fn main() -> ExitCode {
             VARIANT_MUST_VIOLATE.into_iter().collect(),
         ));
     }
-    match cli.command.unwrap_or(Command::Check) {
+    match command {
         Command::Check => {
             let how = if search.bfs { "bfs" } else { "dfs" };
             if !search.json {
