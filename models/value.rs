@@ -22,10 +22,11 @@ impl Display for ModelValue {
 }
 
 impl Value for ModelValue {
+    /// A tag, then the client's index: injective, so no two values share an encoding.
     fn encode(&self, out: &mut Vec<u8>) {
-        out.push(match self {
-            ModelValue::Client(i) => *i,
-            ModelValue::Unproposed => u8::MAX,
-        });
+        match self {
+            ModelValue::Client(i) => out.extend([0, *i]),
+            ModelValue::Unproposed => out.push(1),
+        }
     }
 }

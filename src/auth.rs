@@ -72,7 +72,7 @@ pub struct HmacSha256 {
     keyed: Hmac<Sha256>,
 }
 
-/// A key that is not valid hex, or is empty.
+/// A key that is not valid hex, or shorter than 16 bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BadKey(pub String);
 
