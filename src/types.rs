@@ -35,6 +35,15 @@ pub trait Value: Clone + Debug + Display + Eq + Ord + Hash + Send + Sync + 'stat
     fn encode(&self, out: &mut Vec<u8>);
 }
 
+/// Text values, as a runtime carries them: length-prefixed, so that the encoding stays
+/// injective inside a longer encoding.
+impl Value for String {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend((self.len() as u64).to_be_bytes());
+        out.extend(self.as_bytes());
+    }
+}
+
 /// The static shape of a cluster: `n = 3f + 1` acceptors and `m` proposers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Cluster {

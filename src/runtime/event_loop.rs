@@ -1,0 +1,378 @@
+//! One node's event loop: a UDP socket, the node's timers and its durable storage around an
+//! unchanged stateright [`Actor`]. Every datagram goes through a [`Codec`], which
+//! authenticates its sender; a datagram that fails to decode is counted and dropped.
+
+use stateright::actor::{Actor, Command, Id, Out};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt::{self, Display};
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime};
+
+/// The largest datagram a node reads; longer ones are cut by the socket and then fail to
+/// authenticate.
+pub const MAX_DATAGRAM: usize = 65_507;
+
+/// How often a node with no timer due wakes up to see whether it was asked to stop.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
+/// Turns messages into authenticated datagrams and back.
+pub trait Codec<M>: Send + 'static {
+    type Error: Display;
+    fn encode(&self, from: Id, to: Id, msg: &M) -> Result<Vec<u8>, Self::Error>;
+    /// The authenticated sender and the message, for a datagram addressed to `me`.
+    fn decode(&self, me: Id, datagram: &[u8]) -> Result<(Id, M), Self::Error>;
+}
+
+/// Durable storage of an actor's stable state.
+pub trait Storage<S>: Send + 'static {
+    /// Makes `state` durable (written and synced) before returning: the sends that follow
+    /// depend on it.
+    fn save(&mut self, state: &S) -> io::Result<()>;
+}
+
+/// No storage, for agents that keep nothing across restarts (proposers, clients).
+pub struct Volatile;
+
+impl<S> Storage<S> for Volatile {
+    fn save(&mut self, _: &S) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// What a node has seen, for tests and operators.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub received: AtomicU64,
+    /// Datagrams that failed to decode or authenticate.
+    pub dropped: AtomicU64,
+    pub sent: AtomicU64,
+    pub send_errors: AtomicU64,
+    pub timeouts: AtomicU64,
+}
+
+impl Counters {
+    fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// Why a node stopped other than by request.
+#[derive(Debug)]
+pub enum RuntimeError {
+    /// The socket failed.
+    Socket(io::Error),
+    /// Durable storage failed: the node stops rather than send what it could not persist.
+    Storage(io::Error),
+}
+
+impl Display for RuntimeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RuntimeError::Socket(e) => write!(f, "socket error: {e}"),
+            RuntimeError::Storage(e) => {
+                write!(
+                    f,
+                    "durable storage failed, the node stops before sending: {e}"
+                )
+            }
+        }
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+/// Where every node of the cluster listens, indexed by [`Id`].
+pub type Addresses = Arc<Vec<SocketAddr>>;
+
+/// A node to run.
+pub struct NodeSpec<A: Actor, C, S> {
+    pub actor: A,
+    pub id: Id,
+    pub socket: UdpSocket,
+    pub addresses: Addresses,
+    pub codec: C,
+    pub storage: S,
+    /// The stable state recovered from storage, if any.
+    pub recovered: Option<A::Storage>,
+}
+
+/// A running node: its latest state, its counters, and a way to stop it.
+pub struct RunningNode<A: Actor> {
+    stop: Arc<AtomicBool>,
+    state: Arc<Mutex<A::State>>,
+    pub counters: Arc<Counters>,
+    thread: Option<JoinHandle<Result<(), RuntimeError>>>,
+}
+
+impl<A: Actor> RunningNode<A> {
+    /// A copy of the node's current state.
+    pub fn state(&self) -> A::State {
+        match self.state.lock() {
+            Ok(state) => state.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Stops the node and waits for its thread (a crash, as far as the protocol can tell:
+    /// only what it stored survives).
+    pub fn stop(mut self) -> Result<(), RuntimeError> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.join()
+    }
+
+    fn join(&mut self) -> Result<(), RuntimeError> {
+        match self.thread.take().map(JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(RuntimeError::Socket(io::Error::other(
+                "node thread panicked",
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<A: Actor> Drop for RunningNode<A> {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = self.join();
+    }
+}
+
+/// Starts the node on a thread of its own.
+pub fn spawn<A, C, S>(spec: NodeSpec<A, C, S>) -> io::Result<RunningNode<A>>
+where
+    A: Actor + Send + 'static,
+    A::State: Send + 'static,
+    A::Timer: Send,
+    A::Msg: Send,
+    A::Storage: Send,
+    A::Random: Send,
+    C: Codec<A::Msg>,
+    S: Storage<A::Storage>,
+{
+    let stop = Arc::new(AtomicBool::new(false));
+    let counters = Arc::new(Counters::default());
+    let mut out = Out::new();
+    let initial = spec.actor.on_start(spec.id, &spec.recovered, &mut out);
+    let state = Arc::new(Mutex::new(initial.clone()));
+    let mut node = EventLoop {
+        spec,
+        state: initial,
+        timers: HashMap::new(),
+        jitter: Jitter::seeded(),
+        counters: Arc::clone(&counters),
+        published: Arc::clone(&state),
+    };
+    let thread = {
+        let stop = Arc::clone(&stop);
+        std::thread::Builder::new()
+            .name(format!("node-{}", usize::from(node.spec.id)))
+            .spawn(move || {
+                node.carry_out(out)?;
+                node.run(&stop)
+            })?
+    };
+    Ok(RunningNode {
+        stop,
+        state,
+        counters,
+        thread: Some(thread),
+    })
+}
+
+struct EventLoop<A: Actor, C, S> {
+    spec: NodeSpec<A, C, S>,
+    state: A::State,
+    timers: HashMap<A::Timer, Instant>,
+    jitter: Jitter,
+    counters: Arc<Counters>,
+    published: Arc<Mutex<A::State>>,
+}
+
+impl<A, C, S> EventLoop<A, C, S>
+where
+    A: Actor,
+    C: Codec<A::Msg>,
+    S: Storage<A::Storage>,
+{
+    fn run(&mut self, stop: &AtomicBool) -> Result<(), RuntimeError> {
+        let mut buf = vec![0u8; MAX_DATAGRAM];
+        while !stop.load(Ordering::Relaxed) {
+            let wait = self
+                .until_next_timer()
+                .min(STOP_POLL)
+                .max(Duration::from_millis(1));
+            self.spec
+                .socket
+                .set_read_timeout(Some(wait))
+                .map_err(RuntimeError::Socket)?;
+            match self.spec.socket.recv_from(&mut buf) {
+                Ok((len, _)) => {
+                    Counters::bump(&self.counters.received);
+                    self.deliver(&buf[..len])?;
+                }
+                Err(e) if is_timeout(&e) => {}
+                // An ICMP error from an earlier send to a node that is down: not ours to fix.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
+                Err(e) => return Err(RuntimeError::Socket(e)),
+            }
+            self.fire_due_timers()?;
+        }
+        Ok(())
+    }
+
+    fn deliver(&mut self, datagram: &[u8]) -> Result<(), RuntimeError> {
+        let (src, msg) = match self.spec.codec.decode(self.spec.id, datagram) {
+            Ok(decoded) => decoded,
+            Err(_) => {
+                Counters::bump(&self.counters.dropped);
+                return Ok(());
+            }
+        };
+        let mut out = Out::new();
+        let next = {
+            let mut state = Cow::Borrowed(&self.state);
+            self.spec
+                .actor
+                .on_msg(self.spec.id, &mut state, src, msg, &mut out);
+            owned(state)
+        };
+        self.advance(next, out)
+    }
+
+    fn fire_due_timers(&mut self) -> Result<(), RuntimeError> {
+        let now = Instant::now();
+        let due: Vec<A::Timer> = self
+            .timers
+            .iter()
+            .filter(|(_, deadline)| **deadline <= now)
+            .map(|(timer, _)| timer.clone())
+            .collect();
+        for timer in due {
+            self.timers.remove(&timer);
+            Counters::bump(&self.counters.timeouts);
+            let mut out = Out::new();
+            let next = {
+                let mut state = Cow::Borrowed(&self.state);
+                self.spec
+                    .actor
+                    .on_timeout(self.spec.id, &mut state, &timer, &mut out);
+                owned(state)
+            };
+            self.advance(next, out)?;
+        }
+        Ok(())
+    }
+
+    /// Carries out a step's commands, then makes its state the current one.
+    fn advance(&mut self, next: Option<A::State>, out: Out<A>) -> Result<(), RuntimeError> {
+        self.carry_out(out)?;
+        if let Some(next) = next {
+            self.state = next;
+            if let Ok(mut published) = self.published.lock() {
+                *published = self.state.clone();
+            }
+        }
+        Ok(())
+    }
+
+    /// The commands in the order the actor gave them: a save completes before the sends
+    /// that follow it.
+    fn carry_out(&mut self, out: Out<A>) -> Result<(), RuntimeError> {
+        for command in out {
+            match command {
+                Command::Save(stable) => self
+                    .spec
+                    .storage
+                    .save(&stable)
+                    .map_err(RuntimeError::Storage)?,
+                Command::Send(dst, msg) => self.send(dst, &msg),
+                Command::SetTimer(timer, range) => {
+                    let deadline = Instant::now() + self.jitter.within(&range);
+                    self.timers.insert(timer, deadline);
+                }
+                Command::CancelTimer(timer) => {
+                    self.timers.remove(&timer);
+                }
+                // None of the protocol's actors draws randomness.
+                Command::ChooseRandom(..) => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn send(&self, dst: Id, msg: &A::Msg) {
+        let Some(addr) = self.spec.addresses.get(usize::from(dst)) else {
+            Counters::bump(&self.counters.send_errors);
+            return;
+        };
+        let sent = self
+            .spec
+            .codec
+            .encode(self.spec.id, dst, msg)
+            .ok()
+            .and_then(|datagram| self.spec.socket.send_to(&datagram, addr).ok());
+        // UDP may lose any datagram; the protocol copes, so a failed send is only counted.
+        match sent {
+            Some(_) => Counters::bump(&self.counters.sent),
+            None => Counters::bump(&self.counters.send_errors),
+        }
+    }
+
+    fn until_next_timer(&self) -> Duration {
+        let now = Instant::now();
+        self.timers
+            .values()
+            .map(|deadline| deadline.saturating_duration_since(now))
+            .min()
+            .unwrap_or(STOP_POLL)
+    }
+}
+
+fn owned<S: Clone>(state: Cow<S>) -> Option<S> {
+    match state {
+        Cow::Owned(s) => Some(s),
+        Cow::Borrowed(_) => None,
+    }
+}
+
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
+/// Picks timer durations within their range, so that acceptors do not all time out at once.
+/// Not a secret: a xorshift seeded from the clock is enough.
+struct Jitter(u64);
+
+impl Jitter {
+    fn seeded() -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        Jitter(nanos | 1)
+    }
+
+    fn within(&mut self, range: &Range<Duration>) -> Duration {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        let span = range.end.saturating_sub(range.start).as_nanos() as u64;
+        if span == 0 {
+            return range.start;
+        }
+        range.start + Duration::from_nanos(self.0 % span)
+    }
+}

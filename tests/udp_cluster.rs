@@ -1,0 +1,257 @@
+//! The model-checked actors over real UDP sockets on loopback: single-decree BP Fast Paxos
+//! decides on the fast path, recovers through a trust change when the round-0 leader is
+//! silent, survives an acceptor restarted from its durable state, and drops junk datagrams.
+
+use bp_fast_paxos::acceptor::{Acceptor, DurableState};
+use bp_fast_paxos::auth::HmacSha256;
+use bp_fast_paxos::learner::Decision;
+use bp_fast_paxos::message::Msg;
+use bp_fast_paxos::node::{Node, NodeState, Role, Topology};
+use bp_fast_paxos::proposer::Proposer;
+use bp_fast_paxos::rules::Rules;
+use bp_fast_paxos::runtime::event_loop::{
+    Addresses, Codec, Counters, NodeSpec, RunningNode, Storage, Volatile, spawn,
+};
+use bp_fast_paxos::types::{AcceptorId, Cluster, ProposerId};
+use stateright::actor::Id;
+use std::io;
+use std::net::UdpSocket;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+type TextNode = Node<String, HmacSha256>;
+
+/// A debugging codec: JSON with the sender and receiver in clear, no authentication. It
+/// stands in for the authenticated wire format in this test of the event loop.
+struct JsonCodec;
+
+impl Codec<Msg<String>> for JsonCodec {
+    type Error = String;
+
+    fn encode(&self, from: Id, to: Id, msg: &Msg<String>) -> Result<Vec<u8>, String> {
+        serde_json::to_vec(&(usize::from(from), usize::from(to), msg)).map_err(|e| e.to_string())
+    }
+
+    fn decode(&self, me: Id, datagram: &[u8]) -> Result<(Id, Msg<String>), String> {
+        let (from, to, msg): (usize, usize, Msg<String>) =
+            serde_json::from_slice(datagram).map_err(|e| e.to_string())?;
+        if to != usize::from(me) {
+            return Err("not for me".into());
+        }
+        Ok((Id::from(from), msg))
+    }
+}
+
+/// Storage that survives the node, as a file would.
+#[derive(Clone, Default)]
+struct SharedStorage(Arc<Mutex<Option<DurableState<String>>>>);
+
+impl Storage<DurableState<String>> for SharedStorage {
+    fn save(&mut self, state: &DurableState<String>) -> io::Result<()> {
+        *self.0.lock().unwrap() = Some(state.clone());
+        Ok(())
+    }
+}
+
+const F: usize = 1;
+const ACCEPTORS: usize = 3 * F + 1;
+const PROPOSERS: usize = 2;
+const CLIENT: usize = ACCEPTORS + PROPOSERS;
+
+struct LoopbackCluster {
+    sockets: Vec<Option<UdpSocket>>,
+    addresses: Addresses,
+    topology: Topology,
+    storages: Vec<SharedStorage>,
+}
+
+impl LoopbackCluster {
+    fn new() -> Self {
+        let sockets: Vec<UdpSocket> = (0..=CLIENT)
+            .map(|_| UdpSocket::bind("127.0.0.1:0").expect("a loopback port"))
+            .collect();
+        let addresses = Arc::new(sockets.iter().map(|s| s.local_addr().unwrap()).collect());
+        let mut learners: Vec<Id> = (0..ACCEPTORS).map(Id::from).collect();
+        learners.push(Id::from(CLIENT));
+        LoopbackCluster {
+            sockets: sockets.into_iter().map(Some).collect(),
+            addresses,
+            topology: Topology {
+                cluster: Cluster::new(F, PROPOSERS),
+                learners,
+                suspect_after: Duration::from_millis(300)..Duration::from_millis(600),
+            },
+            storages: (0..ACCEPTORS).map(|_| SharedStorage::default()).collect(),
+        }
+    }
+
+    fn socket(&mut self, index: usize) -> UdpSocket {
+        match self.sockets[index].take() {
+            Some(socket) => socket,
+            // A restarted node binds its old address again.
+            None => UdpSocket::bind(self.addresses[index]).expect("the node's address is free"),
+        }
+    }
+
+    fn acceptor(&mut self, a: usize) -> RunningNode<TextNode> {
+        let cluster = self.topology.cluster;
+        let actor = Node {
+            role: Role::Acceptor(Acceptor {
+                id: AcceptorId(a as u16),
+                cluster,
+                rules: Rules::standard(F),
+                auth: HmacSha256::new(b"the acceptors' domain key, 32 by").unwrap(),
+            }),
+            topology: self.topology.clone(),
+        };
+        let storage = self.storages[a].clone();
+        let recovered = storage.0.lock().unwrap().clone();
+        self.start(a, actor, storage, recovered)
+    }
+
+    fn proposer(&mut self, p: usize, value: &str) -> RunningNode<TextNode> {
+        let actor = Node {
+            role: Role::Proposer(Proposer {
+                id: ProposerId(p as u16),
+                cluster: self.topology.cluster,
+                rules: Rules::standard(F),
+                client_value: value.to_string(),
+            }),
+            topology: self.topology.clone(),
+        };
+        self.start(ACCEPTORS + p, actor, Volatile, None)
+    }
+
+    fn client(&mut self) -> RunningNode<TextNode> {
+        let actor = Node {
+            role: Role::Learner(Rules::standard(F)),
+            topology: self.topology.clone(),
+        };
+        self.start(CLIENT, actor, Volatile, None)
+    }
+
+    fn start<S: Storage<DurableState<String>>>(
+        &mut self,
+        index: usize,
+        actor: TextNode,
+        storage: S,
+        recovered: Option<DurableState<String>>,
+    ) -> RunningNode<TextNode> {
+        spawn(NodeSpec {
+            actor,
+            id: Id::from(index),
+            socket: self.socket(index),
+            addresses: Arc::clone(&self.addresses),
+            codec: JsonCodec,
+            storage,
+            recovered,
+        })
+        .expect("the node starts")
+    }
+}
+
+fn decision(node: &RunningNode<TextNode>) -> Option<Decision<String>> {
+    match node.state() {
+        NodeState::Learner(learner) => learner.decided,
+        NodeState::Acceptor(acceptor) => acceptor.learner.decided,
+        NodeState::Proposer(_) => None,
+    }
+}
+
+fn await_decision(node: &RunningNode<TextNode>, within: Duration) -> Option<Decision<String>> {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if let Some(d) = decision(node) {
+            return Some(d);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+#[test]
+fn honest_cluster_decides_on_the_fast_path() {
+    let mut c = LoopbackCluster::new();
+    let client = c.client();
+    let acceptors: Vec<_> = (0..ACCEPTORS).map(|a| c.acceptor(a)).collect();
+    let _p1 = c.proposer(1, "B");
+    let _p0 = c.proposer(0, "A");
+    let decided = await_decision(&client, Duration::from_secs(10)).expect("a decision");
+    assert_eq!(decided.value, "A");
+    assert_eq!(decided.round, 0, "the fast path decides in round 0");
+    for a in &acceptors {
+        let d = await_decision(a, Duration::from_secs(10)).expect("every acceptor learns");
+        assert_eq!(d.value, "A");
+    }
+}
+
+#[test]
+fn a_silent_round_0_leader_is_replaced_and_the_next_decides() {
+    let mut c = LoopbackCluster::new();
+    let client = c.client();
+    let _acceptors: Vec<_> = (0..ACCEPTORS).map(|a| c.acceptor(a)).collect();
+    // p0, the leader of round 0, never starts: acceptors time out and trust p1.
+    let _p1 = c.proposer(1, "B");
+    let decided = await_decision(&client, Duration::from_secs(20)).expect("a decision");
+    assert_eq!(decided.value, "B");
+    assert!(decided.round >= 1);
+}
+
+#[test]
+fn an_acceptor_restarted_from_its_storage_keeps_its_vote() {
+    let mut c = LoopbackCluster::new();
+    let client = c.client();
+    let mut acceptors: Vec<_> = (0..ACCEPTORS).map(|a| c.acceptor(a)).collect();
+    let _p0 = c.proposer(0, "A");
+    assert!(await_decision(&client, Duration::from_secs(10)).is_some());
+    let before = c.storages[0]
+        .0
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("a stored vote");
+    acceptors.remove(0).stop().expect("a clean stop");
+    let restarted = c.acceptor(0);
+    match restarted.state() {
+        NodeState::Acceptor(state) => {
+            assert_eq!(state.durable(), before, "recovered exactly what it stored");
+            assert_eq!(state.last_vote.map(|v| v.value), Some("A".to_string()));
+        }
+        other => panic!("an acceptor, not {other:?}"),
+    }
+}
+
+#[test]
+fn junk_datagrams_are_dropped_and_counted() {
+    let mut c = LoopbackCluster::new();
+    let client = c.client();
+    let acceptors: Vec<_> = (0..ACCEPTORS).map(|a| c.acceptor(a)).collect();
+    let junk = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for datagram in [
+        &b""[..],
+        b"\xff\x00garbage",
+        b"[9,0,{\"Learn\":{}}]",
+        &[0u8; 2000],
+    ] {
+        junk.send_to(datagram, c.addresses[0]).unwrap();
+    }
+    // A message addressed to another node is not for acceptor 0 either.
+    let misrouted = JsonCodec
+        .encode(
+            Id::from(ACCEPTORS),
+            Id::from(1),
+            &Msg::TrustChange { round: 1 },
+        )
+        .unwrap();
+    junk.send_to(&misrouted, c.addresses[0]).unwrap();
+    let _p0 = c.proposer(0, "A");
+    assert_eq!(
+        await_decision(&client, Duration::from_secs(10)).map(|d| d.value),
+        Some("A".to_string())
+    );
+    let start = Instant::now();
+    while Counters::get(&acceptors[0].counters.dropped) < 5 && start.elapsed().as_secs() < 5 {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(Counters::get(&acceptors[0].counters.dropped), 5);
+}
