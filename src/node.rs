@@ -119,7 +119,19 @@ impl<V: Value, A: Authenticator> Node<V, A> {
                         o.send(dst, msg.clone());
                     }
                 }
-                Effect::TrustChanged { .. } | Effect::Decided(_) => {}
+                // Reported to whoever listens (the runtime's log); the model installs no
+                // subscriber, so these cost a check of a global flag there.
+                Effect::TrustChanged { round, cause } => {
+                    tracing::info!(node = usize::from(id), round, %cause, "trust change");
+                }
+                Effect::Decided(decision) => {
+                    tracing::info!(
+                        node = usize::from(id),
+                        round = decision.round,
+                        value = %decision.value,
+                        "decided"
+                    );
+                }
             }
         }
     }
@@ -179,6 +191,14 @@ impl<V: Value, A: Authenticator> Actor for Node<V, A> {
                 if let (Peer::Acceptor(a), Msg::Learn { round, value }) = (from, &msg)
                     && let Some(learned) = learner::learn(rules.quorum, s, a, *round, value)
                 {
+                    if let Some(decision) = &learned.decided {
+                        tracing::info!(
+                            node = usize::from(id),
+                            round = decision.round,
+                            value = %decision.value,
+                            "decided"
+                        );
+                    }
                     *state.to_mut() = NodeState::Learner(learned.state);
                 }
             }

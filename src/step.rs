@@ -84,6 +84,17 @@ impl<S, V> Step<S, V> {
     }
 }
 
+impl std::fmt::Display for TrustCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrustCause::Equivocation => write!(f, "the leader equivocated"),
+            TrustCause::InvalidProof(why) => write!(f, "the leader sent an invalid proof: {why}"),
+            TrustCause::Timeout => write!(f, "no decision in time: the leader may have crashed"),
+            TrustCause::Peer(a) => write!(f, "{a} moved to the round"),
+        }
+    }
+}
+
 impl From<ProofError> for TrustCause {
     fn from(e: ProofError) -> Self {
         TrustCause::InvalidProof(e.to_string())
