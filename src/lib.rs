@@ -3,7 +3,8 @@
 //! Acceptors fail only by crashing (`n = 3f + 1` of them tolerate `f`); proposers may be
 //! Byzantine. The protocol is the one of `PROTOCOL.md`; every module here is a pure piece of
 //! it (no I/O, no clocks, no randomness) so that the same code runs in the stateright model
-//! checker and, later, over real sockets.
+//! checker and over real sockets. The exceptions are at the edge: [`runtime`] (sockets,
+//! clocks) and [`durable`] (the acceptor's store on disk).
 //!
 //! - [`types`]: rounds, agent ids, values and the shape of the cluster.
 //! - [`message`]: the four messages of the protocol.
@@ -11,11 +12,13 @@
 //! - [`rules`]: the quorum rules, `Allowed` and `ValidProof`.
 //! - [`learner`], [`acceptor`], [`proposer`]: the step functions of each agent.
 //! - [`node`]: those agents as stateright actors.
-//! - [`runtime`]: those same actors over UDP: the event loop, datagrams, durable storage.
+//! - [`runtime`]: those same actors over UDP: the event loop and its datagrams.
+//! - [`durable`]: the acceptor's durable store, an fsynced append-only file of records.
 //! - [`models`]: the model-checking configurations: Byzantine proposers and the properties.
 
 pub mod acceptor;
 pub mod auth;
+pub mod durable;
 pub mod learner;
 pub mod message;
 pub mod node;

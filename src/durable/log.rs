@@ -1,0 +1,262 @@
+//! The store itself: open (recover), append (write and sync), compact.
+
+use super::atomic::{remove_stale_temp, replace_file};
+use super::error::{Corruption, DurableError, TornTail};
+use super::format::{HEADER_LEN, Header, MAX_RECORD_LEN, encode_frame};
+use super::scan::scan;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Recovery reads the whole file into memory; compaction keeps it near its threshold, so a
+/// larger file is not one of this store's.
+pub const MAX_FILE_LEN: u64 = 1 << 30;
+
+/// When to compact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurableOptions {
+    /// After an append that leaves the file larger than this, it is rewritten to hold only the
+    /// last record.
+    pub compact_above_bytes: u64,
+}
+
+impl Default for DurableOptions {
+    fn default() -> Self {
+        DurableOptions {
+            compact_above_bytes: 1 << 20,
+        }
+    }
+}
+
+/// What [`DurableLog::open`] found in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recovered<R> {
+    /// The last valid record (each record is a full snapshot), or `None` for a new store.
+    pub state: Option<R>,
+    /// How many valid records the file held.
+    pub records: u64,
+    /// The torn or corrupt tail that was cut off, if there was one.
+    pub torn_tail: Option<TornTail>,
+}
+
+/// An append-only file of records of type `R`, each a full snapshot of the durable state.
+#[derive(Debug)]
+pub struct DurableLog<R> {
+    path: PathBuf,
+    file: File,
+    header: Header,
+    len: u64,
+    options: DurableOptions,
+    /// Set when a write, sync or compaction failed: what is on disk is then unknown.
+    poisoned: bool,
+    record: PhantomData<fn(&R)>,
+}
+
+impl<R: Serialize + DeserializeOwned> DurableLog<R> {
+    /// Opens the store at `path` with the default options; see [`DurableLog::open_with`].
+    pub fn open(path: impl AsRef<Path>) -> Result<(Self, Recovered<R>), DurableError> {
+        Self::open_with(path, DurableOptions::default())
+    }
+
+    /// Opens the store at `path`, creating it if absent, and recovers the last valid record. A
+    /// torn or corrupt tail is cut off (and the cut synced) and reported; any other damage is an
+    /// error, and the file is left as it was.
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        options: DurableOptions,
+    ) -> Result<(Self, Recovered<R>), DurableError> {
+        let path = path.as_ref().to_path_buf();
+        remove_stale_temp(&path)?;
+        let file = match open_for_append(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Self::create(path, options),
+            Err(source) => return Err(io_error(&path, "open", source)),
+        };
+        let bytes = read_whole(&path, &file)?;
+        let corrupt = |(offset, corruption)| DurableError::Corrupt {
+            path: path.clone(),
+            offset,
+            corruption,
+        };
+        let found = scan(&bytes).map_err(corrupt)?;
+        let state = match &found.last_payload {
+            Some(payload) => Some(decode(&bytes[payload.clone()]).map_err(|reason| {
+                let offset = (payload.start - super::format::FRAME_HEADER_LEN) as u64;
+                corrupt((offset, Corruption::Undecodable { reason }))
+            })?),
+            None => None,
+        };
+        let torn_tail = match found.tail {
+            Some((offset, defect)) => {
+                file.set_len(found.valid_end as u64)
+                    .and_then(|()| file.sync_all())
+                    .map_err(|e| io_error(&path, "cut torn tail", e))?;
+                Some(TornTail {
+                    path: path.clone(),
+                    offset: offset as u64,
+                    cut_bytes: (bytes.len() - found.valid_end) as u64,
+                    defect,
+                })
+            }
+            None => None,
+        };
+        let log = DurableLog {
+            path,
+            file,
+            header: found.header,
+            len: found.valid_end as u64,
+            options,
+            poisoned: false,
+            record: PhantomData,
+        };
+        let recovered = Recovered {
+            state,
+            records: found.records,
+            torn_tail,
+        };
+        Ok((log, recovered))
+    }
+
+    /// Appends `record` and syncs it: when this returns `Ok`, the record survives a crash, and
+    /// the caller may send what depends on it. After an error the store refuses further appends
+    /// until it is reopened.
+    pub fn append(&mut self, record: &R) -> Result<(), DurableError> {
+        if self.poisoned {
+            return Err(DurableError::Poisoned {
+                path: self.path.clone(),
+            });
+        }
+        let payload = postcard::to_stdvec(record).map_err(|e| DurableError::Encode {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        })?;
+        if payload.len() > MAX_RECORD_LEN as usize {
+            return Err(DurableError::RecordTooLarge {
+                path: self.path.clone(),
+                len: payload.len(),
+            });
+        }
+        // Poison first: any early return below leaves it set.
+        self.poisoned = true;
+        let frame = encode_frame(self.header.generation, self.len, &payload);
+        self.file
+            .write_all(&frame)
+            .and_then(|()| self.file.sync_data())
+            .map_err(|e| io_error(&self.path, "append record", e))?;
+        self.len += frame.len() as u64;
+        if self.len > self.options.compact_above_bytes {
+            self.compact(&payload)?;
+        }
+        self.poisoned = false;
+        Ok(())
+    }
+}
+
+impl<R> DurableLog<R> {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The length of the file in bytes.
+    pub fn len_bytes(&self) -> u64 {
+        self.len
+    }
+
+    fn create(
+        path: PathBuf,
+        options: DurableOptions,
+    ) -> Result<(Self, Recovered<R>), DurableError> {
+        let header = Header {
+            generation: fresh_generation(0),
+            sealed_len: HEADER_LEN as u64,
+        };
+        // Created whole by rename, so a crash never leaves a half-written header.
+        replace_file(&path, &header.encode())?;
+        let file = open_for_append(&path).map_err(|e| io_error(&path, "open", e))?;
+        let log = DurableLog {
+            path,
+            file,
+            header,
+            len: HEADER_LEN as u64,
+            options,
+            poisoned: false,
+            record: PhantomData,
+        };
+        let recovered = Recovered {
+            state: None,
+            records: 0,
+            torn_tail: None,
+        };
+        Ok((log, recovered))
+    }
+
+    /// Replaces the file by one holding only the record `payload`, sealed against tail cuts.
+    fn compact(&mut self, payload: &[u8]) -> Result<(), DurableError> {
+        let generation = fresh_generation(self.header.generation);
+        let frame = encode_frame(generation, HEADER_LEN as u64, payload);
+        let header = Header {
+            generation,
+            sealed_len: (HEADER_LEN + frame.len()) as u64,
+        };
+        let mut bytes = header.encode().to_vec();
+        bytes.extend_from_slice(&frame);
+        replace_file(&self.path, &bytes)?;
+        self.file = open_for_append(&self.path).map_err(|e| io_error(&self.path, "reopen", e))?;
+        self.header = header;
+        self.len = header.sealed_len;
+        Ok(())
+    }
+}
+
+/// A generation unlike `previous` and unlikely to match a deleted file's at the same path.
+fn fresh_generation(previous: u64) -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let fresh = previous.wrapping_add(1) ^ (nanos << 20);
+    if fresh == previous { fresh ^ 1 } else { fresh }
+}
+
+fn decode<R: DeserializeOwned>(payload: &[u8]) -> Result<R, String> {
+    let (record, rest) = postcard::take_from_bytes(payload).map_err(|e| e.to_string())?;
+    if !rest.is_empty() {
+        return Err(format!("{} bytes left over after the record", rest.len()));
+    }
+    Ok(record)
+}
+
+fn open_for_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new().read(true).append(true).open(path)
+}
+
+fn read_whole(path: &Path, file: &File) -> Result<Vec<u8>, DurableError> {
+    let len = file
+        .metadata()
+        .map_err(|e| io_error(path, "read metadata", e))?
+        .len();
+    if len > MAX_FILE_LEN {
+        return Err(DurableError::Corrupt {
+            path: path.to_path_buf(),
+            offset: 0,
+            corruption: Corruption::FileTooLarge { len },
+        });
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    // Bounded, in case the file grew since its length was read.
+    file.take(MAX_FILE_LEN)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(path, "read", e))?;
+    Ok(bytes)
+}
+
+fn io_error(path: &Path, action: &'static str, source: io::Error) -> DurableError {
+    DurableError::Io {
+        path: path.to_path_buf(),
+        action,
+        source,
+    }
+}
