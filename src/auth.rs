@@ -66,6 +66,9 @@ pub trait Authenticator: Clone + Debug + Send + Sync + 'static {
     }
 }
 
+/// The shortest key accepted, in bytes: shorter keys are guessable.
+pub const MIN_KEY_BYTES: usize = 16;
+
 /// HMAC-SHA256 under the acceptors' shared domain key.
 #[derive(Clone)]
 pub struct HmacSha256 {
@@ -87,9 +90,9 @@ impl std::error::Error for BadKey {}
 impl HmacSha256 {
     /// An authenticator under `key` (at least 16 bytes: the domain key is a secret).
     pub fn new(key: &[u8]) -> Result<Self, BadKey> {
-        if key.len() < 16 {
+        if key.len() < MIN_KEY_BYTES {
             return Err(BadKey(format!(
-                "the key has {} bytes; at least 16 are needed",
+                "the key has {} bytes; at least {MIN_KEY_BYTES} are needed",
                 key.len()
             )));
         }

@@ -4,7 +4,8 @@
 //! Byzantine. The protocol is the one of `PROTOCOL.md`; every module here is a pure piece of
 //! it (no I/O, no clocks, no randomness) so that the same code runs in the stateright model
 //! checker and over real sockets. The exceptions are at the edge: [`runtime`] (sockets,
-//! clocks) and [`durable`] (the acceptor's store on disk).
+//! clocks), [`durable`] (the acceptor's store on disk) and [`cluster_config`] (a deployment,
+//! with fresh random keys).
 //!
 //! - [`types`]: rounds, agent ids, values and the shape of the cluster.
 //! - [`message`]: the four messages of the protocol.
@@ -14,10 +15,12 @@
 //! - [`node`]: those agents as stateright actors.
 //! - [`runtime`]: those same actors over UDP: the event loop and its datagrams.
 //! - [`durable`]: the acceptor's durable store, an fsynced append-only file of records.
+//! - [`cluster_config`]: the TOML cluster config of the UDP runtime: nodes, addresses, keys.
 //! - [`models`]: the model-checking configurations: Byzantine proposers and the properties.
 
 pub mod acceptor;
 pub mod auth;
+pub mod cluster_config;
 pub mod durable;
 pub mod learner;
 pub mod message;

@@ -16,6 +16,11 @@ pub struct AcceptorId(pub u16);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ProposerId(pub u16);
 
+/// A client of the replicated service (PROTOCOL.md §8): it signs its commands with a key it
+/// shares with the acceptors and learns decisions from LEARNs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ClientId(pub u16);
+
 impl Display for AcceptorId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "a{}", self.0 + 1)
@@ -25,6 +30,12 @@ impl Display for AcceptorId {
 impl Display for ProposerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "p{}", self.0)
+    }
+}
+
+impl Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "c{}", self.0)
     }
 }
 

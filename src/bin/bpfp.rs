@@ -1,0 +1,128 @@
+//! `bpfp`: runs and operates a BP Fast Paxos cluster over UDP.
+//!
+//! Each subcommand is a variant of [`Command`] with its own argument struct and a `run_*`
+//! function that returns `Result<(), Failure>`; `main` only dispatches and turns a failure
+//! into a message and an exit status.
+
+use bp_fast_paxos::cluster_config::{ClusterConfig, GenerateError};
+use clap::{Args, Parser, Subcommand};
+use std::fmt::Display;
+use std::io::Write;
+use std::net::IpAddr;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "bpfp",
+    about = "Run and operate a BP Fast Paxos cluster over UDP",
+    long_about = "Run and operate a BP Fast Paxos cluster over UDP (PROTOCOL.md §8).\n\n\
+                  Exit status: 0 on success, 1 when the command fails, 2 on bad arguments."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Print a new cluster config with fresh random keys, as TOML, on stdout.
+    Config(ConfigArgs),
+}
+
+#[derive(Args, Debug)]
+struct ConfigArgs {
+    /// Number of acceptors: 3f + 1 for some f >= 1 (4, 7, 10, ...).
+    #[arg(long, value_parser = parse_acceptor_count)]
+    acceptors: usize,
+    /// Number of proposers; the leader of round r is proposer r mod this number.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    proposers: u16,
+    /// Number of clients that may submit commands (each gets a command key).
+    #[arg(long, default_value_t = 1)]
+    clients: u16,
+    /// The first UDP port; acceptors, then proposers, then clients take consecutive ports.
+    #[arg(long)]
+    base_port: u16,
+    /// The IP address every node listens on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+}
+
+/// Why a subcommand failed, and so the exit status.
+enum Failure {
+    /// The arguments make no sense together: exit 2, like clap's own usage errors.
+    Usage(String),
+    /// The command could not do its job: exit 1.
+    Runtime(String),
+}
+
+impl Failure {
+    fn runtime(what: &str, e: impl Display) -> Self {
+        Failure::Runtime(format!("{what}: {e}"))
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Config(args) => run_config(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("bpfp: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(message)) => {
+            eprintln!("bpfp: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run_config(args: ConfigArgs) -> Result<(), Failure> {
+    let config = ClusterConfig::generate(
+        args.acceptors,
+        usize::from(args.proposers),
+        usize::from(args.clients),
+        args.base_port,
+        args.host,
+    )
+    .map_err(|e| match e {
+        GenerateError::Randomness(_) => Failure::runtime("cannot generate keys", e),
+        _ => Failure::Usage(e.to_string()),
+    })?;
+    let toml = config
+        .to_toml()
+        .map_err(|e| Failure::runtime("cannot write the config", e))?;
+    let header = format!(
+        "# BP Fast Paxos cluster: f = {}; acceptors: {}, proposers: {}, clients: {}.\n\
+         # Every key is secret. [acceptor_secrets] is for acceptors only: a proposer that held\n\
+         # the domain key could forge PROMISEs.\n\n",
+        config.f,
+        config.acceptors.len(),
+        config.proposers.len(),
+        config.clients.len()
+    );
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(header.as_bytes())
+        .and_then(|()| stdout.write_all(toml.as_bytes()))
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure::runtime("cannot write to stdout", e))
+}
+
+/// Accepts only `3f + 1` acceptors with `f >= 1`, so that clap reports anything else as a
+/// usage error (exit 2) before any work is done.
+fn parse_acceptor_count(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if n >= 4 && n % 3 == 1 {
+        Ok(n)
+    } else {
+        Err(format!(
+            "{n} acceptors cannot form a cluster: n must be 3f + 1 with f >= 1 (4, 7, 10, ...)"
+        ))
+    }
+}
