@@ -4,19 +4,22 @@
 
 use bp_fast_paxos::acceptor::{Acceptor, DurableState};
 use bp_fast_paxos::auth::HmacSha256;
+use bp_fast_paxos::durable::DurableLog;
 use bp_fast_paxos::learner::Decision;
 use bp_fast_paxos::message::Msg;
 use bp_fast_paxos::node::{Node, NodeState, Role, Topology};
 use bp_fast_paxos::proposer::Proposer;
 use bp_fast_paxos::rules::Rules;
 use bp_fast_paxos::runtime::event_loop::{
-    Addresses, Codec, Counters, NodeSpec, RunningNode, Storage, Volatile, spawn,
+    Addresses, Codec, Counters, NodeSpec, RunningNode, spawn,
 };
+use bp_fast_paxos::runtime::storage::{Storage, Volatile};
 use bp_fast_paxos::types::{AcceptorId, Cluster, ProposerId};
 use stateright::actor::Id;
-use std::io;
 use std::net::UdpSocket;
-use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 type TextNode = Node<String, HmacSha256>;
@@ -42,17 +45,6 @@ impl Codec<Msg<String>> for JsonCodec {
     }
 }
 
-/// Storage that survives the node, as a file would.
-#[derive(Clone, Default)]
-struct SharedStorage(Arc<Mutex<Option<DurableState<String>>>>);
-
-impl Storage<DurableState<String>> for SharedStorage {
-    fn save(&mut self, state: &DurableState<String>) -> io::Result<()> {
-        *self.0.lock().unwrap() = Some(state.clone());
-        Ok(())
-    }
-}
-
 const F: usize = 1;
 const ACCEPTORS: usize = 3 * F + 1;
 const PROPOSERS: usize = 2;
@@ -62,7 +54,8 @@ struct LoopbackCluster {
     sockets: Vec<Option<UdpSocket>>,
     addresses: Addresses,
     topology: Topology,
-    storages: Vec<SharedStorage>,
+    /// Where acceptors keep their durable state.
+    data_dir: PathBuf,
 }
 
 impl LoopbackCluster {
@@ -81,7 +74,7 @@ impl LoopbackCluster {
                 learners,
                 suspect_after: Duration::from_millis(300)..Duration::from_millis(600),
             },
-            storages: (0..ACCEPTORS).map(|_| SharedStorage::default()).collect(),
+            data_dir: fresh_dir(),
         }
     }
 
@@ -104,9 +97,12 @@ impl LoopbackCluster {
             }),
             topology: self.topology.clone(),
         };
-        let storage = self.storages[a].clone();
-        let recovered = storage.0.lock().unwrap().clone();
-        self.start(a, actor, storage, recovered)
+        let (storage, recovered) = DurableLog::open(self.durable_path(a)).expect("the store opens");
+        self.start(a, actor, storage, recovered.state)
+    }
+
+    fn durable_path(&self, a: usize) -> PathBuf {
+        self.data_dir.join(format!("acceptor-{a}.log"))
     }
 
     fn proposer(&mut self, p: usize, value: &str) -> RunningNode<TextNode> {
@@ -148,6 +144,18 @@ impl LoopbackCluster {
         })
         .expect("the node starts")
     }
+}
+
+fn fresh_dir() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "bpfp-udp-cluster-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
 }
 
 fn decision(node: &RunningNode<TextNode>) -> Option<Decision<String>> {
@@ -204,13 +212,9 @@ fn an_acceptor_restarted_from_its_storage_keeps_its_vote() {
     let mut acceptors: Vec<_> = (0..ACCEPTORS).map(|a| c.acceptor(a)).collect();
     let _p0 = c.proposer(0, "A");
     assert!(await_decision(&client, Duration::from_secs(10)).is_some());
-    let before = c.storages[0]
-        .0
-        .lock()
-        .unwrap()
-        .clone()
-        .expect("a stored vote");
     acceptors.remove(0).stop().expect("a clean stop");
+    let (_, stored) = DurableLog::<DurableState<String>>::open(c.durable_path(0)).unwrap();
+    let before = stored.state.expect("a stored vote");
     let restarted = c.acceptor(0);
     match restarted.state() {
         NodeState::Acceptor(state) => {

@@ -2,6 +2,7 @@
 //! unchanged stateright [`Actor`]. Every datagram goes through a [`Codec`], which
 //! authenticates its sender; a datagram that fails to decode is counted and dropped.
 
+use super::storage::Storage;
 use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -27,22 +28,6 @@ pub trait Codec<M>: Send + 'static {
     fn encode(&self, from: Id, to: Id, msg: &M) -> Result<Vec<u8>, Self::Error>;
     /// The authenticated sender and the message, for a datagram addressed to `me`.
     fn decode(&self, me: Id, datagram: &[u8]) -> Result<(Id, M), Self::Error>;
-}
-
-/// Durable storage of an actor's stable state.
-pub trait Storage<S>: Send + 'static {
-    /// Makes `state` durable (written and synced) before returning: the sends that follow
-    /// depend on it.
-    fn save(&mut self, state: &S) -> io::Result<()>;
-}
-
-/// No storage, for agents that keep nothing across restarts (proposers, clients).
-pub struct Volatile;
-
-impl<S> Storage<S> for Volatile {
-    fn save(&mut self, _: &S) -> io::Result<()> {
-        Ok(())
-    }
 }
 
 /// What a node has seen, for tests and operators.

@@ -3,3 +3,4 @@
 //! the durable storage, and carries out the commands the actors emit, in order.
 
 pub mod event_loop;
+pub mod storage;

@@ -1,0 +1,32 @@
+//! Where a node keeps what must survive a crash: for an acceptor, its round and votes.
+
+use crate::durable::DurableLog;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::io;
+
+/// Durable storage of an actor's stable state.
+pub trait Storage<S>: Send + 'static {
+    /// Makes `state` durable (written and synced) before returning: the sends that follow
+    /// depend on it.
+    fn save(&mut self, state: &S) -> io::Result<()>;
+}
+
+/// No storage, for agents that keep nothing across restarts (proposers, clients).
+pub struct Volatile;
+
+impl<S> Storage<S> for Volatile {
+    fn save(&mut self, _: &S) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// An acceptor's file: each save appends a snapshot and syncs it.
+impl<R> Storage<R> for DurableLog<R>
+where
+    R: Serialize + DeserializeOwned + Send + 'static,
+{
+    fn save(&mut self, state: &R) -> io::Result<()> {
+        self.append(state).map_err(io::Error::other)
+    }
+}
