@@ -11,6 +11,7 @@
 //! - [`rules`]: the quorum rules, `Allowed` and `ValidProof`.
 //! - [`learner`], [`acceptor`], [`proposer`]: the step functions of each agent.
 //! - [`node`]: those agents as stateright actors.
+//! - [`runtime`]: the UDP runtime; so far its authenticated datagram format, [`runtime::wire`].
 //! - [`models`]: the model-checking configurations: Byzantine proposers and the properties.
 
 pub mod acceptor;
@@ -20,6 +21,7 @@ pub mod message;
 pub mod node;
 pub mod proposer;
 pub mod rules;
+pub mod runtime;
 pub mod step;
 pub mod types;
 

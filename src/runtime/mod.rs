@@ -1,0 +1,7 @@
+//! The UDP runtime: it drives the unchanged step functions of [`crate::acceptor`],
+//! [`crate::proposer`] and [`crate::learner`] (through the actors of [`crate::node`]) over real
+//! sockets instead of the model checker's network. Every datagram is authenticated with the
+//! per-pair key of its sender and receiver (PROTOCOL.md §8), so a proposer or client cannot pose
+//! as an acceptor, and a datagram that fails to authenticate or decode is dropped and counted.
+
+pub mod wire;
