@@ -1,15 +1,18 @@
 //! The model-checked actors over real UDP sockets on loopback: single-decree BP Fast Paxos
 //! decides on the fast path, recovers through a trust change when the round-0 leader is
-//! silent, survives an acceptor restarted from its durable state, and drops junk datagrams.
+//! silent, survives an acceptor restarted from its durable state, and drops junk, misrouted
+//! and forged datagrams. Datagrams use the wire format under the keys of a cluster config.
 
 use bp_fast_paxos::acceptor::{Acceptor, DurableState};
 use bp_fast_paxos::auth::HmacSha256;
+use bp_fast_paxos::cluster_config::ClusterConfig;
 use bp_fast_paxos::durable::DurableLog;
 use bp_fast_paxos::learner::Decision;
 use bp_fast_paxos::message::Msg;
 use bp_fast_paxos::node::{Node, NodeState, Role, Topology};
 use bp_fast_paxos::proposer::Proposer;
 use bp_fast_paxos::rules::Rules;
+use bp_fast_paxos::runtime::codec::WireCodec;
 use bp_fast_paxos::runtime::event_loop::{
     Addresses, Codec, Counters, NodeSpec, RunningNode, spawn,
 };
@@ -24,27 +27,6 @@ use std::time::{Duration, Instant};
 
 type TextNode = Node<String, HmacSha256>;
 
-/// A debugging codec: JSON with the sender and receiver in clear, no authentication. It
-/// stands in for the authenticated wire format in this test of the event loop.
-struct JsonCodec;
-
-impl Codec<Msg<String>> for JsonCodec {
-    type Error = String;
-
-    fn encode(&self, from: Id, to: Id, msg: &Msg<String>) -> Result<Vec<u8>, String> {
-        serde_json::to_vec(&(usize::from(from), usize::from(to), msg)).map_err(|e| e.to_string())
-    }
-
-    fn decode(&self, me: Id, datagram: &[u8]) -> Result<(Id, Msg<String>), String> {
-        let (from, to, msg): (usize, usize, Msg<String>) =
-            serde_json::from_slice(datagram).map_err(|e| e.to_string())?;
-        if to != usize::from(me) {
-            return Err("not for me".into());
-        }
-        Ok((Id::from(from), msg))
-    }
-}
-
 const F: usize = 1;
 const ACCEPTORS: usize = 3 * F + 1;
 const PROPOSERS: usize = 2;
@@ -56,6 +38,7 @@ struct LoopbackCluster {
     topology: Topology,
     /// Where acceptors keep their durable state.
     data_dir: PathBuf,
+    codec: WireCodec,
 }
 
 impl LoopbackCluster {
@@ -75,6 +58,7 @@ impl LoopbackCluster {
                 suspect_after: Duration::from_millis(300)..Duration::from_millis(600),
             },
             data_dir: fresh_dir(),
+            codec: WireCodec::from_config(&config()).expect("the generated keys are good"),
         }
     }
 
@@ -138,12 +122,22 @@ impl LoopbackCluster {
             id: Id::from(index),
             socket: self.socket(index),
             addresses: Arc::clone(&self.addresses),
-            codec: JsonCodec,
+            codec: self.codec.clone(),
             storage,
             recovered,
         })
         .expect("the node starts")
     }
+}
+
+/// A cluster config with fresh keys; only its keys are used (the sockets pick free ports).
+fn config() -> ClusterConfig {
+    ClusterConfig::generate(ACCEPTORS, PROPOSERS, 1, 7000, "127.0.0.1".parse().unwrap())
+        .expect("a valid shape")
+}
+
+fn trust_change() -> Msg<String> {
+    Msg::TrustChange { round: 1 }
 }
 
 fn fresh_dir() -> PathBuf {
@@ -239,23 +233,24 @@ fn junk_datagrams_are_dropped_and_counted() {
     ] {
         junk.send_to(datagram, c.addresses[0]).unwrap();
     }
-    // A message addressed to another node is not for acceptor 0 either.
-    let misrouted = JsonCodec
-        .encode(
-            Id::from(ACCEPTORS),
-            Id::from(1),
-            &Msg::TrustChange { round: 1 },
-        )
-        .unwrap();
+    // A genuine datagram for another node, and one that poses as acceptor 1 under a key
+    // that is not the channel's.
+    let misrouted: Vec<u8> =
+        Codec::<Msg<String>>::encode(&c.codec, Id::from(ACCEPTORS), Id::from(1), &trust_change())
+            .unwrap();
     junk.send_to(&misrouted, c.addresses[0]).unwrap();
+    let impostor = WireCodec::from_config(&config()).unwrap();
+    let forged: Vec<u8> =
+        Codec::<Msg<String>>::encode(&impostor, Id::from(1), Id::from(0), &trust_change()).unwrap();
+    junk.send_to(&forged, c.addresses[0]).unwrap();
     let _p0 = c.proposer(0, "A");
     assert_eq!(
         await_decision(&client, Duration::from_secs(10)).map(|d| d.value),
         Some("A".to_string())
     );
     let start = Instant::now();
-    while Counters::get(&acceptors[0].counters.dropped) < 5 && start.elapsed().as_secs() < 5 {
+    while Counters::get(&acceptors[0].counters.dropped) < 6 && start.elapsed().as_secs() < 5 {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(Counters::get(&acceptors[0].counters.dropped), 5);
+    assert_eq!(Counters::get(&acceptors[0].counters.dropped), 6);
 }

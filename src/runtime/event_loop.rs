@@ -15,10 +15,6 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
-/// The largest datagram a node reads; longer ones are cut by the socket and then fail to
-/// authenticate.
-pub const MAX_DATAGRAM: usize = 65_507;
-
 /// How often a node with no timer due wakes up to see whether it was asked to stop.
 const STOP_POLL: Duration = Duration::from_millis(50);
 
@@ -191,7 +187,8 @@ where
     S: Storage<A::Storage>,
 {
     fn run(&mut self, stop: &AtomicBool) -> Result<(), RuntimeError> {
-        let mut buf = vec![0u8; MAX_DATAGRAM];
+        // One byte more than the wire allows, so that a longer datagram is seen as too long.
+        let mut buf = vec![0u8; super::wire::MAX_DATAGRAM + 1];
         while !stop.load(Ordering::Relaxed) {
             let wait = self
                 .until_next_timer()

@@ -1,6 +1,13 @@
-//! The runtime: the same stateright actors that `check` verifies, driven over UDP sockets.
-//! The actors stay pure; this module owns the sockets, the clocks, the timers' randomness and
-//! the durable storage, and carries out the commands the actors emit, in order.
+//! The UDP runtime: it drives the unchanged step functions of [`crate::acceptor`],
+//! [`crate::proposer`] and [`crate::learner`] (through the actors of [`crate::node`]) over real
+//! sockets instead of the model checker's network. Every datagram is authenticated with the
+//! per-pair key of its sender and receiver (PROTOCOL.md §8), so a proposer or client cannot pose
+//! as an acceptor, and a datagram that fails to authenticate or decode is dropped and counted.
+//!
+//! The event loop owns the sockets, the clocks, the timers' randomness and the storage, and
+//! carries out the commands the actors emit, in order.
 
+pub mod codec;
 pub mod event_loop;
 pub mod storage;
+pub mod wire;

@@ -1,0 +1,628 @@
+//! The authenticated datagram format of the UDP runtime (PROTOCOL.md §8, src/runtime/wire.rs):
+//! round trips of every message, rejection of every corrupted, truncated, misaddressed or forged
+//! datagram without a panic, the size limit on both sides, bounded allocation while decoding,
+//! and a known-answer vector that pins the format.
+
+use bp_fast_paxos::auth::HmacSha256;
+use bp_fast_paxos::message::{Msg, Promise, Proof, Vote};
+use bp_fast_paxos::models::value::ModelValue;
+use bp_fast_paxos::runtime::wire::{
+    ChannelKeys, DropCounts, HEADER_LEN, MAX_DATAGRAM, TAG_LEN, VERSION, WireError, decode, encode,
+};
+use bp_fast_paxos::types::AcceptorId;
+use hmac::{Hmac, Mac as _};
+use serde::ser::{Serialize, SerializeTuple, Serializer};
+use sha2::Sha256;
+use stateright::actor::Id;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures.
+// ---------------------------------------------------------------------------------------------
+
+type M = Msg<ModelValue>;
+
+/// Acceptor a1 and a2, a proposer and a client, by stateright id (n = 4, m = 1).
+const A1: usize = 0;
+const A2: usize = 1;
+const P0: usize = 4;
+const CLIENT: usize = 5;
+
+fn id(index: usize) -> Id {
+    Id::from(index)
+}
+
+/// A distinct 32-byte channel key for every pair.
+fn channel_key(a: usize, b: usize) -> Vec<u8> {
+    let (lo, hi) = (a.min(b) as u8, a.max(b) as u8);
+    (0..32u8).map(|i| i ^ lo.wrapping_mul(16) ^ hi).collect()
+}
+
+/// The keys of every pair among the acceptors a1, a2 and the proposer; the client has none.
+fn keys() -> ChannelKeys {
+    let pairs = [(A1, A2), (A1, P0), (A2, P0), (A1, A1)];
+    ChannelKeys::from_map(pairs.map(|(a, b)| ((id(a), id(b)), channel_key(a, b))))
+        .expect("test keys are valid")
+}
+
+/// The acceptors' domain key, which signs PROMISEs.
+fn domain() -> HmacSha256 {
+    HmacSha256::from_hex("6b65792d6f662d7468652d6163636570746f72732d646f6d61696e2d31323334")
+        .expect("test key is valid")
+}
+
+fn promise(round: u32, acceptor: u16, last_vote: Option<(u32, ModelValue)>) -> Promise<ModelValue> {
+    let last_vote = last_vote.map(|(round, value)| Vote { round, value });
+    Promise::signed(&domain(), round, AcceptorId(acceptor), last_vote)
+}
+
+/// One message of every variant, with a real signed proof.
+fn every_variant() -> Vec<M> {
+    let proof = Proof::from(vec![
+        promise(2, 0, Some((0, ModelValue::Client(0)))),
+        promise(2, 1, None),
+        promise(2, 3, Some((1, ModelValue::Unproposed))),
+    ]);
+    vec![
+        Msg::Accept {
+            round: 0,
+            value: ModelValue::Client(1),
+            proof: Proof::none(),
+        },
+        Msg::Accept {
+            round: 2,
+            value: ModelValue::Client(0),
+            proof,
+        },
+        Msg::Promise(promise(7, 2, Some((5, ModelValue::Client(2))))),
+        Msg::Promise(promise(u32::MAX, 0, None)),
+        Msg::Learn {
+            round: 3,
+            value: ModelValue::Unproposed,
+        },
+        Msg::TrustChange { round: 1 },
+    ]
+}
+
+/// A valid datagram from the proposer to a1 carrying a proof.
+fn sample_datagram() -> Vec<u8> {
+    let accept = every_variant().swap_remove(1);
+    encode(id(P0), id(A1), &accept, &keys()).expect("sample encodes")
+}
+
+/// A payload whose postcard encoding is exactly these bytes (a tuple has no length prefix):
+/// lets a test authenticate any payload bytes it likes.
+struct RawPayload(Vec<u8>);
+
+impl Serialize for RawPayload {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut tuple = serializer.serialize_tuple(self.0.len())?;
+        for byte in &self.0 {
+            tuple.serialize_element(byte)?;
+        }
+        tuple.end()
+    }
+}
+
+/// Authentic datagram from the proposer to a1 with `payload` as its payload bytes.
+fn authentic(payload: Vec<u8>) -> Vec<u8> {
+    encode(id(P0), id(A1), &RawPayload(payload), &keys()).expect("raw payload encodes")
+}
+
+/// A deterministic xorshift64 generator: no dependency, same bytes on every run.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn bytes(&mut self, len: usize) -> Vec<u8> {
+        (0..len).map(|_| self.next() as u8).collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Round trips.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn every_msg_variant_round_trips() {
+    let keys = keys();
+    for msg in every_variant() {
+        for (from, to) in [(P0, A1), (A1, P0), (A2, A1), (A1, A1)] {
+            let datagram = encode(id(from), id(to), &msg, &keys).expect("encodes");
+            assert!(datagram.len() <= MAX_DATAGRAM);
+            let (sender, decoded) = decode::<M>(&datagram, id(to), &keys).expect("decodes");
+            assert_eq!(sender, id(from));
+            assert_eq!(decoded, msg);
+        }
+    }
+}
+
+#[test]
+fn a_proof_stays_authentic_across_the_wire() {
+    let msg = every_variant().swap_remove(1);
+    let datagram = encode(id(P0), id(A2), &msg, &keys()).expect("encodes");
+    let (_, decoded) = decode::<M>(&datagram, id(A2), &keys()).expect("decodes");
+    let Msg::Accept { proof, .. } = decoded else {
+        panic!("an ACCEPT decodes as an ACCEPT");
+    };
+    assert_eq!(proof.len(), 3);
+    assert!(proof.iter().all(|p| p.is_authentic(&domain())));
+}
+
+#[test]
+fn the_pair_key_is_symmetric() {
+    let keys = keys();
+    let forth = encode(
+        id(A1),
+        id(P0),
+        &Msg::<ModelValue>::TrustChange { round: 4 },
+        &keys,
+    );
+    let back = encode(
+        id(P0),
+        id(A1),
+        &Msg::<ModelValue>::TrustChange { round: 4 },
+        &keys,
+    );
+    assert!(decode::<M>(&forth.expect("encodes"), id(P0), &keys).is_ok());
+    assert!(decode::<M>(&back.expect("encodes"), id(A1), &keys).is_ok());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rejection.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn every_flipped_bit_is_rejected() {
+    let keys = keys();
+    let datagram = sample_datagram();
+    for position in 0..datagram.len() {
+        for bit in 0..8 {
+            let mut corrupt = datagram.clone();
+            corrupt[position] ^= 1 << bit;
+            let result = decode::<M>(&corrupt, id(A1), &keys);
+            assert!(
+                result.is_err(),
+                "bit {bit} of byte {position} flipped was accepted"
+            );
+            let expected_header_error = match position {
+                0..=2 => Some(WireError::BadVersion),
+                7..=10 => Some(WireError::NotForMe),
+                _ => None,
+            };
+            if let Some(expected) = expected_header_error {
+                assert_eq!(result.err(), Some(expected), "byte {position}, bit {bit}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_wrong_key_is_a_bad_mac() {
+    let datagram = sample_datagram();
+    let other = ChannelKeys::from_map([((id(P0), id(A1)), [0x5a; 32])]).expect("valid key");
+    assert_eq!(
+        decode::<M>(&datagram, id(A1), &other),
+        Err(WireError::BadMac)
+    );
+}
+
+#[test]
+fn a_wrong_receiver_is_not_for_me() {
+    let datagram = sample_datagram();
+    assert_eq!(
+        decode::<M>(&datagram, id(A2), &keys()),
+        Err(WireError::NotForMe)
+    );
+    assert_eq!(
+        decode::<M>(&datagram, id(P0), &keys()),
+        Err(WireError::NotForMe)
+    );
+}
+
+#[test]
+fn a_sender_without_a_key_is_unknown() {
+    let datagram = sample_datagram();
+    let without_proposer =
+        ChannelKeys::from_map([((id(A1), id(A2)), channel_key(A1, A2))]).expect("valid key");
+    assert_eq!(
+        decode::<M>(&datagram, id(A1), &without_proposer),
+        Err(WireError::UnknownSender)
+    );
+    // A client that claims an id with no key, or one past every id.
+    for claimed in [CLIENT as u32, u32::MAX] {
+        let mut forged = datagram.clone();
+        forged[3..7].copy_from_slice(&claimed.to_be_bytes());
+        assert_eq!(
+            decode::<M>(&forged, id(A1), &keys()),
+            Err(WireError::UnknownSender)
+        );
+    }
+}
+
+#[test]
+fn a_sender_posing_as_an_acceptor_is_a_bad_mac() {
+    // The proposer rewrites the sender field of its own datagram to a2.
+    let mut forged = sample_datagram();
+    forged[3..7].copy_from_slice(&(A2 as u32).to_be_bytes());
+    assert_eq!(
+        decode::<M>(&forged, id(A1), &keys()),
+        Err(WireError::BadMac)
+    );
+}
+
+#[test]
+fn a_reflected_datagram_is_a_bad_mac() {
+    // The pair shares one key, but the tag covers the direction.
+    let datagram = sample_datagram();
+    let mut reflected = datagram.clone();
+    reflected[3..7].copy_from_slice(&datagram[7..11]);
+    reflected[7..11].copy_from_slice(&datagram[3..7]);
+    assert_eq!(
+        decode::<M>(&reflected, id(P0), &keys()),
+        Err(WireError::BadMac)
+    );
+}
+
+#[test]
+fn another_magic_or_version_is_refused() {
+    let datagram = sample_datagram();
+    for (position, byte) in [(0, b'X'), (1, b'Q'), (2, VERSION + 1), (2, 0)] {
+        let mut other = datagram.clone();
+        other[position] = byte;
+        assert_eq!(
+            decode::<M>(&other, id(A1), &keys()),
+            Err(WireError::BadVersion)
+        );
+    }
+}
+
+#[test]
+fn every_truncated_prefix_is_rejected() {
+    let keys = keys();
+    let datagram = sample_datagram();
+    for len in 0..datagram.len() {
+        let result = decode::<M>(&datagram[..len], id(A1), &keys);
+        let expected = if len < HEADER_LEN + TAG_LEN {
+            WireError::TooShort
+        } else {
+            WireError::BadMac
+        };
+        assert_eq!(result, Err(expected), "prefix of {len} bytes");
+    }
+}
+
+#[test]
+fn random_bytes_are_rejected_without_panic() {
+    let keys = keys();
+    let header = sample_datagram()[..HEADER_LEN].to_vec();
+    let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+    for round in 0..20_000 {
+        let len = rng.below(400);
+        let mut bytes = rng.bytes(len);
+        // Every other string gets a valid header, so that it reaches the tag check.
+        if round % 2 == 0 && len >= HEADER_LEN {
+            bytes[..HEADER_LEN].copy_from_slice(&header);
+        }
+        assert!(decode::<M>(&bytes, id(A1), &keys).is_err());
+    }
+}
+
+#[test]
+fn authentic_garbage_is_malformed_without_panic() {
+    // A key holder's garbage passes the tag and reaches postcard: it must fail cleanly.
+    let keys = keys();
+    let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+    let mut malformed = 0;
+    for _ in 0..20_000 {
+        let len = rng.below(300);
+        let datagram = authentic(rng.bytes(len));
+        match decode::<M>(&datagram, id(A1), &keys) {
+            Ok(_) => {}
+            Err(WireError::Malformed(_)) => malformed += 1,
+            Err(other) => panic!("authentic garbage rejected as {other:?}"),
+        }
+    }
+    assert!(malformed > 10_000, "most random payloads are not messages");
+}
+
+#[test]
+fn trailing_bytes_after_the_payload_are_malformed() {
+    let msg = Msg::<ModelValue>::TrustChange { round: 9 };
+    let mut payload = postcard_bytes(&msg);
+    assert!(
+        matches!(decode::<M>(&authentic(payload.clone()), id(A1), &keys()), Ok((_, m)) if m == msg)
+    );
+    payload.push(0);
+    assert!(matches!(
+        decode::<M>(&authentic(payload), id(A1), &keys()),
+        Err(WireError::Malformed(_))
+    ));
+}
+
+/// The payload bytes of `msg`, cut out of an encoded datagram.
+fn postcard_bytes(msg: &M) -> Vec<u8> {
+    let datagram = encode(id(P0), id(A1), msg, &keys()).expect("encodes");
+    datagram[HEADER_LEN..datagram.len() - TAG_LEN].to_vec()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Size limit.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn an_oversized_message_is_refused_at_encode() {
+    let promises: Vec<_> = (0..2_000)
+        .map(|i| promise(3, (i % 4) as u16, Some((1, ModelValue::Client(0)))))
+        .collect();
+    let accept = Msg::Accept {
+        round: 3,
+        value: ModelValue::Client(0),
+        proof: Proof::from(promises),
+    };
+    assert_eq!(
+        encode(id(P0), id(A1), &accept, &keys()),
+        Err(WireError::TooLarge)
+    );
+}
+
+#[test]
+fn the_largest_payload_fits_exactly_and_one_more_byte_does_not() {
+    // A Vec<u8> of this length has a 3-byte length prefix.
+    let fits = vec![7u8; MAX_DATAGRAM - HEADER_LEN - TAG_LEN - 3];
+    let datagram = encode(id(P0), id(A1), &fits, &keys()).expect("fits");
+    assert_eq!(datagram.len(), MAX_DATAGRAM);
+    let (_, decoded) = decode::<Vec<u8>>(&datagram, id(A1), &keys()).expect("decodes");
+    assert_eq!(decoded, fits);
+    let one_more = vec![7u8; fits.len() + 1];
+    assert_eq!(
+        encode(id(P0), id(A1), &one_more, &keys()),
+        Err(WireError::TooLarge)
+    );
+}
+
+#[test]
+fn a_datagram_over_the_limit_is_refused_at_decode() {
+    let mut datagram = sample_datagram();
+    datagram.resize(MAX_DATAGRAM + 1, 0);
+    assert_eq!(
+        decode::<M>(&datagram, id(A1), &keys()),
+        Err(WireError::TooLarge)
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys and counters.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn sending_on_a_pair_without_a_key_is_refused() {
+    let msg = Msg::<ModelValue>::TrustChange { round: 1 };
+    assert_eq!(
+        encode(id(CLIENT), id(A1), &msg, &keys()),
+        Err(WireError::NoChannelKey)
+    );
+}
+
+#[test]
+fn channel_keys_refuse_short_keys_and_ids_past_32_bits() {
+    let mut keys = ChannelKeys::new();
+    assert!(keys.insert(id(A1), id(A2), &[1; 15]).is_err());
+    assert!(keys.insert(id(A1), id(A2), &[1; 16]).is_ok());
+    if let Ok(huge) = usize::try_from(u64::from(u32::MAX) + 1) {
+        assert!(keys.insert(id(A1), id(huge), &[1; 32]).is_err());
+    }
+    assert!(
+        format!("{keys:?}").contains("ChannelKey(..)"),
+        "keys never print"
+    );
+}
+
+#[test]
+fn drop_counts_count_every_kind() {
+    let errors = [
+        WireError::TooShort,
+        WireError::TooLarge,
+        WireError::BadVersion,
+        WireError::NotForMe,
+        WireError::UnknownSender,
+        WireError::BadMac,
+        WireError::Malformed("x".into()),
+        WireError::NoChannelKey,
+    ];
+    let mut counts = DropCounts::default();
+    assert_eq!(counts.total(), 0);
+    for (i, error) in errors.iter().enumerate() {
+        for _ in 0..=i {
+            counts.record(error);
+        }
+        assert!(!error.to_string().is_empty());
+    }
+    assert_eq!(counts.total(), (1..=errors.len() as u64).sum::<u64>());
+    assert_eq!(
+        (counts.too_short, counts.bad_mac, counts.malformed),
+        (1, 6, 7)
+    );
+    assert_eq!(counts.no_channel_key, 8);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Known answer.
+// ---------------------------------------------------------------------------------------------
+
+/// `LEARN(1, A)` from a1 (`Id(0)`) to the client `Id(5)` under the channel key `00 01 … 1f`.
+const KNOWN_DATAGRAM: &str = concat!(
+    // Magic "BP", version 1.
+    "425001",
+    // Sender Id(0), receiver Id(5), u32 big-endian.
+    "00000000",
+    "00000005",
+    // postcard: LEARN (variant 2), round 1, ModelValue::Client (variant 0), client 0.
+    "02010000",
+    // HMAC-SHA256 of every byte above.
+    "932b95da22206f3431a7963f807d07fcdf4eac58e47c3f93bba0d1897000b947",
+);
+
+#[test]
+fn known_answer_datagram() {
+    let key: Vec<u8> = (0..32).collect();
+    let keys = ChannelKeys::from_map([((id(A1), id(CLIENT)), &key)]).expect("valid key");
+    let learn = Msg::Learn {
+        round: 1,
+        value: ModelValue::Client(0),
+    };
+    let datagram = encode(id(A1), id(CLIENT), &learn, &keys).expect("encodes");
+    assert_eq!(hex::encode(&datagram), KNOWN_DATAGRAM);
+
+    // The same, checked against the layout and an HMAC computed apart from the crate.
+    let (signed, tag) = datagram.split_at(datagram.len() - TAG_LEN);
+    assert_eq!(
+        signed,
+        b"BP\x01\x00\x00\x00\x00\x00\x00\x00\x05\x02\x01\x00\x00"
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
+    mac.update(signed);
+    assert_eq!(tag, mac.finalize().into_bytes().as_slice());
+    assert_eq!(
+        decode::<M>(&datagram, id(CLIENT), &keys),
+        Ok((id(A1), learn))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded allocation while decoding.
+// ---------------------------------------------------------------------------------------------
+
+/// The system allocator, with this thread's live and peak bytes counted (tests run on threads
+/// of their own, so one test's measurement is not disturbed by the others).
+struct CountingAllocator;
+
+thread_local! {
+    static LIVE: Cell<isize> = const { Cell::new(0) };
+    static PEAK: Cell<isize> = const { Cell::new(0) };
+}
+
+fn note(delta: isize) {
+    // `try_with`: the thread-locals may already be gone while a thread exits.
+    let _ = LIVE.try_with(|live| {
+        live.set(live.get() + delta);
+        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
+    });
+}
+
+unsafe impl GlobalAlloc for CountingAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { System.alloc(layout) };
+        if !ptr.is_null() {
+            note(layout.size() as isize);
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let ptr = unsafe { System.alloc_zeroed(layout) };
+        if !ptr.is_null() {
+            note(layout.size() as isize);
+        }
+        ptr
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) };
+        note(-(layout.size() as isize));
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let new = unsafe { System.realloc(ptr, layout, new_size) };
+        if !new.is_null() {
+            // Counted as a copy, both blocks live at once: an upper bound on the peak.
+            note(new_size as isize);
+            note(-(layout.size() as isize));
+        }
+        new
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: CountingAllocator = CountingAllocator;
+
+/// The most bytes `f` had allocated at once on this thread.
+fn peak_allocation<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let start = LIVE.with(Cell::get);
+    PEAK.with(|peak| peak.set(start));
+    let result = f();
+    (result, (PEAK.with(Cell::get) - start).max(0) as usize)
+}
+
+/// The payload prefix of an ACCEPT(0, A) whose proof claims `count` PROMISEs.
+fn accept_claiming(count: usize) -> Vec<u8> {
+    let mut payload = vec![0, 0, 0, 0]; // Accept, round 0, ModelValue::Client, 0.
+    let mut n = count;
+    while n >= 0x80 {
+        payload.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    payload.push(n as u8);
+    payload
+}
+
+#[test]
+fn a_claimed_length_reserves_nothing() {
+    // The proof claims as many PROMISEs as bytes follow, but its first one is already invalid
+    // (an Option tag of 7): a decoder that trusts the claim would reserve ~1 MiB here.
+    let keys = keys();
+    let mut payload = accept_claiming(60_000);
+    payload.extend([0, 0, 7]);
+    payload.resize(payload.len() + 60_000, 0);
+    let datagram = authentic(payload);
+    let (result, peak) = peak_allocation(|| decode::<M>(&datagram, id(A1), &keys));
+    assert!(matches!(result, Err(WireError::Malformed(_))));
+    assert!(peak < 4_096, "a rejected claim allocated {peak} bytes");
+}
+
+#[test]
+fn decoding_allocates_in_proportion_to_the_datagram() {
+    let keys = keys();
+    // As many minimal PROMISEs (round 0, a1, no vote, a zero mac: 35 bytes) as fit, then a
+    // claim that is one too many.
+    let count = (MAX_DATAGRAM - HEADER_LEN - TAG_LEN - 8) / 35;
+    let mut payload = accept_claiming(count + 1);
+    payload.resize(payload.len() + 35 * count, 0);
+    let datagram = authentic(payload);
+    let (result, peak) = peak_allocation(|| decode::<M>(&datagram, id(A1), &keys));
+    assert!(matches!(result, Err(WireError::Malformed(_))));
+    assert!(
+        peak <= 4 * datagram.len(),
+        "{peak} bytes for a datagram of {}",
+        datagram.len()
+    );
+
+    // The same PROMISEs, honestly counted, decode within the same bound.
+    let mut payload = accept_claiming(count);
+    payload.resize(payload.len() + 35 * count, 0);
+    let datagram = authentic(payload);
+    let (result, peak) = peak_allocation(|| decode::<M>(&datagram, id(A1), &keys));
+    let Ok((_, Msg::Accept { proof, .. })) = result else {
+        panic!("an honest count decodes: {result:?}");
+    };
+    assert_eq!(proof.len(), count);
+    assert!(proof.iter().all(|p| !p.is_authentic(&domain())));
+    assert!(
+        peak <= 4 * datagram.len(),
+        "{peak} bytes for a datagram of {}",
+        datagram.len()
+    );
+}
