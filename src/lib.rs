@@ -15,6 +15,7 @@
 //! - [`node`]: those agents as stateright actors.
 //! - [`runtime`]: those same actors over UDP: the event loop and its datagrams.
 //! - [`durable`]: the acceptor's durable store, an fsynced append-only file of records.
+//! - [`service`]: the replicated key-value store: signed client commands, batches, the state machine.
 //! - [`cluster_config`]: the TOML cluster config of the UDP runtime: nodes, addresses, keys.
 //! - [`models`]: the model-checking configurations: Byzantine proposers and the properties.
 
@@ -28,6 +29,7 @@ pub mod node;
 pub mod proposer;
 pub mod rules;
 pub mod runtime;
+pub mod service;
 pub mod step;
 pub mod types;
 
