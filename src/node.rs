@@ -4,7 +4,7 @@
 
 use crate::acceptor::{Acceptor, AcceptorState, DurableState};
 use crate::auth::Authenticator;
-use crate::learner::{self, LearnerState};
+use crate::learner::{self, Decision, LearnerState};
 use crate::message::Msg;
 use crate::proposer::{Proposer, ProposerState};
 use crate::rules::Rules;
@@ -63,6 +63,15 @@ pub fn peer_of(cluster: &Cluster, id: Id) -> Peer {
     } else {
         Peer::Client
     }
+}
+
+fn report_decision<V: Value>(id: Id, decision: &Decision<V>) {
+    tracing::info!(
+        node = usize::from(id),
+        round = decision.round,
+        value = %decision.value,
+        "decided"
+    );
 }
 
 /// An honest agent.
@@ -124,14 +133,7 @@ impl<V: Value, A: Authenticator> Node<V, A> {
                 Effect::TrustChanged { round, cause } => {
                     tracing::info!(node = usize::from(id), round, %cause, "trust change");
                 }
-                Effect::Decided(decision) => {
-                    tracing::info!(
-                        node = usize::from(id),
-                        round = decision.round,
-                        value = %decision.value,
-                        "decided"
-                    );
-                }
+                Effect::Decided(decision) => report_decision(id, decision),
             }
         }
     }
@@ -192,12 +194,7 @@ impl<V: Value, A: Authenticator> Actor for Node<V, A> {
                     && let Some(learned) = learner::learn(rules.quorum, s, a, *round, value)
                 {
                     if let Some(decision) = &learned.decided {
-                        tracing::info!(
-                            node = usize::from(id),
-                            round = decision.round,
-                            value = %decision.value,
-                            "decided"
-                        );
+                        report_decision(id, decision);
                     }
                     *state.to_mut() = NodeState::Learner(learned.state);
                 }

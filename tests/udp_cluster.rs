@@ -3,12 +3,12 @@
 //! silent, survives an acceptor restarted from its durable state, and drops junk, misrouted
 //! and forged datagrams. Datagrams use the wire format under the keys of a cluster config.
 
-use bp_fast_paxos::acceptor::{Acceptor, DurableState};
+use bp_fast_paxos::acceptor::{Acceptor, AcceptorState, DurableState};
 use bp_fast_paxos::auth::HmacSha256;
 use bp_fast_paxos::cluster_config::ClusterConfig;
 use bp_fast_paxos::durable::DurableLog;
 use bp_fast_paxos::learner::Decision;
-use bp_fast_paxos::message::Msg;
+use bp_fast_paxos::message::{Msg, Proof};
 use bp_fast_paxos::node::{Node, NodeState, Role, Topology};
 use bp_fast_paxos::proposer::Proposer;
 use bp_fast_paxos::rules::Rules;
@@ -20,6 +20,7 @@ use bp_fast_paxos::runtime::storage::{Storage, Volatile};
 use bp_fast_paxos::types::{AcceptorId, Cluster, ProposerId};
 use stateright::actor::Id;
 use std::net::UdpSocket;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,11 +39,12 @@ struct LoopbackCluster {
     topology: Topology,
     /// Where acceptors keep their durable state.
     data_dir: PathBuf,
-    codec: WireCodec,
+    config: ClusterConfig,
 }
 
 impl LoopbackCluster {
-    fn new() -> Self {
+    /// A cluster whose acceptors suspect the leader after `suspect_after`.
+    fn new(suspect_after: Range<Duration>) -> Self {
         let sockets: Vec<UdpSocket> = (0..=CLIENT)
             .map(|_| UdpSocket::bind("127.0.0.1:0").expect("a loopback port"))
             .collect();
@@ -55,10 +57,10 @@ impl LoopbackCluster {
             topology: Topology {
                 cluster: Cluster::new(F, PROPOSERS),
                 learners,
-                suspect_after: Duration::from_millis(300)..Duration::from_millis(600),
+                suspect_after,
             },
             data_dir: fresh_dir(),
-            codec: WireCodec::from_config(&config()).expect("the generated keys are good"),
+            config: config(),
         }
     }
 
@@ -83,6 +85,15 @@ impl LoopbackCluster {
         };
         let (storage, recovered) = DurableLog::open(self.durable_path(a)).expect("the store opens");
         self.start(a, actor, storage, recovered.state)
+    }
+
+    /// The codec of the node at `index`: only the keys of its own channels.
+    fn codec(&self, index: usize) -> WireCodec {
+        let node = self
+            .config
+            .node_of(Id::from(index))
+            .expect("a node of the config");
+        WireCodec::from_config(&self.config, node).expect("the generated keys are good")
     }
 
     fn durable_path(&self, a: usize) -> PathBuf {
@@ -122,7 +133,7 @@ impl LoopbackCluster {
             id: Id::from(index),
             socket: self.socket(index),
             addresses: Arc::clone(&self.addresses),
-            codec: self.codec.clone(),
+            codec: self.codec(index),
             storage,
             recovered,
         })
@@ -171,9 +182,42 @@ fn await_decision(node: &RunningNode<TextNode>, within: Duration) -> Option<Deci
     None
 }
 
+/// Long enough that no acceptor suspects a live leader on a loaded machine.
+fn patient() -> Range<Duration> {
+    Duration::from_secs(3)..Duration::from_secs(4)
+}
+
+/// Short, for tests that need a trust change.
+fn impatient() -> Range<Duration> {
+    Duration::from_millis(300)..Duration::from_millis(600)
+}
+
+fn acceptor_state(node: &RunningNode<TextNode>) -> AcceptorState<String> {
+    match node.state() {
+        NodeState::Acceptor(state) => state,
+        other => panic!("an acceptor, not {other:?}"),
+    }
+}
+
+fn eventually(what: &str, within: Duration, mut holds: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !holds() {
+        assert!(start.elapsed() < within, "timed out waiting until {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Sends `msg` to `to` as the node at `from` would: under `from`'s channel key.
+fn send_as(c: &LoopbackCluster, from: usize, to: usize, msg: &Msg<String>) {
+    let datagram = Codec::<Msg<String>>::encode(&c.codec(from), Id::from(from), Id::from(to), msg)
+        .expect("the pair has a key");
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.send_to(&datagram, c.addresses[to]).unwrap();
+}
+
 #[test]
 fn honest_cluster_decides_on_the_fast_path() {
-    let mut c = LoopbackCluster::new();
+    let mut c = LoopbackCluster::new(patient());
     let client = c.client();
     let acceptors: Vec<_> = (0..ACCEPTORS).map(|a| c.acceptor(a)).collect();
     let _p1 = c.proposer(1, "B");
@@ -188,8 +232,25 @@ fn honest_cluster_decides_on_the_fast_path() {
 }
 
 #[test]
+fn with_one_acceptor_down_every_live_acceptor_decides() {
+    // Three live acceptors are a quorum only if each counts its own LEARN.
+    let mut c = LoopbackCluster::new(patient());
+    let client = c.client();
+    let live: Vec<_> = (1..ACCEPTORS).map(|a| c.acceptor(a)).collect();
+    let _p0 = c.proposer(0, "A");
+    assert_eq!(
+        await_decision(&client, Duration::from_secs(10)).map(|d| d.value),
+        Some("A".to_string())
+    );
+    for a in &live {
+        let d = await_decision(a, Duration::from_secs(10)).expect("a live acceptor decides");
+        assert_eq!(d.value, "A");
+    }
+}
+
+#[test]
 fn a_silent_round_0_leader_is_replaced_and_the_next_decides() {
-    let mut c = LoopbackCluster::new();
+    let mut c = LoopbackCluster::new(impatient());
     let client = c.client();
     let _acceptors: Vec<_> = (0..ACCEPTORS).map(|a| c.acceptor(a)).collect();
     // p0, the leader of round 0, never starts: acceptors time out and trust p1.
@@ -201,27 +262,38 @@ fn a_silent_round_0_leader_is_replaced_and_the_next_decides() {
 
 #[test]
 fn an_acceptor_restarted_from_its_storage_keeps_its_vote() {
-    let mut c = LoopbackCluster::new();
-    let client = c.client();
+    let mut c = LoopbackCluster::new(patient());
     let mut acceptors: Vec<_> = (0..ACCEPTORS).map(|a| c.acceptor(a)).collect();
     let _p0 = c.proposer(0, "A");
-    assert!(await_decision(&client, Duration::from_secs(10)).is_some());
+    eventually("acceptor 0 voted", Duration::from_secs(10), || {
+        acceptor_state(&acceptors[0]).last_vote.is_some()
+    });
     acceptors.remove(0).stop().expect("a clean stop");
-    let (_, stored) = DurableLog::<DurableState<String>>::open(c.durable_path(0)).unwrap();
-    let before = stored.state.expect("a stored vote");
     let restarted = c.acceptor(0);
-    match restarted.state() {
-        NodeState::Acceptor(state) => {
-            assert_eq!(state.durable(), before, "recovered exactly what it stored");
-            assert_eq!(state.last_vote.map(|v| v.value), Some("A".to_string()));
-        }
-        other => panic!("an acceptor, not {other:?}"),
-    }
+    let state = acceptor_state(&restarted);
+    assert_eq!(state.rnd, 0);
+    assert_eq!(
+        state.last_vote.map(|v| (v.round, v.value)),
+        Some((0, "A".to_string()))
+    );
+    // p0 now asks it to vote B in round 0: an acceptor that forgot its vote would; this one
+    // sees equivocation and moves on to round 1, keeping its vote.
+    let equivocation = Msg::Accept {
+        round: 0,
+        value: "B".to_string(),
+        proof: Proof::none(),
+    };
+    send_as(&c, ACCEPTORS, 0, &equivocation);
+    eventually("acceptor 0 changed trust", Duration::from_secs(10), || {
+        acceptor_state(&restarted).rnd == 1
+    });
+    let state = acceptor_state(&restarted);
+    assert_eq!(state.last_vote.map(|v| v.value), Some("A".to_string()));
 }
 
 #[test]
 fn junk_datagrams_are_dropped_and_counted() {
-    let mut c = LoopbackCluster::new();
+    let mut c = LoopbackCluster::new(patient());
     let client = c.client();
     let acceptors: Vec<_> = (0..ACCEPTORS).map(|a| c.acceptor(a)).collect();
     let junk = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -233,14 +305,21 @@ fn junk_datagrams_are_dropped_and_counted() {
     ] {
         junk.send_to(datagram, c.addresses[0]).unwrap();
     }
-    // A genuine datagram for another node, and one that poses as acceptor 1 under a key
-    // that is not the channel's.
-    let misrouted: Vec<u8> =
-        Codec::<Msg<String>>::encode(&c.codec, Id::from(ACCEPTORS), Id::from(1), &trust_change())
-            .unwrap();
+    // A genuine datagram of p0 for acceptor 1, delivered to acceptor 0; and one that poses
+    // as acceptor 1 under a key of another cluster.
+    let misrouted = Codec::<Msg<String>>::encode(
+        &c.codec(ACCEPTORS),
+        Id::from(ACCEPTORS),
+        Id::from(1),
+        &trust_change(),
+    )
+    .unwrap();
     junk.send_to(&misrouted, c.addresses[0]).unwrap();
-    let impostor = WireCodec::from_config(&config()).unwrap();
-    let forged: Vec<u8> =
+    let other_cluster = config();
+    let impostor =
+        WireCodec::from_config(&other_cluster, other_cluster.node_of(Id::from(1)).unwrap())
+            .unwrap();
+    let forged =
         Codec::<Msg<String>>::encode(&impostor, Id::from(1), Id::from(0), &trust_change()).unwrap();
     junk.send_to(&forged, c.addresses[0]).unwrap();
     let _p0 = c.proposer(0, "A");
@@ -248,9 +327,10 @@ fn junk_datagrams_are_dropped_and_counted() {
         await_decision(&client, Duration::from_secs(10)).map(|d| d.value),
         Some("A".to_string())
     );
-    let start = Instant::now();
-    while Counters::get(&acceptors[0].counters.dropped) < 6 && start.elapsed().as_secs() < 5 {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    eventually("6 datagrams dropped", Duration::from_secs(5), || {
+        Counters::get(&acceptors[0].counters.dropped) >= 6
+    });
     assert_eq!(Counters::get(&acceptors[0].counters.dropped), 6);
+    // The forged TRUSTCHANGE(1) moved nobody.
+    assert_eq!(acceptor_state(&acceptors[0]).rnd, 0);
 }

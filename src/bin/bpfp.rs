@@ -97,8 +97,9 @@ fn run_config(args: ConfigArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::runtime("cannot write the config", e))?;
     let header = format!(
         "# BP Fast Paxos cluster: f = {}; acceptors: {}, proposers: {}, clients: {}.\n\
-         # Every key is secret. [acceptor_secrets] is for acceptors only: a proposer that held\n\
-         # the domain key could forge PROMISEs.\n\n",
+         # Every key is secret, and this file holds them all: give it to acceptors only. A\n\
+         # proposer or client that held it could pose as an acceptor, forge PROMISEs (the\n\
+         # domain key) and forge clients' commands.\n\n",
         config.f,
         config.acceptors.len(),
         config.proposers.len(),

@@ -3,7 +3,7 @@
 use super::event_loop::Codec;
 use super::wire::{self, ChannelKeys, WireError};
 use crate::auth::BadKey;
-use crate::cluster_config::ClusterConfig;
+use crate::cluster_config::{ClusterConfig, NodeId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use stateright::actor::Id;
@@ -22,18 +22,16 @@ impl WireCodec {
         }
     }
 
-    /// Every channel key of a validated config, by the nodes' stateright ids.
-    pub fn from_config(config: &ClusterConfig) -> Result<Self, BadKey> {
+    /// The codec of node `me`: the channel keys of the pairs it belongs to, and no other, so
+    /// that it can neither pose as another node nor read what is not addressed to it.
+    pub fn from_config(config: &ClusterConfig, me: NodeId) -> Result<Self, BadKey> {
         let mut keys = ChannelKeys::new();
-        let nodes: Vec<_> = config.nodes().collect();
-        for (i, a) in nodes.iter().enumerate() {
-            for b in &nodes[i + 1..] {
-                if let Some(key) = config.channel_key(*a, *b) {
-                    let bytes = key
-                        .to_bytes()
-                        .map_err(|e| BadKey(format!("channel key {a}–{b}: {e}")))?;
-                    keys.insert(config.stateright_id(*a), config.stateright_id(*b), &bytes)?;
-                }
+        for peer in config.nodes().filter(|peer| *peer != me) {
+            if let Some(key) = config.channel_key(me, peer) {
+                let bytes = key
+                    .to_bytes()
+                    .map_err(|e| BadKey(format!("channel key {me}–{peer}: {e}")))?;
+                keys.insert(config.stateright_id(me), config.stateright_id(peer), &bytes)?;
             }
         }
         Ok(WireCodec::new(keys))

@@ -5,7 +5,7 @@
 use super::storage::Storage;
 use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt::{self, Display};
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
@@ -54,6 +54,8 @@ pub enum RuntimeError {
     Socket(io::Error),
     /// Durable storage failed: the node stops rather than send what it could not persist.
     Storage(io::Error),
+    /// The node's thread panicked (a bug: no input should make it).
+    Panicked,
 }
 
 impl Display for RuntimeError {
@@ -66,6 +68,7 @@ impl Display for RuntimeError {
                     "durable storage failed, the node stops before sending: {e}"
                 )
             }
+            RuntimeError::Panicked => write!(f, "the node's thread panicked"),
         }
     }
 }
@@ -153,6 +156,7 @@ where
         jitter: Jitter::seeded(),
         counters: Arc::clone(&counters),
         published: Arc::clone(&state),
+        to_self: VecDeque::new(),
     };
     let thread = {
         let stop = Arc::clone(&stop);
@@ -160,6 +164,7 @@ where
             .name(format!("node-{}", usize::from(node.spec.id)))
             .spawn(move || {
                 node.carry_out(out)?;
+                node.deliver_to_self()?;
                 node.run(&stop)
             })?
     };
@@ -178,6 +183,9 @@ struct EventLoop<A: Actor, C, S> {
     jitter: Jitter,
     counters: Arc<Counters>,
     published: Arc<Mutex<A::State>>,
+    /// Messages the node sent to itself (an acceptor's LEARN reaches its own learner). They
+    /// never touch the socket: there is no channel key of a node with itself.
+    to_self: VecDeque<A::Msg>,
 }
 
 impl<A, C, S> EventLoop<A, C, S>
@@ -203,9 +211,7 @@ where
                     Counters::bump(&self.counters.received);
                     self.deliver(&buf[..len])?;
                 }
-                Err(e) if is_timeout(&e) => {}
-                // An ICMP error from an earlier send to a node that is down: not ours to fix.
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
+                Err(e) if is_transient(&e) => {}
                 Err(e) => return Err(RuntimeError::Socket(e)),
             }
             self.fire_due_timers()?;
@@ -221,6 +227,11 @@ where
                 return Ok(());
             }
         };
+        self.receive(src, msg)?;
+        self.deliver_to_self()
+    }
+
+    fn receive(&mut self, src: Id, msg: A::Msg) -> Result<(), RuntimeError> {
         let mut out = Out::new();
         let next = {
             let mut state = Cow::Borrowed(&self.state);
@@ -232,6 +243,14 @@ where
         self.advance(next, out)
     }
 
+    /// Delivers what the node sent itself, after the step that sent it took effect.
+    fn deliver_to_self(&mut self) -> Result<(), RuntimeError> {
+        while let Some(msg) = self.to_self.pop_front() {
+            self.receive(self.spec.id, msg)?;
+        }
+        Ok(())
+    }
+
     fn fire_due_timers(&mut self) -> Result<(), RuntimeError> {
         let now = Instant::now();
         let due: Vec<A::Timer> = self
@@ -241,6 +260,11 @@ where
             .map(|(timer, _)| timer.clone())
             .collect();
         for timer in due {
+            // An earlier handler may have cancelled or re-set it.
+            match self.timers.get(&timer) {
+                Some(deadline) if *deadline <= now => {}
+                _ => continue,
+            }
             self.timers.remove(&timer);
             Counters::bump(&self.counters.timeouts);
             let mut out = Out::new();
@@ -252,6 +276,7 @@ where
                 owned(state)
             };
             self.advance(next, out)?;
+            self.deliver_to_self()?;
         }
         Ok(())
     }
@@ -278,7 +303,7 @@ where
                     .storage
                     .save(&stable)
                     .map_err(RuntimeError::Storage)?,
-                Command::Send(dst, msg) => self.send(dst, &msg),
+                Command::Send(dst, msg) => self.send(dst, msg),
                 Command::SetTimer(timer, range) => {
                     let deadline = Instant::now() + self.jitter.within(&range);
                     self.timers.insert(timer, deadline);
@@ -293,7 +318,11 @@ where
         Ok(())
     }
 
-    fn send(&self, dst: Id, msg: &A::Msg) {
+    fn send(&mut self, dst: Id, msg: A::Msg) {
+        if dst == self.spec.id {
+            self.to_self.push_back(msg);
+            return;
+        }
         let Some(addr) = self.spec.addresses.get(usize::from(dst)) else {
             Counters::bump(&self.counters.send_errors);
             return;
@@ -301,7 +330,7 @@ where
         let sent = self
             .spec
             .codec
-            .encode(self.spec.id, dst, msg)
+            .encode(self.spec.id, dst, &msg)
             .ok()
             .and_then(|datagram| self.spec.socket.send_to(&datagram, addr).ok());
         // UDP may lose any datagram; the protocol copes, so a failed send is only counted.
@@ -328,10 +357,16 @@ fn owned<S: Clone>(state: Cow<S>) -> Option<S> {
     }
 }
 
-fn is_timeout(e: &io::Error) -> bool {
+/// Errors after which the socket still works: the read timed out, a signal interrupted it,
+/// or an ICMP error came back from an earlier send to a node that is down.
+fn is_transient(e: &io::Error) -> bool {
     matches!(
         e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        io::ErrorKind::WouldBlock
+            | io::ErrorKind::TimedOut
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionReset
     )
 }
 
