@@ -109,20 +109,22 @@ impl<A: Authenticator> Acceptor<A> {
         if p != self.cluster.leader(round) || round < s.rnd {
             return None;
         }
+        // No round follows the last one: a Byzantine proposer's ACCEPT must not overflow it.
+        let next_round = round.checked_add(1)?;
         if self.rules.vote_once
             && let Some(voted) = s.voted_in(round)
         {
             if voted == value {
                 return None; // a duplicate
             }
-            return self.trust_change(s, round + 1, TrustCause::Equivocation);
+            return self.trust_change(s, next_round, TrustCause::Equivocation);
         }
         if round == 0 {
             return Some(self.vote(s, round, value));
         }
         match valid_proof(&self.rules, &self.auth, round, value, proof) {
             Ok(()) => Some(self.vote(s, round, value)),
-            Err(e) => self.trust_change(s, round + 1, e.into()),
+            Err(e) => self.trust_change(s, next_round, e.into()),
         }
     }
 
@@ -204,7 +206,7 @@ impl<A: Authenticator> Acceptor<A> {
             return Some(Step::new(next).effect(Effect::Decided(decision)));
         }
         if learned.equivocation && round == next.rnd {
-            return self.trust_change(&next, round + 1, TrustCause::Equivocation);
+            return self.trust_change(&next, round.checked_add(1)?, TrustCause::Equivocation);
         }
         Some(Step::new(next))
     }
@@ -214,6 +216,6 @@ impl<A: Authenticator> Acceptor<A> {
         if s.learner.decided.is_some() {
             return None;
         }
-        self.trust_change(s, s.rnd + 1, TrustCause::Timeout)
+        self.trust_change(s, s.rnd.checked_add(1)?, TrustCause::Timeout)
     }
 }
