@@ -11,12 +11,14 @@
 //! - [`rules`]: the quorum rules, `Allowed` and `ValidProof`.
 //! - [`learner`], [`acceptor`], [`proposer`]: the step functions of each agent.
 //! - [`node`]: those agents as stateright actors.
+//! - [`log`]: the replicated log of PROTOCOL.md §8, one instance per slot, same style.
 //! - [`runtime`]: those same actors over UDP: the event loop, datagrams, durable storage.
 //! - [`models`]: the model-checking configurations: Byzantine proposers and the properties.
 
 pub mod acceptor;
 pub mod auth;
 pub mod learner;
+pub mod log;
 pub mod message;
 pub mod node;
 pub mod proposer;
