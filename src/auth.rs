@@ -1,6 +1,9 @@
 //! PROMISE authenticators (PROTOCOL.md §3): `mac = HMAC-SHA256(K, encode(r, a, vrnd, vval))`
-//! with a domain key `K` that acceptors share and proposers never hold.
+//! with a domain key `K` that acceptors share and proposers never hold; and the replicated
+//! log's PROMISE (PROTOCOL.md §8), which one mac covers whole.
 
+use crate::log::Slot;
+use crate::log::message::{LogPromise, SlotVote};
 use crate::message::Vote;
 use crate::types::{AcceptorId, Round, Value};
 use hmac::{Hmac, Mac as _};
@@ -151,6 +154,59 @@ impl<V: Value> crate::message::Promise<V> {
     /// Whether this PROMISE carries a valid authenticator, i.e. its acceptor really sent it.
     pub fn is_authentic<A: Authenticator>(&self, auth: &A) -> bool {
         let encoded = encode_promise(self.round, self.acceptor, self.last_vote.as_ref());
+        auth.verify(&encoded, &self.mac)
+    }
+}
+
+/// Domain separation for the replicated log's PROMISE.
+const LOG_PROMISE_TAG: &[u8] = b"BPFP/LOG-PROMISE/1";
+
+/// The canonical encoding of `PROMISE(r, a, d, votes)` of the replicated log (PROTOCOL.md §8):
+/// the tag, `r` (u32 BE), `a` (u16 BE), `d` (u64 BE), the number of votes (u64 BE), then for
+/// each vote, in the order given, its slot (u64 BE), round (u32 BE) and value's encoding.
+pub fn encode_log_promise<V: Value>(
+    round: Round,
+    acceptor: AcceptorId,
+    decided_prefix: Slot,
+    votes: &[SlotVote<V>],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(LOG_PROMISE_TAG.len() + 24 + 16 * votes.len());
+    out.extend_from_slice(LOG_PROMISE_TAG);
+    out.extend_from_slice(&round.to_be_bytes());
+    out.extend_from_slice(&acceptor.0.to_be_bytes());
+    out.extend_from_slice(&decided_prefix.to_be_bytes());
+    out.extend_from_slice(&(votes.len() as u64).to_be_bytes());
+    for v in votes {
+        out.extend_from_slice(&v.slot.to_be_bytes());
+        out.extend_from_slice(&v.vote.round.to_be_bytes());
+        v.vote.value.encode(&mut out);
+    }
+    out
+}
+
+impl<V: Value> LogPromise<V> {
+    /// A log PROMISE authenticated by its sender.
+    pub fn signed<A: Authenticator>(
+        auth: &A,
+        round: Round,
+        acceptor: AcceptorId,
+        decided_prefix: Slot,
+        votes: Vec<SlotVote<V>>,
+    ) -> Self {
+        let mac = auth.authenticate(&encode_log_promise(round, acceptor, decided_prefix, &votes));
+        LogPromise {
+            round,
+            acceptor,
+            decided_prefix,
+            votes: votes.into(),
+            mac,
+        }
+    }
+
+    /// Whether this PROMISE carries a valid authenticator, i.e. its acceptor really sent it.
+    pub fn is_authentic<A: Authenticator>(&self, auth: &A) -> bool {
+        let encoded =
+            encode_log_promise(self.round, self.acceptor, self.decided_prefix, &self.votes);
         auth.verify(&encoded, &self.mac)
     }
 }

@@ -13,6 +13,7 @@
 //! - [`rules`]: the quorum rules, `Allowed` and `ValidProof`.
 //! - [`learner`], [`acceptor`], [`proposer`]: the step functions of each agent.
 //! - [`node`]: those agents as stateright actors.
+//! - [`log`]: the replicated log of PROTOCOL.md §8, one instance per slot, same style.
 //! - [`runtime`]: those same actors over UDP: the event loop and its datagrams.
 //! - [`durable`]: the acceptor's durable store, an fsynced append-only file of records.
 //! - [`service`]: the replicated key-value store: signed client commands, batches, the state machine.
@@ -24,6 +25,7 @@ pub mod auth;
 pub mod cluster_config;
 pub mod durable;
 pub mod learner;
+pub mod log;
 pub mod message;
 pub mod node;
 pub mod proposer;

@@ -2,7 +2,7 @@
 //! `ValidProof(r, v, Q)`, as pure functions with the names of the TLA+ operators.
 
 use crate::auth::Authenticator;
-use crate::message::Promise;
+use crate::message::{Promise, Vote};
 use crate::types::{AcceptorId, Round, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -117,10 +117,14 @@ pub fn distinct_acceptors<V>(proof: &[Promise<V>]) -> BTreeMap<AcceptorId, &Prom
 
 /// `Allowed(Q)` over PROMISEs of distinct acceptors.
 pub fn allowed<V: Value>(rules: &Rules, q: &BTreeMap<AcceptorId, &Promise<V>>) -> Allowed<V> {
-    let k = q
-        .values()
-        .filter_map(|p| p.last_vote.as_ref().map(|v| v.round))
-        .max();
+    let last_votes: Vec<Option<&Vote<V>>> = q.values().map(|p| p.last_vote.as_ref()).collect();
+    allowed_over_votes(rules, &last_votes)
+}
+
+/// `Allowed(Q)` over the last votes that the PROMISEs of Q report, one entry per distinct
+/// acceptor (`None`: it has not voted). The replicated log applies it slot by slot.
+pub fn allowed_over_votes<V: Value>(rules: &Rules, last_votes: &[Option<&Vote<V>>]) -> Allowed<V> {
+    let k = last_votes.iter().flatten().map(|v| v.round).max();
     let Some(k) = k else {
         return Allowed {
             case: AllowedCase::NoVotes,
@@ -130,12 +134,12 @@ pub fn allowed<V: Value>(rules: &Rules, q: &BTreeMap<AcceptorId, &Promise<V>>) -
     };
     // How many acceptors of Q voted each value in round k.
     let mut votes_in_k: BTreeMap<&V, usize> = BTreeMap::new();
-    for vote in q.values().filter_map(|p| p.last_vote.as_ref()) {
+    for vote in last_votes.iter().flatten() {
         if vote.round == k {
             *votes_in_k.entry(&vote.value).or_default() += 1;
         }
     }
-    let threshold = rules.threshold(q.len());
+    let threshold = rules.threshold(last_votes.len());
     let possibly_chosen: BTreeSet<V> = votes_in_k
         .iter()
         .filter(|(_, count)| **count >= threshold)
@@ -174,6 +178,9 @@ pub enum ProofError {
     NotAllowed { case: AllowedCase },
     /// A PROMISE's authenticator is wrong: it was forged or altered.
     BadMac { acceptor: AcceptorId },
+    /// Replicated log: the slot is below the decided prefix that a PROMISE of the proof
+    /// reports, so it is closed (PROTOCOL.md §8).
+    SlotClosed { decided_prefix: u64 },
 }
 
 impl Display for ProofError {
@@ -198,6 +205,12 @@ impl Display for ProofError {
             }
             ProofError::BadMac { acceptor } => {
                 write!(f, "the PROMISE of {acceptor} has a bad authenticator")
+            }
+            ProofError::SlotClosed { decided_prefix } => {
+                write!(
+                    f,
+                    "the slot is closed: slots below {decided_prefix} are decided"
+                )
             }
         }
     }

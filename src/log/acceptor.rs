@@ -1,0 +1,271 @@
+//! The log's acceptor, which is also a learner (PROTOCOL.md §8): one round `rnd` for all
+//! slots, and its last vote in each slot. Each public function is one action, as in
+//! [`crate::acceptor`].
+
+use super::Slot;
+use super::learner::{self, LogLearnerState};
+use super::message::{LogMsg, LogPromise, SlotVote};
+use super::rules::valid_log_proof;
+use super::step::{LogEffect, LogStep};
+use crate::auth::Authenticator;
+use crate::learner::Decision;
+use crate::message::Vote;
+use crate::rules::Rules;
+use crate::step::{Peer, To, TrustCause};
+use crate::types::{AcceptorId, Cluster, ProposerId, Round, Value};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An acceptor's identity and the rules it enforces; `auth` holds the domain key.
+#[derive(Clone, Debug)]
+pub struct LogAcceptor<A> {
+    pub id: AcceptorId,
+    pub cluster: Cluster,
+    pub rules: Rules,
+    pub auth: A,
+    /// It votes only in slots below its decided prefix plus `window`: a Byzantine proposer
+    /// cannot make it hold votes, nor a new leader fill holes, without bound.
+    pub window: Slot,
+}
+
+/// The state of a log acceptor: `rnd`, its last vote per slot, and its learner.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(bound(deserialize = "V: Deserialize<'de> + Ord"))]
+pub struct LogAcceptorState<V> {
+    pub rnd: Round,
+    /// The last vote in every slot it voted in. Never dropped: a PROMISE must report every
+    /// vote at or above the decided prefix.
+    pub votes: BTreeMap<Slot, Vote<V>>,
+    pub learner: LogLearnerState<V>,
+}
+
+/// What survives a crash: stored before any PROMISE or LEARN that depends on it is sent.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(bound(deserialize = "V: Deserialize<'de> + Ord"))]
+pub struct LogDurableState<V> {
+    pub rnd: Round,
+    pub votes: BTreeMap<Slot, Vote<V>>,
+}
+
+pub type LogAcceptorStep<V> = LogStep<LogAcceptorState<V>, V>;
+
+impl<V: Value> LogAcceptorState<V> {
+    /// A new acceptor: round 0, no vote.
+    pub fn initial() -> Self {
+        LogAcceptorState {
+            rnd: 0,
+            votes: BTreeMap::new(),
+            learner: LogLearnerState::default(),
+        }
+    }
+
+    /// An acceptor restarted from its durable state; its learner starts afresh (so its
+    /// PROMISEs report every vote until it learns again).
+    pub fn recover(durable: &LogDurableState<V>) -> Self {
+        LogAcceptorState {
+            rnd: durable.rnd,
+            votes: durable.votes.clone(),
+            learner: LogLearnerState::default(),
+        }
+    }
+
+    pub fn durable(&self) -> LogDurableState<V> {
+        LogDurableState {
+            rnd: self.rnd,
+            votes: self.votes.clone(),
+        }
+    }
+
+    fn voted_in(&self, round: Round, slot: Slot) -> Option<&V> {
+        self.votes
+            .get(&slot)
+            .filter(|v| v.round == round)
+            .map(|v| &v.value)
+    }
+
+    /// The votes a PROMISE reports: every slot at or above the decided prefix.
+    fn open_votes(&self) -> (Slot, Vec<SlotVote<V>>) {
+        let d = self.learner.decided_prefix();
+        let votes = self
+            .votes
+            .range(d..)
+            .map(|(slot, vote)| SlotVote {
+                slot: *slot,
+                vote: vote.clone(),
+            })
+            .collect();
+        (d, votes)
+    }
+}
+
+impl<A: Authenticator> LogAcceptor<A> {
+    /// Dispatches a message by its type and authenticated sender; what an acceptor does not
+    /// take from that sender is ignored.
+    pub fn on_message<V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        from: Peer,
+        msg: &LogMsg<V>,
+    ) -> Option<LogAcceptorStep<V>> {
+        match (from, msg) {
+            (
+                Peer::Proposer(p),
+                LogMsg::Accept {
+                    round,
+                    slot,
+                    value,
+                    proof,
+                },
+            ) => self.receive_accept(s, p, *round, *slot, value, proof),
+            (Peer::Acceptor(b), LogMsg::TrustChange { round }) => self.join_round(s, b, *round),
+            (Peer::Acceptor(b), LogMsg::Learn { round, slot, value }) => {
+                self.learn(s, b, *round, *slot, value)
+            }
+            _ => None,
+        }
+    }
+
+    /// On `ACCEPT(r, s, v, proof)` from proposer `p`: vote in slot `s`, or change trust on
+    /// evidence against `leader(r)` (equivocation in the slot, invalid proof), or ignore it.
+    pub fn receive_accept<V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        p: ProposerId,
+        round: Round,
+        slot: Slot,
+        value: &V,
+        proof: &[LogPromise<V>],
+    ) -> Option<LogAcceptorStep<V>> {
+        if p != self.cluster.leader(round)
+            || round < s.rnd
+            || slot >= s.learner.decided_prefix().saturating_add(self.window)
+        {
+            return None;
+        }
+        let next_round = round.checked_add(1)?;
+        if self.rules.vote_once
+            && let Some(voted) = s.voted_in(round, slot)
+        {
+            if voted == value {
+                return None; // a duplicate
+            }
+            return self.trust_change(s, next_round, TrustCause::Equivocation);
+        }
+        if round == 0 {
+            return Some(self.vote(s, round, slot, value));
+        }
+        match valid_log_proof(&self.rules, &self.auth, round, slot, value, proof) {
+            Ok(()) => Some(self.vote(s, round, slot, value)),
+            Err(e) => self.trust_change(s, next_round, e.into()),
+        }
+    }
+
+    /// `Vote`: accept `value` in `slot` and `round` (`rnd := round`), store it, tell the
+    /// learners.
+    pub fn vote<V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        round: Round,
+        slot: Slot,
+        value: &V,
+    ) -> LogAcceptorStep<V> {
+        let mut next = s.clone();
+        next.rnd = round;
+        next.votes.insert(
+            slot,
+            Vote {
+                round,
+                value: value.clone(),
+            },
+        );
+        LogStep::new(next).effect(LogEffect::Persist).send(
+            To::Learners,
+            LogMsg::Learn {
+                round,
+                slot,
+                value: value.clone(),
+            },
+        )
+    }
+
+    /// `TrustChange`: move to `round > rnd`, store it, promise the new leader to vote in no
+    /// lower round (reporting the decided prefix and the votes above it), tell the others.
+    pub fn trust_change<V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        round: Round,
+        cause: TrustCause,
+    ) -> Option<LogAcceptorStep<V>> {
+        if round <= s.rnd {
+            return None;
+        }
+        let mut next = s.clone();
+        next.rnd = round;
+        let (decided_prefix, votes) = s.open_votes();
+        let promise = LogPromise::signed(&self.auth, round, self.id, decided_prefix, votes);
+        Some(
+            LogStep::new(next)
+                .effect(LogEffect::Persist)
+                .effect(LogEffect::TrustChanged { round, cause })
+                .send(
+                    To::Proposer(self.cluster.leader(round)),
+                    LogMsg::Promise(promise),
+                )
+                .send(To::OtherAcceptors, LogMsg::TrustChange { round }),
+        )
+    }
+
+    /// On `TRUSTCHANGE(r)` from acceptor `b`: join round `r` if it is above `rnd`.
+    pub fn join_round<V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        b: AcceptorId,
+        round: Round,
+    ) -> Option<LogAcceptorStep<V>> {
+        self.trust_change(s, round, TrustCause::Peer(b))
+    }
+
+    /// `Learn`: on `LEARN(r, s, v)` from acceptor `b`. Decides the slot on a quorum; two
+    /// values in one slot of the current round before the slot is decided mean the leader
+    /// equivocated: change trust.
+    pub fn learn<V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        b: AcceptorId,
+        round: Round,
+        slot: Slot,
+        value: &V,
+    ) -> Option<LogAcceptorStep<V>> {
+        let learned = learner::learn(self.rules.quorum, &s.learner, b, round, slot, value)?;
+        let mut next = s.clone();
+        next.learner = learned.state;
+        if let Some(decision) = learned.decided {
+            return Some(LogStep::new(next).effect(LogEffect::Decided { slot, decision }));
+        }
+        if learned.equivocation && round == next.rnd {
+            return self.trust_change(&next, round.checked_add(1)?, TrustCause::Equivocation);
+        }
+        Some(LogStep::new(next))
+    }
+
+    /// State transfer: the acceptor takes the decision of `slot` from a replica that has it.
+    pub fn catch_up<V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        slot: Slot,
+        decision: &Decision<V>,
+    ) -> Option<LogAcceptorStep<V>> {
+        let mut next = s.clone();
+        next.learner = learner::catch_up(&s.learner, slot, decision)?;
+        Some(LogStep::new(next).effect(LogEffect::Decided {
+            slot,
+            decision: decision.clone(),
+        }))
+    }
+
+    /// A timeout: the leader may have crashed (a log is never finished, so the driver calls
+    /// this only while a command waits); move to the next round.
+    pub fn timeout<V: Value>(&self, s: &LogAcceptorState<V>) -> Option<LogAcceptorStep<V>> {
+        self.trust_change(s, s.rnd.checked_add(1)?, TrustCause::Timeout)
+    }
+}

@@ -1,0 +1,97 @@
+//! The log's learner: the single-decree learner of [`crate::learner`] in every slot, and the
+//! decided prefix that PROMISEs report.
+
+use super::Slot;
+use crate::learner::{self, Decision, LearnerState};
+use crate::types::{AcceptorId, Round, Value};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a learner knows, slot by slot.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(bound(deserialize = "V: Deserialize<'de> + Ord"))]
+pub struct LogLearnerState<V> {
+    pub slots: BTreeMap<Slot, LearnerState<V>>,
+}
+
+impl<V> Default for LogLearnerState<V> {
+    fn default() -> Self {
+        LogLearnerState {
+            slots: BTreeMap::new(),
+        }
+    }
+}
+
+impl<V: Value> LogLearnerState<V> {
+    pub fn decided(&self, slot: Slot) -> Option<&Decision<V>> {
+        self.slots.get(&slot).and_then(|l| l.decided.as_ref())
+    }
+
+    /// `d`: the length of the decided prefix (every slot below it is decided).
+    pub fn decided_prefix(&self) -> Slot {
+        let mut d = 0;
+        while self.decided(d).is_some() {
+            d += 1;
+        }
+        d
+    }
+
+    /// The values of the decided prefix, in log order: what a replica may apply.
+    pub fn decided_log(&self) -> Vec<&V> {
+        (0..self.decided_prefix())
+            .filter_map(|s| self.decided(s).map(|d| &d.value))
+            .collect()
+    }
+}
+
+/// What a LEARN taught the learner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLearned<V> {
+    pub state: LogLearnerState<V>,
+    /// Set when the LEARN completed a quorum for its slot.
+    pub decided: Option<Decision<V>>,
+    /// Set when the LEARN's round and slot now hold two values: its leader equivocated.
+    pub equivocation: bool,
+}
+
+/// `Learn`: `LEARN(round, slot, value)` from `from`. `None` when it teaches nothing new.
+pub fn learn<V: Value>(
+    quorum: usize,
+    state: &LogLearnerState<V>,
+    from: AcceptorId,
+    round: Round,
+    slot: Slot,
+    value: &V,
+) -> Option<LogLearned<V>> {
+    let empty = LearnerState::default();
+    let in_slot = state.slots.get(&slot).unwrap_or(&empty);
+    let learned = learner::learn(quorum, in_slot, from, round, value)?;
+    let mut next = state.clone();
+    next.slots.insert(slot, learned.state);
+    Some(LogLearned {
+        state: next,
+        decided: learned.decided,
+        equivocation: learned.equivocation,
+    })
+}
+
+/// State transfer: the learner takes `decision` for `slot` from a replica that decided it.
+/// `None` if it had decided the slot already.
+pub fn catch_up<V: Value>(
+    state: &LogLearnerState<V>,
+    slot: Slot,
+    decision: &Decision<V>,
+) -> Option<LogLearnerState<V>> {
+    if state.decided(slot).is_some() {
+        return None;
+    }
+    let mut next = state.clone();
+    next.slots.insert(
+        slot,
+        LearnerState {
+            learned: BTreeMap::new(),
+            decided: Some(decision.clone()),
+        },
+    );
+    Some(next)
+}

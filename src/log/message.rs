@@ -1,0 +1,125 @@
+//! The messages of the replicated log (PROTOCOL.md §8): the single-decree messages with a
+//! slot, and a PROMISE that reports the decided prefix and one vote per open slot.
+
+use super::Slot;
+use crate::auth::Mac;
+use crate::message::Vote;
+use crate::types::{AcceptorId, Round, Value};
+use serde::{Deserialize, Serialize};
+use std::fmt::{self, Display};
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// An acceptor's last vote in one slot.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SlotVote<V> {
+    pub slot: Slot,
+    pub vote: Vote<V>,
+}
+
+/// `PROMISE(r, a, d, votes, mac)`: acceptor `a` moved to round `r`; it has learned slots
+/// `< d` decided (`decided_prefix`), and `votes` holds its last vote in every slot `>= d` in
+/// which it voted, by increasing slot. One mac covers it all.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LogPromise<V> {
+    pub round: Round,
+    pub acceptor: AcceptorId,
+    pub decided_prefix: Slot,
+    pub votes: Arc<[SlotVote<V>]>,
+    pub mac: Mac,
+}
+
+impl<V> LogPromise<V> {
+    /// The last vote it reports for `slot` (the first, should a slot appear twice).
+    pub fn vote_in(&self, slot: Slot) -> Option<&Vote<V>> {
+        self.votes.iter().find(|v| v.slot == slot).map(|v| &v.vote)
+    }
+}
+
+/// The proof of an ACCEPT: a set of PROMISEs (empty in round 0). Shared, because every ACCEPT
+/// of a round carries it to every acceptor.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LogProof<V>(Arc<[LogPromise<V>]>);
+
+impl<V> LogProof<V> {
+    /// No proof, as in round 0.
+    pub fn none() -> Self {
+        LogProof(Arc::from(Vec::new()))
+    }
+}
+
+impl<V> From<Vec<LogPromise<V>>> for LogProof<V> {
+    fn from(promises: Vec<LogPromise<V>>) -> Self {
+        LogProof(Arc::from(promises))
+    }
+}
+
+impl<V> Deref for LogProof<V> {
+    type Target = [LogPromise<V>];
+    fn deref(&self) -> &[LogPromise<V>] {
+        &self.0
+    }
+}
+
+/// A message of the log protocol. As in the single decree, the sender is not a field: the
+/// channel authenticates it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum LogMsg<V> {
+    /// `ACCEPT(r, s, v, proof)`, proposer to acceptors.
+    Accept {
+        round: Round,
+        slot: Slot,
+        value: V,
+        proof: LogProof<V>,
+    },
+    /// `PROMISE`, acceptor to `leader(r)`.
+    Promise(LogPromise<V>),
+    /// `LEARN(r, s, v)`, acceptor to the learners: the sender voted `v` in slot `s`, round `r`.
+    Learn { round: Round, slot: Slot, value: V },
+    /// `TRUSTCHANGE(r)`, acceptor to acceptors: the sender moved to round `r`.
+    TrustChange { round: Round },
+}
+
+impl<V: Value> Display for LogPromise<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "PROMISE({}, {}, d={}, [",
+            self.round, self.acceptor, self.decided_prefix
+        )?;
+        for (i, v) in self.votes.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            write!(f, "{sep}s{}:{}", v.slot, v.vote)?;
+        }
+        write!(f, "], {})", self.mac)
+    }
+}
+
+impl<V: Value> Display for LogMsg<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogMsg::Accept {
+                round,
+                slot,
+                value,
+                proof,
+            } => {
+                write!(f, "ACCEPT({round}, s{slot}, {value}, {{")?;
+                for (i, p) in proof.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { " " };
+                    write!(f, "{sep}{}:d{}", p.acceptor, p.decided_prefix)?;
+                    if let Some(vote) = p.vote_in(*slot) {
+                        write!(f, ":{vote}")?;
+                    }
+                    if p.round != *round {
+                        write!(f, "(r{})", p.round)?;
+                    }
+                }
+                write!(f, "}})")
+            }
+            LogMsg::Promise(p) => write!(f, "{p}"),
+            LogMsg::Learn { round, slot, value } => write!(f, "LEARN({round}, s{slot}, {value})"),
+            LogMsg::TrustChange { round } => write!(f, "TRUSTCHANGE({round})"),
+        }
+    }
+}

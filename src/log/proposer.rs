@@ -1,0 +1,168 @@
+//! The log's honest proposer (PROTOCOL.md §5 and §8). In round 0 its values go to slots
+//! 0, 1, … with no proof; as `leader(r)`, `r > 0`, it takes PROMISEs of a quorum Q and
+//! proposes in every open slot: the value Q forces, else its next pending value, else a no-op
+//! for a hole below the highest slot Q reports a vote in.
+
+use super::Slot;
+use super::message::{LogMsg, LogPromise, LogProof};
+use super::rules::{SlotRule, closed_below, distinct_acceptors, slot_rule};
+use super::step::LogStep;
+use super::value::LogValue;
+use crate::rules::Rules;
+use crate::step::{Peer, To};
+use crate::types::{AcceptorId, Cluster, ProposerId, Round, Value};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An honest proposer with its clients' batches, in the order they came.
+#[derive(Clone, Debug)]
+pub struct LogProposer<B> {
+    pub id: ProposerId,
+    pub cluster: Cluster,
+    pub rules: Rules,
+    pub batches: Vec<B>,
+}
+
+/// The PROMISEs collected for the rounds this proposer leads, until it proposes in them.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(bound(deserialize = "B: Deserialize<'de> + Ord"))]
+pub struct LogProposerState<B> {
+    pub promises: BTreeMap<Round, BTreeMap<AcceptorId, LogPromise<LogValue<B>>>>,
+    /// The highest round it proposed in; lower rounds are over for it.
+    pub proposed: Option<Round>,
+}
+
+pub type LogProposerStep<B> = LogStep<LogProposerState<B>, LogValue<B>>;
+
+/// What an honest leader proposes with proof Q: a value for every slot from the first one Q
+/// leaves open, until its batches and the slots Q reports votes in are used up.
+pub fn plan<B: Value>(
+    rules: &Rules,
+    proof: &[LogPromise<LogValue<B>>],
+    batches: &[B],
+) -> Vec<(Slot, LogValue<B>)> {
+    let q = distinct_acceptors(proof);
+    let first_open = closed_below(&q);
+    let highest_voted = q
+        .values()
+        .flat_map(|p| p.votes.iter().map(|v| v.slot))
+        .filter(|s| *s >= first_open)
+        .max();
+    let rules_by_slot = |slot| slot_rule(rules, &q, slot);
+    // A batch that Q already forces into some slot will be decided there.
+    let forced: Vec<LogValue<B>> = highest_voted
+        .map_or(first_open..first_open, |h| first_open..h.saturating_add(1))
+        .filter_map(|slot| rules_by_slot(slot).forced().cloned())
+        .collect();
+    let mut pending = batches
+        .iter()
+        .map(|b| LogValue::Batch(b.clone()))
+        .filter(|v| !forced.contains(v));
+    let mut out = Vec::new();
+    let mut slot = first_open;
+    loop {
+        let rule: SlotRule<LogValue<B>> = rules_by_slot(slot);
+        let value = match rule.forced() {
+            Some(v) => v.clone(),
+            None => match pending.next() {
+                Some(v) => v,
+                None if highest_voted.is_some_and(|h| slot <= h) => LogValue::Noop,
+                None => return out,
+            },
+        };
+        out.push((slot, value));
+        slot += 1;
+    }
+}
+
+impl<B: Value> LogProposer<B> {
+    /// `ProposeFast`: `leader(0)` sends its batches to slots 0, 1, … with no proof.
+    pub fn start(&self) -> LogProposerStep<B> {
+        let mut state = LogProposerState {
+            promises: BTreeMap::new(),
+            proposed: None,
+        };
+        if self.cluster.leader(0) != self.id {
+            return LogStep::new(state);
+        }
+        state.proposed = Some(0);
+        let mut step = LogStep::new(state);
+        for (slot, batch) in self.batches.iter().enumerate() {
+            step = step.send(
+                To::Acceptors,
+                LogMsg::Accept {
+                    round: 0,
+                    slot: slot as Slot,
+                    value: LogValue::Batch(batch.clone()),
+                    proof: LogProof::none(),
+                },
+            );
+        }
+        step
+    }
+
+    /// Takes a PROMISE from the acceptor that sent it, for a round this proposer leads.
+    pub fn on_message(
+        &self,
+        s: &LogProposerState<B>,
+        from: Peer,
+        msg: &LogMsg<LogValue<B>>,
+    ) -> Option<LogProposerStep<B>> {
+        match (from, msg) {
+            (Peer::Acceptor(a), LogMsg::Promise(promise)) if promise.acceptor == a => {
+                self.receive_promise(s, promise)
+            }
+            _ => None,
+        }
+    }
+
+    /// Collects `promise`; with a quorum, `Propose`.
+    pub fn receive_promise(
+        &self,
+        s: &LogProposerState<B>,
+        promise: &LogPromise<LogValue<B>>,
+    ) -> Option<LogProposerStep<B>> {
+        let round = promise.round;
+        if self.cluster.leader(round) != self.id || s.proposed.is_some_and(|p| round <= p) {
+            return None;
+        }
+        let collected = s.promises.get(&round);
+        if collected.is_some_and(|c| c.contains_key(&promise.acceptor)) {
+            return None;
+        }
+        let mut next = s.clone();
+        let collected = next.promises.entry(round).or_default();
+        collected.insert(promise.acceptor, promise.clone());
+        if collected.len() < self.rules.quorum {
+            return Some(LogStep::new(next));
+        }
+        let proof: Vec<_> = collected.values().cloned().collect();
+        next.promises.retain(|r, _| *r > round);
+        next.proposed = Some(round);
+        Some(self.propose(next, round, proof))
+    }
+
+    /// `Propose`: `ACCEPT(round, s, v, Q)` for every slot of the [`plan`].
+    pub fn propose(
+        &self,
+        next: LogProposerState<B>,
+        round: Round,
+        proof: Vec<LogPromise<LogValue<B>>>,
+    ) -> LogProposerStep<B> {
+        let planned = plan(&self.rules, &proof, &self.batches);
+        let proof = LogProof::from(proof);
+        let mut step = LogStep::new(next);
+        for (slot, value) in planned {
+            step = step.send(
+                To::Acceptors,
+                LogMsg::Accept {
+                    round,
+                    slot,
+                    value,
+                    proof: proof.clone(),
+                },
+            );
+        }
+        step
+    }
+}

@@ -1,0 +1,123 @@
+//! The quorum rules of the replicated log (PROTOCOL.md §8): in a proof Q, a slot below the
+//! largest decided prefix `d` of Q is closed; every other slot uses the single decree's
+//! `Allowed` over the votes that Q reports for it (no votes: the slot is free).
+
+use super::Slot;
+use super::message::LogPromise;
+use crate::auth::Authenticator;
+use crate::message::Vote;
+use crate::rules::{Allowed, ProofError, Rules, allowed_over_votes};
+use crate::types::{AcceptorId, Round, Value};
+use std::collections::BTreeMap;
+
+/// What a proof Q allows in one slot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SlotRule<V> {
+    /// Some acceptor of Q learned the slot decided: no ACCEPT for it is valid.
+    Closed { decided_prefix: Slot },
+    /// `Allowed` over the votes Q reports for the slot.
+    Open(Allowed<V>),
+}
+
+impl<V: Value> SlotRule<V> {
+    /// Whether an ACCEPT of `value` for the slot is allowed.
+    pub fn allows(&self, value: &V) -> bool {
+        match self {
+            SlotRule::Closed { .. } => false,
+            SlotRule::Open(allowed) => allowed.contains(value),
+        }
+    }
+
+    /// The one value an honest leader must propose, if Q forces one.
+    pub fn forced(&self) -> Option<&V> {
+        match self {
+            SlotRule::Open(Allowed {
+                only: Some(only), ..
+            }) => only.iter().next(),
+            _ => None,
+        }
+    }
+}
+
+/// One PROMISE per acceptor (the first one), in acceptor order: extra and duplicate PROMISEs
+/// of an acceptor are ignored.
+pub fn distinct_acceptors<V>(proof: &[LogPromise<V>]) -> BTreeMap<AcceptorId, &LogPromise<V>> {
+    let mut by_acceptor = BTreeMap::new();
+    for promise in proof {
+        by_acceptor.entry(promise.acceptor).or_insert(promise);
+    }
+    by_acceptor
+}
+
+/// The largest decided prefix that Q reports: slots below it are closed.
+pub fn closed_below<V>(q: &BTreeMap<AcceptorId, &LogPromise<V>>) -> Slot {
+    q.values().map(|p| p.decided_prefix).max().unwrap_or(0)
+}
+
+/// What Q allows in `slot`.
+pub fn slot_rule<V: Value>(
+    rules: &Rules,
+    q: &BTreeMap<AcceptorId, &LogPromise<V>>,
+    slot: Slot,
+) -> SlotRule<V> {
+    let decided_prefix = closed_below(q);
+    if slot < decided_prefix {
+        return SlotRule::Closed { decided_prefix };
+    }
+    let last_votes: Vec<Option<&Vote<V>>> = q.values().map(|p| p.vote_in(slot)).collect();
+    SlotRule::Open(allowed_over_votes(rules, &last_votes))
+}
+
+/// `ValidProof(r, s, v, Q)`: every PROMISE of Q is for round `r`, reports votes below `r` and
+/// is authentic; Q covers a quorum of distinct acceptors; slot `s` is not closed; and `v` is
+/// allowed in `s`.
+pub fn valid_log_proof<V: Value, A: Authenticator>(
+    rules: &Rules,
+    auth: &A,
+    round: Round,
+    slot: Slot,
+    value: &V,
+    proof: &[LogPromise<V>],
+) -> Result<(), ProofError> {
+    if !rules.check_proofs {
+        return Ok(());
+    }
+    for promise in proof {
+        let acceptor = promise.acceptor;
+        if promise.round != round {
+            return Err(ProofError::WrongRound {
+                acceptor,
+                promise_round: promise.round,
+            });
+        }
+        if promise.votes.iter().any(|v| v.vote.round >= round) {
+            return Err(ProofError::VoteNotBelowRound { acceptor });
+        }
+        if usize::from(acceptor.0) >= rules.acceptors() {
+            return Err(ProofError::UnknownAcceptor { acceptor });
+        }
+    }
+    let q = distinct_acceptors(proof);
+    if q.len() < rules.quorum {
+        return Err(ProofError::TooFewAcceptors {
+            have: q.len(),
+            need: rules.quorum,
+        });
+    }
+    match slot_rule(rules, &q, slot) {
+        SlotRule::Closed { decided_prefix } => {
+            return Err(ProofError::SlotClosed { decided_prefix });
+        }
+        SlotRule::Open(allowed) if !allowed.contains(value) => {
+            return Err(ProofError::NotAllowed { case: allowed.case });
+        }
+        SlotRule::Open(_) => {}
+    }
+    // The authenticators last: they are the expensive check.
+    if let Some(forged) = proof.iter().find(|p| !p.is_authentic(auth)) {
+        return Err(ProofError::BadMac {
+            acceptor: forged.acceptor,
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,531 @@
+//! The replicated log's rules and step functions (PROTOCOL.md §8, src/log/): table tests of
+//! what a proof allows slot by slot (closed, free, forced), and the acceptor's and honest
+//! proposer's steps, over real HMAC-SHA256-signed PROMISEs, for f = 1 (n = 4, q = 3).
+
+use bp_fast_paxos::auth::{HmacSha256, Mac};
+use bp_fast_paxos::learner::Decision;
+use bp_fast_paxos::log::Slot;
+use bp_fast_paxos::log::acceptor::{LogAcceptor, LogAcceptorState};
+use bp_fast_paxos::log::message::{LogMsg, LogPromise, SlotVote};
+use bp_fast_paxos::log::proposer::plan;
+use bp_fast_paxos::log::rules::{SlotRule, distinct_acceptors, slot_rule, valid_log_proof};
+use bp_fast_paxos::log::step::LogEffect;
+use bp_fast_paxos::log::value::LogValue;
+use bp_fast_paxos::message::Vote;
+use bp_fast_paxos::rules::{AllowedCase, ProofError, Rules};
+use bp_fast_paxos::step::{Peer, To, TrustCause};
+use bp_fast_paxos::types::{AcceptorId, Cluster, ProposerId, Round};
+
+type V = LogValue<String>;
+
+fn batch(s: &str) -> V {
+    LogValue::Batch(s.to_string())
+}
+
+fn key() -> HmacSha256 {
+    HmacSha256::new(b"the-acceptors-domain-key").unwrap()
+}
+
+/// A PROMISE for `round` from acceptor `a` with decided prefix `d` and votes
+/// `(slot, round, value)`, signed under the domain key.
+fn promise(round: Round, a: u16, d: Slot, votes: &[(Slot, Round, &str)]) -> LogPromise<V> {
+    let votes = votes
+        .iter()
+        .map(|(slot, r, v)| SlotVote {
+            slot: *slot,
+            vote: Vote {
+                round: *r,
+                value: batch(v),
+            },
+        })
+        .collect();
+    LogPromise::signed(&key(), round, AcceptorId(a), d, votes)
+}
+
+/// What a row expects of a slot.
+#[derive(Debug, PartialEq)]
+enum Expect {
+    Closed(Slot),
+    Free,
+    Only(AllowedCase, &'static str),
+    Any(AllowedCase),
+}
+
+fn observed(rule: &SlotRule<V>) -> Expect {
+    match rule {
+        SlotRule::Closed { decided_prefix } => Expect::Closed(*decided_prefix),
+        SlotRule::Open(a) => match (&a.only, a.case) {
+            (None, AllowedCase::NoVotes) => Expect::Free,
+            (None, case) => Expect::Any(case),
+            (Some(only), case) => {
+                assert_eq!(only.len(), 1, "{only:?}");
+                let value = match only.iter().next() {
+                    Some(LogValue::Batch(b)) => b.clone(),
+                    other => panic!("{other:?}"),
+                };
+                Expect::Only(case, Box::leak(value.into_boxed_str()))
+            }
+        },
+    }
+}
+
+#[test]
+fn a_proof_closes_decided_slots_and_applies_allowed_to_each_open_slot() {
+    use AllowedCase::*;
+    let rules = Rules::standard(1);
+    let r = 3;
+    #[rustfmt::skip]
+    let rows: Vec<(&str, Vec<LogPromise<V>>, Slot, Expect)> = vec![
+        ("no votes anywhere: free",
+         vec![promise(r, 0, 0, &[]), promise(r, 1, 0, &[]), promise(r, 2, 0, &[])], 0, Expect::Free),
+        ("one acceptor decided slot 0: closed",
+         vec![promise(r, 0, 1, &[]), promise(r, 1, 0, &[(0, 0, "A")]), promise(r, 2, 0, &[])], 0, Expect::Closed(1)),
+        ("the largest d closes, whatever the others report",
+         vec![promise(r, 0, 2, &[]), promise(r, 1, 0, &[(1, 2, "B")]), promise(r, 2, 1, &[(1, 2, "B")])], 1, Expect::Closed(2)),
+        ("the slot at d is open",
+         vec![promise(r, 0, 1, &[]), promise(r, 1, 0, &[(0, 0, "A")]), promise(r, 2, 0, &[])], 1, Expect::Free),
+        ("votes in another slot do not bind this one",
+         vec![promise(r, 0, 0, &[(0, 2, "A")]), promise(r, 1, 0, &[(0, 2, "A")]), promise(r, 2, 0, &[(0, 2, "A")])], 1, Expect::Free),
+        ("|Q| - f = 2 votes for A in k: possibly chosen",
+         vec![promise(r, 0, 0, &[(1, 2, "A")]), promise(r, 1, 0, &[(1, 2, "A")]), promise(r, 2, 0, &[(1, 1, "B")])], 1, Expect::Only(PossiblyChosen, "A")),
+        ("one voter in k: single value",
+         vec![promise(r, 0, 0, &[(1, 1, "A")]), promise(r, 1, 0, &[(1, 0, "B")]), promise(r, 2, 0, &[])], 1, Expect::Only(SingleValue, "A")),
+        ("k is per slot: slot 0's round-2 vote does not hide slot 1's",
+         vec![promise(r, 0, 0, &[(0, 2, "B"), (1, 0, "A")]), promise(r, 1, 0, &[]), promise(r, 2, 0, &[])], 1, Expect::Only(SingleValue, "A")),
+        ("two values in k: equivocated, any value",
+         vec![promise(r, 0, 0, &[(1, 2, "A")]), promise(r, 1, 0, &[(1, 2, "B")]), promise(r, 2, 0, &[])], 1, Expect::Any(Equivocated)),
+        ("votes in k and below: k decides",
+         vec![promise(r, 0, 0, &[(0, 2, "A")]), promise(r, 1, 0, &[(0, 1, "A")]), promise(r, 2, 0, &[(0, 2, "A")])], 0, Expect::Only(PossiblyChosen, "A")),
+    ];
+    for (name, proof, slot, expect) in rows {
+        let rule = slot_rule(&rules, &distinct_acceptors(&proof), slot);
+        assert_eq!(observed(&rule), expect, "{name}");
+        let verdict = valid_log_proof(&rules, &key(), r, slot, &batch("A"), &proof);
+        match expect {
+            Expect::Closed(d) => {
+                assert_eq!(
+                    verdict,
+                    Err(ProofError::SlotClosed { decided_prefix: d }),
+                    "{name}"
+                )
+            }
+            _ => assert_eq!(verdict, Ok(()), "{name}: A is allowed in every open row"),
+        }
+        let other = valid_log_proof(&rules, &key(), r, slot, &LogValue::Noop, &proof);
+        assert_eq!(other.is_ok(), rule.allows(&LogValue::Noop), "{name}");
+    }
+}
+
+#[test]
+fn bad_proofs_are_rejected_for_a_reason() {
+    let rules = Rules::standard(1);
+    let good = || {
+        vec![
+            promise(2, 0, 0, &[]),
+            promise(2, 1, 0, &[]),
+            promise(2, 2, 0, &[]),
+        ]
+    };
+    let check = |proof: &[LogPromise<V>]| valid_log_proof(&rules, &key(), 2, 0, &batch("A"), proof);
+    assert_eq!(check(&good()), Ok(()));
+    assert_eq!(
+        check(&good()[..2]),
+        Err(ProofError::TooFewAcceptors { have: 2, need: 3 })
+    );
+    let mut dup = good();
+    dup[2] = promise(2, 1, 0, &[]);
+    assert_eq!(
+        check(&dup),
+        Err(ProofError::TooFewAcceptors { have: 2, need: 3 })
+    );
+    let mut stale = good();
+    stale[0] = promise(1, 0, 0, &[]);
+    assert!(matches!(check(&stale), Err(ProofError::WrongRound { .. })));
+    let mut future_vote = good();
+    future_vote[1] = promise(2, 1, 0, &[(0, 2, "B")]);
+    assert!(matches!(
+        check(&future_vote),
+        Err(ProofError::VoteNotBelowRound { .. })
+    ));
+    let mut unknown = good();
+    unknown[2] = promise(2, 9, 0, &[]);
+    assert!(matches!(
+        check(&unknown),
+        Err(ProofError::UnknownAcceptor { .. })
+    ));
+    // A proposer cannot hide a vote, nor close or reopen slots: one mac covers the PROMISE.
+    let mut hidden = good();
+    let honest = promise(2, 2, 0, &[(0, 1, "B")]);
+    hidden[2] = LogPromise {
+        votes: Vec::new().into(),
+        ..honest.clone()
+    };
+    assert_eq!(
+        check(&hidden),
+        Err(ProofError::BadMac {
+            acceptor: AcceptorId(2)
+        })
+    );
+    let mut reclosed = good();
+    reclosed[2] = LogPromise {
+        decided_prefix: 0,
+        ..promise(2, 2, 1, &[])
+    };
+    assert_eq!(
+        check(&reclosed),
+        Err(ProofError::BadMac {
+            acceptor: AcceptorId(2)
+        })
+    );
+    let mut forged = good();
+    forged[0].mac = Mac::FORGED;
+    assert_eq!(
+        check(&forged),
+        Err(ProofError::BadMac {
+            acceptor: AcceptorId(0)
+        })
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The acceptor.
+// ---------------------------------------------------------------------------------------------
+
+const P0: ProposerId = ProposerId(0);
+const P1: ProposerId = ProposerId(1);
+
+fn acceptor() -> LogAcceptor<HmacSha256> {
+    LogAcceptor {
+        id: AcceptorId(3),
+        cluster: Cluster::new(1, 2),
+        rules: Rules::standard(1),
+        auth: key(),
+        window: 8,
+    }
+}
+
+fn accept(round: Round, slot: Slot, value: V, proof: Vec<LogPromise<V>>) -> LogMsg<V> {
+    LogMsg::Accept {
+        round,
+        slot,
+        value,
+        proof: proof.into(),
+    }
+}
+
+fn sent(effects: &[LogEffect<V>]) -> Vec<(To, LogMsg<V>)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            LogEffect::Send(to, m) => Some((*to, m.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn promise_sent(effects: &[LogEffect<V>]) -> LogPromise<V> {
+    sent(effects)
+        .into_iter()
+        .find_map(|(_, m)| match m {
+            LogMsg::Promise(p) => Some(p),
+            _ => None,
+        })
+        .expect("a PROMISE")
+}
+
+/// The acceptor after votes in round 0: slot 0 A, slot 1 B.
+fn voted_twice() -> LogAcceptorState<V> {
+    let a = acceptor();
+    let s = LogAcceptorState::initial();
+    let s = a
+        .on_message(&s, Peer::Proposer(P0), &accept(0, 0, batch("A"), vec![]))
+        .unwrap()
+        .state;
+    a.on_message(&s, Peer::Proposer(P0), &accept(0, 1, batch("B"), vec![]))
+        .unwrap()
+        .state
+}
+
+#[test]
+fn votes_once_per_round_and_slot_and_persists_before_learn() {
+    let a = acceptor();
+    let step = a
+        .on_message(
+            &LogAcceptorState::initial(),
+            Peer::Proposer(P0),
+            &accept(0, 0, batch("A"), vec![]),
+        )
+        .unwrap();
+    assert_eq!(step.effects[0], LogEffect::Persist);
+    assert_eq!(
+        sent(&step.effects),
+        vec![(
+            To::Learners,
+            LogMsg::Learn {
+                round: 0,
+                slot: 0,
+                value: batch("A")
+            }
+        )]
+    );
+    let s = voted_twice();
+    assert_eq!(s.votes.len(), 2, "one vote in each slot of round 0");
+    // A duplicate changes nothing.
+    assert!(
+        a.on_message(&s, Peer::Proposer(P0), &accept(0, 1, batch("B"), vec![]))
+            .is_none()
+    );
+    // Another value in a slot of the round: equivocation, trust change to round 1.
+    let step = a
+        .on_message(&s, Peer::Proposer(P0), &accept(0, 1, batch("Z"), vec![]))
+        .unwrap();
+    assert_eq!(step.state.rnd, 1);
+    assert!(step.effects.contains(&LogEffect::TrustChanged {
+        round: 1,
+        cause: TrustCause::Equivocation
+    }));
+    let p = promise_sent(&step.effects);
+    assert_eq!((p.round, p.decided_prefix, p.votes.len()), (1, 0, 2));
+    assert!(p.is_authentic(&key()));
+    assert!(sent(&step.effects).contains(&(To::Proposer(P1), LogMsg::Promise(p.clone()))));
+    assert!(sent(&step.effects).contains(&(To::OtherAcceptors, LogMsg::TrustChange { round: 1 })));
+}
+
+#[test]
+fn ignores_what_it_must_not_take() {
+    let a = acceptor();
+    let s = voted_twice();
+    // Not the round's leader; a round below rnd; a TRUSTCHANGE or LEARN from a proposer.
+    assert!(
+        a.on_message(&s, Peer::Proposer(P1), &accept(0, 2, batch("A"), vec![]))
+            .is_none()
+    );
+    let moved = a.timeout(&s).unwrap().state;
+    assert!(
+        a.on_message(
+            &moved,
+            Peer::Proposer(P0),
+            &accept(0, 2, batch("A"), vec![])
+        )
+        .is_none()
+    );
+    assert!(
+        a.on_message(&s, Peer::Proposer(P0), &LogMsg::TrustChange { round: 1 })
+            .is_none()
+    );
+    let learn = LogMsg::Learn {
+        round: 0,
+        slot: 0,
+        value: batch("Z"),
+    };
+    assert!(a.on_message(&s, Peer::Proposer(P0), &learn).is_none());
+    // A slot beyond the window, and the last round, whose successor does not exist.
+    assert!(
+        a.on_message(&s, Peer::Proposer(P0), &accept(0, 8, batch("A"), vec![]))
+            .is_none()
+    );
+    assert!(
+        a.on_message(
+            &s,
+            Peer::Proposer(P0),
+            &accept(0, Slot::MAX, batch("A"), vec![])
+        )
+        .is_none()
+    );
+    // Round::MAX is odd, so p1 leads it.
+    assert!(
+        a.on_message(
+            &s,
+            Peer::Proposer(P1),
+            &accept(Round::MAX, 0, batch("A"), vec![])
+        )
+        .is_none()
+    );
+}
+
+#[test]
+fn trust_changes_on_an_invalid_proof_and_votes_on_a_valid_one() {
+    let a = acceptor();
+    let s = voted_twice();
+    // Round 1 is p1's: no proof is evidence against it.
+    let step = a
+        .on_message(&s, Peer::Proposer(P1), &accept(1, 0, batch("B"), vec![]))
+        .unwrap();
+    assert_eq!(step.state.rnd, 2);
+    assert!(matches!(
+        step.effects[1],
+        LogEffect::TrustChanged {
+            round: 2,
+            cause: TrustCause::InvalidProof(_)
+        }
+    ));
+    // A proof that closes slot 0 and forces A into slot 1.
+    let proof = vec![
+        promise(1, 0, 1, &[(1, 0, "A")]),
+        promise(1, 1, 0, &[(0, 0, "A"), (1, 0, "A")]),
+        promise(1, 2, 0, &[(0, 0, "A")]),
+    ];
+    let s1 = a
+        .on_message(
+            &s,
+            Peer::Acceptor(AcceptorId(0)),
+            &LogMsg::TrustChange { round: 1 },
+        )
+        .unwrap()
+        .state;
+    assert_eq!(s1.rnd, 1);
+    let closed = a
+        .on_message(
+            &s1,
+            Peer::Proposer(P1),
+            &accept(1, 0, batch("A"), proof.clone()),
+        )
+        .unwrap();
+    assert_eq!(
+        closed.state.rnd, 2,
+        "slot 0 is closed: no ACCEPT for it is valid"
+    );
+    let wrong = a
+        .on_message(
+            &s1,
+            Peer::Proposer(P1),
+            &accept(1, 1, batch("B"), proof.clone()),
+        )
+        .unwrap();
+    assert_eq!(wrong.state.rnd, 2, "slot 1 is forced to A");
+    let step = a
+        .on_message(
+            &s1,
+            Peer::Proposer(P1),
+            &accept(1, 1, batch("A"), proof.clone()),
+        )
+        .unwrap();
+    assert_eq!(
+        step.state.votes[&1],
+        Vote {
+            round: 1,
+            value: batch("A")
+        }
+    );
+    assert_eq!(
+        step.state.votes[&0],
+        Vote {
+            round: 0,
+            value: batch("A")
+        }
+    );
+    let free = a
+        .on_message(
+            &step.state,
+            Peer::Proposer(P1),
+            &accept(1, 2, LogValue::Noop, proof),
+        )
+        .unwrap();
+    assert_eq!(
+        free.state.votes[&2],
+        Vote {
+            round: 1,
+            value: LogValue::Noop
+        }
+    );
+}
+
+#[test]
+fn learns_per_slot_detects_equivocation_and_reports_only_open_slots() {
+    let a = acceptor();
+    let s = voted_twice();
+    let learn = |s: &LogAcceptorState<V>, from: u16, slot: Slot, v: &str| {
+        a.on_message(
+            s,
+            Peer::Acceptor(AcceptorId(from)),
+            &LogMsg::Learn {
+                round: 0,
+                slot,
+                value: batch(v),
+            },
+        )
+    };
+    let mut t = s.clone();
+    for from in 0..3 {
+        t = learn(&t, from, 0, "A").unwrap().state;
+    }
+    assert_eq!(
+        t.learner.decided(0),
+        Some(&Decision {
+            round: 0,
+            value: batch("A")
+        })
+    );
+    assert_eq!(t.learner.decided_prefix(), 1);
+    assert!(
+        learn(&t, 3, 0, "Z").is_none(),
+        "a decided slot learns nothing more"
+    );
+    // Two values in slot 1 of the current round: the leader equivocated.
+    let u = learn(&t, 0, 1, "B").unwrap().state;
+    let step = learn(&u, 1, 1, "Z").unwrap();
+    assert_eq!(step.state.rnd, 1);
+    let p = promise_sent(&step.effects);
+    assert_eq!(p.decided_prefix, 1);
+    assert_eq!(
+        p.votes.iter().map(|v| v.slot).collect::<Vec<_>>(),
+        vec![1],
+        "slot 0 is decided"
+    );
+    assert_eq!(
+        step.state.votes.len(),
+        2,
+        "the vote of a decided slot is kept"
+    );
+    // State transfer moves the prefix too, and a restart forgets what was learned, not voted.
+    let caught = a
+        .catch_up(
+            &s,
+            1,
+            &Decision {
+                round: 0,
+                value: batch("B"),
+            },
+        )
+        .unwrap()
+        .state;
+    assert_eq!(caught.learner.decided_prefix(), 0, "slot 0 is still a hole");
+    let restarted = LogAcceptorState::recover(&t.durable());
+    assert_eq!(restarted.votes, t.votes);
+    assert_eq!(restarted.learner.decided_prefix(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The honest proposer's plan.
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn an_honest_leader_keeps_forced_values_fills_free_slots_and_holes() {
+    let rules = Rules::standard(1);
+    let batches = vec!["C".to_string(), "D".to_string()];
+    // Slot 0 closed; slot 1 forced to A; slot 2 free; slot 3 equivocated (B and Z).
+    let proof = vec![
+        promise(1, 0, 1, &[(1, 0, "A"), (3, 0, "B")]),
+        promise(1, 1, 0, &[(0, 0, "A"), (1, 0, "A"), (3, 0, "Z")]),
+        promise(1, 2, 0, &[]),
+    ];
+    assert_eq!(
+        plan(&rules, &proof, &batches),
+        vec![(1, batch("A")), (2, batch("C")), (3, batch("D"))]
+    );
+    // With one batch, the hole at slot 3 gets a no-op; a batch already forced is not repeated.
+    assert_eq!(
+        plan(&rules, &proof, &["A".to_string()]),
+        vec![(1, batch("A")), (2, LogValue::Noop), (3, LogValue::Noop)]
+    );
+    // Nothing voted: the batches from the first open slot.
+    let empty = vec![
+        promise(1, 0, 2, &[]),
+        promise(1, 1, 0, &[]),
+        promise(1, 2, 0, &[]),
+    ];
+    assert_eq!(
+        plan(&rules, &empty, &batches),
+        vec![(2, batch("C")), (3, batch("D"))]
+    );
+}
