@@ -146,6 +146,23 @@ fn a_new_file_recovers_nothing() {
 }
 
 #[test]
+fn a_store_is_open_in_one_place_at_a_time() {
+    let dir = TempDir::new("lock");
+    let (mut first, _) = open::<State>(&dir.file());
+    first.append(&nth(0)).unwrap();
+    let refused = open_err(&dir.file());
+    assert!(
+        refused
+            .to_string()
+            .contains("another process has this store open"),
+        "{refused}"
+    );
+    drop(first);
+    let (_, recovered) = open::<State>(&dir.file());
+    assert_eq!(recovered.state, Some(nth(0)));
+}
+
+#[test]
 fn reopening_returns_the_last_record() {
     let dir = TempDir::new("reopen");
     write_records(&dir.file(), 3);

@@ -53,6 +53,9 @@ pub struct DurableLog<R> {
     options: DurableOptions,
     /// Set when a write, sync or compaction failed: what is on disk is then unknown.
     poisoned: bool,
+    /// Held while the store is open: two processes appending to one store could each
+    /// vote in a round the other already voted in.
+    _lock: File,
     record: PhantomData<fn(&R)>,
 }
 
@@ -70,10 +73,13 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
         options: DurableOptions,
     ) -> Result<(Self, Recovered<R>), DurableError> {
         let path = path.as_ref().to_path_buf();
+        let lock = take_lock(&path)?;
         remove_stale_temp(&path)?;
         let file = match open_for_append(&path) {
             Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Self::create(path, options),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Self::create(path, options, lock);
+            }
             Err(source) => return Err(io_error(&path, "open", source)),
         };
         let bytes = read_whole(&path, &file)?;
@@ -111,6 +117,7 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
             len: found.valid_end as u64,
             options,
             poisoned: false,
+            _lock: lock,
             record: PhantomData,
         };
         let recovered = Recovered {
@@ -169,6 +176,7 @@ impl<R> DurableLog<R> {
     fn create(
         path: PathBuf,
         options: DurableOptions,
+        lock: File,
     ) -> Result<(Self, Recovered<R>), DurableError> {
         let header = Header {
             generation: fresh_generation(0),
@@ -184,6 +192,7 @@ impl<R> DurableLog<R> {
             len: HEADER_LEN as u64,
             options,
             poisoned: false,
+            _lock: lock,
             record: PhantomData,
         };
         let recovered = Recovered {
@@ -258,5 +267,31 @@ fn io_error(path: &Path, action: &'static str, source: io::Error) -> DurableErro
         path: path.to_path_buf(),
         action,
         source,
+    }
+}
+
+/// Takes the exclusive lock of the store at `path` (a `.lock` file beside it, which
+/// compaction's rename leaves alone), or says that another process holds it.
+fn take_lock(path: &Path) -> Result<File, DurableError> {
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| io_error(&lock_path, "open the lock file", e))?;
+    match lock.try_lock() {
+        Ok(()) => Ok(lock),
+        Err(std::fs::TryLockError::WouldBlock) => Err(io_error(
+            path,
+            "lock",
+            io::Error::new(
+                io::ErrorKind::WouldBlock,
+                "another process has this store open",
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(io_error(&lock_path, "lock", e)),
     }
 }
