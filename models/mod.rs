@@ -6,6 +6,7 @@ pub mod actor;
 pub mod byzantine;
 pub mod config;
 pub mod history;
+pub mod log;
 pub mod model;
 pub mod properties;
 pub mod report;

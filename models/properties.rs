@@ -14,15 +14,16 @@ use std::collections::{BTreeMap, BTreeSet};
 
 pub use super::model::{BpfpModel as Model, State};
 
-/// A property of the model and the verdict BP Fast Paxos must get on a configuration.
-pub struct PropertySpec {
+/// A property of a model `M` and the verdict BP Fast Paxos must get on a configuration `C`
+/// (by default the single decree's; the replicated log has its own).
+pub struct PropertySpec<M: stateright::Model = Model, C = ModelConfig> {
     pub name: &'static str,
     /// The TLA+ name of the property.
     pub tla_name: &'static str,
     pub expectation: Expectation,
-    pub condition: fn(&Model, &State) -> bool,
+    pub condition: fn(&M, &M::State) -> bool,
     /// Whether the property must hold (`Always`) or be reachable (`Sometimes`) on `cfg`.
-    pub expected: fn(&ModelConfig) -> bool,
+    pub expected: fn(&C) -> bool,
     pub meaning: &'static str,
 }
 

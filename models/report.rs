@@ -4,7 +4,7 @@
 use super::actor::ModelNodeState;
 use super::config::ModelConfig;
 use super::history::Ghost;
-use super::properties::{PROPERTIES, State, chosen};
+use super::properties::{PROPERTIES, PropertySpec, State, chosen};
 use crate::node::NodeState;
 use serde::Serialize;
 use stateright::actor::{ActorModelAction, Id};
@@ -46,7 +46,23 @@ pub fn verdicts<C: Checker<super::properties::Model>>(
     cfg: &ModelConfig,
     checker: &C,
 ) -> Vec<Verdict> {
-    PROPERTIES
+    verdicts_of(PROPERTIES, cfg, checker, |path| describe_path(cfg, path))
+}
+
+/// The verdicts on `properties` of any model, counterexamples told by `describe`.
+pub fn verdicts_of<M, Cfg, C>(
+    properties: &[PropertySpec<M, Cfg>],
+    cfg: &Cfg,
+    checker: &C,
+    describe: impl Fn(Path<M::State, M::Action>) -> Vec<StepReport>,
+) -> Vec<Verdict>
+where
+    M: stateright::Model,
+    M::State: Clone + PartialEq,
+    M::Action: Clone + PartialEq,
+    C: Checker<M>,
+{
+    properties
         .iter()
         .map(|p| {
             let discovery = checker.discovery(p.name);
@@ -59,7 +75,7 @@ pub fn verdicts<C: Checker<super::properties::Model>>(
             let counterexample = match discovery {
                 // Every violated `always` property (the sanity one included: its trace shows
                 // the equivocation), and a `sometimes` property reached against expectation.
-                Some(path) if !holds || holds != expected => Some(describe_path(cfg, path)),
+                Some(path) if !holds || holds != expected => Some(describe(path)),
                 _ => None,
             };
             Verdict {

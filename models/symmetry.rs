@@ -4,6 +4,9 @@
 //! Byzantine menu item singles out an acceptor by name. The representative renames them so
 //! that their states come out sorted; the checker fingerprints it instead of the state.
 //!
+//! The replicated log's model renames its own types (`models/log/symmetry.rs`) and shares
+//! the rest: [`representative_of`], the network, the learner.
+//!
 //! The representative also forgets the network's record of the last delivered message
 //! (`last_msg`), which no actor or property reads, and puts every proof in acceptor order
 //! (acceptors read a proof as a set: one PROMISE per acceptor, order irrelevant).
@@ -20,7 +23,8 @@ use crate::message::{Msg, Promise};
 use crate::node::NodeState;
 use crate::proposer::ProposerState;
 use crate::types::AcceptorId;
-use stateright::actor::{ActorModelState, Envelope, Id, Network};
+use stateright::actor::{Actor, ActorModelState, Envelope, Id, Network};
+use std::hash::Hash;
 
 /// A renaming of acceptors: acceptor `i` becomes `new_index[i]`.
 pub struct Renaming {
@@ -28,14 +32,14 @@ pub struct Renaming {
 }
 
 impl Renaming {
-    fn acceptor(&self, a: AcceptorId) -> AcceptorId {
+    pub fn acceptor(&self, a: AcceptorId) -> AcceptorId {
         match self.new_index.get(usize::from(a.0)) {
             Some(i) => AcceptorId(*i as u16),
             None => a,
         }
     }
 
-    fn id(&self, id: Id) -> Id {
+    pub fn id(&self, id: Id) -> Id {
         match self.new_index.get(usize::from(id)) {
             Some(i) => Id::from(*i),
             None => id,
@@ -94,7 +98,7 @@ impl Rename for Msg<ModelValue> {
     }
 }
 
-impl Rename for Envelope<Msg<ModelValue>> {
+impl<M: Rename> Rename for Envelope<M> {
     fn rename(&self, r: &Renaming) -> Self {
         Envelope {
             src: r.id(self.src),
@@ -104,14 +108,17 @@ impl Rename for Envelope<Msg<ModelValue>> {
     }
 }
 
-impl Rename for LearnerState<ModelValue> {
+impl<V: Clone + Ord> Rename for LearnerState<V> {
     fn rename(&self, r: &Renaming) -> Self {
         LearnerState {
             learned: self
                 .learned
                 .iter()
                 .map(|(round, seen)| {
-                    let seen = seen.iter().map(|(a, v)| (r.acceptor(*a), *v)).collect();
+                    let seen = seen
+                        .iter()
+                        .map(|(a, v)| (r.acceptor(*a), v.clone()))
+                        .collect();
                     (*round, seen)
                 })
                 .collect(),
@@ -175,7 +182,7 @@ impl Rename for Ghost {
     }
 }
 
-impl Rename for Network<Msg<ModelValue>> {
+impl<M: Rename + Clone + Eq + Hash> Rename for Network<M> {
     fn rename(&self, r: &Renaming) -> Self {
         match self {
             Network::UnorderedDuplicating(envelopes, _last_msg) => {
@@ -208,6 +215,22 @@ pub fn representative(
         .iter()
         .take_while(|s| matches!(&***s, ModelNodeState::Honest(NodeState::Acceptor(_))))
         .count();
+    representative_of(state, acceptors)
+}
+
+/// The representative of any actor model whose first `acceptors` actors are the acceptors
+/// and whose states, messages and history can be renamed.
+pub fn representative_of<A, H>(
+    state: &ActorModelState<A, H>,
+    acceptors: usize,
+) -> ActorModelState<A, H>
+where
+    A: Actor,
+    A::State: Rename + Ord,
+    A::Msg: Rename,
+    A::Storage: Ord,
+    H: Rename,
+{
     let mut order: Vec<usize> = (0..acceptors).collect();
     order.sort_by(|&i, &j| {
         let key = |k: usize| {

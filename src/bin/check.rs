@@ -3,6 +3,10 @@
 //! `check` exhausts the default configuration; `check explore` serves stateright's web
 //! explorer; `check simulate` runs random walks for configurations too big to exhaust.
 
+use bp_fast_paxos::models::log::properties::LOG_VARIANT_MUST_VIOLATE;
+use bp_fast_paxos::models::log::report::log_verdicts;
+use bp_fast_paxos::models::log::symmetry::log_representative;
+use bp_fast_paxos::models::log::{LogModel, LogModelConfig};
 use bp_fast_paxos::models::properties::{Model, VARIANT_MUST_VIOLATE};
 use bp_fast_paxos::models::report::{Verdict, verdicts};
 use bp_fast_paxos::models::symmetry::representative;
@@ -63,9 +67,9 @@ struct ModelArgs {
     /// Byzantine proposers, by index (comma separated), or `none`.
     #[arg(long, default_value = "0", global = true)]
     byzantine: String,
-    /// The highest round explored.
-    #[arg(long, default_value_t = 2, global = true)]
-    max_round: u32,
+    /// The highest round explored (default 2; 1 for the log).
+    #[arg(long, global = true)]
+    max_round: Option<u32>,
     /// Number of values clients propose (A, B, ...).
     #[arg(long, default_value_t = 2, global = true)]
     values: usize,
@@ -90,6 +94,16 @@ struct ModelArgs {
     /// Check a deliberately broken protocol (see --list-variants).
     #[arg(long, global = true)]
     variant: Option<String>,
+    /// Check the replicated log (PROTOCOL.md §8) instead of the single decree: by default
+    /// 2 slots and rounds 0..1 (--max-round is honoured when given).
+    #[arg(long, global = true)]
+    log: bool,
+    /// Slots of the replicated log (implies --log).
+    #[arg(long, global = true)]
+    slots: Option<u64>,
+    /// The replicated log with a client learner that decides from LEARNs.
+    #[arg(long, global = true)]
+    client_learner: bool,
 }
 
 #[derive(Args, Debug)]
@@ -166,18 +180,15 @@ fn parse_byzantine(list: &str) -> Result<Vec<ProposerId>, String> {
 }
 
 fn model_config(args: &ModelArgs) -> Result<ModelConfig, String> {
-    let variant = match &args.variant {
-        None => None,
-        Some(name) => Some(Variant::from_name(name).ok_or_else(|| {
-            let names: Vec<_> = Variant::ALL.iter().map(|v| v.name()).collect();
-            format!("no variant {name:?}; the variants are {}", names.join(", "))
-        })?),
-    };
+    if args.client_learner {
+        return Err("--client-learner is for the log; use --learners client".into());
+    }
+    let variant = variant_of(args)?;
     let cfg = ModelConfig {
         f: args.f,
         proposers: args.proposers,
         byzantine: parse_byzantine(&args.byzantine)?,
-        max_round: args.max_round,
+        max_round: args.max_round.unwrap_or(2),
         client_values: args.values,
         unproposed_value: !args.no_unproposed,
         max_crashes: args.crashes,
@@ -202,6 +213,96 @@ fn model_config(args: &ModelArgs) -> Result<ModelConfig, String> {
     Ok(cfg)
 }
 
+fn variant_of(args: &ModelArgs) -> Result<Option<Variant>, String> {
+    match &args.variant {
+        None => Ok(None),
+        Some(name) => Variant::from_name(name).map(Some).ok_or_else(|| {
+            let names: Vec<_> = Variant::ALL.iter().map(|v| v.name()).collect();
+            format!("no variant {name:?}; the variants are {}", names.join(", "))
+        }),
+    }
+}
+
+fn log_config(args: &ModelArgs) -> Result<LogModelConfig, String> {
+    let defaults = LogModelConfig::default();
+    let cfg = LogModelConfig {
+        f: args.f,
+        proposers: args.proposers,
+        byzantine: parse_byzantine(&args.byzantine)?,
+        max_round: args.max_round.unwrap_or(defaults.max_round),
+        slots: args.slots.unwrap_or(defaults.slots),
+        client_values: args.values,
+        unproposed_value: !args.no_unproposed,
+        max_crashes: args.crashes,
+        client_learner: args.client_learner,
+        variant: variant_of(args)?,
+    };
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// `check --log`: exhausts the replicated log's configuration (DFS with symmetry unless
+/// `--bfs` or `--symmetry off`).
+fn check_log(cli: &Cli) -> ExitCode {
+    if !matches!(cli.command, None | Some(Command::Check)) {
+        return usage_error("the replicated log supports only `check`");
+    }
+    let cfg = match log_config(&cli.model) {
+        Ok(cfg) => cfg,
+        Err(e) => return usage_error(&e),
+    };
+    let search = &cli.search;
+    let threads = search
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    if threads == 0 {
+        return usage_error("--threads must be at least 1");
+    }
+    let symmetry = search.symmetry == Toggle::On && !search.bfs;
+    let mut builder = cfg.clone().into_model().checker().threads(threads);
+    if symmetry {
+        builder = builder.symmetry_fn(log_representative);
+    }
+    if let Some(depth) = search.depth {
+        builder = builder.target_max_depth(depth);
+    }
+    if cfg.variant.is_some() {
+        builder = builder.finish_when(HasDiscoveries::AnyOf(
+            LOG_VARIANT_MUST_VIOLATE.into_iter().collect(),
+        ));
+    }
+    let how = if search.bfs { "bfs" } else { "dfs" };
+    if !search.json {
+        println!("Checking {cfg}");
+        println!(
+            "Search: {how}, {threads} thread(s), symmetry {}, depth {}",
+            if symmetry { "on" } else { "off" },
+            search
+                .depth
+                .map_or("unbounded".to_string(), |d| d.to_string())
+        );
+    }
+    let run = Run {
+        cfg: &cfg,
+        start: Instant::now(),
+        search,
+        settings: json!({
+            "search": how, "threads": threads, "symmetry": symmetry,
+            "depth_bound": search.depth,
+        }),
+        mode: match (cfg.variant.is_some(), search.depth.is_some()) {
+            (true, _) => "until the first agreement or votes-safe violation",
+            (false, false) => "exhaustive",
+            (false, true) => "bounded by depth, not exhaustive",
+        },
+    };
+    if search.bfs {
+        run.finish(builder.spawn_bfs())
+    } else {
+        run.finish(builder.spawn_dfs())
+    }
+}
+
 /// Peak resident memory of this process, in MiB (Linux).
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -217,6 +318,9 @@ fn main() -> ExitCode {
             println!("{:22} {}", v.name(), v.description());
         }
         return ExitCode::SUCCESS;
+    }
+    if cli.model.log || cli.model.slots.is_some() {
+        return check_log(&cli);
     }
     let cfg = match model_config(&cli.model) {
         Ok(cfg) => cfg,
@@ -320,18 +424,81 @@ fn main() -> ExitCode {
     }
 }
 
+/// A configuration the binary checks: the single decree's or the log's.
+trait Checked: std::fmt::Display {
+    type M: stateright::Model;
+    fn verdicts<C: Checker<Self::M>>(&self, checker: &C) -> Vec<Verdict>;
+    fn variant(&self) -> Option<Variant>;
+    fn config_json(&self, settings: serde_json::Value) -> serde_json::Value;
+}
+
+impl Checked for ModelConfig {
+    type M = Model;
+    fn verdicts<C: Checker<Model>>(&self, checker: &C) -> Vec<Verdict> {
+        verdicts(self, checker)
+    }
+    fn variant(&self) -> Option<Variant> {
+        self.variant
+    }
+    fn config_json(&self, settings: serde_json::Value) -> serde_json::Value {
+        let cfg = self;
+        json!({
+            "f": cfg.f,
+            "acceptors": cfg.acceptors(),
+            "proposers": cfg.proposers,
+            "byzantine": cfg.byzantine.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            "max_round": cfg.max_round,
+            "values": cfg.values().iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            "max_crashes": cfg.max_crashes,
+            "network": cfg.network.name(),
+            "learners": cfg.learners.name(),
+            "menu": cfg.menu.name(),
+            "crash_pruning": cfg.prune_lossless_crashes,
+            "variant": cfg.variant.map(|v| v.name()),
+            "settings": settings,
+        })
+    }
+}
+
+impl Checked for LogModelConfig {
+    type M = LogModel;
+    fn verdicts<C: Checker<LogModel>>(&self, checker: &C) -> Vec<Verdict> {
+        log_verdicts(self, checker)
+    }
+    fn variant(&self) -> Option<Variant> {
+        self.variant
+    }
+    fn config_json(&self, settings: serde_json::Value) -> serde_json::Value {
+        let cfg = self;
+        json!({
+            "log": true,
+            "f": cfg.f,
+            "acceptors": cfg.acceptors(),
+            "proposers": cfg.proposers,
+            "byzantine": cfg.byzantine.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            "max_round": cfg.max_round,
+            "slots": cfg.slots,
+            "values": cfg.byzantine_values().iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            "max_crashes": cfg.max_crashes,
+            "learners": if cfg.client_learner { "client" } else { "abstract" },
+            "variant": cfg.variant.map(|v| v.name()),
+            "settings": settings,
+        })
+    }
+}
+
 /// A check under way.
-struct Run<'a> {
-    cfg: &'a ModelConfig,
+struct Run<'a, K> {
+    cfg: &'a K,
     start: Instant,
     search: &'a SearchArgs,
     settings: serde_json::Value,
     mode: &'static str,
 }
 
-impl Run<'_> {
+impl<K: Checked> Run<'_, K> {
     /// Waits for the checker, printing progress on stderr, then reports.
-    fn finish<C: Checker<Model>>(self, checker: C) -> ExitCode {
+    fn finish<C: Checker<K::M>>(self, checker: C) -> ExitCode {
         let every = Duration::from_secs(self.search.progress_every.max(1));
         let mut last = Instant::now();
         let mut last_count = 0;
@@ -366,8 +533,8 @@ impl Run<'_> {
 }
 
 /// The last line of a human-readable report.
-fn conclusion(cfg: &ModelConfig, verdicts: &[Verdict], ok: bool) -> String {
-    let Some(variant) = cfg.variant else {
+fn conclusion(variant: Option<Variant>, verdicts: &[Verdict], ok: bool) -> String {
+    let Some(variant) = variant else {
         return if ok {
             "Every property has its expected verdict.".to_string()
         } else {
@@ -393,33 +560,19 @@ fn conclusion(cfg: &ModelConfig, verdicts: &[Verdict], ok: bool) -> String {
     }
 }
 
-fn report<C: Checker<Model>>(
-    cfg: &ModelConfig,
+fn report<K: Checked, C: Checker<K::M>>(
+    cfg: &K,
     checker: &C,
     seconds: f64,
     as_json: bool,
     settings: serde_json::Value,
     mode: &str,
 ) -> ExitCode {
-    let verdicts = verdicts(cfg, checker);
+    let verdicts = cfg.verdicts(checker);
     let ok = verdicts.iter().all(Verdict::as_expected);
     let peak = peak_rss_mib();
     if as_json {
-        let config = json!({
-            "f": cfg.f,
-            "acceptors": cfg.acceptors(),
-            "proposers": cfg.proposers,
-            "byzantine": cfg.byzantine.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-            "max_round": cfg.max_round,
-            "values": cfg.values().iter().map(|v| v.to_string()).collect::<Vec<_>>(),
-            "max_crashes": cfg.max_crashes,
-            "network": cfg.network.name(),
-            "learners": cfg.learners.name(),
-            "menu": cfg.menu.name(),
-            "crash_pruning": cfg.prune_lossless_crashes,
-            "variant": cfg.variant.map(|v| v.name()),
-            "settings": settings,
-        });
+        let config = cfg.config_json(settings);
         let out = json!({
             "config": config,
             "mode": mode,
@@ -449,7 +602,7 @@ fn report<C: Checker<Model>>(
                 (_, false) => "VIOLATED",
             };
             // A variant's check stops at its first violation: only the rejection matters.
-            let (mark, expected) = match (cfg.variant, v.as_expected()) {
+            let (mark, expected) = match (cfg.variant(), v.as_expected()) {
                 (Some(_), _) => ("    ", ""),
                 (None, true) => ("ok  ", ""),
                 (None, false) => ("FAIL", " (unexpected)"),
@@ -471,7 +624,7 @@ fn report<C: Checker<Model>>(
                 }
             }
         }
-        println!("\n{}", conclusion(cfg, &verdicts, ok));
+        println!("\n{}", conclusion(cfg.variant(), &verdicts, ok));
     }
     if ok {
         ExitCode::SUCCESS

@@ -1,0 +1,67 @@
+//! Ghost state of the log model, recorded from the messages agents send (never read by an
+//! agent): every vote cast, every PROMISE sent, every ACCEPT proposed.
+
+use super::SlotValue;
+use super::config::LogModelConfig;
+use crate::log::Slot;
+use crate::log::message::{LogMsg, SlotVote};
+use crate::node::peer_of;
+use crate::step::Peer;
+use crate::types::{AcceptorId, ProposerId, Round};
+use serde::{Deserialize, Serialize};
+use stateright::actor::Envelope;
+use std::collections::BTreeSet;
+
+/// What a PROMISE says, without its authenticator: round, acceptor, decided prefix, votes.
+pub type LogPromiseContent = (Round, AcceptorId, Slot, Vec<SlotVote<SlotValue>>);
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct LogGhost {
+    /// `(a, r, s, v)`: acceptor `a` voted `v` in slot `s`, round `r` (it sent a LEARN).
+    pub votes: BTreeSet<(AcceptorId, Round, Slot, SlotValue)>,
+    pub promises: BTreeSet<LogPromiseContent>,
+    /// `(p, r, s, v)`: proposer `p` sent `ACCEPT(r, s, v, …)`.
+    pub proposals: BTreeSet<(ProposerId, Round, Slot, SlotValue)>,
+}
+
+impl LogGhost {
+    /// `record_msg_out` of the model.
+    pub fn record_sent(
+        cfg: &LogModelConfig,
+        ghost: &LogGhost,
+        env: Envelope<&LogMsg<SlotValue>>,
+    ) -> Option<LogGhost> {
+        /// A copy of `ghost` with `item` added to the set `field` picks, if it is new.
+        fn add<T: Ord>(
+            ghost: &LogGhost,
+            item: T,
+            field: fn(&mut LogGhost) -> &mut BTreeSet<T>,
+        ) -> Option<LogGhost> {
+            let mut probe = ghost.clone();
+            field(&mut probe).insert(item).then_some(probe)
+        }
+        match (peer_of(&cfg.cluster(), env.src), env.msg) {
+            (Peer::Acceptor(a), LogMsg::Learn { round, slot, value }) => {
+                let vote = (a, *round, *slot, *value);
+                (!ghost.votes.contains(&vote)).then_some(())?;
+                add(ghost, vote, |g| &mut g.votes)
+            }
+            (Peer::Acceptor(_), LogMsg::Promise(p)) => {
+                let sent = (p.round, p.acceptor, p.decided_prefix, p.votes.to_vec());
+                (!ghost.promises.contains(&sent)).then_some(())?;
+                add(ghost, sent, |g| &mut g.promises)
+            }
+            (
+                Peer::Proposer(p),
+                LogMsg::Accept {
+                    round, slot, value, ..
+                },
+            ) => {
+                let proposal = (p, *round, *slot, *value);
+                (!ghost.proposals.contains(&proposal)).then_some(())?;
+                add(ghost, proposal, |g| &mut g.proposals)
+            }
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,336 @@
+//! The properties of PROTOCOL.md §6, slot by slot, and the one of a log: the decided logs of
+//! all learners are prefixes of one sequence.
+
+use super::SlotValue;
+use super::actor::LogModelNodeState;
+use super::config::LogModelConfig;
+use super::history::LogGhost;
+use super::model::{LogModel, LogState};
+use crate::log::Slot;
+use crate::log::acceptor::LogAcceptorState;
+use crate::log::learner::LogLearnerState;
+use crate::log::node::LogNodeState;
+use crate::log::value::LogValue;
+use crate::models::properties::PropertySpec;
+use crate::models::value::ModelValue;
+use crate::types::{AcceptorId, Round};
+use stateright::Expectation;
+use std::collections::{BTreeMap, BTreeSet};
+
+pub type LogPropertySpec = PropertySpec<LogModel, LogModelConfig>;
+
+/// The properties a broken variant must violate (at least one of them).
+pub const LOG_VARIANT_MUST_VIOLATE: [&str; 2] = ["agreement", "votes safe"];
+
+pub const LOG_PROPERTIES: &[LogPropertySpec] = &[
+    PropertySpec {
+        name: "agreement",
+        tla_name: "Agreement",
+        expectation: Expectation::Always,
+        condition: agreement,
+        expected: |_| true,
+        meaning: "in every slot at most one value is chosen, and learners decide only it",
+    },
+    PropertySpec {
+        name: "logs are prefixes",
+        tla_name: "LogsArePrefixes",
+        expectation: Expectation::Always,
+        condition: logs_are_prefixes,
+        expected: |_| true,
+        meaning: "the decided logs of all learners are prefixes of one sequence",
+    },
+    PropertySpec {
+        name: "votes safe",
+        tla_name: "VotesSafe",
+        expectation: Expectation::Always,
+        condition: votes_safe,
+        expected: |_| true,
+        meaning: "every vote (a, r, s, v) satisfies SafeAt(r, s, v): no other value was or \
+                  can still be chosen in slot s in a round below r",
+    },
+    PropertySpec {
+        name: "one vote per round and slot",
+        tla_name: "OneVote",
+        expectation: Expectation::Always,
+        condition: one_vote_per_round_and_slot,
+        expected: |_| true,
+        meaning: "no acceptor votes for two values in one round and slot",
+    },
+    PropertySpec {
+        name: "promises honest",
+        tla_name: "PromisesHonest",
+        expectation: Expectation::Always,
+        condition: promises_honest,
+        expected: |_| true,
+        meaning: "a PROMISE for r reports, in every slot at or above its d, the sender's last \
+                  vote below r (and it never votes below r afterwards); every slot below d is \
+                  chosen",
+    },
+    PropertySpec {
+        name: "validity",
+        tla_name: "Validity",
+        expectation: Expectation::Always,
+        condition: validity,
+        expected: |_| true,
+        meaning: "a chosen value was proposed for its slot in an ACCEPT of its round; if every \
+                  leader up to that round is honest, it is a client's value or a no-op",
+    },
+    PropertySpec {
+        name: "one value per round and slot",
+        tla_name: "OneValuePerRound",
+        expectation: Expectation::Always,
+        condition: one_value_per_round_and_slot,
+        expected: |cfg| !cfg.byzantine_leads_in(0..=cfg.max_round),
+        meaning: "sanity: all votes of a round and slot are for one value (fails when a \
+                  Byzantine proposer leads a round: equivocation is modelled)",
+    },
+    PropertySpec {
+        name: "whole log chosen",
+        tla_name: "WholeLogChosen",
+        expectation: Expectation::Sometimes,
+        condition: whole_log_chosen,
+        expected: |_| true,
+        meaning: "every slot of the bound is chosen",
+    },
+    PropertySpec {
+        name: "decision after trust change",
+        tla_name: "DecidedAfterTrustChange",
+        expectation: Expectation::Sometimes,
+        condition: decided_after_trust_change,
+        expected: |cfg| cfg.max_round >= 1,
+        meaning: "a slot is chosen in a round above 0",
+    },
+    PropertySpec {
+        name: "slot closed",
+        tla_name: "SlotClosed",
+        expectation: Expectation::Sometimes,
+        condition: slot_closed,
+        expected: |cfg| cfg.max_round >= 1,
+        meaning: "a PROMISE reports a decided prefix, which closes slots in its proofs",
+    },
+    PropertySpec {
+        name: "no-op chosen",
+        tla_name: "NoopChosen",
+        expectation: Expectation::Sometimes,
+        condition: noop_chosen,
+        // A hole needs a vote above an empty slot, which a Byzantine leader of an earlier
+        // round can leave behind (an honest one fills slots in order).
+        expected: |cfg| {
+            cfg.slots >= 2
+                && cfg.honest_leads_a_proof_round()
+                && cfg.byzantine_leads_in(0..=cfg.max_round.saturating_sub(1))
+        },
+        meaning: "an honest leader fills a hole with a no-op, and it is chosen",
+    },
+    PropertySpec {
+        name: "learner decides",
+        tla_name: "LearnerDecides",
+        expectation: Expectation::Sometimes,
+        condition: client_decides,
+        expected: |cfg| cfg.client_learner,
+        meaning: "the client learner decides a slot from LEARNs",
+    },
+];
+
+/// Rounds up to the bound; only acceptors crash.
+pub fn within_bounds(cfg: &LogModelConfig, state: &LogState) -> bool {
+    let n = cfg.acceptors();
+    acceptor_states(state).all(|(_, s)| s.rnd <= cfg.max_round)
+        && state.crashed.iter().skip(n).all(|crashed| !crashed)
+}
+
+pub fn acceptor_states(
+    state: &LogState,
+) -> impl Iterator<Item = (AcceptorId, &LogAcceptorState<SlotValue>)> {
+    state
+        .actor_states
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match &**s {
+            LogModelNodeState::Honest(LogNodeState::Acceptor(a)) => Some((AcceptorId(i as u16), a)),
+            _ => None,
+        })
+}
+
+/// Every learner: the acceptors and the client.
+pub fn learners(state: &LogState) -> impl Iterator<Item = &LogLearnerState<SlotValue>> {
+    state.actor_states.iter().filter_map(|s| match &**s {
+        LogModelNodeState::Honest(LogNodeState::Acceptor(a)) => Some(&a.learner),
+        LogModelNodeState::Honest(LogNodeState::Learner(l)) => Some(l),
+        _ => None,
+    })
+}
+
+/// `(r, s, v)` that a real quorum voted, by slot, round and value.
+pub fn chosen(cfg: &LogModelConfig, ghost: &LogGhost) -> BTreeSet<(Round, Slot, SlotValue)> {
+    let mut count: BTreeMap<(Slot, Round, SlotValue), usize> = BTreeMap::new();
+    for (_, r, s, v) in &ghost.votes {
+        *count.entry((*s, *r, *v)).or_default() += 1;
+    }
+    count
+        .into_iter()
+        .filter(|(_, c)| *c >= cfg.quorum())
+        .map(|((s, r, v), _)| (r, s, v))
+        .collect()
+}
+
+fn agreement(model: &LogModel, state: &LogState) -> bool {
+    let mut values: BTreeSet<(Slot, SlotValue)> = chosen(model.cfg(), &state.history)
+        .into_iter()
+        .map(|(_, s, v)| (s, v))
+        .collect();
+    for learner in learners(state) {
+        for (slot, l) in &learner.slots {
+            if let Some(d) = &l.decided {
+                values.insert((*slot, d.value));
+            }
+        }
+    }
+    let slots: BTreeSet<Slot> = values.iter().map(|(s, _)| *s).collect();
+    slots.len() == values.len()
+}
+
+fn logs_are_prefixes(_: &LogModel, state: &LogState) -> bool {
+    let logs: Vec<Vec<&SlotValue>> = learners(state).map(|l| l.decided_log()).collect();
+    let longest = logs.iter().max_by_key(|l| l.len());
+    longest.is_none_or(|longest| logs.iter().all(|l| longest.starts_with(l)))
+}
+
+fn voted(ghost: &LogGhost, a: AcceptorId, r: Round, s: Slot, v: SlotValue) -> bool {
+    ghost.votes.contains(&(a, r, s, v))
+}
+
+fn voted_in(ghost: &LogGhost, a: AcceptorId, r: Round, s: Slot) -> bool {
+    ghost
+        .votes
+        .iter()
+        .any(|(b, c, t, _)| *b == a && *c == r && *t == s)
+}
+
+/// Whether `w` is or can still become chosen in slot `s`, round `c`.
+fn choosable(cfg: &LogModelConfig, state: &LogState, c: Round, s: Slot, w: SlotValue) -> bool {
+    let ghost = &state.history;
+    let able = acceptor_states(state)
+        .filter(|(a, st)| voted(ghost, *a, c, s, w) || (!voted_in(ghost, *a, c, s) && st.rnd <= c))
+        .count();
+    able >= cfg.quorum()
+}
+
+/// `SafeAt(r, s, v)`: no value other than `v` is or can still be chosen in slot `s` in a
+/// round below `r`. Values that nobody voted in slot `s` cannot be chosen unless enough
+/// acceptors have yet to vote, so they are checked too (every value ever voted or proposed).
+pub fn safe_at(cfg: &LogModelConfig, state: &LogState, r: Round, s: Slot, v: SlotValue) -> bool {
+    let mut domain: BTreeSet<SlotValue> = cfg.byzantine_values().into_iter().collect();
+    domain.insert(LogValue::Noop);
+    domain.extend(state.history.proposals.iter().map(|(_, _, _, w)| *w));
+    (0..r).all(|c| {
+        domain
+            .iter()
+            .filter(|w| **w != v)
+            .all(|w| !choosable(cfg, state, c, s, *w))
+    })
+}
+
+fn votes_safe(model: &LogModel, state: &LogState) -> bool {
+    state
+        .history
+        .votes
+        .iter()
+        .all(|(_, r, s, v)| safe_at(model.cfg(), state, *r, *s, *v))
+}
+
+fn one_vote_per_round_and_slot(_: &LogModel, state: &LogState) -> bool {
+    let mut seen = BTreeSet::new();
+    state
+        .history
+        .votes
+        .iter()
+        .all(|(a, r, s, _)| seen.insert((*a, *r, *s)))
+}
+
+fn promises_honest(model: &LogModel, state: &LogState) -> bool {
+    let ghost = &state.history;
+    let chosen_slots: BTreeSet<Slot> = chosen(model.cfg(), ghost)
+        .into_iter()
+        .map(|(_, s, _)| s)
+        .collect();
+    ghost.promises.iter().all(|(r, a, d, reported)| {
+        let prefix_true = (0..*d).all(|s| chosen_slots.contains(&s));
+        // Every slot the acceptor voted in, and every slot the PROMISE names.
+        let mut slots: BTreeSet<Slot> = ghost
+            .votes
+            .iter()
+            .filter(|(b, _, s, _)| b == a && s >= d)
+            .map(|(_, _, s, _)| *s)
+            .collect();
+        slots.extend(reported.iter().map(|v| v.slot));
+        prefix_true
+            && slots.into_iter().all(|slot| {
+                let last_below = ghost
+                    .votes
+                    .iter()
+                    .filter(|(b, c, s, _)| b == a && c < r && *s == slot)
+                    .max_by_key(|(_, c, _, _)| *c);
+                let said = reported.iter().find(|v| v.slot == slot);
+                match (said, last_below) {
+                    (None, None) => true,
+                    (Some(v), Some((_, c, _, w))) => v.vote.round == *c && v.vote.value == *w,
+                    _ => false,
+                }
+            })
+    })
+}
+
+fn validity(model: &LogModel, state: &LogState) -> bool {
+    let cfg = model.cfg();
+    let cluster = cfg.cluster();
+    let ghost = &state.history;
+    chosen(cfg, ghost).into_iter().all(|(r, s, v)| {
+        let proposed = ghost.proposals.contains(&(cluster.leader(r), r, s, v));
+        let honest_so_far = !cfg.byzantine_leads_in(0..=r);
+        let clients = matches!(v, LogValue::Noop | LogValue::Batch(ModelValue::Client(_)));
+        proposed && (!honest_so_far || clients)
+    })
+}
+
+fn one_value_per_round_and_slot(_: &LogModel, state: &LogState) -> bool {
+    let mut value_of: BTreeMap<(Round, Slot), SlotValue> = BTreeMap::new();
+    state
+        .history
+        .votes
+        .iter()
+        .all(|(_, r, s, v)| *value_of.entry((*r, *s)).or_insert(*v) == *v)
+}
+
+fn whole_log_chosen(model: &LogModel, state: &LogState) -> bool {
+    let slots: BTreeSet<Slot> = chosen(model.cfg(), &state.history)
+        .into_iter()
+        .map(|(_, s, _)| s)
+        .collect();
+    slots.len() as Slot == model.cfg().slots
+}
+
+fn decided_after_trust_change(model: &LogModel, state: &LogState) -> bool {
+    chosen(model.cfg(), &state.history)
+        .iter()
+        .any(|(r, _, _)| *r > 0)
+}
+
+fn slot_closed(_: &LogModel, state: &LogState) -> bool {
+    state.history.promises.iter().any(|(_, _, d, _)| *d > 0)
+}
+
+fn noop_chosen(model: &LogModel, state: &LogState) -> bool {
+    chosen(model.cfg(), &state.history)
+        .iter()
+        .any(|(_, _, v)| *v == LogValue::Noop)
+}
+
+fn client_decides(_: &LogModel, state: &LogState) -> bool {
+    state.actor_states.iter().any(|s| match &**s {
+        LogModelNodeState::Honest(LogNodeState::Learner(l)) => {
+            l.decided_prefix() > 0 || l.slots.values().any(|s| s.decided.is_some())
+        }
+        _ => false,
+    })
+}
