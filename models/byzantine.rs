@@ -263,3 +263,21 @@ pub fn subsets<T: Clone>(items: &[T], size: usize) -> Vec<Vec<T>> {
     go(items, size, &mut Vec::new(), &mut out);
     out
 }
+
+impl super::mixed::Byzantine<Msg<ModelValue>> for ByzantineProposer {
+    type State = ByzantineState;
+
+    fn start<A: Actor<Msg = Msg<ModelValue>>>(&self, o: &mut Out<A>) -> ByzantineState {
+        ByzantineProposer::start(self, o)
+    }
+
+    fn receive<A: Actor<Msg = Msg<ModelValue>>>(
+        &self,
+        state: &ByzantineState,
+        src: Id,
+        msg: &Msg<ModelValue>,
+        o: &mut Out<A>,
+    ) -> Option<ByzantineState> {
+        ByzantineProposer::receive(self, state, src, msg, o)
+    }
+}

@@ -7,6 +7,7 @@ pub mod byzantine;
 pub mod config;
 pub mod history;
 pub mod log;
+pub mod mixed;
 pub mod model;
 pub mod properties;
 pub mod report;

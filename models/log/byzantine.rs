@@ -133,3 +133,21 @@ impl LogByzantine {
         Some(next)
     }
 }
+
+impl crate::models::mixed::Byzantine<LogMsg<SlotValue>> for LogByzantine {
+    type State = LogByzantineState;
+
+    fn start<A: Actor<Msg = LogMsg<SlotValue>>>(&self, o: &mut Out<A>) -> LogByzantineState {
+        LogByzantine::start(self, o)
+    }
+
+    fn receive<A: Actor<Msg = LogMsg<SlotValue>>>(
+        &self,
+        state: &LogByzantineState,
+        src: Id,
+        msg: &LogMsg<SlotValue>,
+        o: &mut Out<A>,
+    ) -> Option<LogByzantineState> {
+        LogByzantine::receive(self, state, src, msg, o)
+    }
+}

@@ -74,7 +74,7 @@ impl Rename for LogLearnerState<SlotValue> {
 
 impl Rename for LogModelNodeState {
     fn rename(&self, r: &Renaming) -> Self {
-        use LogModelNodeState::{Byzantine, Honest};
+        use crate::models::mixed::MixedState::{Byzantine, Honest};
         match self {
             Honest(LogNodeState::Acceptor(s)) => Honest(LogNodeState::Acceptor(LogAcceptorState {
                 learner: s.learner.rename(r),
