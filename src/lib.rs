@@ -22,6 +22,7 @@
 
 pub mod acceptor;
 pub mod auth;
+pub mod bench;
 pub mod cluster_config;
 pub mod durable;
 pub mod learner;

@@ -136,13 +136,13 @@ fn replicas_applying_the_same_log_agree_on_state_and_replies() {
     let mut forged = bob(3, put("k", "forged"));
     forged.mac = Mac::FORGED;
     let log = [
-        Batch(vec![alice(1, put("k", "a")), bob(1, get("k"))]),
+        Batch::from(vec![alice(1, put("k", "a")), bob(1, get("k"))]),
         Batch::noop(),
-        Batch(vec![
+        Batch::from(vec![
             bob(2, cas("k", Some("a"), "b")),
             alice(1, put("k", "a")),
         ]),
-        Batch(vec![forged, alice(2, get("k"))]),
+        Batch::from(vec![forged, alice(2, get("k"))]),
     ];
     // One replica applies slot by slot; another, which catches up later, command by command
     // from a copy of the log that went through serde (as state transfer would).
@@ -195,8 +195,8 @@ fn batch_encodings_are_prefix_free() {
         b.encode(&mut out);
         out
     };
-    let one = Batch(vec![alice(1, get("x"))]);
-    let two = Batch(vec![alice(1, get("x")), bob(1, get("y"))]);
+    let one = Batch::from(vec![alice(1, get("x"))]);
+    let two = Batch::from(vec![alice(1, get("x")), bob(1, get("y"))]);
     let (e0, e1, e2) = (encode(&Batch::noop()), encode(&one), encode(&two));
     assert!(!e1.starts_with(&e0));
     assert!(!e2.starts_with(&e1));

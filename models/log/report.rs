@@ -101,8 +101,8 @@ fn describe_outcome(cfg: &LogModelConfig, before: &LogState, after: &LogState) -
             (
                 LogModelNodeState::Honest(LogNodeState::Proposer(b)),
                 LogModelNodeState::Honest(LogNodeState::Proposer(a)),
-            ) if a.proposed != b.proposed => {
-                if let Some(r) = a.proposed {
+            ) if a.proposed() != b.proposed() => {
+                if let Some(r) = a.proposed() {
                     said.push(format!("{who} proposes in round {r}"));
                 }
             }

@@ -10,7 +10,7 @@ use crate::log::acceptor::LogAcceptorState;
 use crate::log::learner::LogLearnerState;
 use crate::log::message::{LogMsg, LogPromise};
 use crate::log::node::LogNodeState;
-use crate::log::proposer::LogProposerState;
+use crate::log::proposer::{Leading, LogProposerState};
 use crate::models::symbolic::SymbolicAuth;
 use crate::models::symmetry::{Rename, Renaming, representative_of};
 use stateright::actor::ActorModelState;
@@ -63,6 +63,7 @@ impl Rename for LogMsg<SlotValue> {
 impl Rename for LogLearnerState<SlotValue> {
     fn rename(&self, r: &Renaming) -> Self {
         LogLearnerState {
+            base: self.base,
             slots: self
                 .slots
                 .iter()
@@ -89,7 +90,14 @@ impl Rename for LogModelNodeState {
                         (*round, by.collect())
                     })
                     .collect(),
-                proposed: s.proposed,
+                leading: s.leading.as_ref().map(|l| {
+                    let mut proof: Vec<_> = l.proof.iter().map(|p| p.rename(r)).collect();
+                    proof.sort();
+                    Leading {
+                        proof: proof.into(),
+                        ..l.clone()
+                    }
+                }),
             })),
             Honest(LogNodeState::Learner(s)) => Honest(LogNodeState::Learner(s.rename(r))),
             Byzantine(s) => Byzantine(LogByzantineState {

@@ -33,6 +33,10 @@ pub struct LogAcceptor<A> {
 #[serde(bound(deserialize = "V: Deserialize<'de> + Ord"))]
 pub struct LogAcceptorState<V> {
     pub rnd: Round,
+    /// Every slot below it was decided and its vote dropped (0 in the model, which never
+    /// drops votes). ACCEPTs for those slots are ignored: with the vote gone, a second vote
+    /// in its round could not be refused.
+    pub decided_base: Slot,
     /// The last vote in every slot it voted in. Never dropped: a PROMISE must report every
     /// vote at or above the decided prefix.
     pub votes: BTreeMap<Slot, Vote<V>>,
@@ -44,6 +48,9 @@ pub struct LogAcceptorState<V> {
 #[serde(bound(deserialize = "V: Deserialize<'de> + Ord"))]
 pub struct LogDurableState<V> {
     pub rnd: Round,
+    /// `decided_base`: every slot below it was decided. A restarted acceptor's learner starts
+    /// there, so its PROMISEs still close those slots although their votes are gone.
+    pub base: Slot,
     pub votes: BTreeMap<Slot, Vote<V>>,
 }
 
@@ -54,26 +61,47 @@ impl<V: Value> LogAcceptorState<V> {
     pub fn initial() -> Self {
         LogAcceptorState {
             rnd: 0,
+            decided_base: 0,
             votes: BTreeMap::new(),
             learner: LogLearnerState::default(),
         }
     }
 
-    /// An acceptor restarted from its durable state; its learner starts afresh (so its
-    /// PROMISEs report every vote until it learns again).
+    /// An acceptor restarted from its durable state; its learner starts afresh at the decided
+    /// base (so its PROMISEs report every vote above it until it learns again).
     pub fn recover(durable: &LogDurableState<V>) -> Self {
         LogAcceptorState {
             rnd: durable.rnd,
+            decided_base: durable.base,
             votes: durable.votes.clone(),
-            learner: LogLearnerState::default(),
+            learner: LogLearnerState {
+                base: durable.base,
+                ..LogLearnerState::default()
+            },
         }
     }
 
     pub fn durable(&self) -> LogDurableState<V> {
         LogDurableState {
             rnd: self.rnd,
+            base: self.decided_base,
             votes: self.votes.clone(),
         }
+    }
+
+    /// Drops the votes of the decided prefix, which no PROMISE reports (§8), so that the
+    /// durable state stays as small as the undecided slots. `None` if there are none. The next
+    /// [`LogEffect::Persist`] stores the result; until then the store holds more votes, and
+    /// a lower base, which is as safe.
+    pub fn drop_decided_votes(&self) -> Option<Self> {
+        let d = self.learner.decided_prefix();
+        if d <= self.decided_base {
+            return None;
+        }
+        let mut next = self.clone();
+        next.votes = next.votes.split_off(&d);
+        next.decided_base = d;
+        Some(next)
     }
 
     fn voted_in(&self, round: Round, slot: Slot) -> Option<&V> {
@@ -138,6 +166,7 @@ impl<A: Authenticator> LogAcceptor<A> {
     ) -> Option<LogAcceptorStep<V>> {
         if p != self.cluster.leader(round)
             || round < s.rnd
+            || slot < s.decided_base
             || slot >= s.learner.decided_prefix().saturating_add(self.window)
         {
             return None;

@@ -11,12 +11,16 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(bound(deserialize = "V: Deserialize<'de> + Ord"))]
 pub struct LogLearnerState<V> {
+    /// Every slot below it was decided, and its learner state forgotten (compaction); 0 in
+    /// the model, which never compacts.
+    pub base: Slot,
     pub slots: BTreeMap<Slot, LearnerState<V>>,
 }
 
 impl<V> Default for LogLearnerState<V> {
     fn default() -> Self {
         LogLearnerState {
+            base: 0,
             slots: BTreeMap::new(),
         }
     }
@@ -27,20 +31,45 @@ impl<V: Value> LogLearnerState<V> {
         self.slots.get(&slot).and_then(|l| l.decided.as_ref())
     }
 
+    /// Whether `slot` is known decided, its value kept or already forgotten.
+    pub fn knows_decided(&self, slot: Slot) -> bool {
+        slot < self.base || self.decided(slot).is_some()
+    }
+
     /// `d`: the length of the decided prefix (every slot below it is decided).
     pub fn decided_prefix(&self) -> Slot {
-        let mut d = 0;
+        let mut d = self.base;
         while self.decided(d).is_some() {
             d += 1;
         }
         d
     }
 
-    /// The values of the decided prefix, in log order: what a replica may apply.
+    /// The values of the decided prefix that are still kept, in log order: what a replica
+    /// may apply.
     pub fn decided_log(&self) -> Vec<&V> {
-        (0..self.decided_prefix())
+        (self.base..self.decided_prefix())
             .filter_map(|s| self.decided(s).map(|d| &d.value))
             .collect()
+    }
+
+    /// Compaction: forgets the slots below `slot`, or below the decided prefix if that is
+    /// lower (an undecided slot is never forgotten). `None` if nothing is forgotten.
+    pub fn forget_below(&self, slot: Slot) -> Option<Self> {
+        self.skip_to(slot.min(self.decided_prefix()))
+    }
+
+    /// State transfer of a whole prefix: an acceptor (trusted, as acceptors only crash) that
+    /// applied every slot below `slot` vouches that they are decided, and sent its store, so
+    /// their values are no longer needed. `None` if `slot` is not above the base.
+    pub fn skip_to(&self, slot: Slot) -> Option<Self> {
+        if slot <= self.base {
+            return None;
+        }
+        let mut next = self.clone();
+        next.slots = next.slots.split_off(&slot);
+        next.base = slot;
+        Some(next)
     }
 }
 
@@ -63,6 +92,9 @@ pub fn learn<V: Value>(
     slot: Slot,
     value: &V,
 ) -> Option<LogLearned<V>> {
+    if slot < state.base {
+        return None; // decided and forgotten
+    }
     let empty = LearnerState::default();
     let in_slot = state.slots.get(&slot).unwrap_or(&empty);
     let learned = learner::learn(quorum, in_slot, from, round, value)?;
@@ -82,7 +114,7 @@ pub fn catch_up<V: Value>(
     slot: Slot,
     decision: &Decision<V>,
 ) -> Option<LogLearnerState<V>> {
-    if state.decided(slot).is_some() {
+    if state.knows_decided(slot) {
         return None;
     }
     let mut next = state.clone();

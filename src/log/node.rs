@@ -77,6 +77,25 @@ impl<B: Value, A: Authenticator> LogNode<B, A> {
     }
 }
 
+impl<B: Value, A: Authenticator> LogNode<B, A> {
+    /// A proposer's new batch, proposed in the round it leads ([`LogProposer::submit`]).
+    /// `None` if it is not a proposer or leads no round.
+    pub fn submit(
+        &self,
+        id: Id,
+        state: &LogNodeState<B>,
+        batch: B,
+        o: &mut Out<Self>,
+    ) -> Option<LogNodeState<B>> {
+        let (LogRole::Proposer(proposer), LogNodeState::Proposer(s)) = (&self.role, state) else {
+            return None;
+        };
+        let step = proposer.submit(s, batch)?;
+        self.apply(id, &step, None, o);
+        Some(LogNodeState::Proposer(step.state))
+    }
+}
+
 impl<B: Value, A: Authenticator> Actor for LogNode<B, A> {
     type Msg = LogMsg<LogValue<B>>;
     type State = LogNodeState<B>;

@@ -29,7 +29,24 @@ pub struct LogProposer<B> {
 pub struct LogProposerState<B> {
     pub promises: BTreeMap<Round, BTreeMap<AcceptorId, LogPromise<LogValue<B>>>>,
     /// The highest round it proposed in; lower rounds are over for it.
-    pub proposed: Option<Round>,
+    pub leading: Option<Leading<LogValue<B>>>,
+}
+
+/// The round a proposer proposed in last, with what it needs to go on proposing there: the
+/// proof Q (valid for every slot Q leaves open) and the next free slot.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(bound(deserialize = "V: Deserialize<'de>"))]
+pub struct Leading<V> {
+    pub round: Round,
+    pub proof: LogProof<V>,
+    pub next_slot: Slot,
+}
+
+impl<B> LogProposerState<B> {
+    /// The highest round it proposed in.
+    pub fn proposed(&self) -> Option<Round> {
+        self.leading.as_ref().map(|l| l.round)
+    }
 }
 
 pub type LogProposerStep<B> = LogStep<LogProposerState<B>, LogValue<B>>;
@@ -80,25 +97,41 @@ impl<B: Value> LogProposer<B> {
     pub fn start(&self) -> LogProposerStep<B> {
         let mut state = LogProposerState {
             promises: BTreeMap::new(),
-            proposed: None,
+            leading: None,
         };
         if self.cluster.leader(0) != self.id {
             return LogStep::new(state);
         }
-        state.proposed = Some(0);
+        state.leading = Some(Leading {
+            round: 0,
+            proof: LogProof::none(),
+            next_slot: 0,
+        });
         let mut step = LogStep::new(state);
-        for (slot, batch) in self.batches.iter().enumerate() {
-            step = step.send(
-                To::Acceptors,
-                LogMsg::Accept {
-                    round: 0,
-                    slot: slot as Slot,
-                    value: LogValue::Batch(batch.clone()),
-                    proof: LogProof::none(),
-                },
-            );
+        for batch in &self.batches {
+            if let Some(more) = self.submit(&step.state, batch.clone()) {
+                step.state = more.state;
+                step.effects.extend(more.effects);
+            }
         }
         step
+    }
+
+    /// A new batch, in the round it leads: `ACCEPT(round, next_slot, batch, Q)`. `None` if it
+    /// leads no round (the driver keeps the batch until it does).
+    pub fn submit(&self, s: &LogProposerState<B>, batch: B) -> Option<LogProposerStep<B>> {
+        let leading = s.leading.as_ref()?;
+        let msg = LogMsg::Accept {
+            round: leading.round,
+            slot: leading.next_slot,
+            value: LogValue::Batch(batch),
+            proof: leading.proof.clone(),
+        };
+        let mut next = s.clone();
+        if let Some(l) = next.leading.as_mut() {
+            l.next_slot = l.next_slot.checked_add(1)?;
+        }
+        Some(LogStep::new(next).send(To::Acceptors, msg))
     }
 
     /// Takes a PROMISE from the acceptor that sent it, for a round this proposer leads.
@@ -110,20 +143,21 @@ impl<B: Value> LogProposer<B> {
     ) -> Option<LogProposerStep<B>> {
         match (from, msg) {
             (Peer::Acceptor(a), LogMsg::Promise(promise)) if promise.acceptor == a => {
-                self.receive_promise(s, promise)
+                self.receive_promise(s, promise, &self.batches)
             }
             _ => None,
         }
     }
 
-    /// Collects `promise`; with a quorum, `Propose`.
+    /// Collects `promise`; with a quorum, `Propose` with `batches` as the pending values.
     pub fn receive_promise(
         &self,
         s: &LogProposerState<B>,
         promise: &LogPromise<LogValue<B>>,
+        batches: &[B],
     ) -> Option<LogProposerStep<B>> {
         let round = promise.round;
-        if self.cluster.leader(round) != self.id || s.proposed.is_some_and(|p| round <= p) {
+        if self.cluster.leader(round) != self.id || s.proposed().is_some_and(|p| round <= p) {
             return None;
         }
         let collected = s.promises.get(&round);
@@ -138,19 +172,30 @@ impl<B: Value> LogProposer<B> {
         }
         let proof: Vec<_> = collected.values().cloned().collect();
         next.promises.retain(|r, _| *r > round);
-        next.proposed = Some(round);
-        Some(self.propose(next, round, proof))
+        Some(self.propose(next, round, proof, batches))
     }
 
-    /// `Propose`: `ACCEPT(round, s, v, Q)` for every slot of the [`plan`].
+    /// `Propose`: `ACCEPT(round, s, v, Q)` for every slot of the [`plan`]; it then leads
+    /// `round`.
     pub fn propose(
         &self,
-        next: LogProposerState<B>,
+        mut next: LogProposerState<B>,
         round: Round,
         proof: Vec<LogPromise<LogValue<B>>>,
+        batches: &[B],
     ) -> LogProposerStep<B> {
-        let planned = plan(&self.rules, &proof, &self.batches);
+        let planned = plan(&self.rules, &proof, batches);
+        let next_slot = planned
+            .last()
+            .map_or(closed_below(&distinct_acceptors(&proof)), |(slot, _)| {
+                slot + 1
+            });
         let proof = LogProof::from(proof);
+        next.leading = Some(Leading {
+            round,
+            proof: proof.clone(),
+            next_slot,
+        });
         let mut step = LogStep::new(next);
         for (slot, value) in planned {
             step = step.send(

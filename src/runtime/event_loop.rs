@@ -90,10 +90,14 @@ pub struct NodeSpec<A: Actor, C, S> {
     pub recovered: Option<A::Storage>,
 }
 
+/// The node's state, shared with [`RunningNode::state`]. The loop holds the lock for one step
+/// and moves the state in and out of it, so that a step never copies the whole state.
+type SharedState<S> = Arc<Mutex<Option<S>>>;
+
 /// A running node: its latest state, its counters, and a way to stop it.
 pub struct RunningNode<A: Actor> {
     stop: Arc<AtomicBool>,
-    state: Arc<Mutex<A::State>>,
+    state: SharedState<A::State>,
     pub counters: Arc<Counters>,
     thread: Option<JoinHandle<Result<(), RuntimeError>>>,
 }
@@ -101,10 +105,18 @@ pub struct RunningNode<A: Actor> {
 impl<A: Actor> RunningNode<A> {
     /// A copy of the node's current state.
     pub fn state(&self) -> A::State {
-        match self.state.lock() {
-            Ok(state) => state.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        let guard = match self.state.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard
+            .clone()
+            .expect("the state is back in place whenever the lock is free")
+    }
+
+    /// Whether the node stopped on its own (an error: it runs until stopped otherwise).
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
     /// Stops the node and waits for its thread (a crash, as far as the protocol can tell:
@@ -148,14 +160,14 @@ where
     let counters = Arc::new(Counters::default());
     let mut out = Out::new();
     let initial = spec.actor.on_start(spec.id, &spec.recovered, &mut out);
-    let state = Arc::new(Mutex::new(initial.clone()));
+    let state = Arc::new(Mutex::new(Some(initial)));
     let mut node = EventLoop {
         spec,
-        state: initial,
+        state: Arc::clone(&state),
         timers: HashMap::new(),
         jitter: Jitter::seeded(),
         counters: Arc::clone(&counters),
-        published: Arc::clone(&state),
+        learned: HashMap::new(),
         to_self: VecDeque::new(),
     };
     let thread = {
@@ -178,11 +190,13 @@ where
 
 struct EventLoop<A: Actor, C, S> {
     spec: NodeSpec<A, C, S>,
-    state: A::State,
+    state: SharedState<A::State>,
     timers: HashMap<A::Timer, Instant>,
     jitter: Jitter,
     counters: Arc<Counters>,
-    published: Arc<Mutex<A::State>>,
+    /// The addresses of nodes with none in [`NodeSpec::addresses`] (clients), taken from
+    /// their authenticated datagrams.
+    learned: HashMap<Id, SocketAddr>,
     /// Messages the node sent to itself (an acceptor's LEARN reaches its own learner). They
     /// never touch the socket: there is no channel key of a node with itself.
     to_self: VecDeque<A::Msg>,
@@ -207,9 +221,9 @@ where
                 .set_read_timeout(Some(wait))
                 .map_err(RuntimeError::Socket)?;
             match self.spec.socket.recv_from(&mut buf) {
-                Ok((len, _)) => {
+                Ok((len, source)) => {
                     Counters::bump(&self.counters.received);
-                    self.deliver(&buf[..len])?;
+                    self.deliver(&buf[..len], source)?;
                 }
                 Err(e) if is_transient(&e) => {}
                 Err(e) => return Err(RuntimeError::Socket(e)),
@@ -219,7 +233,7 @@ where
         Ok(())
     }
 
-    fn deliver(&mut self, datagram: &[u8]) -> Result<(), RuntimeError> {
+    fn deliver(&mut self, datagram: &[u8], source: SocketAddr) -> Result<(), RuntimeError> {
         let (src, msg) = match self.spec.codec.decode(self.spec.id, datagram) {
             Ok(decoded) => decoded,
             Err(_) => {
@@ -227,20 +241,33 @@ where
                 return Ok(());
             }
         };
+        if self.spec.addresses.get(usize::from(src)).is_none() {
+            // Authenticated, so only that client could have sent it from there.
+            self.learned.insert(src, source);
+        }
         self.receive(src, msg)?;
         self.deliver_to_self()
     }
 
     fn receive(&mut self, src: Id, msg: A::Msg) -> Result<(), RuntimeError> {
+        let (actor, id) = (&self.spec.actor, self.spec.id);
+        let out = self.step(|state, out| actor.on_msg(id, state, src, msg, out));
+        self.carry_out(out)
+    }
+
+    /// Runs one handler on the state, in place.
+    fn step(&self, handler: impl FnOnce(&mut Cow<A::State>, &mut Out<A>)) -> Out<A> {
         let mut out = Out::new();
-        let next = {
-            let mut state = Cow::Borrowed(&self.state);
-            self.spec
-                .actor
-                .on_msg(self.spec.id, &mut state, src, msg, &mut out);
-            owned(state)
+        let mut guard = match self.state.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
         };
-        self.advance(next, out)
+        if let Some(current) = guard.take() {
+            let mut state = Cow::Owned(current);
+            handler(&mut state, &mut out);
+            *guard = Some(state.into_owned());
+        }
+        out
     }
 
     /// Delivers what the node sent itself, after the step that sent it took effect.
@@ -267,28 +294,10 @@ where
             }
             self.timers.remove(&timer);
             Counters::bump(&self.counters.timeouts);
-            let mut out = Out::new();
-            let next = {
-                let mut state = Cow::Borrowed(&self.state);
-                self.spec
-                    .actor
-                    .on_timeout(self.spec.id, &mut state, &timer, &mut out);
-                owned(state)
-            };
-            self.advance(next, out)?;
+            let (actor, id) = (&self.spec.actor, self.spec.id);
+            let out = self.step(|state, out| actor.on_timeout(id, state, &timer, out));
+            self.carry_out(out)?;
             self.deliver_to_self()?;
-        }
-        Ok(())
-    }
-
-    /// Carries out a step's commands, then makes its state the current one.
-    fn advance(&mut self, next: Option<A::State>, out: Out<A>) -> Result<(), RuntimeError> {
-        self.carry_out(out)?;
-        if let Some(next) = next {
-            self.state = next;
-            if let Ok(mut published) = self.published.lock() {
-                *published = self.state.clone();
-            }
         }
         Ok(())
     }
@@ -323,7 +332,8 @@ where
             self.to_self.push_back(msg);
             return;
         }
-        let Some(addr) = self.spec.addresses.get(usize::from(dst)) else {
+        let known = self.spec.addresses.get(usize::from(dst));
+        let Some(addr) = known.or_else(|| self.learned.get(&dst)).copied() else {
             Counters::bump(&self.counters.send_errors);
             return;
         };
@@ -350,16 +360,9 @@ where
     }
 }
 
-fn owned<S: Clone>(state: Cow<S>) -> Option<S> {
-    match state {
-        Cow::Owned(s) => Some(s),
-        Cow::Borrowed(_) => None,
-    }
-}
-
 /// Errors after which the socket still works: the read timed out, a signal interrupted it,
 /// or an ICMP error came back from an earlier send to a node that is down.
-fn is_transient(e: &io::Error) -> bool {
+pub fn is_transient(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::WouldBlock

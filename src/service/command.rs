@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::collections::BTreeMap;
 use std::fmt::{self, Display};
+use std::sync::Arc;
 
 /// What a client asks of the store.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -126,17 +127,32 @@ impl fmt::Debug for CommandKeys {
 /// The value of one log slot: commands in the order they are applied. An empty batch is the
 /// no-op a leader fills holes with.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Batch(pub Vec<Command>);
+pub struct Batch(pub Arc<[Command]>);
 
 impl Batch {
     pub fn noop() -> Self {
-        Batch(Vec::new())
+        Batch(Arc::from(Vec::new()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Shared, because every LEARN and vote of a slot holds its batch.
+impl From<Vec<Command>> for Batch {
+    fn from(commands: Vec<Command>) -> Self {
+        Batch(Arc::from(commands))
     }
 }
 
 impl Display for Batch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.as_slice() {
+        match &*self.0 {
             [] => write!(f, "no-op"),
             [one] => write!(f, "{}#{}", one.client, one.seq),
             many => write!(f, "{} commands", many.len()),
@@ -149,7 +165,7 @@ impl Display for Batch {
 impl Value for Batch {
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend((self.0.len() as u64).to_be_bytes());
-        for command in &self.0 {
+        for command in self.0.iter() {
             let fields = encode_command(command.client, command.seq, &command.op);
             out.extend((fields.len() as u64).to_be_bytes());
             out.extend(fields);

@@ -34,7 +34,7 @@ pub enum Applied {
 }
 
 /// The store and, per client, the latest command executed and its reply.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct KvStore {
     data: BTreeMap<String, String>,
     sessions: BTreeMap<ClientId, (u64, Reply)>,
@@ -43,6 +43,11 @@ pub struct KvStore {
 impl KvStore {
     pub fn get(&self, key: &str) -> Option<&str> {
         self.data.get(key).map(String::as_str)
+    }
+
+    /// The latest command executed for `client`, and its reply.
+    pub fn session(&self, client: ClientId) -> Option<(u64, &Reply)> {
+        self.sessions.get(&client).map(|(seq, reply)| (*seq, reply))
     }
 
     /// Applies the batch of one slot, command by command.

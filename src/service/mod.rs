@@ -1,9 +1,20 @@
 //! The replicated key-value service (PROTOCOL.md §8): clients' commands, authenticated with a
 //! key each client shares with the servers (never with proposers), batched into the values
 //! the log agrees on, and applied exactly once, in log order, by every replica alike.
+//!
+//! - [`command`], [`kv`]: commands, batches and the state machine.
+//! - [`msg`]: the service's messages around the log protocol's.
+//! - [`replica`], [`queue`]: what an acceptor and a proposer add to the log actor.
+//! - [`node`]: the service's actor, which runs the model-checked log actor unchanged.
 
+pub mod client;
 pub mod command;
 pub mod kv;
+pub mod msg;
+pub mod node;
+pub mod queue;
+pub mod replica;
+pub mod server;
 
 pub use command::{Batch, Command, CommandKeys, Op};
 pub use kv::{Applied, KvStore, Reply};

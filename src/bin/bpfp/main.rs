@@ -4,6 +4,9 @@
 //! function that returns `Result<(), Failure>`; `main` only dispatches and turns a failure
 //! into a message and an exit status.
 
+mod client;
+mod serve;
+
 use bp_fast_paxos::cluster_config::{ClusterConfig, GenerateError};
 use clap::{Args, Parser, Subcommand};
 use std::fmt::Display;
@@ -19,6 +22,10 @@ use std::process::ExitCode;
                   Exit status: 0 on success, 1 when the command fails, 2 on bad arguments."
 )]
 struct Cli {
+    /// Log level (error, warn, info, debug, trace) or a `RUST_LOG`-style filter; `RUST_LOG`
+    /// is used when this is not given.
+    #[arg(long, global = true)]
+    log_level: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -27,6 +34,18 @@ struct Cli {
 enum Command {
     /// Print a new cluster config with fresh random keys, as TOML, on stdout.
     Config(ConfigArgs),
+    /// Run an acceptor (a replica of the store) until Ctrl-C.
+    Acceptor(serve::AcceptorArgs),
+    /// Run a proposer until Ctrl-C.
+    Proposer(serve::ProposerArgs),
+    /// Write DIR/cluster.toml and run 4 acceptors and 2 proposers on 127.0.0.1 until Ctrl-C.
+    Local(serve::LocalArgs),
+    /// Set a key: prints OK once the write is applied.
+    Put(client::PutArgs),
+    /// Read a key, through the log (linearizable): prints its value, or (absent).
+    Get(client::GetArgs),
+    /// Compare-and-set a key: prints swapped, or what the value is.
+    Cas(client::CasArgs),
 }
 
 #[derive(Args, Debug)]
@@ -49,7 +68,7 @@ struct ConfigArgs {
 }
 
 /// Why a subcommand failed, and so the exit status.
-enum Failure {
+pub enum Failure {
     /// The arguments make no sense together: exit 2, like clap's own usage errors.
     Usage(String),
     /// The command could not do its job: exit 1.
@@ -57,15 +76,22 @@ enum Failure {
 }
 
 impl Failure {
-    fn runtime(what: &str, e: impl Display) -> Self {
+    pub fn runtime(what: &str, e: impl Display) -> Self {
         Failure::Runtime(format!("{what}: {e}"))
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging(cli.log_level.as_deref());
     let outcome = match cli.command {
         Command::Config(args) => run_config(args),
+        Command::Acceptor(args) => serve::run_acceptor(args),
+        Command::Proposer(args) => serve::run_proposer(args),
+        Command::Local(args) => serve::run_local(args),
+        Command::Put(args) => client::run_put(args),
+        Command::Get(args) => client::run_get(args),
+        Command::Cas(args) => client::run_cas(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -78,6 +104,24 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Logs to stderr at `level`, else as `RUST_LOG` says, else warnings and errors, plus the
+/// servers' trust changes and other info.
+fn init_logging(level: Option<&str>) {
+    use tracing_subscriber::EnvFilter;
+    let filter = match level {
+        Some(level) => EnvFilter::try_new(level),
+        None => EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new("info")),
+    };
+    let filter = filter.unwrap_or_else(|e| {
+        eprintln!("bpfp: bad log level ({e}); using info");
+        EnvFilter::new("info")
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn run_config(args: ConfigArgs) -> Result<(), Failure> {

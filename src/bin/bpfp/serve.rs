@@ -1,0 +1,107 @@
+//! `bpfp acceptor`, `bpfp proposer` and `bpfp local`: servers that run until Ctrl-C, or until
+//! one of them fails (then the process exits 1 with the reason).
+
+use crate::Failure;
+use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role};
+use bp_fast_paxos::service::node::Tuning;
+use bp_fast_paxos::service::server::{LocalCluster, Server, loopback_config, start_server};
+use clap::Args;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Args, Debug)]
+pub struct AcceptorArgs {
+    /// The cluster config (from `bpfp config`).
+    #[arg(long)]
+    config: PathBuf,
+    /// This acceptor's id in the config.
+    #[arg(long)]
+    id: u16,
+    /// The directory of this acceptor's durable store (created if absent).
+    #[arg(long)]
+    data: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ProposerArgs {
+    /// The cluster config (from `bpfp config`).
+    #[arg(long)]
+    config: PathBuf,
+    /// This proposer's id in the config.
+    #[arg(long)]
+    id: u16,
+}
+
+#[derive(Args, Debug)]
+pub struct LocalArgs {
+    /// Where to write `cluster.toml` and the acceptors' stores.
+    #[arg(long)]
+    dir: PathBuf,
+    /// How many clients the config lists (`bpfp put --client N` picks one).
+    #[arg(long, default_value_t = 4)]
+    clients: usize,
+}
+
+pub fn read_config(path: &Path) -> Result<ClusterConfig, Failure> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::runtime(&format!("cannot read {}", path.display()), e))?;
+    ClusterConfig::from_toml(&text)
+        .map_err(|e| Failure::runtime(&format!("bad config {}", path.display()), e))
+}
+
+pub fn run_acceptor(args: AcceptorArgs) -> Result<(), Failure> {
+    let config = read_config(&args.config)?;
+    let node = NodeId::new(Role::Acceptor, args.id);
+    let server = start_server(&config, node, &args.data, None, Tuning::default())
+        .map_err(|e| Failure::runtime(&format!("{node} cannot start"), e))?;
+    tracing::info!(%node, data = %args.data.display(), "serving");
+    serve(vec![(node, server)])
+}
+
+pub fn run_proposer(args: ProposerArgs) -> Result<(), Failure> {
+    let config = read_config(&args.config)?;
+    let node = NodeId::new(Role::Proposer, args.id);
+    let server = start_server(&config, node, Path::new("."), None, Tuning::default())
+        .map_err(|e| Failure::runtime(&format!("{node} cannot start"), e))?;
+    tracing::info!(%node, "serving");
+    serve(vec![(node, server)])
+}
+
+pub fn run_local(args: LocalArgs) -> Result<(), Failure> {
+    std::fs::create_dir_all(&args.dir)
+        .map_err(|e| Failure::runtime(&format!("cannot create {}", args.dir.display()), e))?;
+    let (config, sockets) = loopback_config(1, 2, args.clients)
+        .map_err(|e| Failure::runtime("cannot set up the cluster", e))?;
+    let path = args.dir.join("cluster.toml");
+    let toml = config
+        .to_toml()
+        .map_err(|e| Failure::runtime("cannot write the config", e))?;
+    std::fs::write(&path, toml)
+        .map_err(|e| Failure::runtime(&format!("cannot write {}", path.display()), e))?;
+    let cluster =
+        LocalCluster::start_with(config, &args.dir.join("data"), sockets, Tuning::default())
+            .map_err(|e| Failure::runtime("cannot start the cluster", e))?;
+    println!("{}", path.display());
+    eprintln!(
+        "bpfp: 4 acceptors and 2 proposers serve on 127.0.0.1; try\n  \
+         bpfp put --config {0} greeting hello\n  bpfp get --config {0} greeting\n\
+         Ctrl-C stops them.",
+        path.display()
+    );
+    serve(cluster.servers)
+}
+
+/// Waits until a server stops on its own, which only an error makes it do.
+fn serve(mut servers: Vec<(NodeId, Server)>) -> Result<(), Failure> {
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        if let Some(i) = servers.iter().position(|(_, s)| s.is_finished()) {
+            let (node, server) = servers.swap_remove(i);
+            let why = match server.stop() {
+                Err(e) => e.to_string(),
+                Ok(()) => "it stopped".to_string(),
+            };
+            return Err(Failure::Runtime(format!("{node} stopped: {why}")));
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! A client of the service: it signs each command with its command key, sends it to every
+//! proposer, and waits for one acceptor's reply (acceptors only crash, so one reply is the
+//! answer). With no reply in a while it resends to the proposers and to every acceptor, which
+//! then suspect the leader if the command is not applied in time.
+
+use super::command::{Command, Op};
+use super::kv::Reply;
+use super::msg::ServiceMsg;
+use crate::cluster_config::{ClusterConfig, NodeId, Role};
+use crate::runtime::codec::WireCodec;
+use crate::runtime::event_loop::{Codec, is_transient};
+use crate::types::ClientId;
+use stateright::actor::Id;
+use std::fmt::{self, Display};
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Why a command got no answer.
+#[derive(Debug)]
+pub enum ClientError {
+    /// The client is not in the config, or the config lacks its keys.
+    Config(String),
+    Socket(io::Error),
+    /// No acceptor answered within the client timeout: the command may or may not be applied.
+    NoAnswer {
+        waited: Duration,
+    },
+}
+
+impl Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Config(why) => write!(f, "{why}"),
+            ClientError::Socket(e) => write!(f, "socket error: {e}"),
+            ClientError::NoAnswer { waited } => write!(
+                f,
+                "no quorum answered within {} ms (the command may or may not have been applied)",
+                waited.as_millis()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {}
+
+pub struct Client {
+    socket: UdpSocket,
+    codec: WireCodec,
+    me: Id,
+    client: ClientId,
+    key: Vec<u8>,
+    proposers: Vec<(Id, SocketAddr)>,
+    acceptors: Vec<(Id, SocketAddr)>,
+    next_seq: u64,
+    /// How long to wait for an answer in all.
+    pub timeout: Duration,
+    /// How long to wait before resending.
+    pub resend_after: Duration,
+}
+
+impl Client {
+    /// Client `id` of `config`, on its address if the config gives one, else any free port.
+    pub fn connect(config: &ClusterConfig, id: u16) -> Result<Self, ClientError> {
+        let node = NodeId::new(Role::Client, id);
+        if !config.contains(node) {
+            return Err(ClientError::Config(format!(
+                "client {id} is not in the config (it lists {} clients)",
+                config.clients.len()
+            )));
+        }
+        let key = config
+            .command_key(ClientId(id))
+            .ok_or_else(|| {
+                ClientError::Config(format!("the config has no command key for client {id}"))
+            })?
+            .to_bytes()
+            .map_err(|e| ClientError::Config(format!("command key of client {id}: {e}")))?;
+        let codec = WireCodec::from_config(config, node)
+            .map_err(|e| ClientError::Config(format!("bad channel key: {}", e.0)))?;
+        let bind = config
+            .address(node)
+            .unwrap_or_else(|| ([127, 0, 0, 1], 0).into());
+        let socket = UdpSocket::bind(bind).map_err(ClientError::Socket)?;
+        let servers = |role: Role| -> Vec<(Id, SocketAddr)> {
+            config
+                .nodes()
+                .filter(|n| n.role() == role)
+                .filter_map(|n| Some((config.stateright_id(n), config.address(n)?)))
+                .collect()
+        };
+        let timing = &config.timing;
+        Ok(Client {
+            socket,
+            codec,
+            me: config.stateright_id(node),
+            client: ClientId(id),
+            key,
+            proposers: servers(Role::Proposer),
+            acceptors: servers(Role::Acceptor),
+            next_seq: first_seq(),
+            timeout: timing.client_timeout(),
+            resend_after: timing.suspect_leader() / 2,
+        })
+    }
+
+    /// Runs `op` and returns the store's answer.
+    pub fn execute(&mut self, op: Op) -> Result<Reply, ClientError> {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let command = Command::signed(self.client, seq, op, &self.key);
+        let request = ServiceMsg::Request(command);
+        let start = Instant::now();
+        self.send_to(&self.proposers, &request);
+        let mut resend_at = start + self.resend_after;
+        let mut buf = vec![0u8; crate::runtime::wire::MAX_DATAGRAM + 1];
+        loop {
+            let now = Instant::now();
+            if now >= start + self.timeout {
+                return Err(ClientError::NoAnswer {
+                    waited: now - start,
+                });
+            }
+            if now >= resend_at {
+                self.send_to(&self.proposers, &request);
+                self.send_to(&self.acceptors, &request);
+                resend_at = now + self.resend_after;
+            }
+            let wait = resend_at
+                .min(start + self.timeout)
+                .saturating_duration_since(now);
+            self.socket
+                .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
+                .map_err(ClientError::Socket)?;
+            let len = match self.socket.recv_from(&mut buf) {
+                Ok((len, _)) => len,
+                Err(e) if is_transient(&e) => continue,
+                Err(e) => return Err(ClientError::Socket(e)),
+            };
+            if let Some(reply) = self.answer(&buf[..len], seq) {
+                return Ok(reply);
+            }
+        }
+    }
+
+    /// The reply to `seq` in a datagram, if it is one from an acceptor.
+    fn answer(&self, datagram: &[u8], seq: u64) -> Option<Reply> {
+        let (src, msg): (Id, ServiceMsg) = self.codec.decode(self.me, datagram).ok()?;
+        let from_acceptor = self.acceptors.iter().any(|(id, _)| *id == src);
+        match msg {
+            ServiceMsg::Reply { seq: s, reply } if s == seq && from_acceptor => Some(reply),
+            _ => None,
+        }
+    }
+
+    fn send_to(&self, servers: &[(Id, SocketAddr)], msg: &ServiceMsg) {
+        for (id, addr) in servers {
+            // A lost request is resent; nothing else to do about a failed send.
+            if let Ok(datagram) = self.codec.encode(self.me, *id, msg) {
+                let _ = self.socket.send_to(&datagram, addr);
+            }
+        }
+    }
+}
+
+/// Commands are numbered from the clock in microseconds, so that a client that runs again
+/// under the same id numbers above every command it ran before (the store treats a lower
+/// number as a duplicate).
+fn first_seq() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(1, |d| d.as_micros() as u64)
+}

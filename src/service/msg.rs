@@ -1,0 +1,35 @@
+//! The messages of the running service: the log protocol's, unchanged, and the few a
+//! replicated service adds around it (client requests and replies, catch-up between replicas).
+
+use super::command::{Batch, Command};
+use super::kv::{KvStore, Reply};
+use crate::learner::Decision;
+use crate::log::Slot;
+use crate::log::message::LogMsg;
+use crate::log::value::LogValue;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// What a slot of the service's log holds.
+pub type SlotValue = LogValue<Batch>;
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ServiceMsg {
+    /// A message of the log protocol, handled by the model-checked actor.
+    Log(LogMsg<SlotValue>),
+    /// A client's command: to every proposer, and on a retry to the acceptors too, which then
+    /// suspect the leader if it is not applied in time.
+    Request(Command),
+    /// An acceptor's answer to the receiving client's command `seq`.
+    Reply { seq: u64, reply: Reply },
+    /// Acceptor to acceptors: "send me what was decided from slot `from` on".
+    CatchUp { from: Slot },
+    /// The decisions of slots `first`, `first + 1`, … (state transfer, §8).
+    Decisions {
+        first: Slot,
+        decisions: Vec<Decision<SlotValue>>,
+    },
+    /// A replica's store once it applied every slot below `applied`: for a replica that lags
+    /// behind what its peers still keep.
+    Snapshot { applied: Slot, store: Arc<KvStore> },
+}

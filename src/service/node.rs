@@ -1,0 +1,412 @@
+//! The service's actor: the model-checked log actor ([`LogNode`]) with a replica of the store
+//! around each acceptor and a command queue around each proposer. Every log message goes to
+//! the log actor unchanged; this layer only adds clients and catch-up around it.
+
+use super::command::{Batch, CommandKeys};
+use super::msg::{ServiceMsg, SlotValue};
+use super::queue::Queue;
+use super::replica::{Outgoing, Replica};
+use crate::auth::HmacSha256;
+use crate::log::acceptor::{LogAcceptorState, LogDurableState};
+use crate::log::message::LogMsg;
+use crate::log::node::{LogNode, LogNodeState, LogRole};
+use crate::log::proposer::LogProposer;
+use crate::node::NodeTimer;
+use crate::step::Peer;
+use crate::types::{AcceptorId, ClientId};
+use stateright::actor::{Actor, Command as OutCommand, Id, Out};
+use std::borrow::Cow;
+use std::time::Duration;
+
+/// How the service batches and compacts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tuning {
+    /// A proposer proposes a new slot only while fewer than this many are undecided.
+    pub max_in_flight: u64,
+    /// The most commands in one slot.
+    pub max_batch: usize,
+    /// How many applied slots a replica keeps for peers that catch up.
+    pub retain: u64,
+    /// How often a replica checks whether it lags.
+    pub tick: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            max_in_flight: 4,
+            max_batch: 256,
+            retain: 256,
+            tick: Duration::from_millis(100),
+        }
+    }
+}
+
+/// A server of the replicated key-value service.
+#[derive(Clone, Debug)]
+pub struct ServiceNode {
+    pub log: LogNode<Batch, HmacSha256>,
+    /// The clients' command keys (acceptors only: a proposer must not hold them).
+    pub keys: CommandKeys,
+    pub tuning: Tuning,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ServiceState {
+    Acceptor {
+        log: LogNodeState<Batch>,
+        replica: Replica,
+    },
+    Proposer {
+        log: LogNodeState<Batch>,
+        queue: Queue,
+    },
+}
+
+impl ServiceState {
+    /// The acceptor's log state, if it is one.
+    pub fn acceptor(&self) -> Option<(&LogAcceptorState<SlotValue>, &Replica)> {
+        match self {
+            ServiceState::Acceptor {
+                log: LogNodeState::Acceptor(log),
+                replica,
+            } => Some((log, replica)),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ServiceTimer {
+    Log(NodeTimer),
+    /// A replica's periodic check for lagging.
+    Tick,
+}
+
+impl ServiceNode {
+    fn acceptors(&self) -> usize {
+        self.log.topology.cluster.acceptors()
+    }
+
+    fn client_id(&self, client: ClientId) -> Id {
+        let cluster = &self.log.topology.cluster;
+        Id::from(cluster.acceptors() + cluster.proposers + usize::from(client.0))
+    }
+
+    fn client_of(&self, id: Id) -> Option<ClientId> {
+        let cluster = &self.log.topology.cluster;
+        let first = cluster.acceptors() + cluster.proposers;
+        let index = usize::from(id).checked_sub(first)?;
+        u16::try_from(index).ok().map(ClientId)
+    }
+
+    fn me(&self, id: Id) -> AcceptorId {
+        AcceptorId(usize::from(id) as u16)
+    }
+
+    /// The log actor as a proposer whose plan for a new round holds `batches`.
+    fn log_with_batches(&self, batches: Vec<Batch>) -> LogNode<Batch, HmacSha256> {
+        let mut log = self.log.clone();
+        if let LogRole::Proposer(p) = &log.role {
+            log.role = LogRole::Proposer(LogProposer {
+                batches,
+                ..p.clone()
+            });
+        }
+        log
+    }
+
+    /// Runs a step of the log actor on `log`, and carries out its commands.
+    fn log_step(
+        log: &mut LogNodeState<Batch>,
+        o: &mut Out<Self>,
+        step: impl FnOnce(&mut Cow<LogNodeState<Batch>>, &mut Out<LogNode<Batch, HmacSha256>>),
+    ) -> bool {
+        let mut out = Out::new();
+        let mut state = Cow::Borrowed(&*log);
+        step(&mut state, &mut out);
+        let changed = match state {
+            Cow::Owned(next) => {
+                *log = next;
+                true
+            }
+            Cow::Borrowed(_) => false,
+        };
+        lift(out, o);
+        changed
+    }
+
+    fn send_replies(&self, replies: Vec<Outgoing>, o: &mut Out<Self>) {
+        for out in replies {
+            let reply = ServiceMsg::Reply {
+                seq: out.seq,
+                reply: out.reply,
+            };
+            o.send(self.client_id(out.client), reply);
+        }
+    }
+
+    /// After a change of an acceptor's log: apply, answer, drop what is no longer needed.
+    fn after_acceptor_step(
+        &self,
+        id: Id,
+        log: &mut LogNodeState<Batch>,
+        replica: &mut Replica,
+        o: &mut Out<Self>,
+    ) {
+        let LogNodeState::Acceptor(acceptor) = log else {
+            return;
+        };
+        let replies = replica.apply_decided(acceptor, self.me(id), self.acceptors(), &self.keys);
+        self.send_replies(replies, o);
+        if let Some(next) = acceptor.drop_decided_votes() {
+            *acceptor = next;
+        }
+        let keep_from = replica.applied.saturating_sub(self.tuning.retain);
+        if keep_from >= acceptor.learner.base + self.tuning.retain
+            && let Some(learner) = acceptor.learner.forget_below(keep_from)
+        {
+            acceptor.learner = learner;
+        }
+    }
+
+    fn on_acceptor_msg(
+        &self,
+        id: Id,
+        log: &mut LogNodeState<Batch>,
+        replica: &mut Replica,
+        src: Id,
+        msg: ServiceMsg,
+        o: &mut Out<Self>,
+    ) {
+        let from = self.log.topology.peer(src);
+        match (from, msg) {
+            (_, ServiceMsg::Log(m)) => {
+                Self::log_step(log, o, |s, out| self.log.on_msg(id, s, src, m, out));
+            }
+            (Peer::Client, ServiceMsg::Request(command)) => {
+                if Some(command.client) == self.client_of(src)
+                    && let Some(out) = replica.resent(&command, &self.keys)
+                {
+                    let reply = ServiceMsg::Reply {
+                        seq: out.seq,
+                        reply: out.reply,
+                    };
+                    o.send(src, reply);
+                }
+            }
+            (Peer::Acceptor(_), ServiceMsg::CatchUp { from }) => {
+                if let LogNodeState::Acceptor(acceptor) = &*log
+                    && let Some(answer) = replica.catch_up_answer(acceptor, from)
+                {
+                    o.send(src, answer);
+                }
+            }
+            (Peer::Acceptor(_), ServiceMsg::Decisions { first, decisions }) => {
+                if let (LogRole::Acceptor(rules), LogNodeState::Acceptor(acceptor)) =
+                    (&self.log.role, &mut *log)
+                {
+                    for (slot, decision) in (first..).zip(&decisions) {
+                        if slot < acceptor.learner.base {
+                            // Forgotten by its learner since a restart: straight to the store.
+                            if slot == replica.applied {
+                                let me = self.me(id);
+                                let replies = replica.apply_next(
+                                    &decision.value,
+                                    me,
+                                    self.acceptors(),
+                                    &self.keys,
+                                );
+                                self.send_replies(replies, o);
+                            }
+                        } else if let Some(step) = rules.catch_up(acceptor, slot, decision) {
+                            *acceptor = step.state;
+                        }
+                    }
+                }
+            }
+            (Peer::Acceptor(_), ServiceMsg::Snapshot { applied, store }) => {
+                if let LogNodeState::Acceptor(acceptor) = &mut *log
+                    && applied > replica.applied
+                {
+                    replica.store = store;
+                    replica.applied = applied;
+                    if let Some(learner) = acceptor.learner.skip_to(applied) {
+                        acceptor.learner = learner;
+                    }
+                }
+            }
+            _ => {}
+        }
+        self.after_acceptor_step(id, log, replica, o);
+    }
+
+    fn on_proposer_msg(
+        &self,
+        id: Id,
+        log: &mut LogNodeState<Batch>,
+        queue: &mut Queue,
+        src: Id,
+        msg: ServiceMsg,
+        o: &mut Out<Self>,
+    ) {
+        let from = self.log.topology.peer(src);
+        match (from, msg) {
+            (Peer::Acceptor(a), ServiceMsg::Log(LogMsg::Learn { round, slot, value })) => {
+                queue.learn(self.quorum(), a, round, slot, &value);
+            }
+            (_, ServiceMsg::Log(m)) => {
+                // A new round's plan proposes every pending command.
+                let before = proposed(log);
+                let with_pending = self.log_with_batches(queue.batches(self.tuning.max_batch));
+                Self::log_step(log, o, |s, out| with_pending.on_msg(id, s, src, m, out));
+                if proposed(log) != before {
+                    queue.pending.clear();
+                }
+            }
+            (Peer::Client, ServiceMsg::Request(command))
+                if Some(command.client) == self.client_of(src) =>
+            {
+                queue.push(command);
+            }
+            _ => {}
+        }
+        self.flush(id, log, queue, o);
+    }
+
+    /// Proposes pending commands while few slots are in flight.
+    fn flush(&self, id: Id, log: &mut LogNodeState<Batch>, queue: &mut Queue, o: &mut Out<Self>) {
+        loop {
+            let LogNodeState::Proposer(p) = &*log else {
+                return;
+            };
+            let Some(leading) = &p.leading else {
+                return;
+            };
+            if queue.pending.is_empty()
+                || queue.in_flight(leading.next_slot) >= self.tuning.max_in_flight
+            {
+                return;
+            }
+            let Some(batch) = queue.take_batch(self.tuning.max_batch) else {
+                return;
+            };
+            let mut out = Out::new();
+            match self.log.submit(id, log, batch, &mut out) {
+                Some(next) => *log = next,
+                None => return,
+            }
+            lift(out, o);
+        }
+    }
+
+    fn quorum(&self) -> usize {
+        match &self.log.role {
+            LogRole::Acceptor(a) => a.rules.quorum,
+            LogRole::Proposer(p) => p.rules.quorum,
+            LogRole::Learner(rules) => rules.quorum,
+        }
+    }
+}
+
+fn proposed(log: &LogNodeState<Batch>) -> Option<crate::types::Round> {
+    match log {
+        LogNodeState::Proposer(p) => p.proposed(),
+        _ => None,
+    }
+}
+
+/// The log actor's commands, as this actor's.
+fn lift(out: Out<LogNode<Batch, HmacSha256>>, o: &mut Out<ServiceNode>) {
+    for command in out {
+        match command {
+            OutCommand::Send(dst, msg) => o.send(dst, ServiceMsg::Log(msg)),
+            OutCommand::SetTimer(timer, range) => o.set_timer(ServiceTimer::Log(timer), range),
+            OutCommand::CancelTimer(timer) => o.cancel_timer(ServiceTimer::Log(timer)),
+            OutCommand::Save(stable) => o.save(stable),
+            OutCommand::ChooseRandom(..) => {}
+        }
+    }
+}
+
+impl Actor for ServiceNode {
+    type Msg = ServiceMsg;
+    type State = ServiceState;
+    type Timer = ServiceTimer;
+    type Storage = LogDurableState<SlotValue>;
+    type Random = ();
+
+    fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
+        let mut out = Out::new();
+        let log = self.log.on_start(id, storage, &mut out);
+        lift(out, o);
+        match &self.log.role {
+            LogRole::Acceptor(_) => {
+                o.set_timer(ServiceTimer::Tick, self.tuning.tick..self.tuning.tick * 2);
+                ServiceState::Acceptor {
+                    log,
+                    replica: Replica::default(),
+                }
+            }
+            _ => ServiceState::Proposer {
+                log,
+                queue: Queue::default(),
+            },
+        }
+    }
+
+    fn on_msg(
+        &self,
+        id: Id,
+        state: &mut Cow<Self::State>,
+        src: Id,
+        msg: Self::Msg,
+        o: &mut Out<Self>,
+    ) {
+        match state.to_mut() {
+            ServiceState::Acceptor { log, replica } => {
+                self.on_acceptor_msg(id, log, replica, src, msg, o)
+            }
+            ServiceState::Proposer { log, queue } => {
+                self.on_proposer_msg(id, log, queue, src, msg, o)
+            }
+        }
+    }
+
+    fn on_timeout(
+        &self,
+        id: Id,
+        state: &mut Cow<Self::State>,
+        timer: &Self::Timer,
+        o: &mut Out<Self>,
+    ) {
+        let ServiceState::Acceptor { log, replica } = state.to_mut() else {
+            return;
+        };
+        match timer {
+            ServiceTimer::Log(t) => {
+                // A log never ends: suspect the leader only while commands wait for it.
+                if replica.stalled() {
+                    Self::log_step(log, o, |s, out| self.log.on_timeout(id, s, t, out));
+                } else {
+                    let suspect = self.log.topology.suspect_after.clone();
+                    o.set_timer(ServiceTimer::Log(t.clone()), suspect);
+                }
+            }
+            ServiceTimer::Tick => {
+                if let LogNodeState::Acceptor(acceptor) = &*log
+                    && let Some(from) = replica.lagging(acceptor)
+                {
+                    for peer in self.log.topology.cluster.acceptor_ids() {
+                        let peer = self.log.topology.acceptor(peer);
+                        if peer != id {
+                            o.send(peer, ServiceMsg::CatchUp { from });
+                        }
+                    }
+                }
+                o.set_timer(ServiceTimer::Tick, self.tuning.tick..self.tuning.tick * 2);
+            }
+        }
+        self.after_acceptor_step(id, log, replica, o);
+    }
+}

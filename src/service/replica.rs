@@ -1,0 +1,188 @@
+//! An acceptor's replica of the key-value store: it applies the decided prefix of the log in
+//! order, answers clients, watches for commands that wait too long, and helps lagging peers
+//! catch up. Pure functions over the acceptor's log state; the actor carries out their output.
+
+use super::command::{Command, CommandKeys};
+use super::kv::{Applied, KvStore, Reply};
+use super::msg::{ServiceMsg, SlotValue};
+use crate::learner::Decision;
+use crate::log::Slot;
+use crate::log::acceptor::LogAcceptorState;
+use crate::log::value::LogValue;
+use crate::types::{AcceptorId, ClientId};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// At most this many commands in one `Decisions` message, so that it fits a datagram.
+const CATCH_UP_COMMANDS: usize = 256;
+
+/// The store and how far the log has been applied to it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Replica {
+    /// Shared, so that a step that does not apply anything does not copy it.
+    pub store: Arc<KvStore>,
+    /// Every slot below it is applied.
+    pub applied: Slot,
+    /// Commands that clients resent to this acceptor and that are not applied yet, by
+    /// client: the command's seq and the check it arrived after.
+    pub waiting: BTreeMap<ClientId, (u64, u64)>,
+    /// How many times the suspect timer fired.
+    pub checks: u64,
+}
+
+/// A reply for a client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub client: ClientId,
+    pub seq: u64,
+    pub reply: Reply,
+}
+
+impl Replica {
+    /// Applies every decided slot it can, in order, and returns the replies this acceptor
+    /// owes: each command is answered by one acceptor, chosen by the command, or by every
+    /// acceptor the client resent it to (so a lost reply or a crashed acceptor costs only a
+    /// retry).
+    pub fn apply_decided(
+        &mut self,
+        log: &LogAcceptorState<SlotValue>,
+        me: AcceptorId,
+        acceptors: usize,
+        keys: &CommandKeys,
+    ) -> Vec<Outgoing> {
+        let mut replies = Vec::new();
+        // Below the learner's base the values are gone: only a transfer can bring them.
+        while self.applied >= log.learner.base {
+            let Some(decision) = log.learner.decided(self.applied) else {
+                break;
+            };
+            replies.extend(self.apply_next(&decision.value, me, acceptors, keys));
+        }
+        replies
+    }
+
+    /// Applies the value of slot `applied` (from the log, or transferred from a peer).
+    pub fn apply_next(
+        &mut self,
+        value: &SlotValue,
+        me: AcceptorId,
+        acceptors: usize,
+        keys: &CommandKeys,
+    ) -> Vec<Outgoing> {
+        let mut replies = Vec::new();
+        if let LogValue::Batch(batch) = value {
+            let store = Arc::make_mut(&mut self.store);
+            for command in batch.0.iter() {
+                let reply = match store.apply(command, keys) {
+                    Applied::Executed(reply) | Applied::Duplicate(Some(reply)) => reply,
+                    Applied::Duplicate(None) | Applied::Forged => continue,
+                };
+                let waited = self.waiting.get(&command.client).map(|(seq, _)| *seq);
+                if waited == Some(command.seq) || answers(command, me, acceptors) {
+                    replies.push(Outgoing {
+                        client: command.client,
+                        seq: command.seq,
+                        reply,
+                    });
+                }
+                if waited.is_some_and(|seq| seq <= command.seq) {
+                    self.waiting.remove(&command.client);
+                }
+            }
+        }
+        self.applied += 1;
+        replies
+    }
+
+    /// A command a client resent to this acceptor. If it was applied already, its reply is
+    /// returned (the first one was lost); otherwise the acceptor now waits for it.
+    pub fn resent(&mut self, command: &Command, keys: &CommandKeys) -> Option<Outgoing> {
+        if !command.is_authentic(keys) {
+            return None;
+        }
+        match self.store.session(command.client) {
+            Some((seq, reply)) if seq == command.seq => Some(Outgoing {
+                client: command.client,
+                seq,
+                reply: reply.clone(),
+            }),
+            Some((seq, _)) if seq > command.seq => None,
+            _ => {
+                // A command resent again keeps the check it first arrived after.
+                let since = match self.waiting.get(&command.client) {
+                    Some((seq, since)) if *seq == command.seq => *since,
+                    _ => self.checks,
+                };
+                self.waiting.insert(command.client, (command.seq, since));
+                None
+            }
+        }
+    }
+
+    /// The suspect timer fired: whether the leader should be suspected, because a command
+    /// has waited a whole period of the timer and is still not applied.
+    pub fn stalled(&mut self) -> bool {
+        let stalled = self.waiting.values().any(|(_, since)| *since < self.checks);
+        self.checks += 1;
+        if stalled {
+            // Suspected once for these; a client that still waits will resend.
+            self.waiting.clear();
+        }
+        stalled
+    }
+
+    /// Whether this replica lags: the log has a decided slot above a hole, or the values it
+    /// needs next were forgotten. Where to catch up from.
+    pub fn lagging(&self, log: &LogAcceptorState<SlotValue>) -> Option<Slot> {
+        if self.applied < log.learner.base {
+            return Some(self.applied);
+        }
+        let d = log.learner.decided_prefix();
+        let above_hole = log
+            .learner
+            .slots
+            .range(d..)
+            .any(|(_, slot)| slot.decided.is_some());
+        above_hole.then_some(d)
+    }
+
+    /// The answer to a peer's `CatchUp { from }`: the decisions it kept from `from` on, or
+    /// its store if it forgot them. `None` if it knows no more than the peer.
+    pub fn catch_up_answer(
+        &self,
+        log: &LogAcceptorState<SlotValue>,
+        from: Slot,
+    ) -> Option<ServiceMsg> {
+        if from < log.learner.base {
+            return (self.applied > from).then(|| ServiceMsg::Snapshot {
+                applied: self.applied,
+                store: Arc::clone(&self.store),
+            });
+        }
+        let mut decisions: Vec<Decision<SlotValue>> = Vec::new();
+        let mut commands = 0;
+        let mut slot = from;
+        while let Some(decision) = log.learner.decided(slot) {
+            let size = match &decision.value {
+                LogValue::Batch(b) => b.len(),
+                LogValue::Noop => 0,
+            };
+            if !decisions.is_empty() && commands + size > CATCH_UP_COMMANDS {
+                break;
+            }
+            commands += size;
+            decisions.push(decision.clone());
+            slot += 1;
+        }
+        (!decisions.is_empty()).then_some(ServiceMsg::Decisions {
+            first: from,
+            decisions,
+        })
+    }
+}
+
+/// The acceptor that answers `command` when the client has not resent it.
+fn answers(command: &Command, me: AcceptorId, acceptors: usize) -> bool {
+    let spread = u64::from(command.client.0).wrapping_add(command.seq);
+    spread % acceptors.max(1) as u64 == u64::from(me.0)
+}

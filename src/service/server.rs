@@ -1,0 +1,313 @@
+//! Starting the service's servers from a cluster config: each acceptor with its durable store,
+//! each proposer, all on the UDP runtime; and a whole local cluster in one process.
+
+use super::command::CommandKeys;
+use super::msg::SlotValue;
+use super::node::{ServiceNode, Tuning};
+use crate::auth::BadKey;
+use crate::cluster_config::{ClusterConfig, NodeId, Role};
+use crate::durable::{DurableError, DurableLog};
+use crate::log::acceptor::{LogAcceptor, LogDurableState};
+use crate::log::node::{LogNode, LogRole};
+use crate::log::proposer::LogProposer;
+use crate::node::Topology;
+use crate::rules::Rules;
+use crate::runtime::codec::WireCodec;
+use crate::runtime::event_loop::{Addresses, NodeSpec, RunningNode, spawn};
+use crate::runtime::storage::Volatile;
+use crate::types::{AcceptorId, ClientId, ProposerId};
+use std::fmt::{self, Display};
+use std::io;
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How far above its decided prefix an acceptor votes.
+pub const SLOT_WINDOW: u64 = 1024;
+
+/// A server of the service, running.
+pub type Server = RunningNode<ServiceNode>;
+
+/// Why a server cannot start.
+#[derive(Debug)]
+pub enum ServerError {
+    /// The node is not in the config, or the config lacks what it needs.
+    Config(String),
+    Key(BadKey),
+    Storage(DurableError),
+    Socket {
+        addr: SocketAddr,
+        source: io::Error,
+    },
+}
+
+impl Display for ServerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServerError::Config(why) => write!(f, "{why}"),
+            ServerError::Key(BadKey(why)) => write!(f, "bad key: {why}"),
+            ServerError::Storage(e) => write!(f, "{e}"),
+            ServerError::Socket { addr, source } => write!(f, "cannot bind {addr}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for ServerError {}
+
+/// The topology of the service: acceptors and proposers learn (a proposer to know how many
+/// slots are in flight); clients get replies instead of LEARNs.
+pub fn service_topology(config: &ClusterConfig) -> Topology {
+    let mut topology = config.topology();
+    topology.learners = config
+        .nodes()
+        .filter(|node| matches!(node.role(), Role::Acceptor | Role::Proposer))
+        .map(|node| config.stateright_id(node))
+        .collect();
+    topology
+}
+
+/// The actor of `node`: an acceptor with the domain key and the clients' command keys, or a
+/// proposer with neither.
+pub fn service_node(
+    config: &ClusterConfig,
+    node: NodeId,
+    tuning: Tuning,
+) -> Result<ServiceNode, ServerError> {
+    if !config.contains(node) {
+        return Err(ServerError::Config(format!("{node} is not in the config")));
+    }
+    let cluster = config.cluster();
+    let rules = Rules::standard(cluster.f);
+    let (role, keys) = match node.role() {
+        Role::Acceptor => {
+            let domain_key = config.domain_key().ok_or_else(|| {
+                ServerError::Config("the config has no [acceptor_secrets] domain_key".into())
+            })?;
+            let auth = domain_key.hmac().map_err(ServerError::Key)?;
+            let acceptor = LogAcceptor {
+                id: AcceptorId(node.index()),
+                cluster,
+                rules,
+                auth,
+                window: SLOT_WINDOW,
+            };
+            (LogRole::Acceptor(acceptor), command_keys(config)?)
+        }
+        Role::Proposer => {
+            let proposer = LogProposer {
+                id: ProposerId(node.index()),
+                cluster,
+                rules,
+                batches: Vec::new(),
+            };
+            (LogRole::Proposer(proposer), CommandKeys::default())
+        }
+        Role::Client => {
+            return Err(ServerError::Config(format!(
+                "{node} is a client, not a server"
+            )));
+        }
+    };
+    let log = LogNode {
+        role,
+        topology: service_topology(config),
+    };
+    Ok(ServiceNode { log, keys, tuning })
+}
+
+fn command_keys(config: &ClusterConfig) -> Result<CommandKeys, ServerError> {
+    let mut keys = CommandKeys::default();
+    for entry in &config.command_keys {
+        let bytes = entry.key.to_bytes().map_err(|e| {
+            ServerError::Key(BadKey(format!(
+                "command key of client {}: {e}",
+                entry.client
+            )))
+        })?;
+        keys.insert(ClientId(entry.client), bytes);
+    }
+    Ok(keys)
+}
+
+/// Where every server listens, in `Id` order; clients are learned from their datagrams.
+pub fn server_addresses(config: &ClusterConfig) -> Result<Addresses, ServerError> {
+    config
+        .nodes()
+        .filter(|node| node.role() != Role::Client)
+        .map(|node| {
+            config
+                .address(node)
+                .ok_or_else(|| ServerError::Config(format!("{node} has no address")))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Arc::new)
+}
+
+/// The file of acceptor `id`'s durable store in `data_dir`.
+pub fn store_path(data_dir: &Path, id: u16) -> PathBuf {
+    data_dir.join(format!("acceptor-{id}.log"))
+}
+
+/// Starts `node` on its address (or on `socket`, already bound to it). An acceptor recovers
+/// its round and votes from its store in `data_dir` first.
+pub fn start_server(
+    config: &ClusterConfig,
+    node: NodeId,
+    data_dir: &Path,
+    socket: Option<UdpSocket>,
+    tuning: Tuning,
+) -> Result<Server, ServerError> {
+    let actor = service_node(config, node, tuning)?;
+    let addresses = server_addresses(config)?;
+    let id = config.stateright_id(node);
+    let socket = match socket {
+        Some(socket) => socket,
+        None => {
+            let addr = addresses[usize::from(id)];
+            UdpSocket::bind(addr).map_err(|source| ServerError::Socket { addr, source })?
+        }
+    };
+    let codec = WireCodec::from_config(config, node).map_err(ServerError::Key)?;
+    let started = match node.role() {
+        Role::Acceptor => {
+            std::fs::create_dir_all(data_dir).map_err(|source| {
+                ServerError::Config(format!("cannot create {}: {source}", data_dir.display()))
+            })?;
+            let path = store_path(data_dir, node.index());
+            let (storage, recovered) = DurableLog::<LogDurableState<SlotValue>>::open(&path)
+                .map_err(ServerError::Storage)?;
+            if let Some(torn) = &recovered.torn_tail {
+                tracing::warn!(%torn, "cut a torn tail off the acceptor's store");
+            }
+            spawn(NodeSpec {
+                actor,
+                id,
+                socket,
+                addresses,
+                codec,
+                storage,
+                recovered: recovered.state,
+            })
+        }
+        _ => spawn(NodeSpec {
+            actor,
+            id,
+            socket,
+            addresses,
+            codec,
+            storage: Volatile,
+            recovered: None,
+        }),
+    };
+    started.map_err(|source| ServerError::Socket {
+        addr: config
+            .address(node)
+            .unwrap_or_else(|| ([0, 0, 0, 0], 0).into()),
+        source,
+    })
+}
+
+/// A config for `f`, `proposers` and `clients` with fresh keys, its servers on free loopback
+/// ports (bound here, in `Id` order, ready for [`LocalCluster::start_with`]) and its clients
+/// on any port.
+pub fn loopback_config(
+    f: usize,
+    proposers: usize,
+    clients: usize,
+) -> Result<(ClusterConfig, Vec<UdpSocket>), ServerError> {
+    let acceptors = 3 * f + 1;
+    let mut config =
+        ClusterConfig::generate(acceptors, proposers, clients, 1, [127, 0, 0, 1].into())
+            .map_err(|e| ServerError::Config(e.to_string()))?;
+    let mut sockets = Vec::new();
+    for entry in config
+        .acceptors
+        .iter_mut()
+        .chain(config.proposers.iter_mut())
+    {
+        let addr: SocketAddr = ([127, 0, 0, 1], 0).into();
+        let socket =
+            UdpSocket::bind(addr).map_err(|source| ServerError::Socket { addr, source })?;
+        let bound = socket
+            .local_addr()
+            .map_err(|source| ServerError::Socket { addr, source })?;
+        entry.addr = bound.to_string();
+        sockets.push(socket);
+    }
+    for client in &mut config.clients {
+        client.addr = None; // a client binds any free port
+    }
+    Ok((config, sockets))
+}
+
+/// Every server of a config, in one process.
+pub struct LocalCluster {
+    pub config: ClusterConfig,
+    pub data_dir: PathBuf,
+    pub servers: Vec<(NodeId, Server)>,
+}
+
+impl LocalCluster {
+    /// A config for `f`, `proposers` and `clients` on free loopback ports, with fresh keys,
+    /// and every server started on it.
+    pub fn start(
+        f: usize,
+        proposers: usize,
+        clients: usize,
+        data_dir: &Path,
+        tuning: Tuning,
+    ) -> Result<Self, ServerError> {
+        let (config, sockets) = loopback_config(f, proposers, clients)?;
+        Self::start_with(config, data_dir, sockets, tuning)
+    }
+
+    /// Starts every server of `config`, on `sockets` (in `Id` order) if given.
+    pub fn start_with(
+        config: ClusterConfig,
+        data_dir: &Path,
+        sockets: Vec<UdpSocket>,
+        tuning: Tuning,
+    ) -> Result<Self, ServerError> {
+        let mut sockets = sockets.into_iter();
+        let servers = config
+            .nodes()
+            .filter(|node| node.role() != Role::Client)
+            .map(|node| {
+                start_server(&config, node, data_dir, sockets.next(), tuning.clone())
+                    .map(|server| (node, server))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(LocalCluster {
+            config,
+            data_dir: data_dir.to_path_buf(),
+            servers,
+        })
+    }
+
+    /// The running server `node`, if it runs.
+    pub fn server(&self, node: NodeId) -> Option<&Server> {
+        self.servers
+            .iter()
+            .find(|(n, _)| *n == node)
+            .map(|(_, s)| s)
+    }
+
+    /// Stops `node` as a crash would: only its durable store survives.
+    pub fn kill(&mut self, node: NodeId) -> bool {
+        match self.servers.iter().position(|(n, _)| *n == node) {
+            Some(i) => {
+                let (_, server) = self.servers.remove(i);
+                let _ = server.stop();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Starts `node` again on its address, from its durable store.
+    pub fn restart(&mut self, node: NodeId, tuning: Tuning) -> Result<(), ServerError> {
+        let server = start_server(&self.config, node, &self.data_dir, None, tuning)?;
+        self.servers.push((node, server));
+        Ok(())
+    }
+}

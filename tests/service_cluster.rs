@@ -1,0 +1,272 @@
+//! The key-value service on loopback with real sockets, durable stores and the wire format:
+//! put/get/cas round trips, an acceptor killed and restarted from its store, the trusted
+//! proposer killed, a Byzantine proposer that equivocates, and junk datagrams ignored.
+
+use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role, SecretKey};
+use bp_fast_paxos::log::message::{LogMsg, LogProof};
+use bp_fast_paxos::log::value::LogValue;
+use bp_fast_paxos::runtime::codec::WireCodec;
+use bp_fast_paxos::runtime::event_loop::{Codec, Counters};
+use bp_fast_paxos::service::client::{Client, ClientError};
+use bp_fast_paxos::service::kv::{KvStore, Reply};
+use bp_fast_paxos::service::msg::ServiceMsg;
+use bp_fast_paxos::service::node::Tuning;
+use bp_fast_paxos::service::server::{LocalCluster, loopback_config};
+use bp_fast_paxos::service::{Batch, Command, Op};
+use bp_fast_paxos::types::ClientId;
+use std::collections::BTreeMap;
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+fn fresh_dir() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "bpfp-service-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A cluster of 4 acceptors and 2 proposers whose acceptors suspect a leader quickly.
+fn cluster(clients: usize) -> LocalCluster {
+    let (mut config, sockets) = loopback_config(1, 2, clients).expect("loopback ports");
+    fast(&mut config);
+    LocalCluster::start_with(config, &fresh_dir(), sockets, Tuning::default())
+        .expect("the cluster starts")
+}
+
+fn fast(config: &mut ClusterConfig) {
+    config.timing.suspect_leader_ms = 300;
+    config.timing.client_timeout_ms = 10_000;
+}
+
+fn put(key: &str, value: &str) -> Op {
+    Op::Put {
+        key: key.into(),
+        value: value.into(),
+    }
+}
+
+fn get(key: &str) -> Op {
+    Op::Get { key: key.into() }
+}
+
+fn value(v: &str) -> Reply {
+    Reply::Value(Some(v.into()))
+}
+
+#[test]
+fn put_get_and_cas_round_trips() {
+    let cluster = cluster(2);
+    let mut alice = Client::connect(&cluster.config, 0).unwrap();
+    let mut bob = Client::connect(&cluster.config, 1).unwrap();
+    assert_eq!(alice.execute(get("k")).unwrap(), Reply::Value(None));
+    assert_eq!(alice.execute(put("k", "a")).unwrap(), Reply::Stored);
+    assert_eq!(bob.execute(get("k")).unwrap(), value("a"));
+    let cas = |expected: Option<&str>, new: &str| Op::Cas {
+        key: "k".into(),
+        expected: expected.map(String::from),
+        new: new.into(),
+    };
+    assert_eq!(
+        bob.execute(cas(Some("x"), "b")).unwrap(),
+        Reply::Cas {
+            swapped: false,
+            found: Some("a".into())
+        }
+    );
+    assert_eq!(
+        bob.execute(cas(Some("a"), "b")).unwrap(),
+        Reply::Cas {
+            swapped: true,
+            found: Some("a".into())
+        }
+    );
+    assert_eq!(alice.execute(get("k")).unwrap(), value("b"));
+}
+
+#[test]
+fn a_client_that_is_not_in_the_config_is_refused() {
+    let (config, _sockets) = loopback_config(1, 2, 1).unwrap();
+    match Client::connect(&config, 5) {
+        Err(ClientError::Config(why)) => assert!(why.contains("client 5"), "{why}"),
+        other => panic!("expected a config error, got {:?}", other.map(|_| ())),
+    }
+}
+
+#[test]
+fn the_trusted_proposer_killed_trust_moves_on_and_clients_are_served() {
+    let mut cluster = cluster(1);
+    let mut alice = Client::connect(&cluster.config, 0).unwrap();
+    assert_eq!(alice.execute(put("k", "before")).unwrap(), Reply::Stored);
+    assert!(cluster.kill(NodeId::new(Role::Proposer, 0)));
+    assert_eq!(alice.execute(put("k", "after")).unwrap(), Reply::Stored);
+    assert_eq!(alice.execute(get("k")).unwrap(), value("after"));
+    let acceptor = cluster.server(NodeId::new(Role::Acceptor, 0)).unwrap();
+    let state = acceptor.state();
+    let (log, _) = state.acceptor().unwrap();
+    assert!(log.rnd >= 1, "trust moved past round 0: rnd = {}", log.rnd);
+}
+
+fn acceptor(i: u16) -> NodeId {
+    NodeId::new(Role::Acceptor, i)
+}
+
+/// The store and applied count of every running acceptor, once they all agree, or a panic.
+fn converged(cluster: &LocalCluster, within: Duration) -> (KvStore, u64) {
+    let start = Instant::now();
+    loop {
+        let replicas: Vec<(KvStore, u64)> = cluster
+            .servers
+            .iter()
+            .filter_map(|(_, s)| {
+                let state = s.state();
+                let (_, replica) = state.acceptor()?;
+                Some(((*replica.store).clone(), replica.applied))
+            })
+            .collect();
+        if replicas.windows(2).all(|w| w[0] == w[1]) {
+            return replicas[0].clone();
+        }
+        assert!(
+            start.elapsed() < within,
+            "the replicas did not converge: {replicas:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// No two acceptors hold different decisions for one slot.
+fn assert_one_value_per_slot(cluster: &LocalCluster) {
+    let mut seen: BTreeMap<u64, String> = BTreeMap::new();
+    for (node, server) in &cluster.servers {
+        let state = server.state();
+        let Some((log, _)) = state.acceptor() else {
+            continue;
+        };
+        for (slot, l) in &log.learner.slots {
+            if let Some(d) = &l.decided {
+                let value = format!("{:?}", d.value);
+                let first = seen.entry(*slot).or_insert_with(|| value.clone());
+                assert_eq!(*first, value, "{node} decided another value in slot {slot}");
+            }
+        }
+    }
+}
+
+#[test]
+fn an_acceptor_killed_and_restarted_from_its_store_rejoins_and_catches_up() {
+    let mut cluster = cluster(1);
+    let mut alice = Client::connect(&cluster.config, 0).unwrap();
+    assert_eq!(alice.execute(put("a", "1")).unwrap(), Reply::Stored);
+    assert!(cluster.kill(acceptor(3)));
+    for i in 0..5 {
+        assert_eq!(
+            alice.execute(put("a", &i.to_string())).unwrap(),
+            Reply::Stored
+        );
+    }
+    cluster.restart(acceptor(3), Tuning::default()).unwrap();
+    let restarted = cluster.server(acceptor(3)).unwrap().state();
+    let (log, _) = restarted.acceptor().unwrap();
+    assert!(
+        log.decided_base >= 1,
+        "the restarted acceptor recovered its decided base: {log:?}"
+    );
+    // Without acceptor 0, no quorum forms unless the restarted one takes part.
+    assert!(cluster.kill(acceptor(0)));
+    assert_eq!(alice.execute(put("a", "last")).unwrap(), Reply::Stored);
+    assert_eq!(alice.execute(get("a")).unwrap(), value("last"));
+    let (store, _) = converged(&cluster, Duration::from_secs(10));
+    assert_eq!(store.get("a"), Some("last"));
+    assert_one_value_per_slot(&cluster);
+}
+
+#[test]
+fn a_byzantine_leader_that_equivocates_is_replaced_and_the_service_goes_on() {
+    let mut cluster = cluster(2);
+    let proposer0 = NodeId::new(Role::Proposer, 0);
+    assert!(cluster.kill(proposer0));
+    let config = cluster.config.clone();
+    let socket = UdpSocket::bind(config.address(proposer0).unwrap()).unwrap();
+    let codec = WireCodec::from_config(&config, proposer0).unwrap();
+    let me = config.stateright_id(proposer0);
+    // Two commands of client 1, both authentic: the leader of round 0 proposes each to
+    // half of the acceptors in slot 0.
+    let key = config.command_key(ClientId(1)).unwrap().to_bytes().unwrap();
+    let batch = |value: &str| {
+        let command = Command::signed(ClientId(1), 7, put("x", value), &key);
+        LogValue::Batch(Batch::from(vec![command]))
+    };
+    for a in 0..4u16 {
+        let value = if a < 2 { batch("left") } else { batch("right") };
+        let msg = ServiceMsg::Log(LogMsg::Accept {
+            round: 0,
+            slot: 0,
+            value,
+            proof: LogProof::none(),
+        });
+        let to = config.stateright_id(acceptor(a));
+        let datagram = codec.encode(me, to, &msg).unwrap();
+        socket
+            .send_to(&datagram, config.address(acceptor(a)).unwrap())
+            .unwrap();
+    }
+    // The acceptors see the equivocation and move to round 1, whose leader is honest.
+    let mut alice = Client::connect(&config, 0).unwrap();
+    assert_eq!(alice.execute(put("k", "v")).unwrap(), Reply::Stored);
+    assert_eq!(alice.execute(get("k")).unwrap(), value("v"));
+    let (store, _) = converged(&cluster, Duration::from_secs(10));
+    let x = store.get("x");
+    assert!(
+        x.is_none() || x == Some("left") || x == Some("right"),
+        "{x:?}"
+    );
+    assert_one_value_per_slot(&cluster);
+    let state = cluster.server(acceptor(0)).unwrap().state();
+    assert!(state.acceptor().unwrap().0.rnd >= 1, "trust changed");
+}
+
+#[test]
+fn junk_and_forged_datagrams_are_dropped_and_counted() {
+    let cluster = cluster(1);
+    let config = cluster.config.clone();
+    let target = cluster.server(acceptor(1)).unwrap();
+    let before = Counters::get(&target.counters.dropped);
+    let junk = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = config.address(acceptor(1)).unwrap();
+    junk.send_to(b"not a datagram", addr).unwrap();
+    junk.send_to(&[0u8; 70_000][..60_000], addr).unwrap();
+    // A well-formed datagram that claims to come from acceptor 0 under a wrong key.
+    let mut forged_config = config.clone();
+    for k in &mut forged_config.channel_keys {
+        k.key = SecretKey::from_hex("00".repeat(32));
+    }
+    let forger = WireCodec::from_config(&forged_config, acceptor(0)).unwrap();
+    let msg = ServiceMsg::Log(LogMsg::TrustChange { round: 9 });
+    let datagram = forger
+        .encode(
+            config.stateright_id(acceptor(0)),
+            config.stateright_id(acceptor(1)),
+            &msg,
+        )
+        .unwrap();
+    junk.send_to(&datagram, addr).unwrap();
+    let start = Instant::now();
+    while Counters::get(&target.counters.dropped) < before + 3 {
+        assert!(start.elapsed() < Duration::from_secs(5), "not all counted");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let state = target.state();
+    assert_eq!(
+        state.acceptor().unwrap().0.rnd,
+        0,
+        "the forged TRUSTCHANGE was ignored"
+    );
+    let mut alice = Client::connect(&config, 0).unwrap();
+    assert_eq!(alice.execute(put("still", "works")).unwrap(), Reply::Stored);
+}
