@@ -34,7 +34,7 @@ pub struct Tuning {
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
-            max_in_flight: 4,
+            max_in_flight: 1,
             max_batch: 256,
             retain: 256,
             tick: Duration::from_millis(100),

@@ -4,6 +4,7 @@
 //! function that returns `Result<(), Failure>`; `main` only dispatches and turns a failure
 //! into a message and an exit status.
 
+mod bench;
 mod client;
 mod serve;
 
@@ -46,6 +47,9 @@ enum Command {
     Get(client::GetArgs),
     /// Compare-and-set a key: prints swapped, or what the value is.
     Cas(client::CasArgs),
+    /// Measure throughput and latency with closed-loop clients, on the fast path and around
+    /// a trust change, with stateright's paxos example as a baseline.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args, Debug)]
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
         Command::Put(args) => client::run_put(args),
         Command::Get(args) => client::run_get(args),
         Command::Cas(args) => client::run_cas(args),
+        Command::Bench(args) => bench::run_bench(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,144 @@
+//! The `bpfp` binary as the README uses it: `bpfp local`, then `bpfp put` / `get` / `cas`
+//! against it; and `bpfp bench`, whose fast path must compute no proof MAC.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+fn bpfp() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_bpfp"))
+}
+
+/// Kills the local cluster when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn client(verb: &str, config: &Path, args: &[&str]) -> Output {
+    bpfp()
+        .arg(verb)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .expect("bpfp runs")
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "bpfp failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn local_then_put_get_and_cas_as_in_the_readme() {
+    let dir = std::env::temp_dir().join(format!("bpfp-cli-local-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut child = bpfp()
+        .args(["local", "--dir"])
+        .arg(&dir)
+        .args(["--log-level", "warn"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("bpfp local starts");
+    let mut first_line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first_line)
+        .unwrap();
+    let _running = Running(child);
+    let config = PathBuf::from(first_line.trim());
+    assert_eq!(config, dir.join("cluster.toml"));
+
+    assert_eq!(
+        stdout(&client("put", &config, &["greeting", "hello", "world"])),
+        "OK"
+    );
+    assert_eq!(
+        stdout(&client("get", &config, &["greeting"])),
+        "hello world"
+    );
+    assert_eq!(
+        stdout(&client("get", &config, &["--client", "1", "nothing"])),
+        "(absent)"
+    );
+    let swapped = client(
+        "cas",
+        &config,
+        &["greeting", "--expect", "hello world", "bye"],
+    );
+    assert_eq!(stdout(&swapped), "swapped");
+    let refused = client("cas", &config, &["greeting", "--if-absent", "again"]);
+    assert_eq!(stdout(&refused), "not swapped: the value is \"bye\"");
+
+    let stranger = client("get", &config, &["--client", "99", "greeting"]);
+    assert_eq!(stranger.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&stranger.stderr).contains("client 99 is not in the config"));
+}
+
+#[test]
+fn get_exits_1_with_a_clear_message_when_no_quorum_answers() {
+    let dir = std::env::temp_dir().join(format!("bpfp-cli-down-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = bpfp()
+        .args([
+            "config",
+            "--acceptors",
+            "4",
+            "--proposers",
+            "1",
+            "--base-port",
+            "47100",
+        ])
+        .output()
+        .unwrap();
+    let path = dir.join("cluster.toml");
+    let text = String::from_utf8(config.stdout)
+        .unwrap()
+        .replace("client_timeout_ms = 3000", "client_timeout_ms = 300");
+    std::fs::write(&path, text).unwrap();
+    let out = client("get", &path, &["k"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no quorum answered"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn bench_prints_figures_and_the_fast_path_computes_no_proof_mac() {
+    let out = bpfp()
+        .args([
+            "bench",
+            "--clients",
+            "2",
+            "--seconds",
+            "0.5",
+            "--no-baseline",
+            "--json",
+        ])
+        .args(["--log-level", "error"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON figures");
+    let fast = &report["phases"][0];
+    assert_eq!(fast["name"], "fast path");
+    assert!(fast["commands"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(fast["proof_macs_per_slot"].as_f64(), Some(0.0), "{report}");
+    let change = &report["phases"][1];
+    assert_eq!(change["name"], "trust change");
+    assert!(change["commands"].as_u64().unwrap() > 0, "{report}");
+    assert!(
+        change["proof_macs_per_slot"].as_f64().unwrap() > 0.0,
+        "{report}"
+    );
+}
