@@ -19,19 +19,28 @@ use super::value::ModelValue;
 use crate::acceptor::AcceptorState;
 use crate::auth::Mac;
 use crate::learner::LearnerState;
+use crate::log::message::ProofDigest;
 use crate::message::{Msg, Promise};
 use crate::node::NodeState;
 use crate::proposer::ProposerState;
 use crate::types::AcceptorId;
 use stateright::actor::{Actor, ActorModelState, Envelope, Id, Network};
+use std::collections::BTreeMap;
 use std::hash::Hash;
 
 /// A renaming of acceptors: acceptor `i` becomes `new_index[i]`.
 pub struct Renaming {
     new_index: Vec<usize>,
+    /// Proof digests (log model), old to new: a digest names a proof, which names acceptors.
+    pub digests: BTreeMap<ProofDigest, ProofDigest>,
 }
 
 impl Renaming {
+    /// The digest of the renamed proof that `digest` named (unchanged if unknown).
+    pub fn digest(&self, digest: ProofDigest) -> ProofDigest {
+        self.digests.get(&digest).copied().unwrap_or(digest)
+    }
+
     pub fn acceptor(&self, a: AcceptorId) -> AcceptorId {
         match self.new_index.get(usize::from(a.0)) {
             Some(i) => AcceptorId(*i as u16),
@@ -231,6 +240,16 @@ where
     A::Storage: Ord,
     H: Rename,
 {
+    apply_renaming(state, &canonical_renaming(state, acceptors))
+}
+
+/// The renaming that sorts the acceptors by (state, crashed, stored state).
+pub fn canonical_renaming<A, H>(state: &ActorModelState<A, H>, acceptors: usize) -> Renaming
+where
+    A: Actor,
+    A::State: Ord,
+    A::Storage: Ord,
+{
     let mut order: Vec<usize> = (0..acceptors).collect();
     order.sort_by(|&i, &j| {
         let key = |k: usize| {
@@ -246,19 +265,32 @@ where
     for (new, old) in order.iter().enumerate() {
         new_index[*old] = new;
     }
-    let r = Renaming { new_index };
+    Renaming {
+        new_index,
+        digests: BTreeMap::new(),
+    }
+}
+
+/// `state` with its acceptors renamed by `r`.
+pub fn apply_renaming<A, H>(state: &ActorModelState<A, H>, r: &Renaming) -> ActorModelState<A, H>
+where
+    A: Actor,
+    A::State: Rename,
+    A::Msg: Rename,
+    H: Rename,
+{
     let actor_states = r
         .positions(&state.actor_states)
         .iter()
-        .map(|s| std::sync::Arc::new(s.rename(&r)))
+        .map(|s| std::sync::Arc::new(s.rename(r)))
         .collect();
     ActorModelState {
         actor_states,
-        network: state.network.rename(&r),
+        network: state.network.rename(r),
         timers_set: r.positions(&state.timers_set),
         random_choices: r.positions(&state.random_choices),
         crashed: r.positions(&state.crashed),
-        history: state.history.rename(&r),
+        history: state.history.rename(r),
         actor_storages: r.positions(&state.actor_storages),
     }
 }

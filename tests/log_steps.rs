@@ -2,11 +2,11 @@
 //! what a proof allows slot by slot (closed, free, forced), and the acceptor's and honest
 //! proposer's steps, over real HMAC-SHA256-signed PROMISEs, for f = 1 (n = 4, q = 3).
 
-use bp_fast_paxos::auth::{HmacSha256, Mac};
+use bp_fast_paxos::auth::{Authenticator, HmacSha256, Mac};
 use bp_fast_paxos::learner::Decision;
 use bp_fast_paxos::log::Slot;
 use bp_fast_paxos::log::acceptor::{LogAcceptor, LogAcceptorState};
-use bp_fast_paxos::log::message::{LogMsg, LogPromise, SlotVote};
+use bp_fast_paxos::log::message::{LogMsg, LogPromise, LogProof, SlotVote};
 use bp_fast_paxos::log::proposer::plan;
 use bp_fast_paxos::log::rules::{SlotRule, distinct_acceptors, slot_rule, valid_log_proof};
 use bp_fast_paxos::log::step::LogEffect;
@@ -15,6 +15,8 @@ use bp_fast_paxos::message::Vote;
 use bp_fast_paxos::rules::{AllowedCase, ProofError, Rules};
 use bp_fast_paxos::step::{Peer, To, TrustCause};
 use bp_fast_paxos::types::{AcceptorId, Cluster, ProposerId, Round};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 type V = LogValue<String>;
 
@@ -528,4 +530,139 @@ fn an_honest_leader_keeps_forced_values_fills_free_slots_and_holes() {
         plan(&rules, &empty, &batches),
         vec![(2, batch("C")), (3, batch("D"))]
     );
+}
+
+fn new_round(round: Round, proof: Vec<LogPromise<V>>, accepts: Vec<(Slot, V)>) -> LogMsg<V> {
+    LogMsg::NewRound {
+        round,
+        proof: proof.into(),
+        accepts: accepts.into(),
+    }
+}
+
+fn by_digest(round: Round, slot: Slot, value: V, proof: &[LogPromise<V>]) -> LogMsg<V> {
+    LogMsg::AcceptByDigest {
+        round,
+        slot,
+        value,
+        digest: LogProof::from(proof.to_vec()).digest(),
+    }
+}
+
+fn votes_in(effects: &[LogEffect<V>]) -> Vec<(Slot, V)> {
+    sent(effects)
+        .into_iter()
+        .filter_map(|(_, m)| match m {
+            LogMsg::Learn { slot, value, .. } => Some((slot, value)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn newround_is_verified_once_and_later_accepts_name_it_by_digest() {
+    let a = acceptor();
+    let q = vec![
+        promise(1, 0, 0, &[]),
+        promise(1, 1, 0, &[]),
+        promise(1, 2, 0, &[(0, 0, "A")]),
+    ];
+    let s = LogAcceptorState::initial();
+    let step = a
+        .on_message(
+            &s,
+            Peer::Proposer(P1),
+            &new_round(1, q.clone(), vec![(0, batch("A"))]),
+        )
+        .expect("a valid NEWROUND is kept and its ACCEPT voted");
+    assert_eq!(votes_in(&step.effects), vec![(0, batch("A"))]);
+    let kept = step.state.round_proof.clone().expect("the proof is kept");
+    assert_eq!(kept.digest, LogProof::from(q.clone()).digest());
+    // A second NEWROUND of the round is ignored: the first proof stays.
+    let other_q = vec![
+        promise(1, 0, 0, &[]),
+        promise(1, 1, 0, &[]),
+        promise(1, 3, 0, &[]),
+    ];
+    assert!(
+        a.on_message(
+            &step.state,
+            Peer::Proposer(P1),
+            &new_round(1, other_q.clone(), vec![])
+        )
+        .is_none()
+    );
+    // By digest: the next slot is voted with no MAC computed...
+    let counting = LogAcceptor {
+        auth: Counting::default(),
+        id: a.id,
+        cluster: a.cluster,
+        rules: a.rules,
+        window: a.window,
+    };
+    let by = by_digest(1, 1, batch("B"), &q);
+    let next = counting
+        .on_message(&step.state, Peer::Proposer(P1), &by)
+        .expect("voted");
+    assert_eq!(votes_in(&next.effects), vec![(1, batch("B"))]);
+    assert_eq!(counting.auth.0.load(Ordering::Relaxed), 0);
+    // ...a digest it does not hold is ignored...
+    assert!(
+        a.on_message(
+            &step.state,
+            Peer::Proposer(P1),
+            &by_digest(1, 1, batch("B"), &other_q)
+        )
+        .is_none()
+    );
+    // ...and a value the proof does not allow is evidence: slot 0 is forced to A.
+    let bad = a
+        .on_message(
+            &step.state,
+            Peer::Proposer(P1),
+            &by_digest(1, 0, batch("Z"), &q),
+        )
+        .expect("a trust change");
+    assert_eq!(bad.state.rnd, 2);
+    // Without the NEWROUND, ACCEPTs by digest are ignored.
+    assert!(
+        a.on_message(&s, Peer::Proposer(P1), &by_digest(1, 1, batch("B"), &q))
+            .is_none()
+    );
+}
+
+#[test]
+fn a_newround_with_a_bad_proof_is_evidence_and_votes_nothing() {
+    let a = acceptor();
+    let mut forged = promise(1, 2, 0, &[]);
+    forged.mac = Mac([7; 32]);
+    let q = vec![promise(1, 0, 0, &[]), promise(1, 1, 0, &[]), forged];
+    let step = a
+        .on_message(
+            &LogAcceptorState::initial(),
+            Peer::Proposer(P1),
+            &new_round(1, q, vec![(0, batch("A"))]),
+        )
+        .expect("a trust change");
+    assert_eq!(step.state.rnd, 2);
+    assert!(votes_in(&step.effects).is_empty());
+    assert!(step.state.round_proof.is_none());
+    assert!(step.effects.iter().any(|e| matches!(
+        e,
+        LogEffect::TrustChanged {
+            round: 2,
+            cause: TrustCause::InvalidProof(_)
+        }
+    )));
+}
+
+/// An authenticator that counts its uses (and accepts nothing).
+#[derive(Clone, Debug, Default)]
+struct Counting(Arc<AtomicUsize>);
+
+impl Authenticator for Counting {
+    fn authenticate(&self, _: &[u8]) -> Mac {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Mac([0; 32])
+    }
 }

@@ -51,9 +51,19 @@ impl LogGhost {
                 (!ghost.promises.contains(&sent)).then_some(())?;
                 add(ghost, sent, |g| &mut g.promises)
             }
+            (Peer::Proposer(p), LogMsg::NewRound { round, accepts, .. }) => {
+                let mut next = ghost.clone();
+                for (slot, value) in accepts.iter() {
+                    next.proposals.insert((p, *round, *slot, *value));
+                }
+                (next.proposals.len() > ghost.proposals.len()).then_some(next)
+            }
             (
                 Peer::Proposer(p),
                 LogMsg::Accept {
+                    round, slot, value, ..
+                }
+                | LogMsg::AcceptByDigest {
                     round, slot, value, ..
                 },
             ) => {

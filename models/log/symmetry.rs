@@ -6,13 +6,13 @@ use super::actor::{LogModelNode, LogModelNodeState};
 use super::byzantine::LogByzantineState;
 use super::history::LogGhost;
 use crate::auth::Mac;
-use crate::log::acceptor::LogAcceptorState;
+use crate::log::acceptor::{LogAcceptorState, RoundProof};
 use crate::log::learner::LogLearnerState;
-use crate::log::message::{LogMsg, LogPromise};
+use crate::log::message::{LogMsg, LogPromise, LogProof};
 use crate::log::node::LogNodeState;
 use crate::log::proposer::{Leading, LogProposerState};
 use crate::models::symbolic::SymbolicAuth;
-use crate::models::symmetry::{Rename, Renaming, representative_of};
+use crate::models::symmetry::{Rename, Renaming, apply_renaming, canonical_renaming};
 use stateright::actor::ActorModelState;
 
 impl Rename for LogPromise<SlotValue> {
@@ -36,6 +36,15 @@ impl Rename for LogPromise<SlotValue> {
     }
 }
 
+impl Rename for LogProof<SlotValue> {
+    /// Renamed, and sorted so that the order of PROMISEs does not depend on names.
+    fn rename(&self, r: &Renaming) -> Self {
+        let mut proof: Vec<_> = self.iter().map(|p| p.rename(r)).collect();
+        proof.sort();
+        proof.into()
+    }
+}
+
 impl Rename for LogMsg<SlotValue> {
     fn rename(&self, r: &Renaming) -> Self {
         match self {
@@ -44,16 +53,32 @@ impl Rename for LogMsg<SlotValue> {
                 slot,
                 value,
                 proof,
-            } => {
-                let mut proof: Vec<_> = proof.iter().map(|p| p.rename(r)).collect();
-                proof.sort();
-                LogMsg::Accept {
-                    round: *round,
-                    slot: *slot,
-                    value: *value,
-                    proof: proof.into(),
-                }
-            }
+            } => LogMsg::Accept {
+                round: *round,
+                slot: *slot,
+                value: *value,
+                proof: proof.rename(r),
+            },
+            LogMsg::NewRound {
+                round,
+                proof,
+                accepts,
+            } => LogMsg::NewRound {
+                round: *round,
+                proof: proof.rename(r),
+                accepts: accepts.clone(),
+            },
+            LogMsg::AcceptByDigest {
+                round,
+                slot,
+                value,
+                digest,
+            } => LogMsg::AcceptByDigest {
+                round: *round,
+                slot: *slot,
+                value: *value,
+                digest: r.digest(*digest),
+            },
             LogMsg::Promise(p) => LogMsg::Promise(p.rename(r)),
             LogMsg::Learn { .. } | LogMsg::TrustChange { .. } => self.clone(),
         }
@@ -79,6 +104,14 @@ impl Rename for LogModelNodeState {
         match self {
             Honest(LogNodeState::Acceptor(s)) => Honest(LogNodeState::Acceptor(LogAcceptorState {
                 learner: s.learner.rename(r),
+                round_proof: s.round_proof.as_ref().map(|k| {
+                    let proof = k.proof.rename(r);
+                    RoundProof {
+                        round: k.round,
+                        digest: proof.digest(),
+                        proof,
+                    }
+                }),
                 ..s.clone()
             })),
             Honest(LogNodeState::Proposer(s)) => Honest(LogNodeState::Proposer(LogProposerState {
@@ -90,13 +123,9 @@ impl Rename for LogModelNodeState {
                         (*round, by.collect())
                     })
                     .collect(),
-                leading: s.leading.as_ref().map(|l| {
-                    let mut proof: Vec<_> = l.proof.iter().map(|p| p.rename(r)).collect();
-                    proof.sort();
-                    Leading {
-                        proof: proof.into(),
-                        ..l.clone()
-                    }
+                leading: s.leading.as_ref().map(|l| Leading {
+                    proof: l.proof.rename(r),
+                    ..l.clone()
                 }),
             })),
             Honest(LogNodeState::Learner(s)) => Honest(LogNodeState::Learner(s.rename(r))),
@@ -134,5 +163,30 @@ pub fn log_representative(
         .iter()
         .take_while(|s| matches!(&***s, LogModelNodeState::Honest(LogNodeState::Acceptor(_))))
         .count();
-    representative_of(state, acceptors)
+    let mut r = canonical_renaming(state, acceptors);
+    // Digests in ACCEPTs name proofs; every proof they can name is in a NEWROUND, which the
+    // duplicating network keeps, or held by a proposer or an acceptor.
+    let mut proofs: Vec<&LogProof<SlotValue>> = Vec::new();
+    for env in state.network.iter_all() {
+        if let LogMsg::NewRound { proof, .. } = env.msg {
+            proofs.push(proof);
+        }
+    }
+    for s in &state.actor_states {
+        match &**s {
+            LogModelNodeState::Honest(LogNodeState::Proposer(p)) => {
+                proofs.extend(p.leading.as_ref().map(|l| &l.proof));
+            }
+            LogModelNodeState::Honest(LogNodeState::Acceptor(a)) => {
+                proofs.extend(a.round_proof.as_ref().map(|k| &k.proof));
+            }
+            _ => {}
+        }
+    }
+    let digests = proofs
+        .into_iter()
+        .map(|p| (p.digest(), p.rename(&r).digest()))
+        .collect();
+    r.digests = digests;
+    apply_renaming(state, &r)
 }

@@ -4,8 +4,8 @@
 
 use super::Slot;
 use super::learner::{self, LogLearnerState};
-use super::message::{LogMsg, LogPromise, SlotVote};
-use super::rules::valid_log_proof;
+use super::message::{LogMsg, LogPromise, LogProof, ProofDigest, SlotVote};
+use super::rules::{check_slot, valid_log_proof, valid_round_proof};
 use super::step::{LogEffect, LogStep};
 use crate::auth::Authenticator;
 use crate::learner::Decision;
@@ -41,6 +41,18 @@ pub struct LogAcceptorState<V> {
     /// vote at or above the decided prefix.
     pub votes: BTreeMap<Slot, Vote<V>>,
     pub learner: LogLearnerState<V>,
+    /// The NEWROUND proof it verified for its latest round, if any: ACCEPTs of that round
+    /// name it by its digest. Volatile: after a restart, such ACCEPTs are ignored.
+    pub round_proof: Option<RoundProof<V>>,
+}
+
+/// A verified NEWROUND proof and its digest.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(bound(deserialize = "V: Deserialize<'de> + Ord"))]
+pub struct RoundProof<V> {
+    pub round: Round,
+    pub digest: ProofDigest,
+    pub proof: LogProof<V>,
 }
 
 /// What survives a crash: stored before any PROMISE or LEARN that depends on it is sent.
@@ -56,6 +68,15 @@ pub struct LogDurableState<V> {
 
 pub type LogAcceptorStep<V> = LogStep<LogAcceptorState<V>, V>;
 
+/// What the checks of an ACCEPT before its proof decide; the rounds are `r + 1`, where the
+/// acceptor moves on evidence.
+enum Gate {
+    Ignore,
+    /// It voted another value in this round and slot.
+    Equivocation(Round),
+    CheckProof(Round),
+}
+
 impl<V: Value> LogAcceptorState<V> {
     /// A new acceptor: round 0, no vote.
     pub fn initial() -> Self {
@@ -64,6 +85,7 @@ impl<V: Value> LogAcceptorState<V> {
             decided_base: 0,
             votes: BTreeMap::new(),
             learner: LogLearnerState::default(),
+            round_proof: None,
         }
     }
 
@@ -78,6 +100,7 @@ impl<V: Value> LogAcceptorState<V> {
                 base: durable.base,
                 ..LogLearnerState::default()
             },
+            round_proof: None,
         }
     }
 
@@ -145,6 +168,23 @@ impl<A: Authenticator> LogAcceptor<A> {
                     proof,
                 },
             ) => self.receive_accept(s, p, *round, *slot, value, proof),
+            (
+                Peer::Proposer(p),
+                LogMsg::NewRound {
+                    round,
+                    proof,
+                    accepts,
+                },
+            ) => self.receive_new_round(s, p, *round, proof, accepts),
+            (
+                Peer::Proposer(p),
+                LogMsg::AcceptByDigest {
+                    round,
+                    slot,
+                    value,
+                    digest,
+                },
+            ) => self.receive_accept_by_digest(s, p, *round, *slot, value, digest),
             (Peer::Acceptor(b), LogMsg::TrustChange { round }) => self.join_round(s, b, *round),
             (Peer::Acceptor(b), LogMsg::Learn { round, slot, value }) => {
                 self.learn(s, b, *round, *slot, value)
@@ -164,22 +204,13 @@ impl<A: Authenticator> LogAcceptor<A> {
         value: &V,
         proof: &[LogPromise<V>],
     ) -> Option<LogAcceptorStep<V>> {
-        if p != self.cluster.leader(round)
-            || round < s.rnd
-            || slot < s.decided_base
-            || slot >= s.learner.decided_prefix().saturating_add(self.window)
-        {
-            return None;
-        }
-        let next_round = round.checked_add(1)?;
-        if self.rules.vote_once
-            && let Some(voted) = s.voted_in(round, slot)
-        {
-            if voted == value {
-                return None; // a duplicate
+        let next_round = match self.gate(s, p, round, slot, value) {
+            Gate::CheckProof(next_round) => next_round,
+            Gate::Equivocation(next_round) => {
+                return self.trust_change(s, next_round, TrustCause::Equivocation);
             }
-            return self.trust_change(s, next_round, TrustCause::Equivocation);
-        }
+            Gate::Ignore => return None,
+        };
         if round == 0 {
             return Some(self.vote(s, round, slot, value));
         }
@@ -187,6 +218,108 @@ impl<A: Authenticator> LogAcceptor<A> {
             Ok(()) => Some(self.vote(s, round, slot, value)),
             Err(e) => self.trust_change(s, next_round, e.into()),
         }
+    }
+
+    /// On `ACCEPT(r, s, v, digest)` from proposer `p`: as [`Self::receive_accept`], with the
+    /// NEWROUND proof of round `r` that it verified, if its digest is `digest`; ignored if it
+    /// holds no such proof (its NEWROUND was lost or has not arrived).
+    pub fn receive_accept_by_digest<V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        p: ProposerId,
+        round: Round,
+        slot: Slot,
+        value: &V,
+        digest: &ProofDigest,
+    ) -> Option<LogAcceptorStep<V>> {
+        let known = s.round_proof.as_ref()?;
+        if known.round != round || known.digest != *digest {
+            return None;
+        }
+        let next_round = match self.gate(s, p, round, slot, value) {
+            Gate::CheckProof(next_round) => next_round,
+            Gate::Equivocation(next_round) => {
+                return self.trust_change(s, next_round, TrustCause::Equivocation);
+            }
+            Gate::Ignore => return None,
+        };
+        if round == 0 {
+            return Some(self.vote(s, round, slot, value));
+        }
+        match check_slot(&self.rules, slot, value, &known.proof) {
+            Ok(()) => Some(self.vote(s, round, slot, value)),
+            Err(e) => self.trust_change(s, next_round, e.into()),
+        }
+    }
+
+    /// The checks of an ACCEPT before its proof.
+    fn gate<V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        p: ProposerId,
+        round: Round,
+        slot: Slot,
+        value: &V,
+    ) -> Gate {
+        if p != self.cluster.leader(round)
+            || round < s.rnd
+            || slot < s.decided_base
+            || slot >= s.learner.decided_prefix().saturating_add(self.window)
+        {
+            return Gate::Ignore;
+        }
+        let Some(next_round) = round.checked_add(1) else {
+            return Gate::Ignore;
+        };
+        match s.voted_in(round, slot) {
+            Some(voted) if self.rules.vote_once && voted == value => Gate::Ignore, // a duplicate
+            Some(_) if self.rules.vote_once => Gate::Equivocation(next_round),
+            _ => Gate::CheckProof(next_round),
+        }
+    }
+
+    /// On `NEWROUND(r, Q, accepts)` from proposer `p`: keep Q for round `r` once its round
+    /// part is verified, then take each of `accepts` as an ACCEPT naming Q. An invalid Q from
+    /// `leader(r)` is evidence against it.
+    pub fn receive_new_round<V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        p: ProposerId,
+        round: Round,
+        proof: &LogProof<V>,
+        accepts: &[(Slot, V)],
+    ) -> Option<LogAcceptorStep<V>> {
+        if p != self.cluster.leader(round) || round < s.rnd || round == 0 {
+            return None;
+        }
+        if s.round_proof.as_ref().is_some_and(|k| k.round >= round) {
+            return None; // it keeps the first proof of a round
+        }
+        if let Err(e) = valid_round_proof(&self.rules, &self.auth, round, proof) {
+            return self.trust_change(s, round.checked_add(1)?, e.into());
+        }
+        let digest = proof.digest();
+        let mut next = s.clone();
+        next.round_proof = Some(RoundProof {
+            round,
+            digest,
+            proof: proof.clone(),
+        });
+        let mut step = LogStep::new(next);
+        for (slot, value) in accepts {
+            let Some(more) =
+                self.receive_accept_by_digest(&step.state, p, round, *slot, value, &digest)
+            else {
+                continue;
+            };
+            let moved_on = more.state.rnd > round;
+            step.state = more.state;
+            step.effects.extend(more.effects);
+            if moved_on {
+                break; // evidence against the leader: the rest is moot
+            }
+        }
+        Some(step)
     }
 
     /// `Vote`: accept `value` in `slot` and `round` (`rnd := round`), store it, tell the

@@ -2,10 +2,11 @@
 //! slot, and a PROMISE that reports the decided prefix and one vote per open slot.
 
 use super::Slot;
-use crate::auth::Mac;
+use crate::auth::{Mac, encode_log_promise};
 use crate::message::Vote;
 use crate::types::{AcceptorId, Round, Value};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::fmt::{self, Display};
 use std::ops::Deref;
 use std::sync::Arc;
@@ -48,6 +49,36 @@ impl<V> LogProof<V> {
     }
 }
 
+/// Domain separation for proof digests.
+const PROOF_DIGEST_TAG: &[u8] = b"BPFP/PROOF-DIGEST/1";
+
+/// The SHA-256 digest that names a proof in the ACCEPTs after its NEWROUND (§8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ProofDigest(pub [u8; 32]);
+
+impl Display for ProofDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", hex::encode(&self.0[..4]))
+    }
+}
+
+impl<V: Value> LogProof<V> {
+    /// SHA-256 over the tag, the number of PROMISEs (u64 BE), then each PROMISE's canonical
+    /// encoding, length-prefixed (u64 BE), and its mac, in the order of the proof.
+    pub fn digest(&self) -> ProofDigest {
+        let mut hash = Sha256::new();
+        hash.update(PROOF_DIGEST_TAG);
+        hash.update((self.len() as u64).to_be_bytes());
+        for p in self.iter() {
+            let encoded = encode_log_promise(p.round, p.acceptor, p.decided_prefix, &p.votes);
+            hash.update((encoded.len() as u64).to_be_bytes());
+            hash.update(&encoded);
+            hash.update(p.mac.0);
+        }
+        ProofDigest(hash.finalize().into())
+    }
+}
+
 impl<V> From<Vec<LogPromise<V>>> for LogProof<V> {
     fn from(promises: Vec<LogPromise<V>>) -> Self {
         LogProof(Arc::from(promises))
@@ -71,6 +102,22 @@ pub enum LogMsg<V> {
         slot: Slot,
         value: V,
         proof: LogProof<V>,
+    },
+    /// `NEWROUND(r, Q, accepts)`, `leader(r)` to acceptors: the proof of its round, sent
+    /// once, with the values of its first proposals (each as `ACCEPT(r, s, v)` would carry
+    /// it); the ACCEPTs that follow name the proof by its digest.
+    NewRound {
+        round: Round,
+        proof: LogProof<V>,
+        accepts: Arc<[(Slot, V)]>,
+    },
+    /// `ACCEPT(r, s, v, digest)`: an ACCEPT whose proof is the NEWROUND proof of `round`
+    /// with this digest.
+    AcceptByDigest {
+        round: Round,
+        slot: Slot,
+        value: V,
+        digest: ProofDigest,
     },
     /// `PROMISE`, acceptor to `leader(r)`.
     Promise(LogPromise<V>),
@@ -117,6 +164,29 @@ impl<V: Value> Display for LogMsg<V> {
                 }
                 write!(f, "}})")
             }
+            LogMsg::NewRound {
+                round,
+                proof,
+                accepts,
+            } => {
+                write!(f, "NEWROUND({round}, {{")?;
+                for (i, p) in proof.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { " " };
+                    write!(f, "{sep}{}:d{}", p.acceptor, p.decided_prefix)?;
+                }
+                write!(f, "}} {}, [", proof.digest())?;
+                for (i, (slot, value)) in accepts.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { " " };
+                    write!(f, "{sep}s{slot}:{value}")?;
+                }
+                write!(f, "])")
+            }
+            LogMsg::AcceptByDigest {
+                round,
+                slot,
+                value,
+                digest,
+            } => write!(f, "ACCEPT({round}, s{slot}, {value}, {digest})"),
             LogMsg::Promise(p) => write!(f, "{p}"),
             LogMsg::Learn { round, slot, value } => write!(f, "LEARN({round}, s{slot}, {value})"),
             LogMsg::TrustChange { round } => write!(f, "TRUSTCHANGE({round})"),

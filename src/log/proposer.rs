@@ -121,12 +121,7 @@ impl<B: Value> LogProposer<B> {
     /// leads no round (the driver keeps the batch until it does).
     pub fn submit(&self, s: &LogProposerState<B>, batch: B) -> Option<LogProposerStep<B>> {
         let leading = s.leading.as_ref()?;
-        let msg = LogMsg::Accept {
-            round: leading.round,
-            slot: leading.next_slot,
-            value: LogValue::Batch(batch),
-            proof: leading.proof.clone(),
-        };
+        let msg = accept(leading, leading.next_slot, LogValue::Batch(batch));
         let mut next = s.clone();
         if let Some(l) = next.leading.as_mut() {
             l.next_slot = l.next_slot.checked_add(1)?;
@@ -175,8 +170,8 @@ impl<B: Value> LogProposer<B> {
         Some(self.propose(next, round, proof, batches))
     }
 
-    /// `Propose`: `ACCEPT(round, s, v, Q)` for every slot of the [`plan`]; it then leads
-    /// `round`.
+    /// `Propose`: `NEWROUND(round, Q, plan)`, which carries the proof once and a value for
+    /// every slot of the [`plan`]; it then leads `round`, and names Q by its digest.
     pub fn propose(
         &self,
         mut next: LogProposerState<B>,
@@ -191,23 +186,39 @@ impl<B: Value> LogProposer<B> {
                 slot + 1
             });
         let proof = LogProof::from(proof);
-        next.leading = Some(Leading {
+        let leading = Leading {
             round,
             proof: proof.clone(),
             next_slot,
-        });
-        let mut step = LogStep::new(next);
-        for (slot, value) in planned {
-            step = step.send(
-                To::Acceptors,
-                LogMsg::Accept {
-                    round,
-                    slot,
-                    value,
-                    proof: proof.clone(),
-                },
-            );
-        }
-        step
+        };
+        next.leading = Some(leading);
+        let accepts = planned.into();
+        LogStep::new(next).send(
+            To::Acceptors,
+            LogMsg::NewRound {
+                round,
+                proof,
+                accepts,
+            },
+        )
+    }
+}
+
+/// The ACCEPT of `value` for `slot` in the round it leads: with no proof in round 0, else
+/// naming the proof of its NEWROUND by digest.
+fn accept<V: Value>(leading: &Leading<V>, slot: Slot, value: V) -> LogMsg<V> {
+    if leading.round == 0 {
+        return LogMsg::Accept {
+            round: 0,
+            slot,
+            value,
+            proof: LogProof::none(),
+        };
+    }
+    LogMsg::AcceptByDigest {
+        round: leading.round,
+        slot,
+        value,
+        digest: leading.proof.digest(),
     }
 }

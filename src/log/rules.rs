@@ -82,6 +82,49 @@ pub fn valid_log_proof<V: Value, A: Authenticator>(
     if !rules.check_proofs {
         return Ok(());
     }
+    check_shape(rules, round, proof)?;
+    check_slot(rules, slot, value, proof)?;
+    // The authenticators last: they are the expensive check.
+    check_macs(auth, proof)
+}
+
+/// The part of `ValidProof` that does not depend on the slot: what an acceptor checks once
+/// per round, on NEWROUND.
+pub fn valid_round_proof<V: Value, A: Authenticator>(
+    rules: &Rules,
+    auth: &A,
+    round: Round,
+    proof: &[LogPromise<V>],
+) -> Result<(), ProofError> {
+    if !rules.check_proofs {
+        return Ok(());
+    }
+    check_shape(rules, round, proof)?;
+    check_macs(auth, proof)
+}
+
+/// The part of `ValidProof` for one slot, for a proof whose round part was checked.
+pub fn check_slot<V: Value>(
+    rules: &Rules,
+    slot: Slot,
+    value: &V,
+    proof: &[LogPromise<V>],
+) -> Result<(), ProofError> {
+    if !rules.check_proofs {
+        return Ok(());
+    }
+    match slot_rule(rules, &distinct_acceptors(proof), slot) {
+        SlotRule::Closed { decided_prefix } => Err(ProofError::SlotClosed { decided_prefix }),
+        SlotRule::Open(allowed) if !allowed.contains(value) => {
+            Err(ProofError::NotAllowed { case: allowed.case })
+        }
+        SlotRule::Open(_) => Ok(()),
+    }
+}
+
+/// Every PROMISE is for `round`, reports votes below it, comes from a known acceptor, and
+/// they cover a quorum.
+fn check_shape<V>(rules: &Rules, round: Round, proof: &[LogPromise<V>]) -> Result<(), ProofError> {
     for promise in proof {
         let acceptor = promise.acceptor;
         if promise.round != round {
@@ -104,20 +147,17 @@ pub fn valid_log_proof<V: Value, A: Authenticator>(
             need: rules.quorum,
         });
     }
-    match slot_rule(rules, &q, slot) {
-        SlotRule::Closed { decided_prefix } => {
-            return Err(ProofError::SlotClosed { decided_prefix });
-        }
-        SlotRule::Open(allowed) if !allowed.contains(value) => {
-            return Err(ProofError::NotAllowed { case: allowed.case });
-        }
-        SlotRule::Open(_) => {}
-    }
-    // The authenticators last: they are the expensive check.
-    if let Some(forged) = proof.iter().find(|p| !p.is_authentic(auth)) {
-        return Err(ProofError::BadMac {
-            acceptor: forged.acceptor,
-        });
-    }
     Ok(())
+}
+
+fn check_macs<V: Value, A: Authenticator>(
+    auth: &A,
+    proof: &[LogPromise<V>],
+) -> Result<(), ProofError> {
+    match proof.iter().find(|p| !p.is_authentic(auth)) {
+        Some(forged) => Err(ProofError::BadMac {
+            acceptor: forged.acceptor,
+        }),
+        None => Ok(()),
+    }
 }

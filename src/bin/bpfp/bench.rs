@@ -16,7 +16,7 @@ use clap::Args;
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 #[derive(Args, Debug)]
@@ -193,18 +193,24 @@ fn phase(
 ) -> Result<Phase, Failure> {
     let before = cluster.map(snapshot);
     let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
     let workers = (0..clients)
         .map(|i| {
             let mut client = Client::connect(config, i as u16)
                 .map_err(|e| Failure::runtime("cannot start a client", e))?;
-            let stop = Arc::clone(&stop);
+            let (stop, done) = (Arc::clone(&stop), Arc::clone(&done));
             Ok(std::thread::spawn(move || {
-                closed_loop(&mut client, i, &stop)
+                closed_loop(&mut client, i, &stop, &done)
             }))
         })
         .collect::<Result<Vec<_>, Failure>>()?;
     std::thread::sleep(duration);
+    // Around a trust change, the phase lasts at least until commands are served again.
+    let patience = Instant::now() + config.timing.client_timeout() * 3;
+    while done.load(Ordering::Relaxed) == 0 && Instant::now() < patience {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     stop.store(true, Ordering::Relaxed);
     let mut latencies = Vec::new();
     let mut failed = 0;
@@ -245,7 +251,12 @@ fn phase(
 
 /// One client: put and get in turn on a few keys until told to stop. The latencies of the
 /// commands answered, and how many got no answer.
-fn closed_loop(client: &mut Client, i: usize, stop: &AtomicBool) -> (Vec<Duration>, u64) {
+fn closed_loop(
+    client: &mut Client,
+    i: usize,
+    stop: &AtomicBool,
+    done: &AtomicU64,
+) -> (Vec<Duration>, u64) {
     let mut latencies = Vec::new();
     let mut failed = 0;
     let mut n = 0u64;
@@ -262,7 +273,8 @@ fn closed_loop(client: &mut Client, i: usize, stop: &AtomicBool) -> (Vec<Duratio
         let start = Instant::now();
         match client.execute(op) {
             Ok(Reply::Stored | Reply::Value(_) | Reply::Cas { .. }) => {
-                latencies.push(start.elapsed())
+                latencies.push(start.elapsed());
+                done.fetch_add(1, Ordering::Relaxed);
             }
             Err(_) => failed += 1,
         }
