@@ -124,7 +124,10 @@ impl<A: Authenticator> Acceptor<A> {
         }
         match valid_proof(&self.rules, &self.auth, round, value, proof) {
             Ok(()) => Some(self.vote(s, round, value)),
-            Err(e) => self.trust_change(s, next_round, e.into()),
+            // Evidence against the leader it trusts (§2); from the leader of a later round,
+            // an invalid ACCEPT is only ignored, or one datagram could push it to any round.
+            Err(e) if round == s.rnd => self.trust_change(s, next_round, e.into()),
+            Err(_) => None,
         }
     }
 

@@ -18,6 +18,9 @@
 //! - [`durable`]: the acceptor's durable store, an fsynced append-only file of records.
 //! - [`service`]: the replicated key-value store: signed client commands, batches, the state machine.
 //! - [`cluster_config`]: the TOML cluster config of the UDP runtime: nodes, addresses, keys.
+//! - [`torture`]: fault-injection runs of the service, their histories and the
+//!   linearizability check.
+//! - [`bench`]: the stateright paxos baseline of `bpfp bench`.
 //! - [`models`]: the model-checking configurations: Byzantine proposers and the properties.
 
 pub mod acceptor;
@@ -34,6 +37,7 @@ pub mod rules;
 pub mod runtime;
 pub mod service;
 pub mod step;
+pub mod torture;
 pub mod types;
 
 #[path = "../models/mod.rs"]

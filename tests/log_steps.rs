@@ -349,18 +349,12 @@ fn ignores_what_it_must_not_take() {
 fn trust_changes_on_an_invalid_proof_and_votes_on_a_valid_one() {
     let a = acceptor();
     let s = voted_twice();
-    // Round 1 is p1's: no proof is evidence against it.
-    let step = a
-        .on_message(&s, Peer::Proposer(P1), &accept(1, 0, batch("B"), vec![]))
-        .unwrap();
-    assert_eq!(step.state.rnd, 2);
-    assert!(matches!(
-        step.effects[1],
-        LogEffect::TrustChanged {
-            round: 2,
-            cause: TrustCause::InvalidProof(_)
-        }
-    ));
+    // Round 1 is p1's, but the acceptor still trusts round 0: an invalid ACCEPT from the
+    // leader of a later round is ignored (else one datagram could push it to any round).
+    assert!(
+        a.on_message(&s, Peer::Proposer(P1), &accept(1, 0, batch("B"), vec![]))
+            .is_none()
+    );
     // A proof that closes slot 0 and forces A into slot 1.
     let proof = vec![
         promise(1, 0, 1, &[(1, 0, "A")]),
@@ -376,6 +370,18 @@ fn trust_changes_on_an_invalid_proof_and_votes_on_a_valid_one() {
         .unwrap()
         .state;
     assert_eq!(s1.rnd, 1);
+    // In its own round, no proof is evidence against the leader it trusts.
+    let step = a
+        .on_message(&s1, Peer::Proposer(P1), &accept(1, 0, batch("B"), vec![]))
+        .unwrap();
+    assert_eq!(step.state.rnd, 2);
+    assert!(matches!(
+        step.effects[1],
+        LogEffect::TrustChanged {
+            round: 2,
+            cause: TrustCause::InvalidProof(_)
+        }
+    ));
     let closed = a
         .on_message(
             &s1,
@@ -637,12 +643,21 @@ fn a_newround_with_a_bad_proof_is_evidence_and_votes_nothing() {
     let mut forged = promise(1, 2, 0, &[]);
     forged.mac = Mac([7; 32]);
     let q = vec![promise(1, 0, 0, &[]), promise(1, 1, 0, &[]), forged];
-    let step = a
+    let bad = new_round(1, q, vec![(0, batch("A"))]);
+    // From the leader of a later round than the one it trusts: ignored.
+    let initial = LogAcceptorState::initial();
+    assert!(a.on_message(&initial, Peer::Proposer(P1), &bad).is_none());
+    // From the leader it trusts: evidence.
+    let in_round_1 = a
         .on_message(
-            &LogAcceptorState::initial(),
-            Peer::Proposer(P1),
-            &new_round(1, q, vec![(0, batch("A"))]),
+            &initial,
+            Peer::Acceptor(AcceptorId(0)),
+            &LogMsg::TrustChange { round: 1 },
         )
+        .unwrap()
+        .state;
+    let step = a
+        .on_message(&in_round_1, Peer::Proposer(P1), &bad)
         .expect("a trust change");
     assert_eq!(step.state.rnd, 2);
     assert!(votes_in(&step.effects).is_empty());

@@ -10,8 +10,7 @@ use bp_fast_paxos::runtime::event_loop::{Codec, Counters};
 use bp_fast_paxos::service::client::{Client, ClientError};
 use bp_fast_paxos::service::kv::{KvStore, Reply};
 use bp_fast_paxos::service::msg::ServiceMsg;
-use bp_fast_paxos::service::node::Tuning;
-use bp_fast_paxos::service::server::{LocalCluster, loopback_config};
+use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config};
 use bp_fast_paxos::service::{Batch, Command, Op};
 use bp_fast_paxos::types::ClientId;
 use std::collections::BTreeMap;
@@ -35,7 +34,7 @@ fn fresh_dir() -> PathBuf {
 fn cluster(clients: usize) -> LocalCluster {
     let (mut config, sockets) = loopback_config(1, 2, clients).expect("loopback ports");
     fast(&mut config);
-    LocalCluster::start_with(config, &fresh_dir(), sockets, Tuning::default())
+    LocalCluster::start_with(config, &fresh_dir(), sockets, ServerOptions::default())
         .expect("the cluster starts")
 }
 
@@ -170,7 +169,7 @@ fn an_acceptor_killed_and_restarted_from_its_store_rejoins_and_catches_up() {
             Reply::Stored
         );
     }
-    cluster.restart(acceptor(3), Tuning::default()).unwrap();
+    cluster.restart(acceptor(3)).unwrap();
     let restarted = cluster.server(acceptor(3)).unwrap().state();
     let (log, _) = restarted.acceptor().unwrap();
     // Slot 0 was decided before the kill: the store holds its vote, or the base above it.

@@ -136,6 +136,7 @@ impl LoopbackCluster {
             codec: self.codec(index),
             storage,
             recovered,
+            faults: None,
         })
         .expect("the node starts")
     }

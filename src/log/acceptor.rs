@@ -216,7 +216,7 @@ impl<A: Authenticator> LogAcceptor<A> {
         }
         match valid_log_proof(&self.rules, &self.auth, round, slot, value, proof) {
             Ok(()) => Some(self.vote(s, round, slot, value)),
-            Err(e) => self.trust_change(s, next_round, e.into()),
+            Err(e) => self.evidence(s, round, next_round, e.into()),
         }
     }
 
@@ -248,7 +248,7 @@ impl<A: Authenticator> LogAcceptor<A> {
         }
         match check_slot(&self.rules, slot, value, &known.proof) {
             Ok(()) => Some(self.vote(s, round, slot, value)),
-            Err(e) => self.trust_change(s, next_round, e.into()),
+            Err(e) => self.evidence(s, round, next_round, e.into()),
         }
     }
 
@@ -278,6 +278,23 @@ impl<A: Authenticator> LogAcceptor<A> {
         }
     }
 
+    /// An invalid proof from `leader(round)`: evidence against the leader it trusts (§2),
+    /// so a trust change if `round` is its round; from the leader of a later round it is only
+    /// ignored, or one datagram could push it to any round.
+    fn evidence<V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        round: Round,
+        next_round: Round,
+        cause: TrustCause,
+    ) -> Option<LogAcceptorStep<V>> {
+        if round == s.rnd {
+            self.trust_change(s, next_round, cause)
+        } else {
+            None
+        }
+    }
+
     /// On `NEWROUND(r, Q, accepts)` from proposer `p`: keep Q for round `r` once its round
     /// part is verified, then take each of `accepts` as an ACCEPT naming Q. An invalid Q from
     /// `leader(r)` is evidence against it.
@@ -296,7 +313,7 @@ impl<A: Authenticator> LogAcceptor<A> {
             return None; // it keeps the first proof of a round
         }
         if let Err(e) = valid_round_proof(&self.rules, &self.auth, round, proof) {
-            return self.trust_change(s, round.checked_add(1)?, e.into());
+            return self.evidence(s, round, round.checked_add(1)?, e.into());
         }
         let digest = proof.digest();
         let mut next = s.clone();

@@ -60,7 +60,18 @@ impl<B: Value, A: Authenticator> LogNode<B, A> {
                         o.send(dst, msg.clone());
                     }
                 }
-                LogEffect::TrustChanged { .. } | LogEffect::Decided { .. } => {}
+                LogEffect::TrustChanged { round, cause } => {
+                    tracing::info!(node = usize::from(id), round, %cause, "trust change");
+                }
+                LogEffect::Decided { slot, decision } => {
+                    tracing::debug!(
+                        node = usize::from(id),
+                        slot,
+                        round = decision.round,
+                        value = %decision.value,
+                        "decided"
+                    );
+                }
             }
         }
     }

@@ -2,6 +2,7 @@
 //! unchanged stateright [`Actor`]. Every datagram goes through a [`Codec`], which
 //! authenticates its sender; a datagram that fails to decode is counted and dropped.
 
+use super::faults::{Fate, FaultRng, Faults};
 use super::storage::Storage;
 use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
@@ -88,6 +89,8 @@ pub struct NodeSpec<A: Actor, C, S> {
     pub storage: S,
     /// The stable state recovered from storage, if any.
     pub recovered: Option<A::Storage>,
+    /// Faults to inject into its outgoing datagrams (torture runs only).
+    pub faults: Option<Arc<Faults>>,
 }
 
 /// The node's state, shared with [`RunningNode::state`]. The loop holds the lock for one step
@@ -161,6 +164,7 @@ where
     let mut out = Out::new();
     let initial = spec.actor.on_start(spec.id, &spec.recovered, &mut out);
     let state = Arc::new(Mutex::new(Some(initial)));
+    let fault_rng = spec.faults.as_ref().map(|f| f.rng_for(spec.id));
     let mut node = EventLoop {
         spec,
         state: Arc::clone(&state),
@@ -169,6 +173,8 @@ where
         counters: Arc::clone(&counters),
         learned: HashMap::new(),
         to_self: VecDeque::new(),
+        fault_rng,
+        delayed: Vec::new(),
     };
     let thread = {
         let stop = Arc::clone(&stop);
@@ -200,6 +206,9 @@ struct EventLoop<A: Actor, C, S> {
     /// Messages the node sent to itself (an acceptor's LEARN reaches its own learner). They
     /// never touch the socket: there is no channel key of a node with itself.
     to_self: VecDeque<A::Msg>,
+    fault_rng: Option<FaultRng>,
+    /// Datagrams held back by injected delays: when to send them, where, and the bytes.
+    delayed: Vec<(Instant, SocketAddr, Vec<u8>)>,
 }
 
 impl<A, C, S> EventLoop<A, C, S>
@@ -229,8 +238,24 @@ where
                 Err(e) => return Err(RuntimeError::Socket(e)),
             }
             self.fire_due_timers()?;
+            self.release_delayed();
         }
         Ok(())
+    }
+
+    /// Sends the delayed datagrams whose time has come.
+    fn release_delayed(&mut self) {
+        if self.delayed.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed)
+            .into_iter()
+            .partition(|(at, _, _)| *at <= now);
+        self.delayed = later;
+        for (_, addr, datagram) in due {
+            self.transmit(&datagram, addr);
+        }
     }
 
     fn deliver(&mut self, datagram: &[u8], source: SocketAddr) -> Result<(), RuntimeError> {
@@ -337,16 +362,40 @@ where
             Counters::bump(&self.counters.send_errors);
             return;
         };
-        let sent = self
-            .spec
-            .codec
-            .encode(self.spec.id, dst, &msg)
-            .ok()
-            .and_then(|datagram| self.spec.socket.send_to(&datagram, addr).ok());
-        // UDP may lose any datagram; the protocol copes, so a failed send is only counted.
-        match sent {
-            Some(_) => Counters::bump(&self.counters.sent),
-            None => Counters::bump(&self.counters.send_errors),
+        let Ok(datagram) = self.spec.codec.encode(self.spec.id, dst, &msg) else {
+            Counters::bump(&self.counters.send_errors);
+            return;
+        };
+        let fate = match (&self.spec.faults, &mut self.fault_rng) {
+            (Some(faults), Some(rng)) => faults.fate(self.spec.id, dst, rng),
+            _ => Fate::Send {
+                copies: 1,
+                delay: Duration::ZERO,
+            },
+        };
+        match fate {
+            // Sent, as far as the node knows; the network lost it.
+            Fate::Drop => Counters::bump(&self.counters.sent),
+            Fate::Send { copies, delay } if delay.is_zero() => {
+                for _ in 0..copies {
+                    self.transmit(&datagram, addr);
+                }
+            }
+            Fate::Send { copies, delay } => {
+                for _ in 0..copies {
+                    self.delayed
+                        .push((Instant::now() + delay, addr, datagram.clone()));
+                }
+            }
+        }
+    }
+
+    /// Puts a datagram on the wire. UDP may lose any datagram and the protocol copes, so a
+    /// failed send is only counted.
+    fn transmit(&self, datagram: &[u8], addr: SocketAddr) {
+        match self.spec.socket.send_to(datagram, addr) {
+            Ok(_) => Counters::bump(&self.counters.sent),
+            Err(_) => Counters::bump(&self.counters.send_errors),
         }
     }
 
@@ -354,6 +403,7 @@ where
         let now = Instant::now();
         self.timers
             .values()
+            .chain(self.delayed.iter().map(|(at, _, _)| at))
             .map(|deadline| deadline.saturating_duration_since(now))
             .min()
             .unwrap_or(STOP_POLL)

@@ -9,5 +9,6 @@
 
 pub mod codec;
 pub mod event_loop;
+pub mod faults;
 pub mod storage;
 pub mod wire;

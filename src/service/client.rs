@@ -100,7 +100,7 @@ impl Client {
             acceptors: servers(Role::Acceptor),
             next_seq: first_seq(),
             timeout: timing.client_timeout(),
-            resend_after: timing.suspect_leader() / 2,
+            resend_after: timing.suspect_leader() / 4,
         })
     }
 

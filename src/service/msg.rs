@@ -29,7 +29,11 @@ pub enum ServiceMsg {
         first: Slot,
         decisions: Vec<Decision<SlotValue>>,
     },
-    /// A replica's store once it applied every slot below `applied`: for a replica that lags
-    /// behind what its peers still keep.
-    Snapshot { applied: Slot, store: Arc<KvStore> },
+    /// A replica's store once it applied every slot below `applied`, and the digest of the
+    /// log it applied: for a replica that lags behind what its peers still keep.
+    Snapshot {
+        applied: Slot,
+        store: Arc<KvStore>,
+        log_digest: [u8; 32],
+    },
 }

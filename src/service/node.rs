@@ -7,6 +7,8 @@ use super::msg::{ServiceMsg, SlotValue};
 use super::queue::Queue;
 use super::replica::{Outgoing, Replica};
 use crate::auth::HmacSha256;
+use crate::learner::Decision;
+use crate::log::Slot;
 use crate::log::acceptor::{LogAcceptorState, LogDurableState};
 use crate::log::message::LogMsg;
 use crate::log::node::{LogNode, LogNodeState, LogRole};
@@ -29,6 +31,8 @@ pub struct Tuning {
     pub retain: u64,
     /// How often a replica checks whether it lags.
     pub tick: Duration,
+    /// How often a proposer resends the proposals it has not seen decided.
+    pub retransmit: Duration,
 }
 
 impl Default for Tuning {
@@ -38,6 +42,7 @@ impl Default for Tuning {
             max_batch: 256,
             retain: 256,
             tick: Duration::from_millis(100),
+            retransmit: Duration::from_millis(50),
         }
     }
 }
@@ -182,7 +187,21 @@ impl ServiceNode {
         let from = self.log.topology.peer(src);
         match (from, msg) {
             (_, ServiceMsg::Log(m)) => {
-                Self::log_step(log, o, |s, out| self.log.on_msg(id, s, src, m, out));
+                let resent = self.learn_again(id, log, &m);
+                let known = known_decision(log, &m);
+                let changed = Self::log_step(log, o, |s, out| self.log.on_msg(id, s, src, m, out));
+                if !changed {
+                    // A leader resends an ACCEPT it has not seen decided: the LEARNs of the
+                    // first one may have been lost, or the slot is decided here already.
+                    if let Some((first, decision)) = known {
+                        let decisions = vec![decision];
+                        o.send(src, ServiceMsg::Decisions { first, decisions });
+                    } else if let Some((learners, learn)) = resent {
+                        for to in learners {
+                            o.send(to, ServiceMsg::Log(learn.clone()));
+                        }
+                    }
+                }
             }
             (Peer::Client, ServiceMsg::Request(command)) => {
                 if Some(command.client) == self.client_of(src)
@@ -225,12 +244,20 @@ impl ServiceNode {
                     }
                 }
             }
-            (Peer::Acceptor(_), ServiceMsg::Snapshot { applied, store }) => {
+            (
+                Peer::Acceptor(_),
+                ServiceMsg::Snapshot {
+                    applied,
+                    store,
+                    log_digest,
+                },
+            ) => {
                 if let LogNodeState::Acceptor(acceptor) = &mut *log
                     && applied > replica.applied
                 {
                     replica.store = store;
                     replica.applied = applied;
+                    replica.log_digest = log_digest;
                     if let Some(learner) = acceptor.learner.skip_to(applied) {
                         acceptor.learner = learner;
                     }
@@ -239,6 +266,46 @@ impl ServiceNode {
             _ => {}
         }
         self.after_acceptor_step(id, log, replica, o);
+    }
+
+    /// The LEARN this acceptor sent for the vote an ACCEPT asks for, if it already cast it,
+    /// and to whom to send it again.
+    fn learn_again(
+        &self,
+        id: Id,
+        log: &LogNodeState<Batch>,
+        msg: &LogMsg<SlotValue>,
+    ) -> Option<(Vec<Id>, LogMsg<SlotValue>)> {
+        let LogNodeState::Acceptor(acceptor) = log else {
+            return None;
+        };
+        let (round, slot, value) = match msg {
+            LogMsg::Accept {
+                round, slot, value, ..
+            }
+            | LogMsg::AcceptByDigest {
+                round, slot, value, ..
+            } => (*round, *slot, value),
+            _ => return None,
+        };
+        let vote = acceptor.votes.get(&slot)?;
+        if vote.round != round || vote.value != *value {
+            return None;
+        }
+        let learners = self
+            .log
+            .topology
+            .learners
+            .iter()
+            .copied()
+            .filter(|l| *l != id)
+            .collect();
+        let learn = LogMsg::Learn {
+            round,
+            slot,
+            value: value.clone(),
+        };
+        Some((learners, learn))
     }
 
     fn on_proposer_msg(
@@ -255,14 +322,27 @@ impl ServiceNode {
             (Peer::Acceptor(a), ServiceMsg::Log(LogMsg::Learn { round, slot, value })) => {
                 queue.learn(self.quorum(), a, round, slot, &value);
             }
+            (Peer::Acceptor(_), ServiceMsg::Decisions { first, decisions }) => {
+                for (slot, decision) in (first..).zip(&decisions) {
+                    queue.decided(slot, decision);
+                }
+            }
             (_, ServiceMsg::Log(m)) => {
                 // A new round's plan proposes every pending command.
                 let before = proposed(log);
                 let with_pending = self.log_with_batches(queue.batches(self.tuning.max_batch));
-                Self::log_step(log, o, |s, out| with_pending.on_msg(id, s, src, m, out));
+                let mut out = Out::new();
+                let mut state = Cow::Borrowed(&*log);
+                with_pending.on_msg(id, &mut state, src, m, &mut out);
+                if let Cow::Owned(next) = state {
+                    *log = next;
+                }
                 if proposed(log) != before {
                     queue.pending.clear();
+                    queue.unacked.clear();
                 }
+                queue.record(&out);
+                lift(out, o);
             }
             (Peer::Client, ServiceMsg::Request(command))
                 if Some(command.client) == self.client_of(src) =>
@@ -296,6 +376,7 @@ impl ServiceNode {
                 Some(next) => *log = next,
                 None => return,
             }
+            queue.record(&out);
             lift(out, o);
         }
     }
@@ -307,6 +388,21 @@ impl ServiceNode {
             LogRole::Learner(rules) => rules.quorum,
         }
     }
+}
+
+/// The decision this acceptor knows for the slot of an ACCEPT, if any.
+fn known_decision(
+    log: &LogNodeState<Batch>,
+    msg: &LogMsg<SlotValue>,
+) -> Option<(Slot, Decision<SlotValue>)> {
+    let LogNodeState::Acceptor(acceptor) = log else {
+        return None;
+    };
+    let slot = match msg {
+        LogMsg::Accept { slot, .. } | LogMsg::AcceptByDigest { slot, .. } => *slot,
+        _ => return None,
+    };
+    acceptor.learner.decided(slot).map(|d| (slot, d.clone()))
 }
 
 fn proposed(log: &LogNodeState<Batch>) -> Option<crate::types::Round> {
@@ -348,10 +444,14 @@ impl Actor for ServiceNode {
                     replica: Replica::default(),
                 }
             }
-            _ => ServiceState::Proposer {
-                log,
-                queue: Queue::default(),
-            },
+            _ => {
+                let every = self.tuning.retransmit;
+                o.set_timer(ServiceTimer::Tick, every..every + every / 2);
+                ServiceState::Proposer {
+                    log,
+                    queue: Queue::default(),
+                }
+            }
         }
     }
 
@@ -380,8 +480,19 @@ impl Actor for ServiceNode {
         timer: &Self::Timer,
         o: &mut Out<Self>,
     ) {
-        let ServiceState::Acceptor { log, replica } = state.to_mut() else {
-            return;
+        let (log, replica) = match state.to_mut() {
+            ServiceState::Acceptor { log, replica } => (log, replica),
+            ServiceState::Proposer { queue, .. } => {
+                // Resend what was not seen decided since the last tick: UDP may lose it.
+                for msg in queue.unacked_since_last_tick() {
+                    for a in self.log.topology.cluster.acceptor_ids() {
+                        o.send(self.log.topology.acceptor(a), ServiceMsg::Log(msg.clone()));
+                    }
+                }
+                let every = self.tuning.retransmit;
+                o.set_timer(ServiceTimer::Tick, every..every + every / 2);
+                return;
+            }
         };
         match timer {
             ServiceTimer::Log(t) => {

@@ -4,9 +4,13 @@
 
 use super::command::{Batch, Command};
 use super::msg::SlotValue;
+use crate::learner::Decision;
 use crate::log::Slot;
 use crate::log::learner::{self, LogLearnerState};
+use crate::log::message::LogMsg;
 use crate::types::{AcceptorId, Round};
+use stateright::actor::{Actor, Command as OutCommand, Out};
+use std::collections::BTreeMap;
 
 /// The commands waiting for a slot, and what the proposer learned of the log.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -17,6 +21,11 @@ pub struct Queue {
     pub learner: LogLearnerState<SlotValue>,
     /// The highest slot it has seen decided.
     pub highest_decided: Option<Slot>,
+    /// The proposals of the round it leads not yet seen decided, by slot, with whether a tick
+    /// passed since they were sent.
+    pub unacked: BTreeMap<Slot, (LogMsg<SlotValue>, bool)>,
+    /// The NEWROUND of the round it leads (with no values), for acceptors that lost it.
+    pub new_round: Option<LogMsg<SlotValue>>,
 }
 
 impl Queue {
@@ -44,6 +53,77 @@ impl Queue {
         };
         self.learner = learned.state;
         if learned.decided.is_some() {
+            self.highest_decided = self.highest_decided.max(Some(slot));
+            let d = self.learner.decided_prefix();
+            if let Some(compacted) = self.learner.forget_below(d) {
+                self.learner = compacted;
+            }
+        }
+    }
+
+    /// Notes the proposals among `out`'s sends, to resend them until they are decided.
+    pub fn record<A>(&mut self, out: &Out<A>)
+    where
+        A: Actor<Msg = LogMsg<SlotValue>>,
+    {
+        for command in out.iter() {
+            let OutCommand::Send(_, msg) = command else {
+                continue;
+            };
+            match msg {
+                LogMsg::Accept { slot, .. } | LogMsg::AcceptByDigest { slot, .. } => {
+                    self.unacked.insert(*slot, (msg.clone(), false));
+                }
+                LogMsg::NewRound {
+                    round,
+                    proof,
+                    accepts,
+                } => {
+                    for (slot, value) in accepts.iter() {
+                        let accept = LogMsg::AcceptByDigest {
+                            round: *round,
+                            slot: *slot,
+                            value: value.clone(),
+                            digest: proof.digest(),
+                        };
+                        self.unacked.insert(*slot, (accept, false));
+                    }
+                    self.new_round = Some(LogMsg::NewRound {
+                        round: *round,
+                        proof: proof.clone(),
+                        accepts: Vec::new().into(),
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The proposals to resend now: those sent before the last tick and still not seen
+    /// decided (with the round's NEWROUND first, if any is by digest).
+    pub fn unacked_since_last_tick(&mut self) -> Vec<LogMsg<SlotValue>> {
+        let learner = &self.learner;
+        self.unacked.retain(|slot, _| !learner.knows_decided(*slot));
+        let mut due: Vec<LogMsg<SlotValue>> = Vec::new();
+        for (msg, ticked) in self.unacked.values_mut() {
+            if *ticked {
+                due.push(msg.clone());
+            }
+            *ticked = true;
+        }
+        let by_digest = due
+            .iter()
+            .any(|m| matches!(m, LogMsg::AcceptByDigest { .. }));
+        if by_digest && let Some(new_round) = &self.new_round {
+            due.insert(0, new_round.clone());
+        }
+        due
+    }
+
+    /// A decision an acceptor told it (acceptors are trusted: they only crash).
+    pub fn decided(&mut self, slot: Slot, decision: &Decision<SlotValue>) {
+        if let Some(next) = learner::catch_up(&self.learner, slot, decision) {
+            self.learner = next;
             self.highest_decided = self.highest_decided.max(Some(slot));
             let d = self.learner.decided_prefix();
             if let Some(compacted) = self.learner.forget_below(d) {

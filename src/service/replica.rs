@@ -9,7 +9,8 @@ use crate::learner::Decision;
 use crate::log::Slot;
 use crate::log::acceptor::LogAcceptorState;
 use crate::log::value::LogValue;
-use crate::types::{AcceptorId, ClientId};
+use crate::types::{AcceptorId, ClientId, Value};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -23,6 +24,9 @@ pub struct Replica {
     pub store: Arc<KvStore>,
     /// Every slot below it is applied.
     pub applied: Slot,
+    /// A SHA-256 chain over the values applied, slot by slot: replicas that applied the same
+    /// log have the same digest (what a torture run compares).
+    pub log_digest: [u8; 32],
     /// Commands that clients resent to this acceptor and that are not applied yet, by
     /// client: the command's seq and the check it arrived after.
     pub waiting: BTreeMap<ClientId, (u64, u64)>,
@@ -70,6 +74,12 @@ impl Replica {
         keys: &CommandKeys,
     ) -> Vec<Outgoing> {
         let mut replies = Vec::new();
+        let mut chain = Sha256::new();
+        chain.update(self.log_digest);
+        let mut encoded = Vec::new();
+        value.encode(&mut encoded);
+        chain.update(&encoded);
+        self.log_digest = chain.finalize().into();
         if let LogValue::Batch(batch) = value {
             let store = Arc::make_mut(&mut self.store);
             for command in batch.0.iter() {
@@ -143,7 +153,9 @@ impl Replica {
             .slots
             .range(d..)
             .any(|(_, slot)| slot.decided.is_some());
-        above_hole.then_some(d)
+        // A client that resent a command suspects this replica may lag too (the LEARNs of
+        // the last slot may all have been lost): ask before suspecting the leader.
+        (above_hole || !self.waiting.is_empty()).then_some(d)
     }
 
     /// The answer to a peer's `CatchUp { from }`: the decisions it kept from `from` on, or
@@ -157,6 +169,7 @@ impl Replica {
             return (self.applied > from).then(|| ServiceMsg::Snapshot {
                 applied: self.applied,
                 store: Arc::clone(&self.store),
+                log_digest: self.log_digest,
             });
         }
         let mut decisions: Vec<Decision<SlotValue>> = Vec::new();

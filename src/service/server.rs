@@ -14,6 +14,7 @@ use crate::node::Topology;
 use crate::rules::Rules;
 use crate::runtime::codec::WireCodec;
 use crate::runtime::event_loop::{Addresses, NodeSpec, RunningNode, spawn};
+use crate::runtime::faults::Faults;
 use crate::runtime::storage::Volatile;
 use crate::types::{AcceptorId, ClientId, ProposerId};
 use std::fmt::{self, Display};
@@ -27,6 +28,32 @@ pub const SLOT_WINDOW: u64 = 1024;
 
 /// A server of the service, running.
 pub type Server = RunningNode<ServiceNode>;
+
+/// How servers run, beyond their config.
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    pub tuning: Tuning,
+    /// Faults injected into every server's datagrams (torture runs).
+    pub faults: Option<Arc<Faults>>,
+    /// A deliberately broken build, which a torture run must catch.
+    pub broken: Option<Broken>,
+}
+
+/// Deliberately broken servers, to show that the torture checks have teeth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Broken {
+    /// Acceptors decide on `f + 1` LEARNs instead of a quorum of `2f + 1`.
+    LearnerQuorumFPlus1,
+    /// An acceptor forgets its round and votes when it restarts (its store is deleted).
+    ForgetVotesOnRestart,
+}
+
+impl Broken {
+    pub const ALL: [(&'static str, Broken); 2] = [
+        ("learner-f-plus-1", Broken::LearnerQuorumFPlus1),
+        ("forget-votes", Broken::ForgetVotesOnRestart),
+    ];
+}
 
 /// Why a server cannot start.
 #[derive(Debug)]
@@ -71,13 +98,20 @@ pub fn service_topology(config: &ClusterConfig) -> Topology {
 pub fn service_node(
     config: &ClusterConfig,
     node: NodeId,
-    tuning: Tuning,
+    options: &ServerOptions,
 ) -> Result<ServiceNode, ServerError> {
     if !config.contains(node) {
         return Err(ServerError::Config(format!("{node} is not in the config")));
     }
     let cluster = config.cluster();
     let rules = Rules::standard(cluster.f);
+    let acceptor_rules = match options.broken {
+        Some(Broken::LearnerQuorumFPlus1) => Rules {
+            quorum: cluster.f + 1,
+            ..rules
+        },
+        _ => rules,
+    };
     let (role, keys) = match node.role() {
         Role::Acceptor => {
             let domain_key = config.domain_key().ok_or_else(|| {
@@ -87,7 +121,7 @@ pub fn service_node(
             let acceptor = LogAcceptor {
                 id: AcceptorId(node.index()),
                 cluster,
-                rules,
+                rules: acceptor_rules,
                 auth,
                 window: SLOT_WINDOW,
             };
@@ -112,7 +146,11 @@ pub fn service_node(
         role,
         topology: service_topology(config),
     };
-    Ok(ServiceNode { log, keys, tuning })
+    Ok(ServiceNode {
+        log,
+        keys,
+        tuning: options.tuning.clone(),
+    })
 }
 
 fn command_keys(config: &ClusterConfig) -> Result<CommandKeys, ServerError> {
@@ -155,9 +193,10 @@ pub fn start_server(
     node: NodeId,
     data_dir: &Path,
     socket: Option<UdpSocket>,
-    tuning: Tuning,
+    options: &ServerOptions,
 ) -> Result<Server, ServerError> {
-    let actor = service_node(config, node, tuning)?;
+    let actor = service_node(config, node, options)?;
+    let faults = options.faults.clone();
     let addresses = server_addresses(config)?;
     let id = config.stateright_id(node);
     let socket = match socket {
@@ -174,6 +213,9 @@ pub fn start_server(
                 ServerError::Config(format!("cannot create {}: {source}", data_dir.display()))
             })?;
             let path = store_path(data_dir, node.index());
+            if options.broken == Some(Broken::ForgetVotesOnRestart) {
+                let _ = std::fs::remove_file(&path);
+            }
             let (storage, recovered) = DurableLog::<LogDurableState<SlotValue>>::open(&path)
                 .map_err(ServerError::Storage)?;
             if let Some(torn) = &recovered.torn_tail {
@@ -187,6 +229,7 @@ pub fn start_server(
                 codec,
                 storage,
                 recovered: recovered.state,
+                faults: faults.clone(),
             })
         }
         _ => spawn(NodeSpec {
@@ -197,6 +240,7 @@ pub fn start_server(
             codec,
             storage: Volatile,
             recovered: None,
+            faults,
         }),
     };
     started.map_err(|source| ServerError::Socket {
@@ -245,6 +289,7 @@ pub struct LocalCluster {
     pub config: ClusterConfig,
     pub data_dir: PathBuf,
     pub servers: Vec<(NodeId, Server)>,
+    pub options: ServerOptions,
 }
 
 impl LocalCluster {
@@ -255,10 +300,10 @@ impl LocalCluster {
         proposers: usize,
         clients: usize,
         data_dir: &Path,
-        tuning: Tuning,
+        options: ServerOptions,
     ) -> Result<Self, ServerError> {
         let (config, sockets) = loopback_config(f, proposers, clients)?;
-        Self::start_with(config, data_dir, sockets, tuning)
+        Self::start_with(config, data_dir, sockets, options)
     }
 
     /// Starts every server of `config`, on `sockets` (in `Id` order) if given.
@@ -266,14 +311,26 @@ impl LocalCluster {
         config: ClusterConfig,
         data_dir: &Path,
         sockets: Vec<UdpSocket>,
-        tuning: Tuning,
+        options: ServerOptions,
+    ) -> Result<Self, ServerError> {
+        Self::start_except(config, data_dir, sockets, options, &[])
+    }
+
+    /// Starts every server of `config` but those in `skip`, on `sockets` (in `Id` order, one
+    /// for each server started) if given.
+    pub fn start_except(
+        config: ClusterConfig,
+        data_dir: &Path,
+        sockets: Vec<UdpSocket>,
+        options: ServerOptions,
+        skip: &[NodeId],
     ) -> Result<Self, ServerError> {
         let mut sockets = sockets.into_iter();
         let servers = config
             .nodes()
-            .filter(|node| node.role() != Role::Client)
+            .filter(|node| node.role() != Role::Client && !skip.contains(node))
             .map(|node| {
-                start_server(&config, node, data_dir, sockets.next(), tuning.clone())
+                start_server(&config, node, data_dir, sockets.next(), &options)
                     .map(|server| (node, server))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -281,6 +338,7 @@ impl LocalCluster {
             config,
             data_dir: data_dir.to_path_buf(),
             servers,
+            options,
         })
     }
 
@@ -305,8 +363,8 @@ impl LocalCluster {
     }
 
     /// Starts `node` again on its address, from its durable store.
-    pub fn restart(&mut self, node: NodeId, tuning: Tuning) -> Result<(), ServerError> {
-        let server = start_server(&self.config, node, &self.data_dir, None, tuning)?;
+    pub fn restart(&mut self, node: NodeId) -> Result<(), ServerError> {
+        let server = start_server(&self.config, node, &self.data_dir, None, &self.options)?;
         self.servers.push((node, server));
         Ok(())
     }

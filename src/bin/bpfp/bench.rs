@@ -9,8 +9,7 @@ use bp_fast_paxos::bench::baseline::{BaselineOutcome, run_stateright_paxos};
 use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role};
 use bp_fast_paxos::runtime::event_loop::Counters;
 use bp_fast_paxos::service::client::Client;
-use bp_fast_paxos::service::node::Tuning;
-use bp_fast_paxos::service::server::{LocalCluster, loopback_config};
+use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config};
 use bp_fast_paxos::service::{Op, Reply};
 use clap::Args;
 use serde::Serialize;
@@ -94,7 +93,7 @@ pub fn run_bench(args: BenchArgs) -> Result<(), Failure> {
                 .map_err(|e| Failure::runtime("cannot set up a local cluster", e))?;
             let dir = std::env::temp_dir().join(format!("bpfp-bench-{}", std::process::id()));
             let cluster =
-                LocalCluster::start_with(config.clone(), &dir, sockets, Tuning::default())
+                LocalCluster::start_with(config.clone(), &dir, sockets, ServerOptions::default())
                     .map_err(|e| Failure::runtime("cannot start a local cluster", e))?;
             local = Some((cluster, dir));
             config

@@ -7,6 +7,7 @@
 mod bench;
 mod client;
 mod serve;
+mod torture;
 
 use bp_fast_paxos::cluster_config::{ClusterConfig, GenerateError};
 use clap::{Args, Parser, Subcommand};
@@ -50,6 +51,9 @@ enum Command {
     /// Measure throughput and latency with closed-loop clients, on the fast path and around
     /// a trust change, with stateright's paxos example as a baseline.
     Bench(bench::BenchArgs),
+    /// Run a cluster under injected faults and a Byzantine proposer with a concurrent
+    /// workload, then check the history for linearizability and the replicas for agreement.
+    Torture(torture::TortureArgs),
 }
 
 #[derive(Args, Debug)]
@@ -97,6 +101,7 @@ fn main() -> ExitCode {
         Command::Get(args) => client::run_get(args),
         Command::Cas(args) => client::run_cas(args),
         Command::Bench(args) => bench::run_bench(args),
+        Command::Torture(args) => torture::run_torture(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -123,8 +128,10 @@ fn init_logging(level: Option<&str>) {
         eprintln!("bpfp: bad log level ({e}); using info");
         EnvFilter::new("info")
     });
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .init();
 }

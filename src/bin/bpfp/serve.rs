@@ -3,8 +3,9 @@
 
 use crate::Failure;
 use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role};
-use bp_fast_paxos::service::node::Tuning;
-use bp_fast_paxos::service::server::{LocalCluster, Server, loopback_config, start_server};
+use bp_fast_paxos::service::server::{
+    LocalCluster, Server, ServerOptions, loopback_config, start_server,
+};
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -52,7 +53,7 @@ pub fn read_config(path: &Path) -> Result<ClusterConfig, Failure> {
 pub fn run_acceptor(args: AcceptorArgs) -> Result<(), Failure> {
     let config = read_config(&args.config)?;
     let node = NodeId::new(Role::Acceptor, args.id);
-    let server = start_server(&config, node, &args.data, None, Tuning::default())
+    let server = start_server(&config, node, &args.data, None, &ServerOptions::default())
         .map_err(|e| Failure::runtime(&format!("{node} cannot start"), e))?;
     tracing::info!(%node, data = %args.data.display(), "serving");
     serve(vec![(node, server)])
@@ -61,8 +62,14 @@ pub fn run_acceptor(args: AcceptorArgs) -> Result<(), Failure> {
 pub fn run_proposer(args: ProposerArgs) -> Result<(), Failure> {
     let config = read_config(&args.config)?;
     let node = NodeId::new(Role::Proposer, args.id);
-    let server = start_server(&config, node, Path::new("."), None, Tuning::default())
-        .map_err(|e| Failure::runtime(&format!("{node} cannot start"), e))?;
+    let server = start_server(
+        &config,
+        node,
+        Path::new("."),
+        None,
+        &ServerOptions::default(),
+    )
+    .map_err(|e| Failure::runtime(&format!("{node} cannot start"), e))?;
     tracing::info!(%node, "serving");
     serve(vec![(node, server)])
 }
@@ -78,9 +85,13 @@ pub fn run_local(args: LocalArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::runtime("cannot write the config", e))?;
     std::fs::write(&path, toml)
         .map_err(|e| Failure::runtime(&format!("cannot write {}", path.display()), e))?;
-    let cluster =
-        LocalCluster::start_with(config, &args.dir.join("data"), sockets, Tuning::default())
-            .map_err(|e| Failure::runtime("cannot start the cluster", e))?;
+    let cluster = LocalCluster::start_with(
+        config,
+        &args.dir.join("data"),
+        sockets,
+        ServerOptions::default(),
+    )
+    .map_err(|e| Failure::runtime("cannot start the cluster", e))?;
     println!("{}", path.display());
     eprintln!(
         "bpfp: 4 acceptors and 2 proposers serve on 127.0.0.1; try\n  \

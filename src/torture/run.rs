@@ -1,0 +1,544 @@
+//! `bpfp torture`: a real cluster on loopback under a concurrent client workload while faults
+//! are injected (loss, duplication, delay and reordering; acceptor crashes and restarts;
+//! partitions; a Byzantine proposer), then the checks: the history is linearizable per key,
+//! every replica applied the same log, and no node stopped on its own.
+
+use super::byzantine::ByzantineProposer;
+use super::history::{HistoryError, Recorder, write_jsonl};
+use super::linearizable::{Verdict, check};
+use crate::cluster_config::{NodeId, Role};
+use crate::runtime::faults::{FaultCounts, FaultRates, FaultRng, Faults};
+use crate::service::client::{Client, ClientError};
+use crate::service::server::{Broken, LocalCluster, ServerOptions, loopback_config};
+use crate::service::{Op, Reply};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct TortureOptions {
+    pub duration: Duration,
+    /// Concurrent clients (processes of the history).
+    pub clients: usize,
+    pub keys: usize,
+    pub seed: u64,
+    pub rates: FaultRates,
+    /// Crash and restart acceptors, one at a time.
+    pub crashes: bool,
+    /// Isolate an acceptor or the honest proposer for a while, one at a time.
+    pub partitions: bool,
+    /// Proposer 0 (the leader of round 0) is Byzantine.
+    pub byzantine: bool,
+    pub broken: Option<Broken>,
+    /// Where the cluster keeps its stores, and the history (`history.jsonl`).
+    pub dir: PathBuf,
+}
+
+/// What happened and what the checks found.
+#[derive(Debug, Default)]
+pub struct TortureReport {
+    pub ok: u64,
+    pub failed: u64,
+    pub unknown: u64,
+    pub lost: u64,
+    pub duplicated: u64,
+    pub delayed: u64,
+    pub partitioned: u64,
+    pub crashes: u64,
+    pub partitions: u64,
+    pub byzantine_actions: u64,
+    /// The highest round an acceptor reached: how many trust changes there were, at most.
+    pub highest_round: u32,
+    pub history: PathBuf,
+    /// Every violation found; empty when the run passed.
+    pub violations: Vec<String>,
+}
+
+impl TortureReport {
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty()
+    }
+
+    pub fn summary(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "operations: {} ok, {} failed, {} unknown (timed out)",
+            self.ok, self.failed, self.unknown
+        );
+        let _ = writeln!(
+            s,
+            "faults: {} datagrams lost, {} duplicated, {} delayed, {} cut by partitions; {} acceptor crashes, {} partitions; {} Byzantine actions",
+            self.lost,
+            self.duplicated,
+            self.delayed,
+            self.partitioned,
+            self.crashes,
+            self.partitions,
+            self.byzantine_actions
+        );
+        let _ = writeln!(s, "highest round reached: {}", self.highest_round);
+        let _ = writeln!(s, "history: {}", self.history.display());
+        if self.passed() {
+            let _ = writeln!(s, "no violation");
+        }
+        for v in &self.violations {
+            let _ = writeln!(s, "VIOLATION: {v}");
+        }
+        s
+    }
+}
+
+type Shared = Arc<Mutex<LocalCluster>>;
+
+fn lock(cluster: &Shared) -> MutexGuard<'_, LocalCluster> {
+    cluster.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs the torture and its checks. `Err` only when the run could not be set up.
+pub fn torture(options: &TortureOptions) -> Result<TortureReport, String> {
+    let clients = options.clients.max(1);
+    let (mut config, mut sockets) =
+        loopback_config(1, 2, clients + 1).map_err(|e| e.to_string())?;
+    // Short timeouts: a lost command is an `info` in the history, not a stall.
+    config.timing.suspect_leader_ms = 400;
+    config.timing.client_timeout_ms = 2_000;
+    let faults = Faults::new(FaultRates::none(), options.seed);
+    let server_options = ServerOptions {
+        faults: Some(Arc::clone(&faults)),
+        broken: options.broken,
+        ..ServerOptions::default()
+    };
+    let p0 = NodeId::new(Role::Proposer, 0);
+    let byzantine_socket = if options.byzantine {
+        // Proposer 0 never runs honestly: its socket goes to the Byzantine proposer.
+        let index = usize::from(config.stateright_id(p0));
+        Some(sockets.remove(index))
+    } else {
+        None
+    };
+    let data = options.dir.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    let cluster = if options.byzantine {
+        LocalCluster::start_except(config.clone(), &data, sockets, server_options, &[p0])
+    } else {
+        LocalCluster::start_with(config.clone(), &data, sockets, server_options)
+    }
+    .map_err(|e| e.to_string())?;
+    let cluster: Shared = Arc::new(Mutex::new(cluster));
+    let byzantine = match byzantine_socket {
+        Some(socket) => Some(ByzantineProposer::start(
+            &config,
+            0,
+            socket,
+            options.seed ^ 0xB,
+        )?),
+        None => None,
+    };
+    faults.set_rates(options.rates.clone());
+
+    let recorder = Recorder::new();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mismatches = Arc::new(AtomicU64::new(0));
+    let workers: Vec<_> = (0..clients)
+        .map(|i| {
+            let client = Client::connect(&config, i as u16).map_err(|e| e.to_string())?;
+            let (recorder, stop, mismatches) =
+                (recorder.clone(), Arc::clone(&stop), Arc::clone(&mismatches));
+            let (keys, seed, clients) = (options.keys.max(1), options.seed, clients);
+            Ok(std::thread::spawn(move || {
+                let mut worker = Worker {
+                    client,
+                    index: i,
+                    clients,
+                    process: i as u64,
+                    rng: FaultRng::new(seed ^ ((i as u64 + 1) << 32)),
+                    keys,
+                    seen: BTreeMap::new(),
+                    written: 0,
+                };
+                worker.run(&recorder, &stop, &mismatches);
+            }))
+        })
+        .collect::<Result<_, String>>()?;
+
+    let observer = Observer::start(Arc::clone(&cluster));
+    let mut report = TortureReport::default();
+    nemesis(&cluster, &faults, options, &mut report);
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        let _ = w.join();
+    }
+    report.byzantine_actions = byzantine.as_ref().map_or(0, |b| b.mischief.total());
+    drop(byzantine);
+
+    // Heal, then read every key: the reads show any acknowledged write that was lost, and
+    // the slots they take let lagging replicas see that they lag.
+    faults.set_rates(FaultRates::none());
+    faults.heal();
+    restart_all(&cluster, &mut report);
+    final_reads(&config, clients, options.keys.max(1), &recorder);
+
+    let counts = &faults.counts;
+    report.lost = FaultCounts::get(&counts.lost);
+    report.duplicated = FaultCounts::get(&counts.duplicated);
+    report.delayed = FaultCounts::get(&counts.delayed);
+    report.partitioned = FaultCounts::get(&counts.partitioned);
+    let events = recorder.events();
+    for e in &events {
+        match e.kind {
+            super::history::EventType::Ok => report.ok += 1,
+            super::history::EventType::Fail => report.failed += 1,
+            super::history::EventType::Info => report.unknown += 1,
+            super::history::EventType::Invoke => {}
+        }
+    }
+    let history = options.dir.join("history.jsonl");
+    std::fs::create_dir_all(&options.dir).map_err(|e| e.to_string())?;
+    let file = std::fs::File::create(&history).map_err(|e| e.to_string())?;
+    write_jsonl(&events, std::io::BufWriter::new(file)).map_err(|e| e.to_string())?;
+    report.history = history;
+
+    if mismatches.load(Ordering::Relaxed) > 0 {
+        report.violations.push(format!(
+            "{} replies did not answer their command",
+            mismatches.load(Ordering::Relaxed)
+        ));
+    }
+    match check(&events) {
+        Ok(Verdict::Linearizable { .. }) => {}
+        Ok(verdict) => report.violations.push(verdict.to_string()),
+        Err(e) => report.violations.push(format!("malformed history: {e}")),
+    }
+    check_replicas(&lock(&cluster), &mut report);
+    report.violations.extend(observer.finish());
+    Ok(report)
+}
+
+/// Watches the acceptors during the whole run: every slot decided, and the digest of every
+/// applied prefix, so that a divergence is caught even if the slot is later forgotten or a
+/// snapshot papers over it.
+struct Observer {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<String>>,
+}
+
+impl Observer {
+    fn start(cluster: Shared) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut decided: BTreeMap<u64, (NodeId, String)> = BTreeMap::new();
+                let mut prefixes: BTreeMap<u64, (NodeId, [u8; 32])> = BTreeMap::new();
+                let mut conflicts = Vec::new();
+                while !stop.load(Ordering::Relaxed) && conflicts.len() < 10 {
+                    let states: Vec<_> = {
+                        let cluster = lock(&cluster);
+                        cluster
+                            .servers
+                            .iter()
+                            .map(|(n, s)| (*n, s.state()))
+                            .collect()
+                    };
+                    for (node, state) in &states {
+                        let Some((log, replica)) = state.acceptor() else {
+                            continue;
+                        };
+                        for (slot, l) in &log.learner.slots {
+                            let Some(d) = &l.decided else { continue };
+                            let value = format!("{}", d.value);
+                            match decided.get(slot) {
+                                Some((other, v)) if *v != value => conflicts.push(format!(
+                                    "slot {slot}: {other} decided {v}, {node} decided {value}"
+                                )),
+                                Some(_) => {}
+                                None => {
+                                    decided.insert(*slot, (*node, value));
+                                }
+                            }
+                        }
+                        match prefixes.get(&replica.applied) {
+                            Some((other, d)) if *d != replica.log_digest => {
+                                conflicts.push(format!(
+                                    "{node} and {other} applied different logs of {} slots",
+                                    replica.applied
+                                ))
+                            }
+                            Some(_) => {}
+                            None => {
+                                prefixes.insert(replica.applied, (*node, replica.log_digest));
+                            }
+                        }
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                conflicts.dedup();
+                conflicts
+            })
+        };
+        Observer { stop, thread }
+    }
+
+    /// Stops watching; the divergences seen.
+    fn finish(self) -> Vec<String> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread
+            .join()
+            .unwrap_or_else(|_| vec!["the observer thread panicked".into()])
+    }
+}
+
+/// Injects crashes and partitions until the run's time is up.
+fn nemesis(
+    cluster: &Shared,
+    faults: &Faults,
+    options: &TortureOptions,
+    report: &mut TortureReport,
+) {
+    let mut rng = FaultRng::new(options.seed ^ 0xDEAD);
+    let end = Instant::now() + options.duration;
+    let nap = |rng: &mut FaultRng, ms: u64| {
+        let wait = Duration::from_millis(ms / 2 + rng.below(ms));
+        std::thread::sleep(wait.min(end.saturating_duration_since(Instant::now())));
+    };
+    while Instant::now() < end {
+        nap(&mut rng, 1_500);
+        if Instant::now() >= end {
+            break;
+        }
+        let acceptor = NodeId::new(Role::Acceptor, rng.below(4) as u16);
+        match rng.below(2) {
+            0 if options.crashes => {
+                lock(cluster).kill(acceptor);
+                report.crashes += 1;
+                nap(&mut rng, 1_000);
+                if let Err(e) = lock(cluster).restart(acceptor) {
+                    report
+                        .violations
+                        .push(format!("{acceptor} could not restart: {e}"));
+                }
+            }
+            1 if options.partitions => {
+                let victim = if rng.chance(0.7) {
+                    acceptor
+                } else {
+                    NodeId::new(Role::Proposer, 1)
+                };
+                let id = lock(cluster).config.stateright_id(victim);
+                faults.isolate(id);
+                report.partitions += 1;
+                nap(&mut rng, 1_000);
+                faults.heal();
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Restarts any acceptor that is down, and records servers that stopped on their own.
+fn restart_all(cluster: &Shared, report: &mut TortureReport) {
+    let mut cluster = lock(cluster);
+    for (node, server) in &cluster.servers {
+        if server.is_finished() {
+            report.violations.push(format!(
+                "{node} stopped on its own (a panic or a storage error)"
+            ));
+        }
+    }
+    let acceptors: Vec<NodeId> = (0..4).map(|i| NodeId::new(Role::Acceptor, i)).collect();
+    for a in acceptors {
+        if cluster.server(a).is_none()
+            && let Err(e) = cluster.restart(a)
+        {
+            report
+                .violations
+                .push(format!("{a} could not restart: {e}"));
+        }
+    }
+}
+
+/// One read of every key by a fresh process, after the faults.
+fn final_reads(
+    config: &crate::cluster_config::ClusterConfig,
+    clients: usize,
+    keys: usize,
+    recorder: &Recorder,
+) {
+    let Ok(mut client) = Client::connect(config, clients as u16) else {
+        return;
+    };
+    client.timeout = Duration::from_secs(10);
+    let process = 1_000_000;
+    for k in 0..keys {
+        let op = Op::Get { key: key(k) };
+        recorder.invoke_op(process, &op);
+        let reply = client.execute(op.clone()).ok();
+        let _ = recorder.complete_op(process, &op, reply.as_ref());
+        if reply.is_none() {
+            return; // the process is done after an unknown outcome
+        }
+    }
+}
+
+/// Every replica applied the same log: equal digests wherever two applied equally far, every
+/// replica as far as the others within a while, and no slot decided two ways.
+fn check_replicas(cluster: &LocalCluster, report: &mut TortureReport) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let replicas: Vec<(NodeId, u64, [u8; 32], u32)> = cluster
+            .servers
+            .iter()
+            .filter_map(|(node, server)| {
+                let state = server.state();
+                let (log, replica) = state.acceptor()?;
+                Some((*node, replica.applied, replica.log_digest, log.rnd))
+            })
+            .collect();
+        report.highest_round = replicas.iter().map(|r| r.3).max().unwrap_or(0);
+        let converged = replicas
+            .windows(2)
+            .all(|w| w[0].1 == w[1].1 && w[0].2 == w[1].2);
+        if converged || Instant::now() >= deadline {
+            let mut by_length: BTreeMap<u64, (NodeId, [u8; 32])> = BTreeMap::new();
+            for (node, applied, digest, _) in &replicas {
+                match by_length.get(applied) {
+                    Some((other, d)) if d != digest => report.violations.push(format!(
+                        "{node} and {other} applied different logs of {applied} slots"
+                    )),
+                    _ => {
+                        by_length.insert(*applied, (*node, *digest));
+                    }
+                }
+            }
+            if !converged && by_length.len() > 1 {
+                let lengths: Vec<String> = replicas
+                    .iter()
+                    .map(|(n, a, _, _)| format!("{n}: {a}"))
+                    .collect();
+                // Replicas of different lengths are compared on their common slots below.
+                report.violations.extend(
+                    slot_conflicts(cluster)
+                        .into_iter()
+                        .map(|c| format!("{c} (applied: {})", lengths.join(", "))),
+                );
+            } else {
+                report.violations.extend(slot_conflicts(cluster));
+            }
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Slots that two acceptors decided differently, among those they still keep.
+fn slot_conflicts(cluster: &LocalCluster) -> Vec<String> {
+    let mut seen: BTreeMap<u64, (NodeId, String)> = BTreeMap::new();
+    let mut conflicts = Vec::new();
+    for (node, server) in &cluster.servers {
+        let state = server.state();
+        let Some((log, _)) = state.acceptor() else {
+            continue;
+        };
+        for (slot, l) in &log.learner.slots {
+            let Some(d) = &l.decided else { continue };
+            let value = format!("{}", d.value);
+            match seen.get(slot) {
+                Some((other, v)) if *v != value => conflicts.push(format!(
+                    "slot {slot}: {other} decided {v}, {node} decided {value}"
+                )),
+                Some(_) => {}
+                None => {
+                    seen.insert(*slot, (*node, value));
+                }
+            }
+        }
+    }
+    conflicts
+}
+
+fn key(k: usize) -> String {
+    format!("k{k}")
+}
+
+/// One client process of the workload.
+struct Worker {
+    client: Client,
+    index: usize,
+    clients: usize,
+    /// Its process id in the history: a new one after each unknown outcome.
+    process: u64,
+    rng: FaultRng,
+    keys: usize,
+    /// The last value it saw of each key, for CAS that may succeed.
+    seen: BTreeMap<usize, Option<String>>,
+    written: u64,
+}
+
+impl Worker {
+    fn run(&mut self, recorder: &Recorder, stop: &AtomicBool, mismatches: &AtomicU64) {
+        while !stop.load(Ordering::Relaxed) {
+            let k = self.rng.below(self.keys as u64) as usize;
+            let op = self.next_op(k);
+            recorder.invoke_op(self.process, &op);
+            match self.client.execute(op.clone()) {
+                Ok(reply) => {
+                    if let Reply::Value(v) = &reply {
+                        self.seen.insert(k, v.clone());
+                    }
+                    if let Reply::Cas { found, swapped } = &reply {
+                        let now = if *swapped {
+                            cas_new(&op)
+                        } else {
+                            found.clone()
+                        };
+                        self.seen.insert(k, now);
+                    }
+                    if let Err(HistoryError::MismatchedReply { .. }) =
+                        recorder.complete_op(self.process, &op, Some(&reply))
+                    {
+                        mismatches.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Err(ClientError::NoAnswer { .. }) | Err(_) => {
+                    let _ = recorder.complete_op(self.process, &op, None);
+                    // Jepsen's convention: a process with an unknown outcome is done.
+                    self.process += self.clients as u64;
+                }
+            }
+        }
+    }
+
+    fn next_op(&mut self, k: usize) -> Op {
+        let key = key(k);
+        match self.rng.below(10) {
+            0..=3 => Op::Get { key },
+            4..=7 => {
+                self.written += 1;
+                Op::Put {
+                    key,
+                    value: format!("{}-{}", self.index, self.written),
+                }
+            }
+            _ => {
+                self.written += 1;
+                Op::Cas {
+                    key,
+                    expected: self.seen.get(&k).cloned().flatten(),
+                    new: format!("{}-{}", self.index, self.written),
+                }
+            }
+        }
+    }
+}
+
+fn cas_new(op: &Op) -> Option<String> {
+    match op {
+        Op::Cas { new, .. } => Some(new.clone()),
+        _ => None,
+    }
+}
