@@ -741,3 +741,51 @@ fn bpfp_config_rejects_bad_arguments_with_exit_2() {
         assert!(stderr.contains(mentions), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn a_share_holds_only_its_nodes_keys_and_nothing_foreign_passes() {
+    let config = generated(4, 2, 2);
+    let p1 = NodeId::new(Role::Proposer, 1);
+    let share = config.share_for(p1);
+    share.validate().expect("a share is valid");
+    assert_eq!(share.share_of, Some(p1));
+    assert!(share.domain_key().is_none(), "no domain key");
+    assert!(share.command_keys.is_empty(), "no command key");
+    assert!(share.channel_keys.iter().all(|k| k.between.contains(&p1)));
+    assert_eq!(
+        share.channel_keys.len(),
+        4 + 2,
+        "one per acceptor and client"
+    );
+    let round_trip = ClusterConfig::from_toml(&share.to_toml().unwrap()).unwrap();
+    assert_eq!(round_trip, share);
+
+    let c0 = NodeId::new(Role::Client, 0);
+    let client = config.share_for(c0);
+    client.validate().expect("a client's share is valid");
+    assert_eq!(client.command_keys.len(), 1);
+    assert_eq!(client.command_keys[0].client, 0);
+
+    // A share with a key that is not its node's is refused, naming the key.
+    let mut leaky = share.clone();
+    leaky.command_keys.push(config.command_keys[0].clone());
+    let e = leaky.validate().unwrap_err();
+    assert!(e.to_string().contains("share of proposer 1"), "{e}");
+    let mut leaky = share.clone();
+    leaky.acceptor_secrets = config.acceptor_secrets.clone();
+    assert!(leaky.validate().is_err());
+    let mut leaky = share.clone();
+    leaky.channel_keys.push(
+        config
+            .channel_keys
+            .iter()
+            .find(|k| !k.between.contains(&p1))
+            .unwrap()
+            .clone(),
+    );
+    assert!(leaky.validate().is_err());
+    // Acceptors read the whole config: no acceptor has a share.
+    let mut wrong = share.clone();
+    wrong.share_of = Some(NodeId::new(Role::Acceptor, 0));
+    assert!(wrong.validate().is_err());
+}

@@ -10,12 +10,14 @@ use bp_fast_paxos::runtime::event_loop::{Codec, Counters};
 use bp_fast_paxos::service::client::{Client, ClientError};
 use bp_fast_paxos::service::kv::{KvStore, Reply};
 use bp_fast_paxos::service::msg::ServiceMsg;
-use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config};
+use bp_fast_paxos::service::server::{
+    LocalCluster, ServerError, ServerOptions, loopback_config, start_server, store_path,
+};
 use bp_fast_paxos::service::{Batch, Command, Op};
 use bp_fast_paxos::types::ClientId;
 use std::collections::BTreeMap;
 use std::net::UdpSocket;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -269,4 +271,66 @@ fn junk_and_forged_datagrams_are_dropped_and_counted() {
     );
     let mut alice = Client::connect(&config, 0).unwrap();
     assert_eq!(alice.execute(put("still", "works")).unwrap(), Reply::Stored);
+}
+
+#[test]
+fn an_acceptor_whose_store_is_gone_refuses_to_restart() {
+    let mut cluster = cluster(1);
+    assert!(cluster.kill(acceptor(2)));
+    std::fs::remove_file(store_path(&cluster.data_dir, 2)).expect("the store existed");
+    match cluster.restart(acceptor(2)) {
+        Err(e @ ServerError::NoStore(_)) => {
+            let message = e.to_string();
+            assert!(
+                message.contains("acceptor-2.log") && message.contains("--init"),
+                "{message}"
+            );
+        }
+        Err(other) => panic!("expected NoStore, got {other}"),
+        Ok(()) => panic!("an acceptor that forgot its votes must not start"),
+    }
+}
+
+#[test]
+fn proposers_and_clients_run_on_their_shares_of_the_config() {
+    let (mut config, mut sockets) = loopback_config(1, 2, 1).unwrap();
+    fast(&mut config);
+    let proposers = [
+        NodeId::new(Role::Proposer, 0),
+        NodeId::new(Role::Proposer, 1),
+    ];
+    let proposer_sockets = sockets.split_off(4);
+    let _acceptors = LocalCluster::start_except(
+        config.clone(),
+        &fresh_dir(),
+        sockets,
+        ServerOptions::default(),
+        &proposers,
+    )
+    .unwrap();
+    let share = |node: NodeId| {
+        // Through TOML, as a node would read its file.
+        let text = config.share_for(node).to_toml().unwrap();
+        ClusterConfig::from_toml(&text).expect("a share is a valid config")
+    };
+    let _proposers: Vec<_> = proposers
+        .iter()
+        .zip(proposer_sockets)
+        .map(|(p, socket)| {
+            let options = ServerOptions::default();
+            start_server(&share(*p), *p, Path::new("."), Some(socket), &options).unwrap()
+        })
+        .collect();
+    let mut alice = Client::connect(&share(NodeId::new(Role::Client, 0)), 0).unwrap();
+    assert_eq!(alice.execute(put("k", "shared")).unwrap(), Reply::Stored);
+    assert_eq!(alice.execute(get("k")).unwrap(), value("shared"));
+    // A proposer's share cannot run an acceptor: it has no domain key.
+    let refused = start_server(
+        &share(proposers[0]),
+        acceptor(0),
+        &fresh_dir(),
+        None,
+        &ServerOptions::default(),
+    );
+    assert!(matches!(refused, Err(ServerError::Config(_))));
 }

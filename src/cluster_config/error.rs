@@ -90,6 +90,13 @@ pub enum ConfigError {
         b: NodeId,
     },
     DuplicateKeyEntry(KeyField),
+    /// `share_of` names an acceptor (acceptors read the whole config) or a node not in it.
+    BadShare(NodeId),
+    /// The share of one node holds a key that is not its own.
+    ForeignKey {
+        share: NodeId,
+        field: KeyField,
+    },
 }
 
 impl Display for ConfigError {
@@ -141,6 +148,15 @@ impl Display for ConfigError {
                 "channel_keys: {a} and {b} never talk to each other, so they have no channel key"
             ),
             DuplicateKeyEntry(field) => write!(f, "{field} is given twice"),
+            BadShare(node) => write!(
+                f,
+                "share_of: {node} cannot have a share (acceptors read the whole config; a \
+                 share is for a proposer or client of the config)"
+            ),
+            ForeignKey { share, field } => write!(
+                f,
+                "{field} is in the share of {share}, which must hold only its own keys"
+            ),
         }
     }
 }

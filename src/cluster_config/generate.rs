@@ -79,6 +79,7 @@ impl ClusterConfig {
         let addr_of =
             |position: usize| SocketAddr::new(host, base_port + position as u16).to_string();
         let mut config = ClusterConfig {
+            share_of: None,
             f: (acceptors - 1) / 3,
             timing: Timing::default(),
             acceptors: Vec::new(),

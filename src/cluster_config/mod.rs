@@ -38,6 +38,10 @@
 //! A channel key is read by the two nodes of its pair. A command key (§8) is read by the
 //! acceptors and its client, never by proposers, so that a proposer cannot invent a command.
 //!
+//! **Shares.** `bpfp config --out DIR` also writes each proposer's and client's share
+//! ([`ClusterConfig::share_for`]): the same file with `share_of = "proposer 1"` and only that
+//! node's keys, so that the whole file stays with the acceptors.
+//!
 //! **Clients.** Every client that may submit commands is listed, because the acceptors must
 //! hold its command key and its channel keys before it sends anything. A client is given one
 //! of these ids when it starts (`bpfp put --client 2`, say); an id that is not in the config
@@ -67,6 +71,10 @@ use std::net::SocketAddr;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterConfig {
+    /// Set in the share of one proposer or client ([`ClusterConfig::share_for`]): the file
+    /// holds only that node's keys. Absent in the whole config, which acceptors read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_of: Option<NodeId>,
     /// The number of acceptor crashes tolerated; there are `3f + 1` acceptors.
     pub f: usize,
     #[serde(default)]
@@ -98,6 +106,21 @@ impl ClusterConfig {
     /// The config as TOML, in the layout of the module documentation.
     pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
         toml::to_string(self)
+    }
+
+    /// The share of `node` (a proposer or a client): the whole config without the keys it must
+    /// not hold. No domain key (a proposer holding it could forge PROMISEs), no command key but
+    /// a client's own (a proposer holding one could forge commands), and only the channel keys
+    /// of its own pairs (with another's it could pose as that node).
+    pub fn share_for(&self, node: NodeId) -> ClusterConfig {
+        let mut share = self.clone();
+        share.share_of = Some(node);
+        share.acceptor_secrets = None;
+        share.channel_keys.retain(|k| k.between.contains(&node));
+        share
+            .command_keys
+            .retain(|k| node == NodeId::new(Role::Client, k.client));
+        share
     }
 
     /// The shape of the cluster for the protocol core.

@@ -80,11 +80,32 @@ impl ClusterConfig {
     fn validate_keys(&self) -> Result<(), ConfigError> {
         // Every key with its field, checked for form here and for reuse at the end.
         let mut keys: Vec<(KeyField, Vec<u8>)> = Vec::new();
-
-        let domain = self
-            .domain_key()
-            .ok_or(ConfigError::MissingKey(KeyField::Domain))?;
-        keys.push((KeyField::Domain, key_bytes(KeyField::Domain, domain)?));
+        // A share holds only its node's keys (and must not hold another's).
+        let share = self.share_of;
+        if let Some(node) = share {
+            if node.role() == Role::Acceptor || !self.contains(node) {
+                return Err(ConfigError::BadShare(node));
+            }
+            if self.acceptor_secrets.is_some() {
+                return Err(ConfigError::ForeignKey {
+                    share: node,
+                    field: KeyField::Domain,
+                });
+            }
+        } else {
+            let domain = self
+                .domain_key()
+                .ok_or(ConfigError::MissingKey(KeyField::Domain))?;
+            keys.push((KeyField::Domain, key_bytes(KeyField::Domain, domain)?));
+        }
+        let mine = |field: KeyField, nodes: &[NodeId]| -> Result<(), ConfigError> {
+            match share {
+                Some(node) if !nodes.contains(&node) => {
+                    Err(ConfigError::ForeignKey { share: node, field })
+                }
+                _ => Ok(()),
+            }
+        };
 
         let mut channels = BTreeSet::new();
         for entry in &self.channel_keys {
@@ -98,6 +119,7 @@ impl ClusterConfig {
             if !a.talks_with(b) {
                 return Err(ConfigError::SilentPair { a, b });
             }
+            mine(field, &[a, b])?;
             if !channels.insert(field) {
                 return Err(ConfigError::DuplicateKeyEntry(field));
             }
@@ -106,7 +128,8 @@ impl ClusterConfig {
         let nodes: Vec<NodeId> = self.nodes().collect();
         for (i, &a) in nodes.iter().enumerate() {
             for &b in &nodes[i + 1..] {
-                if a.talks_with(b) && !channels.contains(&KeyField::channel(a, b)) {
+                let needed = share.is_none_or(|node| node == a || node == b);
+                if needed && a.talks_with(b) && !channels.contains(&KeyField::channel(a, b)) {
                     return Err(ConfigError::MissingKey(KeyField::channel(a, b)));
                 }
             }
@@ -122,6 +145,7 @@ impl ClusterConfig {
                     node: NodeId::Client(client),
                 });
             }
+            mine(field, &[NodeId::Client(client)])?;
             if !commands.insert(client) {
                 return Err(ConfigError::DuplicateKeyEntry(field));
             }
@@ -131,6 +155,7 @@ impl ClusterConfig {
             .clients
             .iter()
             .map(|e| ClientId(e.id))
+            .filter(|c| share.is_none_or(|node| node == NodeId::Client(*c)))
             .find(|c| !commands.contains(c))
         {
             return Err(ConfigError::MissingKey(KeyField::Command(client)));

@@ -37,6 +37,9 @@ pub struct ServerOptions {
     pub faults: Option<Arc<Faults>>,
     /// A deliberately broken build, which a torture run must catch.
     pub broken: Option<Broken>,
+    /// An acceptor may create its store: it is new. Otherwise a missing store is an error,
+    /// since starting afresh would forget the votes of an acceptor that ran before.
+    pub new_acceptor: bool,
 }
 
 /// Deliberately broken servers, to show that the torture checks have teeth.
@@ -62,6 +65,8 @@ pub enum ServerError {
     Config(String),
     Key(BadKey),
     Storage(DurableError),
+    /// An acceptor that is not new has no store.
+    NoStore(PathBuf),
     Socket {
         addr: SocketAddr,
         source: io::Error,
@@ -74,6 +79,12 @@ impl Display for ServerError {
             ServerError::Config(why) => write!(f, "{why}"),
             ServerError::Key(BadKey(why)) => write!(f, "bad key: {why}"),
             ServerError::Storage(e) => write!(f, "{e}"),
+            ServerError::NoStore(path) => write!(
+                f,
+                "no acceptor store at {}: if this acceptor is new, start it with --init; if it \
+                 ran before, its votes are lost, and starting it afresh could break agreement",
+                path.display()
+            ),
             ServerError::Socket { addr, source } => write!(f, "cannot bind {addr}: {source}"),
         }
     }
@@ -215,6 +226,8 @@ pub fn start_server(
             let path = store_path(data_dir, node.index());
             if options.broken == Some(Broken::ForgetVotesOnRestart) {
                 let _ = std::fs::remove_file(&path);
+            } else if !options.new_acceptor && !path.exists() {
+                return Err(ServerError::NoStore(path));
             }
             let (storage, recovered) = DurableLog::<LogDurableState<SlotValue>>::open(&path)
                 .map_err(ServerError::Storage)?;
@@ -326,11 +339,15 @@ impl LocalCluster {
         skip: &[NodeId],
     ) -> Result<Self, ServerError> {
         let mut sockets = sockets.into_iter();
+        let new = ServerOptions {
+            new_acceptor: true,
+            ..options.clone()
+        };
         let servers = config
             .nodes()
             .filter(|node| node.role() != Role::Client && !skip.contains(node))
             .map(|node| {
-                start_server(&config, node, data_dir, sockets.next(), &options)
+                start_server(&config, node, data_dir, sockets.next(), &new)
                     .map(|server| (node, server))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -362,7 +379,7 @@ impl LocalCluster {
         }
     }
 
-    /// Starts `node` again on its address, from its durable store.
+    /// Starts `node` again on its address, from its durable store (which must exist).
     pub fn restart(&mut self, node: NodeId) -> Result<(), ServerError> {
         let server = start_server(&self.config, node, &self.data_dir, None, &self.options)?;
         self.servers.push((node, server));

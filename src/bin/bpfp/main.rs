@@ -73,6 +73,10 @@ struct ConfigArgs {
     /// The IP address every node listens on.
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
+    /// Write DIR/cluster.toml (for acceptors) and each proposer's and client's share
+    /// (DIR/proposer-N.toml, DIR/client-N.toml: only that node's keys) instead of printing.
+    #[arg(long, value_name = "DIR")]
+    out: Option<std::path::PathBuf>,
 }
 
 /// Why a subcommand failed, and so the exit status.
@@ -155,18 +159,46 @@ fn run_config(args: ConfigArgs) -> Result<(), Failure> {
         "# BP Fast Paxos cluster: f = {}; acceptors: {}, proposers: {}, clients: {}.\n\
          # Every key is secret, and this file holds them all: give it to acceptors only. A\n\
          # proposer or client that held it could pose as an acceptor, forge PROMISEs (the\n\
-         # domain key) and forge clients' commands.\n\n",
+         # domain key) and forge clients' commands. `bpfp config --out DIR` also writes each\n\
+         # proposer's and client's share, with only its own keys.\n\n",
         config.f,
         config.acceptors.len(),
         config.proposers.len(),
         config.clients.len()
     );
-    let mut stdout = std::io::stdout().lock();
-    stdout
-        .write_all(header.as_bytes())
-        .and_then(|()| stdout.write_all(toml.as_bytes()))
-        .and_then(|()| stdout.flush())
-        .map_err(|e| Failure::runtime("cannot write to stdout", e))
+    let Some(dir) = args.out else {
+        let mut stdout = std::io::stdout().lock();
+        return stdout
+            .write_all(header.as_bytes())
+            .and_then(|()| stdout.write_all(toml.as_bytes()))
+            .and_then(|()| stdout.flush())
+            .map_err(|e| Failure::runtime("cannot write to stdout", e));
+    };
+    let write = |name: String, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text)
+            .map_err(|e| Failure::runtime(&format!("cannot write {}", path.display()), e))
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::runtime(&format!("cannot create {}", dir.display()), e))?;
+    write("cluster.toml".into(), header + &toml)?;
+    let shares = config
+        .nodes()
+        .filter(|node| node.role() != bp_fast_paxos::cluster_config::Role::Acceptor);
+    for node in shares {
+        let share = config
+            .share_for(node)
+            .to_toml()
+            .map_err(|e| Failure::runtime("cannot write a share", e))?;
+        let header = format!(
+            "# The share of {node} in a BP Fast Paxos cluster: only its own keys. Give it to\n\
+             # {node} only.\n\n"
+        );
+        let name = format!("{}-{}.toml", node.role(), node.index());
+        write(name, header + &share)?;
+    }
+    println!("{}", dir.join("cluster.toml").display());
+    Ok(())
 }
 
 /// Accepts only `3f + 1` acceptors with `f >= 1`, so that clap reports anything else as a

@@ -18,9 +18,13 @@ pub struct AcceptorArgs {
     /// This acceptor's id in the config.
     #[arg(long)]
     id: u16,
-    /// The directory of this acceptor's durable store (created if absent).
+    /// The directory of this acceptor's durable store.
     #[arg(long)]
     data: PathBuf,
+    /// This acceptor is new: create its store. Without it, a missing store is an error,
+    /// because an acceptor that forgot its votes could break agreement.
+    #[arg(long)]
+    init: bool,
 }
 
 #[derive(Args, Debug)]
@@ -53,7 +57,11 @@ pub fn read_config(path: &Path) -> Result<ClusterConfig, Failure> {
 pub fn run_acceptor(args: AcceptorArgs) -> Result<(), Failure> {
     let config = read_config(&args.config)?;
     let node = NodeId::new(Role::Acceptor, args.id);
-    let server = start_server(&config, node, &args.data, None, &ServerOptions::default())
+    let options = ServerOptions {
+        new_acceptor: args.init,
+        ..ServerOptions::default()
+    };
+    let server = start_server(&config, node, &args.data, None, &options)
         .map_err(|e| Failure::runtime(&format!("{node} cannot start"), e))?;
     tracing::info!(%node, data = %args.data.display(), "serving");
     serve(vec![(node, server)])
