@@ -10,7 +10,7 @@ use super::step::{LogEffect, LogStep};
 use crate::auth::Authenticator;
 use crate::learner::Decision;
 use crate::message::Vote;
-use crate::rules::Rules;
+use crate::rules::{ProofError, Rules};
 use crate::step::{Peer, To, TrustCause};
 use crate::types::{AcceptorId, Cluster, ProposerId, Round, Value};
 use serde::{Deserialize, Serialize};
@@ -204,20 +204,9 @@ impl<A: Authenticator> LogAcceptor<A> {
         value: &V,
         proof: &[LogPromise<V>],
     ) -> Option<LogAcceptorStep<V>> {
-        let next_round = match self.gate(s, p, round, slot, value) {
-            Gate::CheckProof(next_round) => next_round,
-            Gate::Equivocation(next_round) => {
-                return self.trust_change(s, next_round, TrustCause::Equivocation);
-            }
-            Gate::Ignore => return None,
-        };
-        if round == 0 {
-            return Some(self.vote(s, round, slot, value));
-        }
-        match valid_log_proof(&self.rules, &self.auth, round, slot, value, proof) {
-            Ok(()) => Some(self.vote(s, round, slot, value)),
-            Err(e) => self.evidence(s, round, next_round, e.into()),
-        }
+        self.accept_with(s, p, round, slot, value, || {
+            valid_log_proof(&self.rules, &self.auth, round, slot, value, proof)
+        })
     }
 
     /// On `ACCEPT(r, s, v, digest)` from proposer `p`: as [`Self::receive_accept`], with the
@@ -236,6 +225,22 @@ impl<A: Authenticator> LogAcceptor<A> {
         if known.round != round || known.digest != *digest {
             return None;
         }
+        self.accept_with(s, p, round, slot, value, || {
+            check_slot(&self.rules, slot, value, &known.proof)
+        })
+    }
+
+    /// An ACCEPT whose proof `valid` checks (round 0 needs none): vote, or act on the
+    /// evidence, or ignore it.
+    fn accept_with<V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        p: ProposerId,
+        round: Round,
+        slot: Slot,
+        value: &V,
+        valid: impl FnOnce() -> Result<(), ProofError>,
+    ) -> Option<LogAcceptorStep<V>> {
         let next_round = match self.gate(s, p, round, slot, value) {
             Gate::CheckProof(next_round) => next_round,
             Gate::Equivocation(next_round) => {
@@ -246,7 +251,7 @@ impl<A: Authenticator> LogAcceptor<A> {
         if round == 0 {
             return Some(self.vote(s, round, slot, value));
         }
-        match check_slot(&self.rules, slot, value, &known.proof) {
+        match valid() {
             Ok(()) => Some(self.vote(s, round, slot, value)),
             Err(e) => self.evidence(s, round, next_round, e.into()),
         }

@@ -47,15 +47,11 @@ pub struct ServerOptions {
 pub enum Broken {
     /// Acceptors decide on `f + 1` LEARNs instead of a quorum of `2f + 1`.
     LearnerQuorumFPlus1,
-    /// An acceptor forgets its round and votes when it restarts (its store is deleted).
-    ForgetVotesOnRestart,
 }
 
 impl Broken {
-    pub const ALL: [(&'static str, Broken); 2] = [
-        ("learner-f-plus-1", Broken::LearnerQuorumFPlus1),
-        ("forget-votes", Broken::ForgetVotesOnRestart),
-    ];
+    pub const ALL: [(&'static str, Broken); 1] =
+        [("learner-f-plus-1", Broken::LearnerQuorumFPlus1)];
 }
 
 /// Why a server cannot start.
@@ -224,9 +220,7 @@ pub fn start_server(
                 ServerError::Config(format!("cannot create {}: {source}", data_dir.display()))
             })?;
             let path = store_path(data_dir, node.index());
-            if options.broken == Some(Broken::ForgetVotesOnRestart) {
-                let _ = std::fs::remove_file(&path);
-            } else if !options.new_acceptor && !path.exists() {
+            if !options.new_acceptor && !path.exists() {
                 return Err(ServerError::NoStore(path));
             }
             let (storage, recovered) = DurableLog::<LogDurableState<SlotValue>>::open(&path)

@@ -7,8 +7,10 @@ use super::byzantine::ByzantineProposer;
 use super::history::{HistoryError, Recorder, write_jsonl};
 use super::linearizable::{Verdict, check};
 use crate::cluster_config::{NodeId, Role};
+use crate::log::acceptor::LogAcceptorState;
 use crate::runtime::faults::{FaultCounts, FaultRates, FaultRng, Faults};
 use crate::service::client::{Client, ClientError};
+use crate::service::msg::SlotValue;
 use crate::service::server::{Broken, LocalCluster, ServerOptions, loopback_config};
 use crate::service::{Op, Reply};
 use std::collections::BTreeMap;
@@ -233,10 +235,12 @@ impl Observer {
         let thread = {
             let stop = Arc::clone(&stop);
             std::thread::spawn(move || {
-                let mut decided: BTreeMap<u64, (NodeId, String)> = BTreeMap::new();
+                let mut decided = Decided::default();
                 let mut prefixes: BTreeMap<u64, (NodeId, [u8; 32])> = BTreeMap::new();
                 let mut conflicts = Vec::new();
-                while !stop.load(Ordering::Relaxed) && conflicts.len() < 10 {
+                while !stop.load(Ordering::Relaxed)
+                    && conflicts.len() + decided.conflicts.len() < 10
+                {
                     let states: Vec<_> = {
                         let cluster = lock(&cluster);
                         cluster
@@ -249,19 +253,7 @@ impl Observer {
                         let Some((log, replica)) = state.acceptor() else {
                             continue;
                         };
-                        for (slot, l) in &log.learner.slots {
-                            let Some(d) = &l.decided else { continue };
-                            let value = format!("{}", d.value);
-                            match decided.get(slot) {
-                                Some((other, v)) if *v != value => conflicts.push(format!(
-                                    "slot {slot}: {other} decided {v}, {node} decided {value}"
-                                )),
-                                Some(_) => {}
-                                None => {
-                                    decided.insert(*slot, (*node, value));
-                                }
-                            }
-                        }
+                        decided.record(*node, log);
                         match prefixes.get(&replica.applied) {
                             Some((other, d)) if *d != replica.log_digest => {
                                 conflicts.push(format!(
@@ -277,6 +269,7 @@ impl Observer {
                     }
                     std::thread::sleep(Duration::from_millis(20));
                 }
+                conflicts.extend(decided.conflicts);
                 conflicts.dedup();
                 conflicts
             })
@@ -437,28 +430,39 @@ fn check_replicas(cluster: &LocalCluster, report: &mut TortureReport) {
 
 /// Slots that two acceptors decided differently, among those they still keep.
 fn slot_conflicts(cluster: &LocalCluster) -> Vec<String> {
-    let mut seen: BTreeMap<u64, (NodeId, String)> = BTreeMap::new();
-    let mut conflicts = Vec::new();
+    let mut decided = Decided::default();
     for (node, server) in &cluster.servers {
         let state = server.state();
-        let Some((log, _)) = state.acceptor() else {
-            continue;
-        };
+        if let Some((log, _)) = state.acceptor() {
+            decided.record(*node, log);
+        }
+    }
+    decided.conflicts
+}
+
+/// The decisions seen so far, slot by slot, and every disagreement among them.
+#[derive(Default)]
+struct Decided {
+    by_slot: BTreeMap<u64, (NodeId, String)>,
+    conflicts: Vec<String>,
+}
+
+impl Decided {
+    fn record(&mut self, node: NodeId, log: &LogAcceptorState<SlotValue>) {
         for (slot, l) in &log.learner.slots {
             let Some(d) = &l.decided else { continue };
             let value = format!("{}", d.value);
-            match seen.get(slot) {
-                Some((other, v)) if *v != value => conflicts.push(format!(
+            match self.by_slot.get(slot) {
+                Some((other, v)) if *v != value => self.conflicts.push(format!(
                     "slot {slot}: {other} decided {v}, {node} decided {value}"
                 )),
                 Some(_) => {}
                 None => {
-                    seen.insert(*slot, (*node, value));
+                    self.by_slot.insert(*slot, (node, value));
                 }
             }
         }
     }
-    conflicts
 }
 
 fn key(k: usize) -> String {

@@ -44,8 +44,8 @@ pub struct TortureArgs {
     /// No Byzantine proposer (proposer 0 runs honestly).
     #[arg(long)]
     no_byzantine: bool,
-    /// Run a deliberately broken build, which the checks must catch:
-    /// learner-f-plus-1 or forget-votes.
+    /// Run a deliberately broken build, which the checks must catch: learner-f-plus-1
+    /// (learners decide on f + 1 LEARNs).
     #[arg(long, value_parser = parse_broken)]
     broken: Option<Broken>,
     /// Where the stores and `history.jsonl` go.
