@@ -5,7 +5,7 @@
 use bp_fast_paxos::auth::{Authenticator, HmacSha256, Mac};
 use bp_fast_paxos::learner::Decision;
 use bp_fast_paxos::log::Slot;
-use bp_fast_paxos::log::acceptor::{LogAcceptor, LogAcceptorState};
+use bp_fast_paxos::log::acceptor::{LogAcceptor, LogAcceptorState, Repeat};
 use bp_fast_paxos::log::message::{LogMsg, LogPromise, LogProof, SlotVote};
 use bp_fast_paxos::log::proposer::plan;
 use bp_fast_paxos::log::rules::{SlotRule, distinct_acceptors, slot_rule, valid_log_proof};
@@ -680,4 +680,54 @@ impl Authenticator for Counting {
         self.0.fetch_add(1, Ordering::Relaxed);
         Mac([0; 32])
     }
+}
+
+#[test]
+fn a_repeated_accept_is_answered_with_the_learn_or_the_decision() {
+    let a = acceptor();
+    let s = voted_twice();
+    // It voted A in slot 0 of round 0: its LEARN again.
+    let again = a.repeated_accept(&s, &accept(0, 0, batch("A"), vec![]));
+    assert_eq!(
+        again,
+        Some(Repeat::Learn(LogMsg::Learn {
+            round: 0,
+            slot: 0,
+            value: batch("A")
+        }))
+    );
+    // Not the vote it cast, or a slot it did not vote in: nothing to repeat.
+    assert_eq!(
+        a.repeated_accept(&s, &accept(0, 0, batch("Z"), vec![])),
+        None
+    );
+    assert_eq!(
+        a.repeated_accept(&s, &accept(0, 5, batch("A"), vec![])),
+        None
+    );
+    // Once it learned slot 0 decided, it tells the decision instead.
+    let mut learned = s.clone();
+    for b in [0, 1] {
+        let learn = LogMsg::Learn {
+            round: 0,
+            slot: 0,
+            value: batch("A"),
+        };
+        learned = a
+            .on_message(&learned, Peer::Acceptor(AcceptorId(b)), &learn)
+            .map_or(learned, |step| step.state);
+    }
+    let learn = LogMsg::Learn {
+        round: 0,
+        slot: 0,
+        value: batch("A"),
+    };
+    learned = a
+        .on_message(&learned, Peer::Acceptor(AcceptorId(3)), &learn)
+        .map_or(learned, |step| step.state);
+    assert!(learned.learner.decided(0).is_some());
+    assert!(matches!(
+        a.repeated_accept(&learned, &accept(0, 0, batch("A"), vec![])),
+        Some(Repeat::Decided { slot: 0, .. })
+    ));
 }

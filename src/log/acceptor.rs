@@ -46,6 +46,15 @@ pub struct LogAcceptorState<V> {
     pub round_proof: Option<RoundProof<V>>,
 }
 
+/// An acceptor's answer to a repeated ACCEPT ([`LogAcceptor::repeated_accept`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Repeat<V> {
+    /// It knows the slot decided: tell the sender.
+    Decided { slot: Slot, decision: Decision<V> },
+    /// It voted as asked: its LEARN again, to the learners.
+    Learn(LogMsg<V>),
+}
+
 /// A verified NEWROUND proof and its digest.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(bound(deserialize = "V: Deserialize<'de> + Ord"))]
@@ -445,6 +454,40 @@ impl<A: Authenticator> LogAcceptor<A> {
             slot,
             decision: decision.clone(),
         }))
+    }
+
+    /// A repeated ACCEPT that changed nothing: a leader resends what it has not seen decided,
+    /// since UDP may have lost the LEARNs. The acceptor answers with the decision of the slot,
+    /// if it knows it, or else its LEARN again, if it cast the vote the ACCEPT asks for. Not an
+    /// action of the model: it only repeats what the acceptor already said or learned.
+    pub fn repeated_accept<V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        msg: &LogMsg<V>,
+    ) -> Option<Repeat<V>> {
+        let (round, slot, value) = match msg {
+            LogMsg::Accept {
+                round, slot, value, ..
+            }
+            | LogMsg::AcceptByDigest {
+                round, slot, value, ..
+            } => (*round, *slot, value),
+            _ => return None,
+        };
+        if let Some(decision) = s.learner.decided(slot) {
+            return Some(Repeat::Decided {
+                slot,
+                decision: decision.clone(),
+            });
+        }
+        let vote = s.votes.get(&slot)?;
+        (vote.round == round && vote.value == *value).then(|| {
+            Repeat::Learn(LogMsg::Learn {
+                round,
+                slot,
+                value: value.clone(),
+            })
+        })
     }
 
     /// A timeout: the leader may have crashed (a log is never finished, so the driver calls

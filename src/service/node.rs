@@ -7,14 +7,12 @@ use super::msg::{ServiceMsg, SlotValue};
 use super::queue::Queue;
 use super::replica::{Outgoing, Replica};
 use crate::auth::HmacSha256;
-use crate::learner::Decision;
-use crate::log::Slot;
-use crate::log::acceptor::{LogAcceptorState, LogDurableState};
+use crate::log::acceptor::{LogAcceptorState, LogDurableState, Repeat};
 use crate::log::message::LogMsg;
 use crate::log::node::{LogNode, LogNodeState, LogRole};
 use crate::log::proposer::LogProposer;
 use crate::node::NodeTimer;
-use crate::step::Peer;
+use crate::step::{Peer, To};
 use crate::types::{AcceptorId, ClientId};
 use stateright::actor::{Actor, Command as OutCommand, Id, Out};
 use std::borrow::Cow;
@@ -187,20 +185,11 @@ impl ServiceNode {
         let from = self.log.topology.peer(src);
         match (from, msg) {
             (_, ServiceMsg::Log(m)) => {
-                let resent = self.learn_again(id, log, &m);
-                let known = known_decision(log, &m);
+                let accept = matches!(m, LogMsg::Accept { .. } | LogMsg::AcceptByDigest { .. })
+                    .then(|| m.clone());
                 let changed = Self::log_step(log, o, |s, out| self.log.on_msg(id, s, src, m, out));
-                if !changed {
-                    // A leader resends an ACCEPT it has not seen decided: the LEARNs of the
-                    // first one may have been lost, or the slot is decided here already.
-                    if let Some((first, decision)) = known {
-                        let decisions = vec![decision];
-                        o.send(src, ServiceMsg::Decisions { first, decisions });
-                    } else if let Some((learners, learn)) = resent {
-                        for to in learners {
-                            o.send(to, ServiceMsg::Log(learn.clone()));
-                        }
-                    }
+                if let (false, Some(accept)) = (changed, accept) {
+                    self.answer_repeat(id, log, src, &accept, o);
                 }
             }
             (Peer::Client, ServiceMsg::Request(command)) => {
@@ -268,44 +257,38 @@ impl ServiceNode {
         self.after_acceptor_step(id, log, replica, o);
     }
 
-    /// The LEARN this acceptor sent for the vote an ACCEPT asks for, if it already cast it,
-    /// and to whom to send it again.
-    fn learn_again(
+    /// Carries out the acceptor's answer to a repeated ACCEPT.
+    fn answer_repeat(
         &self,
         id: Id,
         log: &LogNodeState<Batch>,
+        src: Id,
         msg: &LogMsg<SlotValue>,
-    ) -> Option<(Vec<Id>, LogMsg<SlotValue>)> {
-        let LogNodeState::Acceptor(acceptor) = log else {
-            return None;
+        o: &mut Out<Self>,
+    ) {
+        let (LogRole::Acceptor(rules), LogNodeState::Acceptor(acceptor)) = (&self.log.role, log)
+        else {
+            return;
         };
-        let (round, slot, value) = match msg {
-            LogMsg::Accept {
-                round, slot, value, ..
+        match rules.repeated_accept(acceptor, msg) {
+            Some(Repeat::Decided { slot, decision }) => {
+                let decisions = vec![decision];
+                o.send(
+                    src,
+                    ServiceMsg::Decisions {
+                        first: slot,
+                        decisions,
+                    },
+                );
             }
-            | LogMsg::AcceptByDigest {
-                round, slot, value, ..
-            } => (*round, *slot, value),
-            _ => return None,
-        };
-        let vote = acceptor.votes.get(&slot)?;
-        if vote.round != round || vote.value != *value {
-            return None;
+            Some(Repeat::Learn(learn)) => {
+                let learners = self.log.topology.recipients(id, To::Learners);
+                for to in learners.into_iter().filter(|l| *l != id) {
+                    o.send(to, ServiceMsg::Log(learn.clone()));
+                }
+            }
+            None => {}
         }
-        let learners = self
-            .log
-            .topology
-            .learners
-            .iter()
-            .copied()
-            .filter(|l| *l != id)
-            .collect();
-        let learn = LogMsg::Learn {
-            round,
-            slot,
-            value: value.clone(),
-        };
-        Some((learners, learn))
     }
 
     fn on_proposer_msg(
@@ -388,21 +371,6 @@ impl ServiceNode {
             LogRole::Learner(rules) => rules.quorum,
         }
     }
-}
-
-/// The decision this acceptor knows for the slot of an ACCEPT, if any.
-fn known_decision(
-    log: &LogNodeState<Batch>,
-    msg: &LogMsg<SlotValue>,
-) -> Option<(Slot, Decision<SlotValue>)> {
-    let LogNodeState::Acceptor(acceptor) = log else {
-        return None;
-    };
-    let slot = match msg {
-        LogMsg::Accept { slot, .. } | LogMsg::AcceptByDigest { slot, .. } => *slot,
-        _ => return None,
-    };
-    acceptor.learner.decided(slot).map(|d| (slot, d.clone()))
 }
 
 fn proposed(log: &LogNodeState<Batch>) -> Option<crate::types::Round> {
