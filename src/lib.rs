@@ -20,6 +20,8 @@
 //! - [`cluster_config`]: the TOML cluster config of the UDP runtime: nodes, addresses, keys.
 //! - [`torture`]: fault-injection runs of the service, their histories and the
 //!   linearizability check.
+//! - [`trace`]: trace validation: what running acceptors did, checked against the model
+//!   and the TLA+ spec.
 //! - [`bench`]: the stateright paxos baseline of `bpfp bench`.
 //! - [`models`]: the model-checking configurations: Byzantine proposers and the properties.
 
@@ -38,6 +40,7 @@ pub mod runtime;
 pub mod service;
 pub mod step;
 pub mod torture;
+pub mod trace;
 pub mod types;
 
 #[path = "../models/mod.rs"]

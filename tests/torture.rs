@@ -26,6 +26,7 @@ fn options(seed: u64, seconds: u64, broken: Option<Broken>) -> TortureOptions {
         byzantine: true,
         broken,
         dir: dir(seed, broken.is_some()),
+        trace: false,
     }
 }
 

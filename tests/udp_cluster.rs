@@ -137,6 +137,7 @@ impl LoopbackCluster {
             storage,
             recovered,
             faults: None,
+            observer: None,
         })
         .expect("the node starts")
     }

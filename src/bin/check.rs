@@ -11,11 +11,15 @@ use bp_fast_paxos::models::properties::{Model, VARIANT_MUST_VIOLATE};
 use bp_fast_paxos::models::report::{Verdict, verdicts};
 use bp_fast_paxos::models::symmetry::representative;
 use bp_fast_paxos::models::{LearnerMode, Menu, ModelConfig, NetworkKind, Variant};
+use bp_fast_paxos::trace::read::read_history;
+use bp_fast_paxos::trace::replay::replay;
+use bp_fast_paxos::trace::tla::{MODULE, write_tla};
 use bp_fast_paxos::types::ProposerId;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use stateright::{Checker, HasDiscoveries, Model as _, UniformChooser};
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -46,6 +50,16 @@ enum Command {
     Explore {
         #[arg(long, default_value = "127.0.0.1:3000")]
         addr: String,
+    },
+    /// Validate the traces of a running cluster (`bpfp ... --trace`): replay them through
+    /// the model, or with --tla write a TLA+ module for `spec/check.sh --trace DIR`.
+    Trace {
+        /// Trace files, or directories of `*.trace.jsonl` files: one per acceptor.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Write `TraceBPFastPaxos.tla` and `.cfg` into DIR instead of replaying.
+        #[arg(long, value_name = "DIR")]
+        tla: Option<PathBuf>,
     },
     /// Random walks through the configuration, for spaces too big to exhaust.
     Simulate {
@@ -304,6 +318,76 @@ fn check_log(cli: &Cli) -> ExitCode {
 }
 
 /// Peak resident memory of this process, in MiB (Linux).
+/// The trace files named, with each directory standing for its `*.trace.jsonl` files.
+fn trace_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for arg in args {
+        if !arg.is_dir() {
+            files.push(arg.clone());
+            continue;
+        }
+        let entries = std::fs::read_dir(arg).map_err(|e| format!("{}: {e}", arg.display()))?;
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with(".trace.jsonl"))
+            .collect();
+        if found.is_empty() {
+            return Err(format!("{}: no *.trace.jsonl files", arg.display()));
+        }
+        found.sort();
+        files.extend(found);
+    }
+    Ok(files)
+}
+
+/// `check trace`: exit 0 when the traces validate, 1 when an event is rejected, 2 when they
+/// cannot be read.
+fn check_trace(args: &[PathBuf], tla: Option<&Path>) -> ExitCode {
+    let history =
+        match trace_files(args).and_then(|files| read_history(&files).map_err(|e| e.to_string())) {
+            Ok(history) => history,
+            Err(e) => {
+                eprintln!("check trace: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    if let Some(dir) = tla {
+        return match write_tla(&history, dir) {
+            Ok(t) => {
+                println!(
+                    "wrote {}/{MODULE}.tla: {} events over {} slots, up to {} values a slot, \
+                     rounds 0..{}",
+                    dir.display(),
+                    t.events,
+                    t.slots,
+                    t.values,
+                    t.max_round
+                );
+                println!("check it with: spec/check.sh --trace {}", dir.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("check trace: cannot write {}: {e}", dir.display());
+                ExitCode::from(2)
+            }
+        };
+    }
+    let start = Instant::now();
+    match replay(&history) {
+        Ok(replayed) => {
+            println!(
+                "trace valid: {replayed} ({:.1} s)",
+                start.elapsed().as_secs_f64()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(rejection) => {
+            println!("trace REJECTED at {rejection}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -318,6 +402,9 @@ fn main() -> ExitCode {
             println!("{:22} {}", v.name(), v.description());
         }
         return ExitCode::SUCCESS;
+    }
+    if let Some(Command::Trace { files, tla }) = &cli.command {
+        return check_trace(files, tla.as_deref());
     }
     if cli.model.log || cli.model.slots.is_some() {
         return check_log(&cli);
@@ -421,6 +508,7 @@ fn main() -> ExitCode {
             builder.serve(addr.as_str());
             ExitCode::SUCCESS
         }
+        Command::Trace { .. } => unreachable!("handled before any model is built"),
     }
 }
 

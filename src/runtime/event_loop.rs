@@ -91,6 +91,27 @@ pub struct NodeSpec<A: Actor, C, S> {
     pub recovered: Option<A::Storage>,
     /// Faults to inject into its outgoing datagrams (torture runs only).
     pub faults: Option<Arc<Faults>>,
+    /// Sees every step of the node (a trace recorder), if any.
+    pub observer: Option<Box<dyn Observer<A>>>,
+}
+
+/// What a step of a node reacted to.
+pub enum Input<'a, A: Actor> {
+    Msg { src: Id, msg: &'a A::Msg },
+    Timeout(&'a A::Timer),
+}
+
+/// Watches a node's steps from the edge, without changing them: the trace recorder of
+/// `--trace`. It sees the state a step starts from, then the state it ends in with the
+/// commands it gave, before any of them is carried out (so before its sends can cause a step
+/// elsewhere).
+pub trait Observer<A: Actor>: Send {
+    /// The node started in `state` (afresh, or recovered from its store).
+    fn started(&mut self, state: &A::State);
+    /// A step is about to run on `state`.
+    fn before(&mut self, state: &A::State);
+    /// The step ran: `input` took the node to `state`, and it gave `out`.
+    fn after(&mut self, input: Input<'_, A>, state: &A::State, out: &Out<A>);
 }
 
 /// The node's state, shared with [`RunningNode::state`]. The loop holds the lock for one step
@@ -162,7 +183,11 @@ where
     let stop = Arc::new(AtomicBool::new(false));
     let counters = Arc::new(Counters::default());
     let mut out = Out::new();
+    let mut spec = spec;
     let initial = spec.actor.on_start(spec.id, &spec.recovered, &mut out);
+    if let Some(observer) = &mut spec.observer {
+        observer.started(&initial);
+    }
     let state = Arc::new(Mutex::new(Some(initial)));
     let fault_rng = spec.faults.as_ref().map(|f| f.rng_for(spec.id));
     let mut node = EventLoop {
@@ -275,22 +300,42 @@ where
     }
 
     fn receive(&mut self, src: Id, msg: A::Msg) -> Result<(), RuntimeError> {
-        let (actor, id) = (&self.spec.actor, self.spec.id);
-        let out = self.step(|state, out| actor.on_msg(id, state, src, msg, out));
+        let id = self.spec.id;
+        // The observer needs the message after the handler consumed it.
+        let kept = self.spec.observer.is_some().then(|| msg.clone());
+        let out = self.step(
+            |actor, state, out| actor.on_msg(id, state, src, msg, out),
+            |observer, state, out| {
+                if let Some(msg) = &kept {
+                    observer.after(Input::Msg { src, msg }, state, out);
+                }
+            },
+        );
         self.carry_out(out)
     }
 
-    /// Runs one handler on the state, in place.
-    fn step(&self, handler: impl FnOnce(&mut Cow<A::State>, &mut Out<A>)) -> Out<A> {
+    /// Runs one handler on the state, in place, and shows the step to the observer.
+    fn step(
+        &mut self,
+        handler: impl FnOnce(&A, &mut Cow<A::State>, &mut Out<A>),
+        observe: impl FnOnce(&mut dyn Observer<A>, &A::State, &Out<A>),
+    ) -> Out<A> {
         let mut out = Out::new();
         let mut guard = match self.state.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
         if let Some(current) = guard.take() {
+            if let Some(observer) = &mut self.spec.observer {
+                observer.before(&current);
+            }
             let mut state = Cow::Owned(current);
-            handler(&mut state, &mut out);
-            *guard = Some(state.into_owned());
+            handler(&self.spec.actor, &mut state, &mut out);
+            let next = state.into_owned();
+            if let Some(observer) = &mut self.spec.observer {
+                observe(observer.as_mut(), &next, &out);
+            }
+            *guard = Some(next);
         }
         out
     }
@@ -319,8 +364,11 @@ where
             }
             self.timers.remove(&timer);
             Counters::bump(&self.counters.timeouts);
-            let (actor, id) = (&self.spec.actor, self.spec.id);
-            let out = self.step(|state, out| actor.on_timeout(id, state, &timer, out));
+            let id = self.spec.id;
+            let out = self.step(
+                |actor, state, out| actor.on_timeout(id, state, &timer, out),
+                |observer, state, out| observer.after(Input::Timeout(&timer), state, out),
+            );
             self.carry_out(out)?;
             self.deliver_to_self()?;
         }

@@ -13,9 +13,10 @@ use crate::log::proposer::LogProposer;
 use crate::node::Topology;
 use crate::rules::Rules;
 use crate::runtime::codec::WireCodec;
-use crate::runtime::event_loop::{Addresses, NodeSpec, RunningNode, spawn};
+use crate::runtime::event_loop::{Addresses, NodeSpec, Observer, RunningNode, spawn};
 use crate::runtime::faults::Faults;
 use crate::runtime::storage::Volatile;
+use crate::trace::record::TraceRecorder;
 use crate::types::{AcceptorId, ClientId, ProposerId};
 use std::fmt::{self, Display};
 use std::io;
@@ -40,6 +41,32 @@ pub struct ServerOptions {
     /// An acceptor may create its store: it is new. Otherwise a missing store is an error,
     /// since starting afresh would forget the votes of an acceptor that ran before.
     pub new_acceptor: bool,
+    /// Where acceptors record their traces (`--trace`), if anywhere.
+    pub trace: Option<TraceTo>,
+}
+
+/// Where an acceptor writes its trace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TraceTo {
+    /// This file (one acceptor).
+    File(PathBuf),
+    /// `acceptor-<i>.trace.jsonl` in this directory, for each acceptor `i`.
+    Dir(PathBuf),
+}
+
+impl TraceTo {
+    /// The trace file of acceptor `index`.
+    pub fn file_for(&self, index: u16) -> PathBuf {
+        match self {
+            TraceTo::File(path) => path.clone(),
+            TraceTo::Dir(dir) => trace_path(dir, index),
+        }
+    }
+}
+
+/// The trace file of acceptor `index` in `dir`.
+pub fn trace_path(dir: &Path, index: u16) -> PathBuf {
+    dir.join(format!("acceptor-{index}.trace.jsonl"))
 }
 
 /// Deliberately broken servers, to show that the torture checks have teeth.
@@ -47,11 +74,15 @@ pub struct ServerOptions {
 pub enum Broken {
     /// Acceptors decide on `f + 1` LEARNs instead of a quorum of `2f + 1`.
     LearnerQuorumFPlus1,
+    /// An acceptor votes again in a round in which it voted, when asked another value.
+    VoteTwice,
 }
 
 impl Broken {
-    pub const ALL: [(&'static str, Broken); 1] =
-        [("learner-f-plus-1", Broken::LearnerQuorumFPlus1)];
+    pub const ALL: [(&'static str, Broken); 2] = [
+        ("learner-f-plus-1", Broken::LearnerQuorumFPlus1),
+        ("vote-twice", Broken::VoteTwice),
+    ];
 }
 
 /// Why a server cannot start.
@@ -117,7 +148,11 @@ pub fn service_node(
             quorum: cluster.f + 1,
             ..rules
         },
-        _ => rules,
+        Some(Broken::VoteTwice) => Rules {
+            vote_once: false,
+            ..rules
+        },
+        None => rules,
     };
     let (role, keys) = match node.role() {
         Role::Acceptor => {
@@ -228,6 +263,20 @@ pub fn start_server(
             if let Some(torn) = &recovered.torn_tail {
                 tracing::warn!(%torn, "cut a torn tail off the acceptor's store");
             }
+            let observer = match &options.trace {
+                Some(to) => {
+                    let path = to.file_for(node.index());
+                    let recorder = TraceRecorder::open(&path, node.index(), config.cluster())
+                        .map_err(|e| {
+                            ServerError::Config(format!(
+                                "cannot write the trace {}: {e}",
+                                path.display()
+                            ))
+                        })?;
+                    Some(Box::new(recorder) as Box<dyn Observer<ServiceNode>>)
+                }
+                None => None,
+            };
             spawn(NodeSpec {
                 actor,
                 id,
@@ -237,6 +286,7 @@ pub fn start_server(
                 storage,
                 recovered: recovered.state,
                 faults: faults.clone(),
+                observer,
             })
         }
         _ => spawn(NodeSpec {
@@ -248,6 +298,7 @@ pub fn start_server(
             storage: Volatile,
             recovered: None,
             faults,
+            observer: None,
         }),
     };
     started.map_err(|source| ServerError::Socket {

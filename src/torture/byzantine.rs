@@ -265,6 +265,26 @@ impl Actor {
             });
             self.send(id, addr, &msg);
         }
+        // Both values to one acceptor too, in its first few slots while it is trusted in
+        // round 0 (it gives it away at once) and often later.
+        let to_one = if early {
+            slot < 3
+        } else {
+            self.rng.chance(0.3)
+        };
+        if to_one {
+            // Both values to one acceptor too: evidence it must act on, and never a second
+            // vote in the round.
+            if let Some((id, addr)) = self.acceptors.first().cloned() {
+                let msg = ServiceMsg::Log(LogMsg::Accept {
+                    round,
+                    slot,
+                    value: b.clone(),
+                    proof: proof.clone(),
+                });
+                self.send(id, addr, &msg);
+            }
+        }
         Mischief::bump(&self.mischief.equivocations);
     }
 

@@ -11,7 +11,7 @@ use crate::log::acceptor::LogAcceptorState;
 use crate::runtime::faults::{FaultCounts, FaultRates, FaultRng, Faults};
 use crate::service::client::{Client, ClientError};
 use crate::service::msg::SlotValue;
-use crate::service::server::{Broken, LocalCluster, ServerOptions, loopback_config};
+use crate::service::server::{Broken, LocalCluster, ServerOptions, TraceTo, loopback_config};
 use crate::service::{Op, Reply};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -38,6 +38,8 @@ pub struct TortureOptions {
     pub broken: Option<Broken>,
     /// Where the cluster keeps its stores, and the history (`history.jsonl`).
     pub dir: PathBuf,
+    /// Record the acceptors' traces in `dir/trace` (for `check trace`).
+    pub trace: bool,
 }
 
 /// What happened and what the checks found.
@@ -110,9 +112,17 @@ pub fn torture(options: &TortureOptions) -> Result<TortureReport, String> {
     config.timing.suspect_leader_ms = 400;
     config.timing.client_timeout_ms = 2_000;
     let faults = Faults::new(FaultRates::none(), options.seed);
+    let trace = options.trace.then(|| options.dir.join("trace"));
+    if let Some(dir) = &trace {
+        // Recorders append (a restarted acceptor goes on): start from nothing.
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
     let server_options = ServerOptions {
         faults: Some(Arc::clone(&faults)),
         broken: options.broken,
+        trace: trace.map(TraceTo::Dir),
         ..ServerOptions::default()
     };
     let p0 = NodeId::new(Role::Proposer, 0);

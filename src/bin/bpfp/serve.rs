@@ -4,7 +4,7 @@
 use crate::Failure;
 use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role};
 use bp_fast_paxos::service::server::{
-    LocalCluster, Server, ServerOptions, loopback_config, start_server,
+    LocalCluster, Server, ServerOptions, TraceTo, loopback_config, start_server,
 };
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -25,6 +25,9 @@ pub struct AcceptorArgs {
     /// because an acceptor that forgot its votes could break agreement.
     #[arg(long)]
     init: bool,
+    /// Record this acceptor's trace (JSON lines) in FILE, for `check trace`.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -45,6 +48,9 @@ pub struct LocalArgs {
     /// How many clients the config lists (`bpfp put --client N` picks one).
     #[arg(long, default_value_t = 4)]
     clients: usize,
+    /// Record each acceptor's trace in DIR (`acceptor-<i>.trace.jsonl`), for `check trace`.
+    #[arg(long, value_name = "DIR")]
+    trace: Option<PathBuf>,
 }
 
 pub fn read_config(path: &Path) -> Result<ClusterConfig, Failure> {
@@ -59,6 +65,7 @@ pub fn run_acceptor(args: AcceptorArgs) -> Result<(), Failure> {
     let node = NodeId::new(Role::Acceptor, args.id);
     let options = ServerOptions {
         new_acceptor: args.init,
+        trace: args.trace.map(TraceTo::File),
         ..ServerOptions::default()
     };
     let server = start_server(&config, node, &args.data, None, &options)
@@ -97,7 +104,10 @@ pub fn run_local(args: LocalArgs) -> Result<(), Failure> {
         config,
         &args.dir.join("data"),
         sockets,
-        ServerOptions::default(),
+        ServerOptions {
+            trace: trace_dir(args.trace)?,
+            ..ServerOptions::default()
+        },
     )
     .map_err(|e| Failure::runtime("cannot start the cluster", e))?;
     println!("{}", path.display());
@@ -123,4 +133,14 @@ fn serve(mut servers: Vec<(NodeId, Server)>) -> Result<(), Failure> {
             return Err(Failure::Runtime(format!("{node} stopped: {why}")));
         }
     }
+}
+
+/// A trace directory, created.
+fn trace_dir(dir: Option<PathBuf>) -> Result<Option<TraceTo>, Failure> {
+    let Some(dir) = dir else {
+        return Ok(None);
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::runtime(&format!("cannot create {}", dir.display()), e))?;
+    Ok(Some(TraceTo::Dir(dir)))
 }

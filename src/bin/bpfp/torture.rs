@@ -45,12 +45,15 @@ pub struct TortureArgs {
     #[arg(long)]
     no_byzantine: bool,
     /// Run a deliberately broken build, which the checks must catch: learner-f-plus-1
-    /// (learners decide on f + 1 LEARNs).
+    /// (learners decide on f + 1 LEARNs) or vote-twice (an acceptor votes again in a round).
     #[arg(long, value_parser = parse_broken)]
     broken: Option<Broken>,
     /// Where the stores and `history.jsonl` go.
     #[arg(long, default_value = "bpfp-torture")]
     dir: PathBuf,
+    /// Record the acceptors' traces in DIR/trace, for `check trace`.
+    #[arg(long)]
+    trace: bool,
 }
 
 fn parse_broken(text: &str) -> Result<Broken, String> {
@@ -96,6 +99,7 @@ pub fn run_torture(args: TortureArgs) -> Result<(), Failure> {
         byzantine: !args.no_byzantine,
         broken: args.broken,
         dir: args.dir,
+        trace: args.trace,
     };
     eprintln!(
         "bpfp torture: {} s, {} clients, seed {}, loss {} dup {} reorder {}{}{}{}",
