@@ -1,0 +1,222 @@
+//! Trace validation end to end: a short torture run (loss, duplication, reordering, crashes,
+//! partitions, a Byzantine proposer) records the acceptors' traces, which replay through the
+//! model (`check trace`) and drive the TLA+ spec under TLC (`check trace --tla`, then
+//! `spec/check.sh --trace`). A runtime broken on purpose, and traces tampered with, are
+//! rejected by both.
+
+use bp_fast_paxos::runtime::faults::FaultRates;
+use bp_fast_paxos::service::server::Broken;
+use bp_fast_paxos::torture::run::{TortureOptions, torture};
+use bp_fast_paxos::trace::event::Event;
+use bp_fast_paxos::trace::read::{History, read_history};
+use bp_fast_paxos::trace::replay::replay;
+use bp_fast_paxos::trace::tla::write_tla;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("bpfp-trace-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// A short torture run with traces; its merged history.
+fn traced_run(name: &str, seed: u64, seconds: u64, loss: f64, broken: Option<Broken>) -> History {
+    let dir = scratch(name);
+    let options = TortureOptions {
+        duration: Duration::from_secs(seconds),
+        clients: 3,
+        keys: 3,
+        seed,
+        rates: FaultRates {
+            loss,
+            duplicate: 0.2,
+            delay: 0.2,
+            max_delay: Duration::from_millis(20),
+        },
+        crashes: true,
+        partitions: true,
+        byzantine: true,
+        broken,
+        dir: dir.clone(),
+        trace: true,
+    };
+    let report = torture(&options).expect("the run starts");
+    eprintln!("{name}:\n{}", report.summary());
+    if broken.is_none() {
+        assert!(report.passed(), "{:?}", report.violations);
+    }
+    let trace = dir.join("trace");
+    let files: Vec<PathBuf> = (0..4)
+        .map(|i| trace.join(format!("acceptor-{i}.trace.jsonl")))
+        .collect();
+    read_history(&files).expect("the traces read back")
+}
+
+/// `spec/check.sh --trace` on the module written for `history`: its exit code and output.
+fn tlc(history: &History, name: &str) -> (i32, String) {
+    let dir = scratch(&format!("tla-{name}"));
+    write_tla(history, &dir).expect("the module is written");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/check.sh");
+    let out = Command::new(script)
+        .arg("--trace")
+        .arg(&dir)
+        .output()
+        .expect("spec/check.sh runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{name}: {text}");
+    (out.status.code().unwrap_or(-1), text)
+}
+
+/// The position of the first event that `pick` accepts.
+fn find(history: &History, pick: impl Fn(&Event) -> bool) -> usize {
+    history
+        .steps
+        .iter()
+        .position(|s| pick(&s.event))
+        .expect("the run has such an event")
+}
+
+#[test]
+fn a_torture_runs_traces_validate_against_the_model_and_the_spec_and_tampering_is_caught() {
+    let history = traced_run("honest", 1, 8, 0.2, None);
+    let replayed = replay(&history).unwrap_or_else(|r| panic!("rejected: {r}"));
+    eprintln!("replayed: {replayed}");
+    assert!(replayed.votes > 50 && replayed.decisions > 50, "{replayed}");
+    assert!(
+        replayed.promises > 0 && replayed.highest_round > 0,
+        "{replayed}"
+    );
+    assert!(
+        replayed.starts >= 4,
+        "every acceptor's start is in the trace"
+    );
+    let (code, text) = tlc(&history, "honest");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains(": valid ("), "{text}");
+
+    // A proof carrying a PROMISE that misreports a vote: no acceptor sent it.
+    let mut forged = history.clone();
+    let at = find(&forged, |e| {
+        matches!(e, Event::Vote { slot, proof, .. }
+            if proof.iter().any(|p| p.vote_in(*slot).is_some()))
+    });
+    let Event::Vote { slot, proof, .. } = &mut forged.steps[at].event else {
+        unreachable!()
+    };
+    let slot = *slot;
+    let promise = proof
+        .iter_mut()
+        .find(|p| p.vote_in(slot).is_some())
+        .unwrap();
+    promise.votes.retain(|v| v.slot != slot);
+    let rejected = replay(&forged).expect_err("a forged PROMISE is refused");
+    assert_eq!(rejected.index, at + 1, "{rejected}");
+    assert!(rejected.why.contains("bad authenticator"), "{rejected}");
+    let (code, text) = tlc(&forged, "forged");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("rejected at event"), "{text}");
+
+    // A learner deciding a value that nobody voted.
+    let mut decided = history.clone();
+    let at = find(&decided, |e| matches!(e, Event::Decide { .. }));
+    if let Event::Decide { value, .. } = &mut decided.steps[at].event {
+        *value = "0000000000000000".into();
+    }
+    let rejected = replay(&decided).expect_err("a decision nobody voted is refused");
+    assert_eq!(rejected.index, at + 1, "{rejected}");
+    let (code, text) = tlc(&decided, "decided");
+    assert_eq!(code, 1, "{text}");
+
+    // A PROMISE that leaves out a vote the acceptor cast (and would let a leader pick a
+    // second value for the slot).
+    let mut lying = history.clone();
+    let at = find(
+        &lying,
+        |e| matches!(e, Event::Promise { promise, .. } if !promise.votes.is_empty()),
+    );
+    if let Event::Promise { promise, .. } = &mut lying.steps[at].event {
+        promise.votes.pop();
+    }
+    let rejected = replay(&lying).expect_err("a dishonest PROMISE is refused");
+    assert_eq!(rejected.index, at + 1, "{rejected}");
+    assert!(rejected.why.contains("not honest"), "{rejected}");
+
+    // A restart that lost the acceptor's round.
+    let mut amnesia = history.clone();
+    let restarts: Vec<usize> = (0..amnesia.steps.len())
+        .filter(|&i| matches!(amnesia.steps[i].event, Event::Start { rnd, .. } if rnd > 0))
+        .collect();
+    if let Some(&at) = restarts.first() {
+        if let Event::Start { rnd, .. } = &mut amnesia.steps[at].event {
+            *rnd -= 1;
+        }
+        let rejected = replay(&amnesia).expect_err("a store that lost a step is refused");
+        assert_eq!(rejected.index, at + 1, "{rejected}");
+        assert!(rejected.why.contains("lost a step"), "{rejected}");
+    }
+}
+
+#[test]
+fn a_runtime_that_votes_twice_in_a_round_is_rejected_by_both_validations() {
+    // The Byzantine leader of round 0 sends both values of its first equivocations to one
+    // acceptor; the broken acceptor votes for both.
+    let history = traced_run("vote-twice", 1, 4, 0.1, Some(Broken::VoteTwice));
+    let rejected = replay(&history).expect_err("the model refuses the second vote");
+    eprintln!("{rejected}");
+    assert!(rejected.event.contains("\"vote\""), "{rejected}");
+    assert!(rejected.why.contains("one vote per round"), "{rejected}");
+    let (code, text) = tlc(&history, "vote-twice");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("rejected at event"), "{text}");
+    assert!(
+        text.contains("k |-> \"vote\""),
+        "the spec refuses a vote: {text}"
+    );
+}
+
+#[test]
+fn check_trace_reports_unreadable_traces_and_exits_2() {
+    let dir = scratch("bad-input");
+    std::fs::create_dir_all(&dir).unwrap();
+    let check = env!("CARGO_BIN_EXE_check");
+    let cases: [(&str, &str, &str); 4] = [
+        ("empty", "", "empty, not a trace"),
+        ("header", "{\"not\": \"a header\"}\n", "not a trace header"),
+        (
+            "format",
+            "{\"format\":\"other/9\",\"acceptor\":0,\"f\":1,\"proposers\":2}\n",
+            "expected \"bp-fast-paxos-trace/1\"",
+        ),
+        (
+            "record",
+            "{\"format\":\"bp-fast-paxos-trace/1\",\"acceptor\":0,\"f\":1,\"proposers\":2}\n\
+             {\"t\":1,\"seq\":1,\"event\":\"vote\",\"slot\":\"x\"}\n",
+            ":2:",
+        ),
+    ];
+    for (name, text, expected) in cases {
+        let path = dir.join(format!("{name}.trace.jsonl"));
+        std::fs::write(&path, text).unwrap();
+        let out = Command::new(check)
+            .arg("trace")
+            .arg(&path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+    }
+    let out = Command::new(check)
+        .arg("trace")
+        .arg(dir.join("missing.trace.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
+}
