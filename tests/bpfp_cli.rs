@@ -45,6 +45,8 @@ fn local_then_put_get_and_cas_as_in_the_readme() {
     let mut child = bpfp()
         .args(["local", "--dir"])
         .arg(&dir)
+        .arg("--trace")
+        .arg(dir.join("trace"))
         .args(["--log-level", "warn"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -54,7 +56,7 @@ fn local_then_put_get_and_cas_as_in_the_readme() {
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut first_line)
         .unwrap();
-    let _running = Running(child);
+    let running = Running(child);
     let config = PathBuf::from(first_line.trim());
     assert_eq!(config, dir.join("cluster.toml"));
 
@@ -82,6 +84,17 @@ fn local_then_put_get_and_cas_as_in_the_readme() {
     let stranger = client("get", &config, &["--client", "99", "greeting"]);
     assert_eq!(stranger.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&stranger.stderr).contains("client 99 is not in the config"));
+
+    // `--trace` recorded what the acceptors did, and it is what the model allows.
+    drop(running);
+    let check = Command::new(env!("CARGO_BIN_EXE_check"))
+        .arg("trace")
+        .arg(dir.join("trace"))
+        .output()
+        .unwrap();
+    let report = stdout(&check);
+    assert!(report.starts_with("trace valid:"), "{report}");
+    assert!(report.contains(" 4 starts, "), "{report}");
 }
 
 #[test]

@@ -220,3 +220,19 @@ fn check_trace_reports_unreadable_traces_and_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read"));
 }
+
+#[test]
+fn a_torn_last_line_is_a_crash_mid_write_and_other_damage_is_an_error() {
+    let dir = scratch("torn");
+    std::fs::create_dir_all(&dir).unwrap();
+    let header = "{\"format\":\"bp-fast-paxos-trace/1\",\"acceptor\":0,\"f\":1,\"proposers\":2}\n";
+    let start = "{\"t\":1,\"seq\":1,\"event\":\"start\",\"rnd\":0,\"base\":0,\"votes\":[]}\n";
+    let torn = dir.join("torn.trace.jsonl");
+    std::fs::write(&torn, format!("{header}{start}{{\"t\":2,\"seq\":2,\"ev")).unwrap();
+    let history = read_history(&[torn]).expect("a torn tail is cut");
+    assert_eq!(history.steps.len(), 1);
+    let damaged = dir.join("damaged.trace.jsonl");
+    std::fs::write(&damaged, format!("{header}{{\"t\":2,\"seq\"\n{start}")).unwrap();
+    let e = read_history(&[damaged]).expect_err("damage before the end is an error");
+    assert!(e.to_string().contains(":2:"), "{e}");
+}
