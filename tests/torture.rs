@@ -2,7 +2,6 @@
 //! acceptor crashes, partitions and a Byzantine proposer passes every check; and the checks
 //! have teeth: a build whose learners decide on f + 1 LEARNs is caught.
 
-use bp_fast_paxos::runtime::faults::FaultRates;
 use bp_fast_paxos::service::server::Broken;
 use bp_fast_paxos::torture::history::{EventType, read_jsonl};
 use bp_fast_paxos::torture::run::{TortureOptions, torture};
@@ -11,22 +10,12 @@ use std::time::Duration;
 
 fn options(seed: u64, seconds: u64, broken: Option<Broken>) -> TortureOptions {
     TortureOptions {
-        duration: Duration::from_secs(seconds),
-        clients: 5,
-        keys: 3,
-        seed,
-        rates: FaultRates {
-            loss: 0.2,
-            duplicate: 0.2,
-            delay: 0.2,
-            max_delay: Duration::from_millis(20),
-        },
-        crashes: true,
-        partitions: true,
-        byzantine: true,
         broken,
-        dir: dir(seed, broken.is_some()),
-        trace: false,
+        ..TortureOptions::every_fault(
+            dir(seed, broken.is_some()),
+            seed,
+            Duration::from_secs(seconds),
+        )
     }
 }
 

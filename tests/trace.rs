@@ -24,23 +24,16 @@ fn scratch(name: &str) -> PathBuf {
 /// A short torture run with traces; its merged history.
 fn traced_run(name: &str, seed: u64, seconds: u64, loss: f64, broken: Option<Broken>) -> History {
     let dir = scratch(name);
+    let defaults = TortureOptions::every_fault(dir.clone(), seed, Duration::from_secs(seconds));
     let options = TortureOptions {
-        duration: Duration::from_secs(seconds),
         clients: 3,
-        keys: 3,
-        seed,
         rates: FaultRates {
             loss,
-            duplicate: 0.2,
-            delay: 0.2,
-            max_delay: Duration::from_millis(20),
+            ..defaults.rates
         },
-        crashes: true,
-        partitions: true,
-        byzantine: true,
         broken,
-        dir: dir.clone(),
         trace: true,
+        ..defaults
     };
     let report = torture(&options).expect("the run starts");
     eprintln!("{name}:\n{}", report.summary());

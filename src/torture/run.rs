@@ -42,6 +42,32 @@ pub struct TortureOptions {
     pub trace: bool,
 }
 
+impl TortureOptions {
+    /// A run with every fault at the rates of `bpfp torture`'s defaults (20 % of datagrams
+    /// lost, duplicated and delayed by up to 20 ms; crashes, partitions, a Byzantine
+    /// proposer), 5 clients on 3 keys, no broken build and no traces.
+    pub fn every_fault(dir: PathBuf, seed: u64, duration: Duration) -> Self {
+        TortureOptions {
+            duration,
+            clients: 5,
+            keys: 3,
+            seed,
+            rates: FaultRates {
+                loss: 0.2,
+                duplicate: 0.2,
+                delay: 0.2,
+                max_delay: Duration::from_millis(20),
+            },
+            crashes: true,
+            partitions: true,
+            byzantine: true,
+            broken: None,
+            dir,
+            trace: false,
+        }
+    }
+}
+
 /// What happened and what the checks found.
 #[derive(Debug, Default)]
 pub struct TortureReport {
