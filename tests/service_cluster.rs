@@ -263,6 +263,13 @@ fn junk_and_forged_datagrams_are_dropped_and_counted() {
         assert!(start.elapsed() < Duration::from_secs(5), "not all counted");
         std::thread::sleep(Duration::from_millis(10));
     }
+    // Each for its reason: too short, not this format, a tag that does not authenticate it.
+    let drops = target.counters.drops();
+    assert_eq!(drops.total(), Counters::get(&target.counters.dropped));
+    assert!(
+        drops.too_short >= 1 && drops.bad_version >= 1 && drops.bad_mac >= 1,
+        "{drops:?}"
+    );
     let state = target.state();
     assert_eq!(
         state.acceptor().unwrap().0.rnd,

@@ -1,7 +1,7 @@
 //! The codec of a running cluster: the wire format under the channel keys of its config.
 
 use super::event_loop::Codec;
-use super::wire::{self, ChannelKeys, WireError};
+use super::wire::{self, ChannelKeys, DropCounts, WireError};
 use crate::auth::BadKey;
 use crate::cluster_config::{ClusterConfig, NodeId};
 use serde::Serialize;
@@ -47,5 +47,9 @@ impl<M: Serialize + DeserializeOwned> Codec<M> for WireCodec {
 
     fn decode(&self, me: Id, datagram: &[u8]) -> Result<(Id, M), WireError> {
         wire::decode(datagram, me, &self.keys)
+    }
+
+    fn count_drop(&self, error: &WireError, counts: &mut DropCounts) {
+        counts.record(error);
     }
 }

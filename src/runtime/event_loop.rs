@@ -4,6 +4,7 @@
 
 use super::faults::{Fate, FaultRng, Faults};
 use super::storage::Storage;
+use super::wire::DropCounts;
 use stateright::actor::{Actor, Command, Id, Out};
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
@@ -25,6 +26,8 @@ pub trait Codec<M>: Send + 'static {
     fn encode(&self, from: Id, to: Id, msg: &M) -> Result<Vec<u8>, Self::Error>;
     /// The authenticated sender and the message, for a datagram addressed to `me`.
     fn decode(&self, me: Id, datagram: &[u8]) -> Result<(Id, M), Self::Error>;
+    /// Counts a datagram dropped for `error` under its reason, if the codec has reasons.
+    fn count_drop(&self, _error: &Self::Error, _counts: &mut DropCounts) {}
 }
 
 /// What a node has seen, for tests and operators.
@@ -33,6 +36,8 @@ pub struct Counters {
     pub received: AtomicU64,
     /// Datagrams that failed to decode or authenticate.
     pub dropped: AtomicU64,
+    /// The same, by reason.
+    pub dropped_by: Mutex<DropCounts>,
     pub sent: AtomicU64,
     pub send_errors: AtomicU64,
     pub timeouts: AtomicU64,
@@ -45,6 +50,11 @@ impl Counters {
 
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
+    }
+
+    /// The datagrams dropped so far, by reason.
+    pub fn drops(&self) -> DropCounts {
+        *self.dropped_by.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -286,7 +296,13 @@ where
     fn deliver(&mut self, datagram: &[u8], source: SocketAddr) -> Result<(), RuntimeError> {
         let (src, msg) = match self.spec.codec.decode(self.spec.id, datagram) {
             Ok(decoded) => decoded,
-            Err(_) => {
+            Err(e) => {
+                let mut by_reason = self
+                    .counters
+                    .dropped_by
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                self.spec.codec.count_drop(&e, &mut by_reason);
                 Counters::bump(&self.counters.dropped);
                 return Ok(());
             }
