@@ -8,7 +8,7 @@ use bp_fast_paxos::runtime::faults::FaultRates;
 use bp_fast_paxos::service::server::Broken;
 use bp_fast_paxos::torture::run::{TortureOptions, torture};
 use bp_fast_paxos::trace::event::Event;
-use bp_fast_paxos::trace::read::{History, read_history};
+use bp_fast_paxos::trace::read::{History, read_history, read_trace};
 use bp_fast_paxos::trace::replay::replay;
 use bp_fast_paxos::trace::tla::write_tla;
 use std::path::{Path, PathBuf};
@@ -205,6 +205,19 @@ fn check_trace_reports_unreadable_traces_and_exits_2() {
         assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
         assert!(stderr.contains(expected), "{name}: {stderr}");
     }
+    let lonely = dir.join("lonely.trace.jsonl");
+    std::fs::write(
+        &lonely,
+        "{\"format\":\"bp-fast-paxos-trace/1\",\"acceptor\":0,\"f\":1,\"proposers\":2}\n",
+    )
+    .unwrap();
+    let out = Command::new(check)
+        .arg("trace")
+        .arg(&lonely)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("traces of all 4 acceptors are needed"));
     let out = Command::new(check)
         .arg("trace")
         .arg(dir.join("missing.trace.jsonl"))
@@ -222,10 +235,10 @@ fn a_torn_last_line_is_a_crash_mid_write_and_other_damage_is_an_error() {
     let start = "{\"t\":1,\"seq\":1,\"event\":\"start\",\"rnd\":0,\"base\":0,\"votes\":[]}\n";
     let torn = dir.join("torn.trace.jsonl");
     std::fs::write(&torn, format!("{header}{start}{{\"t\":2,\"seq\":2,\"ev")).unwrap();
-    let history = read_history(&[torn]).expect("a torn tail is cut");
-    assert_eq!(history.steps.len(), 1);
+    let trace = read_trace(&torn).expect("a torn tail is cut");
+    assert_eq!(trace.records.len(), 1);
     let damaged = dir.join("damaged.trace.jsonl");
     std::fs::write(&damaged, format!("{header}{{\"t\":2,\"seq\"\n{start}")).unwrap();
-    let e = read_history(&[damaged]).expect_err("damage before the end is an error");
+    let e = read_trace(&damaged).expect_err("damage before the end is an error");
     assert!(e.to_string().contains(":2:"), "{e}");
 }

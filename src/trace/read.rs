@@ -147,6 +147,15 @@ pub fn merge(files: Vec<TraceFile>) -> Result<History, ReadError> {
         }
         seen.push(h.acceptor);
     }
+    if seen.len() != 3 * f + 1 {
+        // A decision rests on the votes of a quorum: without every acceptor's trace, the
+        // replay would refuse decisions that were right.
+        return Err(ReadError::Mismatch(format!(
+            "traces of all {} acceptors are needed, {} given",
+            3 * f + 1,
+            seen.len()
+        )));
+    }
     let mut next = vec![0usize; files.len()];
     let mut steps = Vec::with_capacity(files.iter().map(|f| f.records.len()).sum());
     loop {
