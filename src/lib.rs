@@ -22,6 +22,7 @@
 //!   linearizability check.
 //! - [`bench`]: the stateright paxos baseline of `bpfp bench`.
 //! - [`models`]: the model-checking configurations: Byzantine proposers and the properties.
+//! - [`vectors`]: the test vectors other implementations are held against (`tests/vectors/`).
 
 pub mod acceptor;
 pub mod auth;
@@ -39,6 +40,7 @@ pub mod service;
 pub mod step;
 pub mod torture;
 pub mod types;
+pub mod vectors;
 
 #[path = "../models/mod.rs"]
 pub mod models;

@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use stateright::{Checker, HasDiscoveries, Model as _, UniformChooser};
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -53,6 +54,11 @@ enum Command {
         seconds: u64,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+    },
+    /// Write the test vectors to DIR (tests/vectors/README.md describes them).
+    Vectors {
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -303,6 +309,25 @@ fn check_log(cli: &Cli) -> ExitCode {
     }
 }
 
+/// `check vectors --out DIR`: the vectors are generated from fixed configurations, so the
+/// model options do not apply.
+fn write_vectors(out: &std::path::Path) -> ExitCode {
+    let start = Instant::now();
+    match bp_fast_paxos::vectors::write_all(out) {
+        Ok(files) => {
+            for file in &files {
+                println!("wrote {}", out.join(file.name).display());
+            }
+            println!("in {:.1} s", start.elapsed().as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("check: cannot write the vectors to {}: {e}", out.display());
+            ExitCode::from(1)
+        }
+    }
+}
+
 /// Peak resident memory of this process, in MiB (Linux).
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -318,6 +343,9 @@ fn main() -> ExitCode {
             println!("{:22} {}", v.name(), v.description());
         }
         return ExitCode::SUCCESS;
+    }
+    if let Some(Command::Vectors { out }) = &cli.command {
+        return write_vectors(out);
     }
     if cli.model.log || cli.model.slots.is_some() {
         return check_log(&cli);
@@ -415,6 +443,7 @@ fn main() -> ExitCode {
                     .spawn_simulation(seed, UniformChooser),
             )
         }
+        Command::Vectors { .. } => unreachable!("written before any model is built"),
         Command::Explore { addr } => {
             println!("Serving the explorer for {cfg} on http://{addr}");
             let _ = std::io::stdout().flush();

@@ -1,0 +1,5 @@
+//! stub
+
+pub fn document() -> serde_json::Value {
+    serde_json::json!({})
+}
