@@ -109,3 +109,28 @@ fn an_altered_allowed_verdict_is_reported() {
         "another key must turn genuine PROMISEs into bad macs: {findings:?}"
     );
 }
+
+#[test]
+fn acceptor_step_vectors_hold() {
+    let doc = stored("acceptor-steps.json");
+    assert!(doc["cases"].as_array().is_some_and(|c| c.len() > 100));
+    assert_no_findings("acceptor-steps.json", &verify::acceptor_steps_file(&doc));
+}
+
+#[test]
+fn an_altered_acceptor_step_is_reported() {
+    let mut doc = stored("acceptor-steps.json");
+    let cases = doc["cases"].as_array_mut().expect("cases");
+    let voted = cases
+        .iter_mut()
+        .find(|c| c["outcome"]["kind"] == "step")
+        .expect("a case that steps");
+    voted["outcome"]["state"]["rnd"] = Json::from(99);
+    let ignored = cases
+        .iter_mut()
+        .find(|c| c["outcome"]["kind"] == "ignored")
+        .expect("an ignored case");
+    ignored["outcome"] = serde_json::json!({"kind": "step", "state": null, "effects": []});
+    let findings = verify::acceptor_steps_file(&doc);
+    assert_eq!(findings.len(), 2, "{findings:?}");
+}
