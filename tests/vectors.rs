@@ -134,3 +134,39 @@ fn an_altered_acceptor_step_is_reported() {
     let findings = verify::acceptor_steps_file(&doc);
     assert_eq!(findings.len(), 2, "{findings:?}");
 }
+
+#[test]
+fn encoding_vectors_hold() {
+    let doc = stored("encoding.json");
+    assert_no_findings("encoding.json", &verify::encoding_file(&doc));
+}
+
+#[test]
+fn an_altered_encoding_is_reported() {
+    let flip_first_byte = |hex_text: &Json| {
+        let mut bytes = hex::decode(hex_text.as_str().expect("hex")).expect("hex");
+        bytes[0] ^= 0x01;
+        Json::String(hex::encode(bytes))
+    };
+    let mut doc = stored("encoding.json");
+    let mac = &doc["promises"][1]["mac"];
+    doc["promises"][1]["mac"] = flip_first_byte(mac);
+    let findings = verify::encoding_file(&doc);
+    assert!(
+        findings.iter().any(|f| f.starts_with("promises[1]: mac")),
+        "{findings:?}"
+    );
+
+    let mut doc = stored("encoding.json");
+    let key = &doc["channel_keys"][0]["key"];
+    doc["channel_keys"][0]["key"] = flip_first_byte(key);
+    let findings = verify::encoding_file(&doc);
+    assert!(
+        findings.iter().any(|f| f.contains("the receiver drops it")),
+        "a datagram under a changed key must be dropped: {findings:?}"
+    );
+
+    let mut doc = stored("encoding.json");
+    doc["rejected_datagrams"][0]["error"] = Json::String("accepted".into());
+    assert_eq!(verify::encoding_file(&doc).len(), 1);
+}
