@@ -170,3 +170,38 @@ fn an_altered_encoding_is_reported() {
     doc["rejected_datagrams"][0]["error"] = Json::String("accepted".into());
     assert_eq!(verify::encoding_file(&doc).len(), 1);
 }
+
+#[test]
+fn counterexample_vectors_replay() {
+    let doc = stored("counterexamples.json");
+    let variants = doc["variants"].as_array().expect("variants");
+    assert_eq!(variants.len(), bp_fast_paxos::models::Variant::ALL.len());
+    for v in variants {
+        assert!(
+            v["steps"].as_array().is_some_and(|s| !s.is_empty()),
+            "{}",
+            v["variant"]
+        );
+    }
+    assert_no_findings("counterexamples.json", &verify::counterexamples_file(&doc));
+}
+
+#[test]
+fn an_altered_counterexample_is_reported() {
+    let mut doc = stored("counterexamples.json");
+    let steps = doc["variants"][0]["steps"].as_array_mut().expect("steps");
+    steps.pop();
+    let findings = verify::counterexamples_file(&doc);
+    assert!(
+        !findings.is_empty(),
+        "a trace cut short must not violate the property"
+    );
+
+    let mut doc = stored("counterexamples.json");
+    doc["variants"][1]["steps"][0]["actor"]["index"] = Json::from(77);
+    let findings = verify::counterexamples_file(&doc);
+    assert!(
+        findings.iter().any(|f| f.contains("offers no action")),
+        "{findings:?}"
+    );
+}

@@ -3,7 +3,7 @@
 //! checker returns one line per disagreement (empty: the file holds).
 
 use super::parse::{self, Parsed};
-use super::{FORMAT_VERSION, acceptor_steps, encoding, json};
+use super::{FORMAT_VERSION, acceptor_steps, counterexamples, encoding, json};
 use crate::auth::HmacSha256;
 use crate::rules::{Rules, allowed, distinct_acceptors, valid_proof};
 use serde_json::Value as Json;
@@ -83,6 +83,17 @@ pub fn encoding_file(doc: &Json) -> Findings {
     let mut findings = Vec::new();
     if let Err(e) = check_header(doc, "bpfp-test-vectors/encoding")
         .and_then(|()| encoding::verify(doc, &mut findings))
+    {
+        findings.push(e);
+    }
+    findings
+}
+
+/// `counterexamples.json`: every trace replayed in the model of its variant.
+pub fn counterexamples_file(doc: &Json) -> Findings {
+    let mut findings = Vec::new();
+    if let Err(e) = check_header(doc, "bpfp-test-vectors/counterexamples")
+        .and_then(|()| counterexamples::verify(doc, &mut findings))
     {
         findings.push(e);
     }
