@@ -205,3 +205,14 @@ fn an_altered_counterexample_is_reported() {
         "{findings:?}"
     );
 }
+
+#[test]
+fn an_altered_log_verdict_is_reported() {
+    let mut doc = stored("allowed.json");
+    let case = &mut doc["log"]["cases"][0];
+    assert_eq!(case["slot_rule"]["closed"], Json::Bool(true));
+    case["slot_rule"]["closed"] = Json::Bool(false);
+    let findings = verify::allowed_file(&doc);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(findings[0].contains("slot rule"), "{findings:?}");
+}

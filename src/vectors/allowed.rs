@@ -58,6 +58,7 @@ pub fn document() -> Json {
         "domain_key": hex::encode(domain_key()),
         "value_encoding": "string",
         "groups": groups,
+        "log": super::log_allowed::section(),
     })
 }
 

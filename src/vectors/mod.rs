@@ -12,7 +12,8 @@
 //! - [`convert`]: the model's values and symbolic authenticators turned into the vectors'
 //!   strings and HMAC-SHA256.
 //! - [`walk`]: a deterministic sample of the states the model reaches.
-//! - [`allowed`], [`acceptor_steps`], [`encoding`], [`counterexamples`]: one file each.
+//! - [`allowed`], [`acceptor_steps`], [`encoding`], [`counterexamples`]: one file each;
+//!   [`log_allowed`]: the replicated log's part of `allowed.json`.
 //! - [`verify`]: runs this implementation against stored vector files.
 
 pub mod acceptor_steps;
@@ -21,6 +22,7 @@ pub mod convert;
 pub mod counterexamples;
 pub mod encoding;
 pub mod json;
+pub mod log_allowed;
 pub mod parse;
 pub mod verify;
 pub mod walk;

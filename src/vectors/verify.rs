@@ -3,7 +3,7 @@
 //! checker returns one line per disagreement (empty: the file holds).
 
 use super::parse::{self, Parsed};
-use super::{FORMAT_VERSION, acceptor_steps, counterexamples, encoding, json};
+use super::{FORMAT_VERSION, acceptor_steps, counterexamples, encoding, json, log_allowed};
 use crate::auth::HmacSha256;
 use crate::rules::{Rules, allowed, distinct_acceptors, valid_proof};
 use serde_json::Value as Json;
@@ -64,7 +64,8 @@ fn allowed_cases(doc: &Json, findings: &mut Findings) -> Parsed<()> {
             compare(findings, id, "ValidProof", expected_verdict, &got_verdict);
         }
     }
-    Ok(())
+    let log = doc.get("log").ok_or("no log section")?;
+    log_allowed::verify(log, &auth, findings)
 }
 
 /// `acceptor-steps.json`: every step through `Acceptor::on_message` or `Acceptor::timeout`.
