@@ -16,7 +16,6 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use stateright::{Checker, HasDiscoveries, Model as _, UniformChooser};
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -58,7 +57,7 @@ enum Command {
     /// Write the test vectors to DIR (tests/vectors/README.md describes them).
     Vectors {
         #[arg(long)]
-        out: PathBuf,
+        out: std::path::PathBuf,
     },
 }
 
@@ -309,25 +308,6 @@ fn check_log(cli: &Cli) -> ExitCode {
     }
 }
 
-/// `check vectors --out DIR`: the vectors are generated from fixed configurations, so the
-/// model options do not apply.
-fn write_vectors(out: &std::path::Path) -> ExitCode {
-    let start = Instant::now();
-    match bp_fast_paxos::vectors::write_all(out) {
-        Ok(files) => {
-            for file in &files {
-                println!("wrote {}", out.join(file.name).display());
-            }
-            println!("in {:.1} s", start.elapsed().as_secs_f64());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("check: cannot write the vectors to {}: {e}", out.display());
-            ExitCode::from(1)
-        }
-    }
-}
-
 /// Peak resident memory of this process, in MiB (Linux).
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -338,14 +318,14 @@ fn peak_rss_mib() -> Option<f64> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Vectors { out }) = &cli.command {
+        return write_vectors(out);
+    }
     if cli.search.list_variants {
         for v in Variant::ALL {
             println!("{:22} {}", v.name(), v.description());
         }
         return ExitCode::SUCCESS;
-    }
-    if let Some(Command::Vectors { out }) = &cli.command {
-        return write_vectors(out);
     }
     if cli.model.log || cli.model.slots.is_some() {
         return check_log(&cli);
@@ -659,5 +639,24 @@ fn report<K: Checked, C: Checker<K::M>>(
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// `check vectors --out DIR`: the vectors are generated from fixed configurations, so the
+/// model options do not apply.
+fn write_vectors(out: &std::path::Path) -> ExitCode {
+    let start = Instant::now();
+    match bp_fast_paxos::vectors::write_all(out) {
+        Ok(files) => {
+            for file in &files {
+                println!("wrote {}", out.join(file.name).display());
+            }
+            println!("in {:.1} s", start.elapsed().as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("check: cannot write the vectors to {}: {e}", out.display());
+            ExitCode::from(1)
+        }
     }
 }
