@@ -100,7 +100,7 @@ impl BpfpModel {
 
 /// Deliveries by (source, destination, message), then drops likewise, then the other
 /// actions (timeouts, whose set of timers has no fixed order either, and crashes).
-fn canonical_order(a: &Action, b: &Action) -> std::cmp::Ordering {
+pub fn canonical_order(a: &Action, b: &Action) -> std::cmp::Ordering {
     type Envelope<'a> = (usize, usize, &'a Msg<ModelValue>);
     fn key(action: &Action) -> (u8, Option<Envelope<'_>>) {
         match action {

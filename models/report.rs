@@ -109,7 +109,8 @@ pub fn actor_name(cfg: &ModelConfig, id: Id) -> String {
     }
 }
 
-fn describe_action(cfg: &ModelConfig, action: &Action) -> String {
+/// One action, in words.
+pub fn describe_action(cfg: &ModelConfig, action: &Action) -> String {
     let name = |id: Id| actor_name(cfg, id);
     match action {
         ActorModelAction::Deliver { src, dst, msg } => {
@@ -192,7 +193,11 @@ fn describe_outcome(cfg: &ModelConfig, before: &State, after: &State) -> String 
 
 /// A path as numbered steps.
 pub fn describe_path(cfg: &ModelConfig, path: Path<State, Action>) -> Vec<StepReport> {
-    let steps = path.into_vec();
+    describe_steps(cfg, &path.into_vec())
+}
+
+/// Steps (each state with the action taken from it) as numbered steps.
+pub fn describe_steps(cfg: &ModelConfig, steps: &[(State, Option<Action>)]) -> Vec<StepReport> {
     let mut out = Vec::new();
     for (i, window) in steps.windows(2).enumerate() {
         let (before, action) = &window[0];

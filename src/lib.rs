@@ -24,6 +24,7 @@
 //!   and the TLA+ spec.
 //! - [`bench`]: the stateright paxos baseline of `bpfp bench`.
 //! - [`models`]: the model-checking configurations: Byzantine proposers and the properties.
+//! - [`vectors`]: the test vectors other implementations are held against (`tests/vectors/`).
 
 pub mod acceptor;
 pub mod auth;
@@ -42,6 +43,7 @@ pub mod step;
 pub mod torture;
 pub mod trace;
 pub mod types;
+pub mod vectors;
 
 #[path = "../models/mod.rs"]
 pub mod models;

@@ -68,6 +68,11 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         seed: u64,
     },
+    /// Write the test vectors to DIR (tests/vectors/README.md describes them).
+    Vectors {
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -397,6 +402,9 @@ fn peak_rss_mib() -> Option<f64> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Vectors { out }) = &cli.command {
+        return write_vectors(out);
+    }
     if cli.search.list_variants {
         for v in Variant::ALL {
             println!("{:22} {}", v.name(), v.description());
@@ -502,6 +510,7 @@ fn main() -> ExitCode {
                     .spawn_simulation(seed, UniformChooser),
             )
         }
+        Command::Vectors { .. } => unreachable!("written before any model is built"),
         Command::Explore { addr } => {
             println!("Serving the explorer for {cfg} on http://{addr}");
             let _ = std::io::stdout().flush();
@@ -718,5 +727,24 @@ fn report<K: Checked, C: Checker<K::M>>(
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
+    }
+}
+
+/// `check vectors --out DIR`: the vectors are generated from fixed configurations, so the
+/// model options do not apply.
+fn write_vectors(out: &std::path::Path) -> ExitCode {
+    let start = Instant::now();
+    match bp_fast_paxos::vectors::write_all(out) {
+        Ok(files) => {
+            for file in &files {
+                println!("wrote {}", out.join(file.name).display());
+            }
+            println!("in {:.1} s", start.elapsed().as_secs_f64());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("check: cannot write the vectors to {}: {e}", out.display());
+            ExitCode::from(1)
+        }
     }
 }
