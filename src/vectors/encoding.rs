@@ -390,6 +390,41 @@ fn expect_bytes(findings: &mut Findings, id: &str, what: &str, expected: &[u8], 
     );
 }
 
+/// Checks a stored PROMISE entry's `encoding` and `mac` against `encoding`, its mac under
+/// the project's authenticator, and a plain HMAC-SHA256 under `key`.
+fn expect_authenticated(
+    findings: &mut Findings,
+    id: &str,
+    entry: &Json,
+    encoding: &[u8],
+    auth: &HmacSha256,
+    key: &[u8],
+) -> Parsed<()> {
+    let expected_mac = parse::hex_field(entry, "mac")?;
+    expect_bytes(
+        findings,
+        id,
+        "encoding",
+        &parse::hex_field(entry, "encoding")?,
+        encoding,
+    );
+    expect_bytes(
+        findings,
+        id,
+        "mac",
+        &expected_mac,
+        &auth.authenticate(encoding).0,
+    );
+    expect_bytes(
+        findings,
+        id,
+        "plain HMAC",
+        &expected_mac,
+        &plain_hmac(key, encoding),
+    );
+    Ok(())
+}
+
 /// Checks every entry of a stored `encoding.json`.
 pub fn verify(doc: &Json, findings: &mut Findings) -> Parsed<()> {
     let auth: HmacSha256 = domain_auth_of(doc)?;
@@ -414,28 +449,7 @@ pub fn verify(doc: &Json, findings: &mut Findings) -> Parsed<()> {
             acceptor,
             last_vote.as_ref(),
         );
-        let expected_mac = parse::hex_field(p, "mac")?;
-        expect_bytes(
-            findings,
-            &id,
-            "encoding",
-            &parse::hex_field(p, "encoding")?,
-            &encoding,
-        );
-        expect_bytes(
-            findings,
-            &id,
-            "mac",
-            &expected_mac,
-            &auth.authenticate(&encoding).0,
-        );
-        expect_bytes(
-            findings,
-            &id,
-            "plain HMAC",
-            &expected_mac,
-            &plain_hmac(&key, &encoding),
-        );
+        expect_authenticated(findings, &id, p, &encoding, &auth, &key)?;
     }
     for (i, p) in parse::array_field(doc, "log_promises")?.iter().enumerate() {
         let id = format!("log_promises[{i}]");
@@ -455,28 +469,7 @@ pub fn verify(doc: &Json, findings: &mut Findings) -> Parsed<()> {
             parse::u64_field(p, "decided_prefix")?,
             &votes,
         );
-        let expected_mac = parse::hex_field(p, "mac")?;
-        expect_bytes(
-            findings,
-            &id,
-            "encoding",
-            &parse::hex_field(p, "encoding")?,
-            &encoding,
-        );
-        expect_bytes(
-            findings,
-            &id,
-            "mac",
-            &expected_mac,
-            &auth.authenticate(&encoding).0,
-        );
-        expect_bytes(
-            findings,
-            &id,
-            "plain HMAC",
-            &expected_mac,
-            &plain_hmac(&key, &encoding),
-        );
+        expect_authenticated(findings, &id, p, &encoding, &auth, &key)?;
     }
     let mut keys = ChannelKeys::new();
     for k in parse::array_field(doc, "channel_keys")? {
