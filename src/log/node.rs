@@ -105,6 +105,26 @@ impl<B: Value, A: Authenticator> LogNode<B, A> {
         self.apply(id, &step, None, o);
         Some(LogNodeState::Proposer(step.state))
     }
+
+    /// A proposer's step on `msg` from `src`, with `batches` as its pending values (what a
+    /// new round's plan proposes). `None` if it is not a proposer or the message changes
+    /// nothing.
+    pub fn proposer_on_msg(
+        &self,
+        id: Id,
+        state: &LogNodeState<B>,
+        src: Id,
+        msg: &LogMsg<LogValue<B>>,
+        batches: &[B],
+        o: &mut Out<Self>,
+    ) -> Option<LogNodeState<B>> {
+        let (LogRole::Proposer(proposer), LogNodeState::Proposer(s)) = (&self.role, state) else {
+            return None;
+        };
+        let step = proposer.on_message_with(s, self.topology.peer(src), msg, batches)?;
+        self.apply(id, &step, None, o);
+        Some(LogNodeState::Proposer(step.state))
+    }
 }
 
 impl<B: Value, A: Authenticator> Actor for LogNode<B, A> {
@@ -148,11 +168,8 @@ impl<B: Value, A: Authenticator> Actor for LogNode<B, A> {
             (LogRole::Acceptor(acceptor), LogNodeState::Acceptor(s)) => acceptor
                 .on_message(s, from, &msg)
                 .map(|step| self.acceptor_step(id, step, o)),
-            (LogRole::Proposer(proposer), LogNodeState::Proposer(s)) => {
-                proposer.on_message(s, from, &msg).map(|step| {
-                    self.apply(id, &step, None, o);
-                    LogNodeState::Proposer(step.state)
-                })
+            (LogRole::Proposer(proposer), LogNodeState::Proposer(_)) => {
+                self.proposer_on_msg(id, state, src, &msg, &proposer.batches, o)
             }
             (LogRole::Learner(rules), LogNodeState::Learner(s)) => match (from, &msg) {
                 (Peer::Acceptor(a), LogMsg::Learn { round, slot, value }) => {

@@ -136,9 +136,21 @@ impl<B: Value> LogProposer<B> {
         from: Peer,
         msg: &LogMsg<LogValue<B>>,
     ) -> Option<LogProposerStep<B>> {
+        self.on_message_with(s, from, msg, &self.batches)
+    }
+
+    /// As [`Self::on_message`], with `batches` as the pending values a new round's plan
+    /// proposes (a driver that queues commands passes its queue).
+    pub fn on_message_with(
+        &self,
+        s: &LogProposerState<B>,
+        from: Peer,
+        msg: &LogMsg<LogValue<B>>,
+        batches: &[B],
+    ) -> Option<LogProposerStep<B>> {
         match (from, msg) {
             (Peer::Acceptor(a), LogMsg::Promise(promise)) if promise.acceptor == a => {
-                self.receive_promise(s, promise, &self.batches)
+                self.receive_promise(s, promise, batches)
             }
             _ => None,
         }

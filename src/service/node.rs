@@ -10,7 +10,6 @@ use crate::auth::HmacSha256;
 use crate::log::acceptor::{LogAcceptorState, LogDurableState, Repeat};
 use crate::log::message::LogMsg;
 use crate::log::node::{LogNode, LogNodeState, LogRole};
-use crate::log::proposer::LogProposer;
 use crate::node::NodeTimer;
 use crate::step::{Peer, To};
 use crate::types::{AcceptorId, ClientId};
@@ -105,18 +104,6 @@ impl ServiceNode {
 
     fn me(&self, id: Id) -> AcceptorId {
         AcceptorId(usize::from(id) as u16)
-    }
-
-    /// The log actor as a proposer whose plan for a new round holds `batches`.
-    fn log_with_batches(&self, batches: Vec<Batch>) -> LogNode<Batch, HmacSha256> {
-        let mut log = self.log.clone();
-        if let LogRole::Proposer(p) = &log.role {
-            log.role = LogRole::Proposer(LogProposer {
-                batches,
-                ..p.clone()
-            });
-        }
-        log
     }
 
     /// Runs a step of the log actor on `log`, and carries out its commands.
@@ -313,11 +300,12 @@ impl ServiceNode {
             (_, ServiceMsg::Log(m)) => {
                 // A new round's plan proposes every pending command.
                 let before = proposed(log);
-                let with_pending = self.log_with_batches(queue.batches(self.tuning.max_batch));
+                let pending = queue.batches(self.tuning.max_batch);
                 let mut out = Out::new();
-                let mut state = Cow::Borrowed(&*log);
-                with_pending.on_msg(id, &mut state, src, m, &mut out);
-                if let Cow::Owned(next) = state {
+                if let Some(next) = self
+                    .log
+                    .proposer_on_msg(id, log, src, &m, &pending, &mut out)
+                {
                     *log = next;
                 }
                 if proposed(log) != before {
