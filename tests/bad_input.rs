@@ -15,6 +15,9 @@
 //! Each property prints its number of cases and its time (`-- --nocapture` shows them). The
 //! seed is fixed; `PROPTEST_RNG_SEED` and `PROPTEST_CASES` override the seed and the counts.
 
+mod common;
+use common::TempDir;
+
 use bp_fast_paxos::auth::{Authenticator, HmacSha256, Mac};
 use bp_fast_paxos::durable::{DurableError, DurableLog, DurableOptions, Recovered};
 use bp_fast_paxos::learner::Decision;
@@ -45,7 +48,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
@@ -519,25 +521,11 @@ fn payload() -> impl Strategy<Value = Payload> {
 // 1. The datagram decoder.
 // ---------------------------------------------------------------------------------------------
 
-/// Acceptors a1 and a2, and a proposer, by stateright id (as in tests/wire.rs).
-const A1: usize = 0;
-const A2: usize = 1;
-const P0: usize = 4;
-
-fn id(index: usize) -> Id {
-    Id::from(index)
-}
-
-/// A distinct 32-byte channel key for every pair.
-fn channel_key(a: usize, b: usize) -> Vec<u8> {
-    let (lo, hi) = (a.min(b) as u8, a.max(b) as u8);
-    (0..32u8).map(|i| i ^ lo.wrapping_mul(16) ^ hi).collect()
-}
+use common::id;
+use common::nodes::{A1, P0};
 
 fn keys() -> ChannelKeys {
-    let pairs = [(A1, A2), (A1, P0), (A2, P0), (A1, A1)];
-    ChannelKeys::from_map(pairs.map(|(a, b)| ((id(a), id(b)), channel_key(a, b))))
-        .expect("test keys are valid")
+    common::channel_keys()
 }
 
 /// The header of a datagram from the proposer to a1.
@@ -1091,34 +1079,11 @@ fn dense_stores_decode_within_the_allocation_bounds() {
 type State = LogDurableState<SlotValue>;
 type Store = DurableLog<State>;
 
-/// A directory of its own under the system's temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let unique = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "bp-fast-paxos-bad-input-{}-{name}-{unique}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create temporary directory");
-        TempDir(dir)
-    }
-
-    /// The store's path, with no file there yet.
-    fn fresh_store(&self) -> PathBuf {
-        let path = self.0.join("acceptor.log");
-        let _ = fs::remove_file(&path);
-        path
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
+/// A store's path in `dir`, with no file there yet.
+fn fresh_store(dir: &TempDir) -> PathBuf {
+    let path = dir.store_file();
+    let _ = fs::remove_file(&path);
+    path
 }
 
 fn durable_state() -> impl Strategy<Value = State> {
@@ -1345,7 +1310,7 @@ fn arbitrary_store_files_recover_or_fail_cleanly() {
     let dir = TempDir::new("files");
     let recovered_some = Cell::new(0u32);
     property("durable: arbitrary files", 2_000, store_file(), |recipe| {
-        let path = dir.fresh_store();
+        let path = fresh_store(&dir);
         let (bytes, expected) = recipe.bytes();
         fs::write(&path, &bytes).expect("write");
         let (result, usage) = open_measured(&path);
@@ -1449,7 +1414,7 @@ impl Model {
 fn damaged_stores_recover_a_written_record_or_fail_cleanly() {
     let dir = TempDir::new("damage");
     property("durable: damaged stores", 200, damage(), |damage| {
-        let path = dir.fresh_store();
+        let path = fresh_store(&dir);
         let options = DurableOptions {
             compact_above_bytes: damage.compact_above_bytes,
         };

@@ -2,6 +2,9 @@
 //! every offset, damage in the middle and in the header refused with its offset, compaction,
 //! and garbage files that never panic.
 
+mod common;
+use common::TempDir;
+
 use bp_fast_paxos::acceptor::DurableState;
 use bp_fast_paxos::durable::{
     Corruption, DurableError, DurableLog, DurableOptions, MAX_RECORD_LEN, RecordDefect, Recovered,
@@ -13,8 +16,8 @@ use serde::de::DeserializeOwned;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 type State = DurableState<ModelValue>;
 type Log = DurableLog<State>;
@@ -41,33 +44,6 @@ unsafe impl GlobalAlloc for LargestAllocation {
 
 #[global_allocator]
 static ALLOCATOR: LargestAllocation = LargestAllocation;
-
-/// A directory of its own under the system's temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let unique = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
-            "bp-fast-paxos-durable-{}-{name}-{unique}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).expect("create temporary directory");
-        TempDir(dir)
-    }
-
-    fn file(&self) -> PathBuf {
-        self.0.join("acceptor.log")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
 
 fn state(rnd: u32, vote: Option<(u32, u8)>) -> State {
     DurableState {
@@ -122,7 +98,7 @@ fn corrupt_offset(e: &DurableError) -> (u64, &Corruption) {
 #[test]
 fn a_new_file_recovers_nothing() {
     let dir = TempDir::new("new");
-    let (log, recovered) = open::<State>(&dir.file());
+    let (log, recovered) = open::<State>(&dir.store_file());
     assert_eq!(
         recovered,
         Recovered {
@@ -133,8 +109,8 @@ fn a_new_file_recovers_nothing() {
     );
     let header_len = log.len_bytes();
     drop(log);
-    assert_eq!(fs::metadata(dir.file()).unwrap().len(), header_len);
-    let (_, again) = open::<State>(&dir.file());
+    assert_eq!(fs::metadata(dir.store_file()).unwrap().len(), header_len);
+    let (_, again) = open::<State>(&dir.store_file());
     assert_eq!(
         again,
         Recovered {
@@ -148,9 +124,9 @@ fn a_new_file_recovers_nothing() {
 #[test]
 fn a_store_is_open_in_one_place_at_a_time() {
     let dir = TempDir::new("lock");
-    let (mut first, _) = open::<State>(&dir.file());
+    let (mut first, _) = open::<State>(&dir.store_file());
     first.append(&nth(0)).unwrap();
-    let refused = open_err(&dir.file());
+    let refused = open_err(&dir.store_file());
     assert!(
         refused
             .to_string()
@@ -158,21 +134,21 @@ fn a_store_is_open_in_one_place_at_a_time() {
         "{refused}"
     );
     drop(first);
-    let (_, recovered) = open::<State>(&dir.file());
+    let (_, recovered) = open::<State>(&dir.store_file());
     assert_eq!(recovered.state, Some(nth(0)));
 }
 
 #[test]
 fn reopening_returns_the_last_record() {
     let dir = TempDir::new("reopen");
-    write_records(&dir.file(), 3);
-    let (mut log, recovered) = open::<State>(&dir.file());
+    write_records(&dir.store_file(), 3);
+    let (mut log, recovered) = open::<State>(&dir.store_file());
     assert_eq!(recovered.state, Some(nth(2)));
     assert_eq!(recovered.records, 3);
     assert_eq!(recovered.torn_tail, None);
     log.append(&state(9, None)).unwrap();
     drop(log);
-    let (_, recovered) = open::<State>(&dir.file());
+    let (_, recovered) = open::<State>(&dir.store_file());
     assert_eq!(recovered.state, Some(state(9, None)));
     assert_eq!(recovered.records, 4);
 }
@@ -183,14 +159,14 @@ fn any_serde_record_type_is_stored() {
     type Slots = BTreeMap<u64, Vote<String>>;
     let dir = TempDir::new("slots");
     let mut slots = Slots::new();
-    let (mut log, _) = open::<Slots>(&dir.file());
+    let (mut log, _) = open::<Slots>(&dir.store_file());
     for slot in 0..20u64 {
         let value = format!("batch {slot}");
         slots.insert(slot, Vote { round: 3, value });
         log.append(&slots).unwrap();
     }
     drop(log);
-    let (_, recovered) = open::<Slots>(&dir.file());
+    let (_, recovered) = open::<Slots>(&dir.store_file());
     assert_eq!(recovered.state, Some(slots));
     assert_eq!(recovered.records, 20);
 }
@@ -198,7 +174,7 @@ fn any_serde_record_type_is_stored() {
 #[test]
 fn truncation_at_every_offset_of_the_last_record_recovers_the_one_before() {
     let dir = TempDir::new("truncate");
-    let path = dir.file();
+    let path = dir.store_file();
     let (bytes, ends) = write_records(&path, 2);
     let (last_start, last_end) = (ends[1], ends[2]);
     for cut in last_start..last_end {
@@ -239,7 +215,7 @@ fn truncation_at_every_offset_of_the_last_record_recovers_the_one_before() {
 #[test]
 fn a_flipped_bit_in_the_last_record_is_cut_as_a_torn_tail() {
     let dir = TempDir::new("flip-last");
-    let path = dir.file();
+    let path = dir.store_file();
     let (bytes, ends) = write_records(&path, 3);
     for bit in ends[2] * 8..ends[3] * 8 {
         let mut damaged = bytes.clone();
@@ -256,7 +232,7 @@ fn a_flipped_bit_in_the_last_record_is_cut_as_a_torn_tail() {
 #[test]
 fn a_flipped_bit_in_a_middle_record_is_an_error_naming_its_offset() {
     let dir = TempDir::new("flip-middle");
-    let path = dir.file();
+    let path = dir.store_file();
     let (bytes, ends) = write_records(&path, 3);
     for bit in ends[1] * 8..ends[2] * 8 {
         let mut damaged = bytes.clone();
@@ -288,7 +264,7 @@ fn a_flipped_bit_in_a_middle_record_is_an_error_naming_its_offset() {
 #[test]
 fn a_bad_header_is_an_error() {
     let dir = TempDir::new("header");
-    let path = dir.file();
+    let path = dir.store_file();
     let (bytes, _) = write_records(&path, 1);
     let with = |edit: &dyn Fn(&mut Vec<u8>)| {
         let mut damaged = bytes.clone();
@@ -345,7 +321,7 @@ fn set_length(bytes: &mut [u8], at: u64, len: u32) {
 #[test]
 fn a_huge_length_is_corruption_and_never_allocated() {
     let dir = TempDir::new("huge");
-    let path = dir.file();
+    let path = dir.store_file();
     let (bytes, ends) = write_records(&path, 3);
     for len in [u32::MAX, MAX_RECORD_LEN + 1, MAX_RECORD_LEN] {
         let mut damaged = bytes.clone();
@@ -380,7 +356,7 @@ fn a_huge_length_is_corruption_and_never_allocated() {
 #[test]
 fn a_record_that_does_not_decode_is_an_error_even_at_the_tail() {
     let dir = TempDir::new("undecodable");
-    let path = dir.file();
+    let path = dir.store_file();
     let (mut log, _) = open::<u8>(&path);
     log.append(&7).unwrap();
     drop(log);
@@ -396,7 +372,7 @@ fn a_record_that_does_not_decode_is_an_error_even_at_the_tail() {
 #[test]
 fn compaction_keeps_the_last_record_and_shrinks_the_file() {
     let dir = TempDir::new("compact");
-    let path = dir.file();
+    let path = dir.store_file();
     let options = DurableOptions {
         compact_above_bytes: 256,
     };
@@ -409,12 +385,12 @@ fn compaction_keeps_the_last_record_and_shrinks_the_file() {
     }
     let uncompacted = {
         let other = TempDir::new("uncompacted");
-        write_records(&other.file(), 200).0.len() as u64
+        write_records(&other.store_file(), 200).0.len() as u64
     };
     assert!(largest <= 256, "the file reached {largest} bytes");
     assert!(uncompacted > 4 * largest);
     drop(log);
-    assert!(!dir.0.join("acceptor.log.tmp").exists());
+    assert!(!dir.path().join("acceptor.log.tmp").exists());
 
     let (mut log, recovered) = Log::open_with(&path, options).unwrap();
     assert_eq!(recovered.state, Some(nth(199)));
@@ -428,7 +404,7 @@ fn compaction_keeps_the_last_record_and_shrinks_the_file() {
 #[test]
 fn damage_to_the_compacted_record_is_an_error_not_a_torn_tail() {
     let dir = TempDir::new("sealed");
-    let path = dir.file();
+    let path = dir.store_file();
     let options = DurableOptions {
         compact_above_bytes: 0,
     };
@@ -471,9 +447,9 @@ fn damage_to_the_compacted_record_is_an_error_not_a_torn_tail() {
 #[test]
 fn a_stale_temporary_file_is_removed_on_open() {
     let dir = TempDir::new("stale");
-    let path = dir.file();
+    let path = dir.store_file();
     write_records(&path, 2);
-    let temp = dir.0.join("acceptor.log.tmp");
+    let temp = dir.path().join("acceptor.log.tmp");
     fs::write(&temp, b"half a compaction").unwrap();
     let (_, recovered) = open::<State>(&path);
     assert_eq!(recovered.state, Some(nth(1)));
@@ -505,7 +481,7 @@ impl XorShift {
 #[test]
 fn garbage_files_never_panic() {
     let dir = TempDir::new("garbage");
-    let path = dir.file();
+    let path = dir.store_file();
     let (valid, ends) = write_records(&path, 4);
     let header = &valid[..ends[0] as usize];
     let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);

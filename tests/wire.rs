@@ -3,6 +3,8 @@
 //! datagram without a panic, the size limit on both sides, bounded allocation while decoding,
 //! and a known-answer vector that pins the format.
 
+mod common;
+
 use bp_fast_paxos::auth::HmacSha256;
 use bp_fast_paxos::message::{Msg, Promise, Proof, Vote};
 use bp_fast_paxos::models::value::ModelValue;
@@ -13,7 +15,6 @@ use bp_fast_paxos::types::AcceptorId;
 use hmac::{Hmac, Mac as _};
 use serde::ser::{Serialize, SerializeTuple, Serializer};
 use sha2::Sha256;
-use stateright::actor::Id;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
@@ -23,27 +24,11 @@ use std::cell::Cell;
 
 type M = Msg<ModelValue>;
 
-/// Acceptor a1 and a2, a proposer and a client, by stateright id (n = 4, m = 1).
-const A1: usize = 0;
-const A2: usize = 1;
-const P0: usize = 4;
-const CLIENT: usize = 5;
+use common::nodes::{A1, A2, CLIENT, P0};
+use common::{channel_key, id};
 
-fn id(index: usize) -> Id {
-    Id::from(index)
-}
-
-/// A distinct 32-byte channel key for every pair.
-fn channel_key(a: usize, b: usize) -> Vec<u8> {
-    let (lo, hi) = (a.min(b) as u8, a.max(b) as u8);
-    (0..32u8).map(|i| i ^ lo.wrapping_mul(16) ^ hi).collect()
-}
-
-/// The keys of every pair among the acceptors a1, a2 and the proposer; the client has none.
 fn keys() -> ChannelKeys {
-    let pairs = [(A1, A2), (A1, P0), (A2, P0), (A1, A1)];
-    ChannelKeys::from_map(pairs.map(|(a, b)| ((id(a), id(b)), channel_key(a, b))))
-        .expect("test keys are valid")
+    common::channel_keys()
 }
 
 /// The acceptors' domain key, which signs PROMISEs.

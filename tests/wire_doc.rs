@@ -6,6 +6,9 @@
 //! To print the current bytes of every example (to update WIRE.md after a deliberate change):
 //! `cargo test --release --test wire_doc -- --ignored --nocapture print_examples`.
 
+mod common;
+use common::TempDir;
+
 use bp_fast_paxos::auth::{
     Authenticator, HmacSha256, MIN_KEY_BYTES, encode_log_promise, encode_promise,
 };
@@ -691,32 +694,12 @@ fn generation_of(file: &[u8]) -> u64 {
     u64::from_le_bytes(file[12..20].try_into().expect("8 bytes"))
 }
 
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "bp-fast-paxos-wire-doc-{}-{name}",
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create a temporary directory");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A real store's file is what the documented rules give for its generation: on creation, after
 /// appends, after compaction, and after a torn tail is cut.
 #[test]
 fn the_durable_file_follows_the_documented_layout() {
     let dir = TempDir::new("layout");
-    let path = dir.0.join("acceptor-0.log");
+    let path = dir.path().join("acceptor-0.log");
     let payload = postcard(&durable_state());
     let mut second = durable_state();
     second.rnd = 3;

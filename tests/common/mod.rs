@@ -1,0 +1,69 @@
+//! Helpers shared by the integration tests. Each test binary includes this module with
+//! `mod common;` and uses only some of it.
+#![allow(dead_code)]
+
+use bp_fast_paxos::runtime::wire::ChannelKeys;
+use stateright::actor::Id;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A directory of its own under the system's temporary directory, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A new, empty directory; `name` says which test it is for.
+    pub fn new(name: &str) -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let unique = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!(
+            "bp-fast-paxos-test-{}-{name}-{unique}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create a temporary directory");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// Where the store tests keep an acceptor's store.
+    pub fn store_file(&self) -> PathBuf {
+        self.0.join("acceptor.log")
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The datagram tests' nodes, by stateright id (n = 4, m = 1): acceptors a1 and a2, the
+/// proposer, and a client.
+pub mod nodes {
+    pub const A1: usize = 0;
+    pub const A2: usize = 1;
+    pub const P0: usize = 4;
+    pub const CLIENT: usize = 5;
+}
+
+pub fn id(index: usize) -> Id {
+    Id::from(index)
+}
+
+/// A distinct 32-byte channel key for every pair.
+pub fn channel_key(a: usize, b: usize) -> Vec<u8> {
+    let (lo, hi) = (a.min(b) as u8, a.max(b) as u8);
+    (0..32u8).map(|i| i ^ lo.wrapping_mul(16) ^ hi).collect()
+}
+
+/// The keys of every pair among a1, a2 and the proposer (and a1 with itself); the client has
+/// none.
+pub fn channel_keys() -> ChannelKeys {
+    use nodes::{A1, A2, P0};
+    let pairs = [(A1, A2), (A1, P0), (A2, P0), (A1, A1)];
+    ChannelKeys::from_map(pairs.map(|(a, b)| ((id(a), id(b)), channel_key(a, b))))
+        .expect("test keys are valid")
+}
