@@ -328,18 +328,7 @@ fn slot_value(v: &SlotValue) -> Json {
 }
 
 fn log_promise(p: &LogPromise<SlotValue>) -> Json {
-    let votes: Vec<Json> = p
-        .votes
-        .iter()
-        .map(|v| json!({"slot": v.slot, "round": v.vote.round, "value": slot_value(&v.vote.value)}))
-        .collect();
-    json!({
-        "round": p.round,
-        "acceptor": p.acceptor.0,
-        "decided_prefix": p.decided_prefix,
-        "votes": votes,
-        "mac": json::bytes(&p.mac.0),
-    })
+    json::log_promise(p, slot_value)
 }
 
 /// The messages of the examples, field by field (other kinds are not in the vectors).

@@ -4,6 +4,7 @@
 
 use crate::acceptor::AcceptorState;
 use crate::learner::Decision;
+use crate::log::message::LogPromise;
 use crate::message::{Msg, Promise, Vote};
 use crate::rules::{Allowed, AllowedCase, ProofError};
 use crate::step::{Peer, To, TrustCause};
@@ -192,4 +193,20 @@ pub fn trust_cause(cause: &TrustCause, invalid_proof: Option<&ProofError>) -> Js
 /// Bytes as lowercase hex.
 pub fn bytes(b: &[u8]) -> Json {
     Json::String(hex::encode(b))
+}
+
+/// A log PROMISE, its values rendered by `value`.
+pub fn log_promise<V>(p: &LogPromise<V>, value: impl Fn(&V) -> Json) -> Json {
+    let votes: Vec<Json> = p
+        .votes
+        .iter()
+        .map(|v| json!({"slot": v.slot, "round": v.vote.round, "value": value(&v.vote.value)}))
+        .collect();
+    json!({
+        "round": p.round,
+        "acceptor": p.acceptor.0,
+        "decided_prefix": p.decided_prefix,
+        "votes": votes,
+        "mac": bytes(&p.mac.0),
+    })
 }

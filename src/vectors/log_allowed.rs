@@ -28,20 +28,7 @@ fn cluster() -> Cluster {
 }
 
 pub fn log_promise(p: &LogPromise<String>) -> Json {
-    let votes: Vec<Json> = p
-        .votes
-        .iter()
-        .map(
-            |v| json!({"slot": v.slot, "round": v.vote.round, "value": json::value(&v.vote.value)}),
-        )
-        .collect();
-    json!({
-        "round": p.round,
-        "acceptor": p.acceptor.0,
-        "decided_prefix": p.decided_prefix,
-        "votes": votes,
-        "mac": json::bytes(&p.mac.0),
-    })
+    json::log_promise(p, json::value)
 }
 
 fn parse_log_promise(j: &Json) -> Parsed<LogPromise<String>> {
