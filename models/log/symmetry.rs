@@ -6,9 +6,9 @@ use super::actor::{LogModelNode, LogModelNodeState};
 use super::byzantine::LogByzantineState;
 use super::history::LogGhost;
 use crate::auth::Mac;
-use crate::log::acceptor::{LogAcceptorState, RoundProof};
+use crate::log::acceptor::LogAcceptorState;
 use crate::log::learner::LogLearnerState;
-use crate::log::message::{LogMsg, LogPromise, LogProof};
+use crate::log::message::{LogMsg, LogPromise, LogProof, RoundProof};
 use crate::log::node::LogNodeState;
 use crate::log::proposer::{Leading, LogProposerState};
 use crate::models::symbolic::SymbolicAuth;
@@ -98,20 +98,20 @@ impl Rename for LogLearnerState<SlotValue> {
     }
 }
 
+impl Rename for RoundProof<SlotValue> {
+    /// The renamed proof, digested anew: a digest names the proof's contents.
+    fn rename(&self, r: &Renaming) -> Self {
+        RoundProof::new(self.round, self.proof.rename(r))
+    }
+}
+
 impl Rename for LogModelNodeState {
     fn rename(&self, r: &Renaming) -> Self {
         use crate::models::mixed::MixedState::{Byzantine, Honest};
         match self {
             Honest(LogNodeState::Acceptor(s)) => Honest(LogNodeState::Acceptor(LogAcceptorState {
                 learner: s.learner.rename(r),
-                round_proof: s.round_proof.as_ref().map(|k| {
-                    let proof = k.proof.rename(r);
-                    RoundProof {
-                        round: k.round,
-                        digest: proof.digest(),
-                        proof,
-                    }
-                }),
+                round_proof: s.round_proof.as_ref().map(|k| k.rename(r)),
                 ..s.clone()
             })),
             Honest(LogNodeState::Proposer(s)) => Honest(LogNodeState::Proposer(LogProposerState {
@@ -125,7 +125,7 @@ impl Rename for LogModelNodeState {
                     .collect(),
                 leading: s.leading.as_ref().map(|l| Leading {
                     proof: l.proof.rename(r),
-                    ..l.clone()
+                    next_slot: l.next_slot,
                 }),
             })),
             Honest(LogNodeState::Learner(s)) => Honest(LogNodeState::Learner(s.rename(r))),
@@ -175,7 +175,7 @@ pub fn log_representative(
     for s in &state.actor_states {
         match &**s {
             LogModelNodeState::Honest(LogNodeState::Proposer(p)) => {
-                proofs.extend(p.leading.as_ref().map(|l| &l.proof));
+                proofs.extend(p.leading.as_ref().map(|l| &l.proof.proof));
             }
             LogModelNodeState::Honest(LogNodeState::Acceptor(a)) => {
                 proofs.extend(a.round_proof.as_ref().map(|k| &k.proof));

@@ -4,7 +4,7 @@
 
 use super::Slot;
 use super::learner::{self, LogLearnerState};
-use super::message::{LogMsg, LogPromise, LogProof, ProofDigest, SlotVote};
+use super::message::{LogMsg, LogPromise, LogProof, ProofDigest, RoundProof, SlotVote};
 use super::rules::{check_slot, valid_log_proof, valid_round_proof};
 use super::step::{LogEffect, LogStep};
 use crate::auth::Authenticator;
@@ -53,15 +53,6 @@ pub enum Repeat<V> {
     Decided { slot: Slot, decision: Decision<V> },
     /// It voted as asked: its LEARN again, to the learners.
     Learn(LogMsg<V>),
-}
-
-/// A verified NEWROUND proof and its digest.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(bound(deserialize = "V: Deserialize<'de> + Ord"))]
-pub struct RoundProof<V> {
-    pub round: Round,
-    pub digest: ProofDigest,
-    pub proof: LogProof<V>,
 }
 
 /// What survives a crash: stored before any PROMISE or LEARN that depends on it is sent.
@@ -329,13 +320,10 @@ impl<A: Authenticator> LogAcceptor<A> {
         if let Err(e) = valid_round_proof(&self.rules, &self.auth, round, proof) {
             return self.evidence(s, round, round.checked_add(1)?, e.into());
         }
-        let digest = proof.digest();
+        let known = RoundProof::new(round, proof.clone());
+        let digest = known.digest;
         let mut next = s.clone();
-        next.round_proof = Some(RoundProof {
-            round,
-            digest,
-            proof: proof.clone(),
-        });
+        next.round_proof = Some(known);
         let mut step = LogStep::new(next);
         for (slot, value) in accepts {
             let Some(more) =

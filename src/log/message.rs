@@ -79,6 +79,46 @@ impl<V: Value> LogProof<V> {
     }
 }
 
+/// The proof of a round with its digest, which names it in the round's ACCEPTs: what a
+/// leader proposes with, and what an acceptor verified on NEWROUND.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(bound(deserialize = "V: Deserialize<'de>"))]
+pub struct RoundProof<V> {
+    pub round: Round,
+    pub digest: ProofDigest,
+    pub proof: LogProof<V>,
+}
+
+impl<V: Value> RoundProof<V> {
+    /// `proof` as the proof of `round`, digested once.
+    pub fn new(round: Round, proof: LogProof<V>) -> Self {
+        RoundProof {
+            round,
+            digest: proof.digest(),
+            proof,
+        }
+    }
+
+    /// The round's ACCEPT of `value` for `slot`: with no proof in round 0, else naming the
+    /// proof by its digest (its NEWROUND carried it).
+    pub fn accept(&self, slot: Slot, value: V) -> LogMsg<V> {
+        if self.round == 0 {
+            return LogMsg::Accept {
+                round: 0,
+                slot,
+                value,
+                proof: LogProof::none(),
+            };
+        }
+        LogMsg::AcceptByDigest {
+            round: self.round,
+            slot,
+            value,
+            digest: self.digest,
+        }
+    }
+}
+
 impl<V> From<Vec<LogPromise<V>>> for LogProof<V> {
     fn from(promises: Vec<LogPromise<V>>) -> Self {
         LogProof(Arc::from(promises))

@@ -4,7 +4,7 @@
 //! for a hole below the highest slot Q reports a vote in.
 
 use super::Slot;
-use super::message::{LogMsg, LogPromise, LogProof};
+use super::message::{LogMsg, LogPromise, LogProof, RoundProof};
 use super::rules::{SlotRule, closed_below, distinct_acceptors, slot_rule};
 use super::step::LogStep;
 use super::value::LogValue;
@@ -33,19 +33,19 @@ pub struct LogProposerState<B> {
 }
 
 /// The round a proposer proposed in last, with what it needs to go on proposing there: the
-/// proof Q (valid for every slot Q leaves open) and the next free slot.
+/// round's proof Q (valid for every slot Q leaves open) with the digest that names it, and
+/// the next free slot.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(bound(deserialize = "V: Deserialize<'de>"))]
 pub struct Leading<V> {
-    pub round: Round,
-    pub proof: LogProof<V>,
+    pub proof: RoundProof<V>,
     pub next_slot: Slot,
 }
 
 impl<B> LogProposerState<B> {
     /// The highest round it proposed in.
     pub fn proposed(&self) -> Option<Round> {
-        self.leading.as_ref().map(|l| l.round)
+        self.leading.as_ref().map(|l| l.proof.round)
     }
 }
 
@@ -103,8 +103,7 @@ impl<B: Value> LogProposer<B> {
             return LogStep::new(state);
         }
         state.leading = Some(Leading {
-            round: 0,
-            proof: LogProof::none(),
+            proof: RoundProof::new(0, LogProof::none()),
             next_slot: 0,
         });
         let mut step = LogStep::new(state);
@@ -121,7 +120,9 @@ impl<B: Value> LogProposer<B> {
     /// leads no round (the driver keeps the batch until it does).
     pub fn submit(&self, s: &LogProposerState<B>, batch: B) -> Option<LogProposerStep<B>> {
         let leading = s.leading.as_ref()?;
-        let msg = accept(leading, leading.next_slot, LogValue::Batch(batch));
+        let msg = leading
+            .proof
+            .accept(leading.next_slot, LogValue::Batch(batch));
         let mut next = s.clone();
         if let Some(l) = next.leading.as_mut() {
             l.next_slot = l.next_slot.checked_add(1)?;
@@ -198,12 +199,10 @@ impl<B: Value> LogProposer<B> {
                 slot + 1
             });
         let proof = LogProof::from(proof);
-        let leading = Leading {
-            round,
-            proof: proof.clone(),
+        next.leading = Some(Leading {
+            proof: RoundProof::new(round, proof.clone()),
             next_slot,
-        };
-        next.leading = Some(leading);
+        });
         let accepts = planned.into();
         LogStep::new(next).send(
             To::Acceptors,
@@ -213,24 +212,5 @@ impl<B: Value> LogProposer<B> {
                 accepts,
             },
         )
-    }
-}
-
-/// The ACCEPT of `value` for `slot` in the round it leads: with no proof in round 0, else
-/// naming the proof of its NEWROUND by digest.
-fn accept<V: Value>(leading: &Leading<V>, slot: Slot, value: V) -> LogMsg<V> {
-    if leading.round == 0 {
-        return LogMsg::Accept {
-            round: 0,
-            slot,
-            value,
-            proof: LogProof::none(),
-        };
-    }
-    LogMsg::AcceptByDigest {
-        round: leading.round,
-        slot,
-        value,
-        digest: leading.proof.digest(),
     }
 }

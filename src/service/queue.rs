@@ -7,7 +7,7 @@ use super::msg::SlotValue;
 use crate::learner::Decision;
 use crate::log::Slot;
 use crate::log::learner::{self, LogLearnerState};
-use crate::log::message::LogMsg;
+use crate::log::message::{LogMsg, RoundProof};
 use crate::types::{AcceptorId, Round};
 use stateright::actor::{Actor, Command as OutCommand, Out};
 use std::collections::BTreeMap;
@@ -51,13 +51,19 @@ impl Queue {
         let Some(learned) = learner::learn(quorum, &self.learner, from, round, slot, value) else {
             return;
         };
+        let decided = learned.decided.is_some();
         self.learner = learned.state;
-        if learned.decided.is_some() {
-            self.highest_decided = self.highest_decided.max(Some(slot));
-            let d = self.learner.decided_prefix();
-            if let Some(compacted) = self.learner.forget_below(d) {
-                self.learner = compacted;
-            }
+        if decided {
+            self.note_decided(slot);
+        }
+    }
+
+    /// `slot` is decided: it is no longer in flight, and the decided prefix is forgotten.
+    fn note_decided(&mut self, slot: Slot) {
+        self.highest_decided = self.highest_decided.max(Some(slot));
+        let d = self.learner.decided_prefix();
+        if let Some(compacted) = self.learner.forget_below(d) {
+            self.learner = compacted;
         }
     }
 
@@ -79,13 +85,10 @@ impl Queue {
                     proof,
                     accepts,
                 } => {
+                    // Resent as the ACCEPTs that name the proof, as the leader's later ones do.
+                    let named = RoundProof::new(*round, proof.clone());
                     for (slot, value) in accepts.iter() {
-                        let accept = LogMsg::AcceptByDigest {
-                            round: *round,
-                            slot: *slot,
-                            value: value.clone(),
-                            digest: proof.digest(),
-                        };
+                        let accept = named.accept(*slot, value.clone());
                         self.unacked.insert(*slot, (accept, false));
                     }
                     self.new_round = Some(LogMsg::NewRound {
@@ -124,11 +127,7 @@ impl Queue {
     pub fn decided(&mut self, slot: Slot, decision: &Decision<SlotValue>) {
         if let Some(next) = learner::catch_up(&self.learner, slot, decision) {
             self.learner = next;
-            self.highest_decided = self.highest_decided.max(Some(slot));
-            let d = self.learner.decided_prefix();
-            if let Some(compacted) = self.learner.forget_below(d) {
-                self.learner = compacted;
-            }
+            self.note_decided(slot);
         }
     }
 
