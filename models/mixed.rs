@@ -72,12 +72,12 @@ where
                 node.on_msg(id, &mut inner, src, msg, &mut out);
                 o.append(&mut out);
                 if let Cow::Owned(next) = inner {
-                    *state.to_mut() = MixedState::Honest(next);
+                    *state = Cow::Owned(MixedState::Honest(next));
                 }
             }
             (Mixed::Byzantine(byz), MixedState::Byzantine(inner)) => {
                 if let Some(next) = byz.receive(inner, src, &msg, o) {
-                    *state.to_mut() = MixedState::Byzantine(next);
+                    *state = Cow::Owned(MixedState::Byzantine(next));
                 }
             }
             _ => unreachable!("an actor's state always matches its kind"),
@@ -97,7 +97,7 @@ where
             node.on_timeout(id, &mut inner, timer, &mut out);
             o.append(&mut out);
             if let Cow::Owned(next) = inner {
-                *state.to_mut() = MixedState::Honest(next);
+                *state = Cow::Owned(MixedState::Honest(next));
             }
         }
     }

@@ -180,13 +180,13 @@ impl<V: Value, A: Authenticator> Actor for Node<V, A> {
             (Role::Acceptor(acceptor), NodeState::Acceptor(s)) => {
                 if let Some(step) = acceptor.on_message(s, from, &msg) {
                     self.apply(id, &step, Some(step.state.durable()), o);
-                    *state.to_mut() = NodeState::Acceptor(step.state);
+                    *state = Cow::Owned(NodeState::Acceptor(step.state));
                 }
             }
             (Role::Proposer(proposer), NodeState::Proposer(s)) => {
                 if let Some(step) = proposer.on_message(s, from, &msg) {
                     self.apply(id, &step, None, o);
-                    *state.to_mut() = NodeState::Proposer(step.state);
+                    *state = Cow::Owned(NodeState::Proposer(step.state));
                 }
             }
             (Role::Learner(rules), NodeState::Learner(s)) => {
@@ -196,7 +196,7 @@ impl<V: Value, A: Authenticator> Actor for Node<V, A> {
                     if let Some(decision) = &learned.decided {
                         report_decision(id, decision);
                     }
-                    *state.to_mut() = NodeState::Learner(learned.state);
+                    *state = Cow::Owned(NodeState::Learner(learned.state));
                 }
             }
             _ => unreachable!("a node's state always matches its role"),
@@ -214,7 +214,7 @@ impl<V: Value, A: Authenticator> Actor for Node<V, A> {
         if let (Role::Acceptor(acceptor), NodeState::Acceptor(s)) = (&self.role, state.as_ref()) {
             if let Some(step) = acceptor.timeout(s) {
                 self.apply(id, &step, Some(step.state.durable()), o);
-                *state.to_mut() = NodeState::Acceptor(step.state);
+                *state = Cow::Owned(NodeState::Acceptor(step.state));
             }
             o.set_timer(
                 NodeTimer::SuspectLeader,

@@ -181,7 +181,7 @@ impl<B: Value, A: Authenticator> Actor for LogNode<B, A> {
             _ => unreachable!("a node's state always matches its role"),
         };
         if let Some(next) = next {
-            *state.to_mut() = next;
+            *state = Cow::Owned(next);
         }
     }
 
@@ -197,7 +197,7 @@ impl<B: Value, A: Authenticator> Actor for LogNode<B, A> {
             (&self.role, state.as_ref())
         {
             if let Some(step) = acceptor.timeout(s) {
-                *state.to_mut() = self.acceptor_step(id, step, o);
+                *state = Cow::Owned(self.acceptor_step(id, step, o));
             }
             o.set_timer(
                 NodeTimer::SuspectLeader,

@@ -13,6 +13,7 @@ use crate::service::client::{Client, ClientError};
 use crate::service::msg::SlotValue;
 use crate::service::server::{Broken, LocalCluster, ServerOptions, TraceTo, loopback_config};
 use crate::service::{Op, Reply};
+use crate::trace::event::value_digest;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -479,7 +480,7 @@ fn slot_conflicts(cluster: &LocalCluster) -> Vec<String> {
 /// The decisions seen so far, slot by slot, and every disagreement among them.
 #[derive(Default)]
 struct Decided {
-    by_slot: BTreeMap<u64, (NodeId, String)>,
+    by_slot: BTreeMap<u64, (NodeId, SlotValue)>,
     conflicts: Vec<String>,
 }
 
@@ -487,14 +488,17 @@ impl Decided {
     fn record(&mut self, node: NodeId, log: &LogAcceptorState<SlotValue>) {
         for (slot, l) in &log.learner.slots {
             let Some(d) = &l.decided else { continue };
-            let value = format!("{}", d.value);
+            // Compared as values: a batch displays only its size.
             match self.by_slot.get(slot) {
-                Some((other, v)) if *v != value => self.conflicts.push(format!(
-                    "slot {slot}: {other} decided {v}, {node} decided {value}"
+                Some((other, v)) if *v != d.value => self.conflicts.push(format!(
+                    "slot {slot}: {other} decided {v} (#{}), {node} decided {} (#{})",
+                    value_digest(v),
+                    d.value,
+                    value_digest(&d.value)
                 )),
                 Some(_) => {}
                 None => {
-                    self.by_slot.insert(*slot, (node, value));
+                    self.by_slot.insert(*slot, (node, d.value.clone()));
                 }
             }
         }
