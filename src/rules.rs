@@ -216,6 +216,41 @@ impl Display for ProofError {
     }
 }
 
+/// One PROMISE of a proof for `round`, whatever it reports: it is for `round`, the votes it
+/// reports (their rounds, `vote_rounds`) are below it, and its acceptor exists.
+pub fn check_promise(
+    rules: &Rules,
+    round: Round,
+    promise_round: Round,
+    acceptor: AcceptorId,
+    mut vote_rounds: impl Iterator<Item = Round>,
+) -> Result<(), ProofError> {
+    if promise_round != round {
+        return Err(ProofError::WrongRound {
+            acceptor,
+            promise_round,
+        });
+    }
+    if vote_rounds.any(|r| r >= round) {
+        return Err(ProofError::VoteNotBelowRound { acceptor });
+    }
+    if usize::from(acceptor.0) >= rules.acceptors() {
+        return Err(ProofError::UnknownAcceptor { acceptor });
+    }
+    Ok(())
+}
+
+/// A proof covers a quorum: `distinct` acceptors sent its PROMISEs.
+pub fn check_quorum(rules: &Rules, distinct: usize) -> Result<(), ProofError> {
+    if distinct < rules.quorum {
+        return Err(ProofError::TooFewAcceptors {
+            have: distinct,
+            need: rules.quorum,
+        });
+    }
+    Ok(())
+}
+
 /// `ValidProof(r, v, Q)`: every PROMISE of Q is for round `r`, reports a vote below `r` and is
 /// authentic; Q covers a quorum of distinct acceptors; and `v ∈ Allowed(Q)`.
 pub fn valid_proof<V: Value, A: Authenticator>(
@@ -229,27 +264,11 @@ pub fn valid_proof<V: Value, A: Authenticator>(
         return Ok(());
     }
     for promise in proof {
-        let acceptor = promise.acceptor;
-        if promise.round != round {
-            return Err(ProofError::WrongRound {
-                acceptor,
-                promise_round: promise.round,
-            });
-        }
-        if promise.last_vote.as_ref().is_some_and(|v| v.round >= round) {
-            return Err(ProofError::VoteNotBelowRound { acceptor });
-        }
-        if usize::from(acceptor.0) >= rules.acceptors() {
-            return Err(ProofError::UnknownAcceptor { acceptor });
-        }
+        let votes = promise.last_vote.iter().map(|v| v.round);
+        check_promise(rules, round, promise.round, promise.acceptor, votes)?;
     }
     let q = distinct_acceptors(proof);
-    if q.len() < rules.quorum {
-        return Err(ProofError::TooFewAcceptors {
-            have: q.len(),
-            need: rules.quorum,
-        });
-    }
+    check_quorum(rules, q.len())?;
     let allowed = allowed(rules, &q);
     if !allowed.contains(value) {
         return Err(ProofError::NotAllowed { case: allowed.case });

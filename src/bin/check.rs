@@ -322,7 +322,6 @@ fn check_log(cli: &Cli) -> ExitCode {
     }
 }
 
-/// Peak resident memory of this process, in MiB (Linux).
 /// The trace files named, with each directory standing for its `*.trace.jsonl` files.
 fn trace_files(args: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
@@ -393,6 +392,7 @@ fn check_trace(args: &[PathBuf], tla: Option<&Path>) -> ExitCode {
     }
 }
 
+/// Peak resident memory of this process, in MiB (Linux).
 fn peak_rss_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -402,17 +402,17 @@ fn peak_rss_mib() -> Option<f64> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Vectors { out }) = &cli.command {
-        return write_vectors(out);
+    // The commands that build no model.
+    match &cli.command {
+        Some(Command::Vectors { out }) => return write_vectors(out),
+        Some(Command::Trace { files, tla }) => return check_trace(files, tla.as_deref()),
+        _ => {}
     }
     if cli.search.list_variants {
         for v in Variant::ALL {
             println!("{:22} {}", v.name(), v.description());
         }
         return ExitCode::SUCCESS;
-    }
-    if let Some(Command::Trace { files, tla }) = &cli.command {
-        return check_trace(files, tla.as_deref());
     }
     if cli.model.log || cli.model.slots.is_some() {
         return check_log(&cli);
@@ -510,14 +510,15 @@ fn main() -> ExitCode {
                     .spawn_simulation(seed, UniformChooser),
             )
         }
-        Command::Vectors { .. } => unreachable!("written before any model is built"),
         Command::Explore { addr } => {
             println!("Serving the explorer for {cfg} on http://{addr}");
             let _ = std::io::stdout().flush();
             builder.serve(addr.as_str());
             ExitCode::SUCCESS
         }
-        Command::Trace { .. } => unreachable!("handled before any model is built"),
+        Command::Vectors { .. } | Command::Trace { .. } => {
+            unreachable!("dispatched at the start of main")
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use super::Slot;
 use super::message::LogPromise;
 use crate::auth::Authenticator;
 use crate::message::Vote;
-use crate::rules::{Allowed, ProofError, Rules, allowed_over_votes};
+use crate::rules::{Allowed, ProofError, Rules, allowed_over_votes, check_promise, check_quorum};
 use crate::types::{AcceptorId, Round, Value};
 use std::collections::BTreeMap;
 
@@ -126,28 +126,10 @@ pub fn check_slot<V: Value>(
 /// they cover a quorum.
 fn check_shape<V>(rules: &Rules, round: Round, proof: &[LogPromise<V>]) -> Result<(), ProofError> {
     for promise in proof {
-        let acceptor = promise.acceptor;
-        if promise.round != round {
-            return Err(ProofError::WrongRound {
-                acceptor,
-                promise_round: promise.round,
-            });
-        }
-        if promise.votes.iter().any(|v| v.vote.round >= round) {
-            return Err(ProofError::VoteNotBelowRound { acceptor });
-        }
-        if usize::from(acceptor.0) >= rules.acceptors() {
-            return Err(ProofError::UnknownAcceptor { acceptor });
-        }
+        let votes = promise.votes.iter().map(|v| v.vote.round);
+        check_promise(rules, round, promise.round, promise.acceptor, votes)?;
     }
-    let q = distinct_acceptors(proof);
-    if q.len() < rules.quorum {
-        return Err(ProofError::TooFewAcceptors {
-            have: q.len(),
-            need: rules.quorum,
-        });
-    }
-    Ok(())
+    check_quorum(rules, distinct_acceptors(proof).len())
 }
 
 fn check_macs<V: Value, A: Authenticator>(

@@ -130,7 +130,7 @@ impl Shadow {
 }
 
 /// The replay: the shadows and the ghost state the properties read.
-pub struct Replay {
+struct Replay {
     cluster: Cluster,
     rules: Rules,
     auth: SentPromises,
@@ -145,7 +145,7 @@ pub struct Replay {
 }
 
 impl Replay {
-    pub fn new(f: usize, proposers: usize) -> Self {
+    fn new(f: usize, proposers: usize) -> Self {
         Replay {
             cluster: Cluster::new(f, proposers.max(1)),
             rules: Rules::standard(f),
@@ -179,7 +179,7 @@ impl Replay {
     }
 
     /// Replays one event; `Err` says why it is not a legal step or breaks a property.
-    pub fn apply(&mut self, acceptor: u16, event: &Event) -> Result<(), String> {
+    fn apply(&mut self, acceptor: u16, event: &Event) -> Result<(), String> {
         self.report.events += 1;
         match event {
             Event::Start { rnd, base, votes } => self.start(acceptor, *rnd, *base, votes),
@@ -469,10 +469,6 @@ impl Replay {
         shadow.state.decided_base = shadow.state.decided_base.max(base);
         shadow.state.votes = shadow.state.votes.split_off(&shadow.state.decided_base);
         Ok(())
-    }
-
-    pub fn report(&self) -> &Replayed {
-        &self.report
     }
 }
 
