@@ -170,8 +170,17 @@ for line in open(sys.argv[1]):
 if d is None:
     print("error -"); sys.exit()
 status = d.get("status")
-got = {"ok": "valid", "deadlock": "rejected"}.get(status, "rejected:_" + str(status))
-print(got, d.get("stats", {}).get("states_explored", "-"))
+# The last state's i: how many events were steps of the spec.
+done = d["trace"][-1]["state"]["i"] if d.get("trace") else 0
+if status == "ok":
+    got = "valid"
+elif status == "deadlock":
+    got = "rejected at event %d" % (done + 1)
+elif status == "invariant_violation":
+    got = "rejected: %s violated after event %d" % (d.get("invariant_name", "?"), done)
+else:
+    got = "error: " + str(status)
+print(got.replace(" ", "_"), d.get("stats", {}).get("states_explored", "-"))
 PY
 )
     GOT=${GOT//_/ }
