@@ -11,6 +11,7 @@ use super::walk::{self, WalkPlan};
 use super::{FORMAT_VERSION, convert, domain_auth, domain_key};
 use crate::acceptor::{Acceptor, AcceptorState};
 use crate::auth::{Authenticator, HmacSha256, Mac};
+use crate::learner;
 use crate::message::{Msg, Promise, Vote};
 use crate::models::actor::ModelNodeState;
 use crate::models::model::State;
@@ -18,7 +19,7 @@ use crate::models::value::ModelValue;
 use crate::models::{LearnerMode, Menu, ModelConfig};
 use crate::node::{NodeState, peer_of};
 use crate::rules::{Rules, valid_proof};
-use crate::step::{Effect, Peer, Step};
+use crate::step::{Effect, Peer, Step, TrustCause};
 use crate::types::{AcceptorId, Cluster, ProposerId, Round};
 use serde_json::{Value as Json, json};
 use stateright::actor::ActorModelAction;
@@ -162,7 +163,8 @@ fn step_json(
 }
 
 /// Which branch of the acceptor's step functions the input takes: a label for readers and
-/// for the selection, not part of what is checked.
+/// for the selection. What the step does (vote, trust change, ignore) is read off the step
+/// itself; only the reason for ignoring an input is told apart here.
 pub fn branch<A: Authenticator>(
     a: &Acceptor<A>,
     s: &AcceptorState<String>,
@@ -176,33 +178,33 @@ pub fn branch<A: Authenticator>(
         };
     };
     match (from, msg) {
-        (
-            Peer::Proposer(p),
-            Msg::Accept {
-                round,
-                value,
-                proof,
-            },
-        ) => {
+        (Peer::Proposer(p), Msg::Accept { round, value, .. }) => {
             let voted = s.last_vote.as_ref().filter(|v| v.round == *round);
             if *p != a.cluster.leader(*round) {
-                "ACCEPT from a proposer that does not lead its round: ignored"
+                return "ACCEPT from a proposer that does not lead its round: ignored";
             } else if *round < s.rnd {
-                "ACCEPT of a round below rnd: ignored"
+                return "ACCEPT of a round below rnd: ignored";
             } else if round.checked_add(1).is_none() {
-                "ACCEPT of the last round there is: ignored"
+                return "ACCEPT of the last round there is: ignored";
             } else if voted.is_some_and(|v| v.value == *value) {
-                "ACCEPT already voted for (duplicate): ignored"
-            } else if voted.is_some() {
-                "ACCEPT of a second value in a round voted in (equivocation): trust change"
-            } else if *round == 0 {
-                "ACCEPT of round 0: vote"
-            } else if valid_proof(&a.rules, &a.auth, *round, value, proof).is_ok() {
-                "ACCEPT with a valid proof: vote"
-            } else if *round == s.rnd {
-                "ACCEPT with an invalid proof from the trusted leader: trust change"
-            } else {
-                "ACCEPT with an invalid proof from a later round's leader: ignored"
+                return "ACCEPT already voted for (duplicate): ignored";
+            }
+            let cause = a.on_message(s, *from, msg).map(|step| {
+                step.effects.into_iter().find_map(|e| match e {
+                    Effect::TrustChanged { cause, .. } => Some(cause),
+                    _ => None,
+                })
+            });
+            match cause {
+                None => "ACCEPT with an invalid proof from a later round's leader: ignored",
+                Some(None) if *round == 0 => "ACCEPT of round 0: vote",
+                Some(None) => "ACCEPT with a valid proof: vote",
+                Some(Some(TrustCause::Equivocation)) => {
+                    "ACCEPT of a second value in a round voted in (equivocation): trust change"
+                }
+                Some(Some(_)) => {
+                    "ACCEPT with an invalid proof from the trusted leader: trust change"
+                }
             }
         }
         (Peer::Acceptor(_), Msg::TrustChange { round }) if *round > s.rnd => {
@@ -225,18 +227,15 @@ fn learn_branch<A: Authenticator>(
     round: Round,
     value: &String,
 ) -> &'static str {
-    if s.learner.decided.is_some() {
-        return "LEARN after a decision: ignored";
-    }
-    let seen = s.learner.learned.get(&round);
-    if seen.is_some_and(|l| l.contains(&(b, value.clone()))) {
-        return "LEARN already received: ignored";
-    }
-    let mut learns: BTreeSet<(AcceptorId, String)> = seen.cloned().unwrap_or_default();
-    learns.insert((b, value.clone()));
-    let voters = learns.iter().filter(|(_, v)| v == value).count();
-    let equivocation = learns.iter().any(|(_, v)| v != value);
-    if voters >= a.rules.quorum {
+    let Some(learned) = learner::learn(a.rules.quorum, &s.learner, b, round, value) else {
+        return if s.learner.decided.is_some() {
+            "LEARN after a decision: ignored"
+        } else {
+            "LEARN already received: ignored"
+        };
+    };
+    let equivocation = learned.equivocation;
+    if learned.decided.is_some() {
         "LEARN completing a quorum: decide"
     } else if equivocation && round == s.rnd {
         "LEARN of a second value in the current round (equivocation): trust change"
@@ -516,6 +515,14 @@ pub fn verify(doc: &Json, findings: &mut Findings) -> Parsed<()> {
             "outcome",
             expected,
             &outcome(&a, &state, &input),
+        );
+        let label = case.get("branch").unwrap_or(&Json::Null);
+        compare(
+            findings,
+            id,
+            "branch",
+            label,
+            &json!(branch(&a, &state, &input)),
         );
     }
     Ok(())
