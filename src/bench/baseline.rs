@@ -13,6 +13,7 @@
 //! `{"Get":id}`, answered by `{"PutOk":id}` and `{"GetOk":[id,"X"]}`, sent back to the
 //! requesting socket. The servers listen on 127.0.0.1:3000, 3001 and 3002 (hard-coded).
 
+use super::percentile;
 use std::fs;
 use std::io::{ErrorKind, Read};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
@@ -524,11 +525,6 @@ fn figures(
 }
 
 /// Nearest-rank percentile of a sorted, non-empty slice.
-fn percentile(sorted: &[Duration], q: f64) -> Duration {
-    let rank = ((sorted.len() as f64) * q).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

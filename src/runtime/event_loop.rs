@@ -489,24 +489,21 @@ pub fn is_transient(e: &io::Error) -> bool {
 
 /// Picks timer durations within their range, so that acceptors do not all time out at once.
 /// Not a secret: a xorshift seeded from the clock is enough.
-struct Jitter(u64);
+struct Jitter(FaultRng);
 
 impl Jitter {
     fn seeded() -> Self {
         let nanos = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64);
-        Jitter(nanos | 1)
+        Jitter(FaultRng::new(nanos))
     }
 
     fn within(&mut self, range: &Range<Duration>) -> Duration {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
         let span = range.end.saturating_sub(range.start).as_nanos() as u64;
         if span == 0 {
             return range.start;
         }
-        range.start + Duration::from_nanos(self.0 % span)
+        range.start + Duration::from_nanos(self.0.below(span))
     }
 }

@@ -12,7 +12,7 @@ use crate::log::value::LogValue;
 use crate::runtime::codec::WireCodec;
 use crate::runtime::event_loop::Codec;
 use crate::runtime::faults::FaultRng;
-use crate::runtime::wire::{HEADER_LEN, MAGIC, TAG_LEN, VERSION};
+use crate::runtime::wire::{self, ChannelKeys};
 use crate::service::command::{Batch, Command};
 use crate::service::msg::{ServiceMsg, SlotValue};
 use crate::types::{ProposerId, Round};
@@ -355,22 +355,21 @@ impl Actor {
         Mischief::bump(&self.mischief.junk);
     }
 
-    /// A well-formed datagram that claims another sender, with a tag it cannot compute.
+    /// A well-formed datagram that claims another sender, tagged under a key it made up (it
+    /// cannot know the real one).
     fn impersonate(&mut self) {
         let n = self.acceptors.len();
         let (to, addr) = self.acceptors[self.rng.below(n as u64) as usize];
         let claimed = self.acceptors[self.rng.below(n as u64) as usize].0;
-        let mut datagram = Vec::with_capacity(HEADER_LEN + 8 + TAG_LEN);
-        datagram.extend_from_slice(&MAGIC);
-        datagram.push(VERSION);
-        datagram.extend_from_slice(&(usize::from(claimed) as u32).to_be_bytes());
-        datagram.extend_from_slice(&(usize::from(to) as u32).to_be_bytes());
+        let guess: Vec<u8> = (0..32).map(|_| self.rng.next_u64() as u8).collect();
+        let Ok(keys) = ChannelKeys::from_map([((claimed, to), guess)]) else {
+            return;
+        };
         let round = self.round + 1 + self.rng.below(1000) as Round;
-        if let Ok(payload) = postcard::to_stdvec(&ServiceMsg::Log(LogMsg::TrustChange { round })) {
-            datagram.extend_from_slice(&payload);
+        let msg = ServiceMsg::Log(LogMsg::TrustChange { round });
+        if let Ok(datagram) = wire::encode(claimed, to, &msg, &keys) {
+            let _ = self.socket.send_to(&datagram, addr);
         }
-        datagram.extend((0..TAG_LEN).map(|_| self.rng.next_u64() as u8));
-        let _ = self.socket.send_to(&datagram, addr);
         Mischief::bump(&self.mischief.impersonations);
     }
 

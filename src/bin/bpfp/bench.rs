@@ -6,6 +6,7 @@ use crate::Failure;
 use crate::serve::read_config;
 use bp_fast_paxos::auth::proof_macs_computed;
 use bp_fast_paxos::bench::baseline::{BaselineOutcome, run_stateright_paxos};
+use bp_fast_paxos::bench::percentile;
 use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role};
 use bp_fast_paxos::runtime::event_loop::Counters;
 use bp_fast_paxos::service::client::Client;
@@ -238,8 +239,8 @@ fn phase(
         failed,
         seconds,
         throughput: commands as f64 / seconds,
-        p50_us: percentile(&latencies, 0.50),
-        p99_us: percentile(&latencies, 0.99),
+        p50_us: percentile(&latencies, 0.50).as_secs_f64() * 1e6,
+        p99_us: percentile(&latencies, 0.99).as_secs_f64() * 1e6,
         max_us: latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e6),
         slots,
         batching: slots.filter(|s| *s > 0).map(|s| commands as f64 / s as f64),
@@ -280,14 +281,6 @@ fn closed_loop(
         n += 1;
     }
     (latencies, failed)
-}
-
-fn percentile(sorted: &[Duration], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1].as_secs_f64() * 1e6
 }
 
 /// The median of 1000 round trips of a small datagram between two loopback sockets.
