@@ -170,7 +170,8 @@ impl ServiceNode {
         o: &mut Out<Self>,
     ) {
         let from = self.log.topology.peer(src);
-        match (from, msg) {
+        // Whether the log may have changed: only then is there anything to apply or drop.
+        let changed = match (from, msg) {
             (_, ServiceMsg::Log(m)) => {
                 let accept = matches!(m, LogMsg::Accept { .. } | LogMsg::AcceptByDigest { .. })
                     .then(|| m.clone());
@@ -178,6 +179,7 @@ impl ServiceNode {
                 if let (false, Some(accept)) = (changed, accept) {
                     self.answer_repeat(id, log, src, &accept, o);
                 }
+                changed
             }
             (Peer::Client, ServiceMsg::Request(command)) => {
                 if Some(command.client) == self.client_of(src)
@@ -189,6 +191,7 @@ impl ServiceNode {
                     };
                     o.send(src, reply);
                 }
+                false
             }
             (Peer::Acceptor(_), ServiceMsg::CatchUp { from }) => {
                 if let LogNodeState::Acceptor(acceptor) = &*log
@@ -196,6 +199,7 @@ impl ServiceNode {
                 {
                     o.send(src, answer);
                 }
+                false
             }
             (Peer::Acceptor(_), ServiceMsg::Decisions { first, decisions }) => {
                 if let (LogRole::Acceptor(rules), LogNodeState::Acceptor(acceptor)) =
@@ -219,6 +223,7 @@ impl ServiceNode {
                         }
                     }
                 }
+                true
             }
             (
                 Peer::Acceptor(_),
@@ -238,8 +243,12 @@ impl ServiceNode {
                         acceptor.learner = learner;
                     }
                 }
+                true
             }
-            _ => {}
+            _ => false,
+        };
+        if !changed {
+            return;
         }
         self.after_acceptor_step(id, log, replica, o);
     }
@@ -440,9 +449,10 @@ impl Actor for ServiceNode {
             ServiceState::Acceptor { log, replica } => (log, replica),
             ServiceState::Proposer { queue, .. } => {
                 // Resend what was not seen decided since the last tick: UDP may lose it.
+                let acceptors = self.log.topology.recipients(id, To::Acceptors);
                 for msg in queue.unacked_since_last_tick() {
-                    for a in self.log.topology.cluster.acceptor_ids() {
-                        o.send(self.log.topology.acceptor(a), ServiceMsg::Log(msg.clone()));
+                    for a in &acceptors {
+                        o.send(*a, ServiceMsg::Log(msg.clone()));
                     }
                 }
                 let every = self.tuning.retransmit;
@@ -464,11 +474,8 @@ impl Actor for ServiceNode {
                 if let LogNodeState::Acceptor(acceptor) = &*log
                     && let Some(from) = replica.lagging(acceptor)
                 {
-                    for peer in self.log.topology.cluster.acceptor_ids() {
-                        let peer = self.log.topology.acceptor(peer);
-                        if peer != id {
-                            o.send(peer, ServiceMsg::CatchUp { from });
-                        }
+                    for peer in self.log.topology.recipients(id, To::OtherAcceptors) {
+                        o.send(peer, ServiceMsg::CatchUp { from });
                     }
                 }
                 o.set_timer(ServiceTimer::Tick, self.tuning.tick..self.tuning.tick * 2);
