@@ -161,7 +161,7 @@ pub fn allowed_over_votes<V: Value>(rules: &Rules, last_votes: &[Option<&Vote<V>
 }
 
 /// Why a proof does not justify an ACCEPT.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum ProofError {
     /// A PROMISE of the proof is for another round (a stale or replayed proof).
     WrongRound {

@@ -35,7 +35,7 @@ pub enum TrustCause {
     /// The leader sent two values in one round (two ACCEPTs, or LEARNs that disagree).
     Equivocation,
     /// The leader sent an ACCEPT whose proof is invalid.
-    InvalidProof(String),
+    InvalidProof(ProofError),
     /// No decision in time: the leader may have crashed.
     Timeout,
     /// Another acceptor moved to the round (TRUSTCHANGE).
@@ -97,6 +97,6 @@ impl std::fmt::Display for TrustCause {
 
 impl From<ProofError> for TrustCause {
     fn from(e: ProofError) -> Self {
-        TrustCause::InvalidProof(e.to_string())
+        TrustCause::InvalidProof(e)
     }
 }

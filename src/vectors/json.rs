@@ -176,17 +176,12 @@ pub fn acceptor_state<V: Value>(s: &AcceptorState<V>) -> Json {
 
 /// A trust change's cause. An invalid proof's cause is the structured error, which the caller
 /// supplies (the step only carries its text).
-pub fn trust_cause(cause: &TrustCause, invalid_proof: Option<&ProofError>) -> Json {
+pub fn trust_cause(cause: &TrustCause) -> Json {
     match cause {
         TrustCause::Equivocation => json!({"kind": "equivocation"}),
         TrustCause::Timeout => json!({"kind": "timeout"}),
         TrustCause::Peer(a) => json!({"kind": "peer", "acceptor": a.0}),
-        TrustCause::InvalidProof(text) => match invalid_proof {
-            Some(e) if e.to_string() == *text => {
-                json!({"kind": "invalid-proof", "error": proof_error(e)})
-            }
-            _ => json!({"kind": "invalid-proof", "unexplained": text}),
-        },
+        TrustCause::InvalidProof(e) => json!({"kind": "invalid-proof", "error": proof_error(e)}),
     }
 }
 
