@@ -475,9 +475,8 @@ pub fn verify(doc: &Json, findings: &mut Findings) -> Parsed<()> {
     let cluster = Cluster::new(f as usize, proposers as usize);
     for case in parse::array_field(doc, "cases")? {
         let id = parse::str_field(case, "id")?;
-        let index = parse::u64_field(case, "acceptor")?;
         let a = Acceptor {
-            id: AcceptorId(u16::try_from(index).map_err(|e| e.to_string())?),
+            id: AcceptorId(parse::u16_field(case, "acceptor")?),
             cluster,
             rules: Rules::standard(cluster.f),
             auth: auth.clone(),

@@ -432,7 +432,7 @@ pub fn verify(doc: &Json, findings: &mut Findings) -> Parsed<()> {
     for (i, p) in parse::array_field(doc, "promises")?.iter().enumerate() {
         let id = format!("promises[{i}]");
         let last_vote = parse::vote(p.get("last_vote").unwrap_or(&Json::Null))?;
-        let acceptor = AcceptorId(parse::u64_field(p, "acceptor")? as u16);
+        let acceptor = AcceptorId(parse::u16_field(p, "acceptor")?);
         let encoding = encode_promise(
             parse::round_field(p, "round")?,
             acceptor,
@@ -454,7 +454,7 @@ pub fn verify(doc: &Json, findings: &mut Findings) -> Parsed<()> {
             .collect::<Parsed<Vec<_>>>()?;
         let encoding = encode_log_promise(
             parse::round_field(p, "round")?,
-            AcceptorId(parse::u64_field(p, "acceptor")? as u16),
+            AcceptorId(parse::u16_field(p, "acceptor")?),
             parse::u64_field(p, "decided_prefix")?,
             &votes,
         );

@@ -49,9 +49,7 @@ fn parse_log_promise(j: &Json) -> Parsed<LogPromise<String>> {
         .collect::<Parsed<Vec<_>>>()?;
     Ok(LogPromise {
         round: parse::round_field(j, "round")?,
-        acceptor: AcceptorId(
-            u16::try_from(parse::u64_field(j, "acceptor")?).map_err(|e| e.to_string())?,
-        ),
+        acceptor: AcceptorId(parse::u16_field(j, "acceptor")?),
         decided_prefix: parse::u64_field(j, "decided_prefix")?,
         votes: votes.into(),
         mac: Mac(mac),

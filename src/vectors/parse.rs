@@ -27,7 +27,7 @@ pub fn round_field(j: &Json, name: &str) -> Parsed<Round> {
     Round::try_from(u64_field(j, name)?).map_err(|_| format!("{name:?} is not a u32 in {j}"))
 }
 
-fn u16_field(j: &Json, name: &str) -> Parsed<u16> {
+pub fn u16_field(j: &Json, name: &str) -> Parsed<u16> {
     u16::try_from(u64_field(j, name)?).map_err(|_| format!("{name:?} is not a u16 in {j}"))
 }
 
