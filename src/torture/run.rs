@@ -273,10 +273,9 @@ impl Observer {
             let stop = Arc::clone(&stop);
             std::thread::spawn(move || {
                 let mut decided = Decided::default();
-                let mut prefixes: BTreeMap<u64, (NodeId, [u8; 32])> = BTreeMap::new();
-                let mut conflicts = Vec::new();
+                let mut prefixes = Prefixes::default();
                 while !stop.load(Ordering::Relaxed)
-                    && conflicts.len() + decided.conflicts.len() < 10
+                    && prefixes.conflicts.len() + decided.conflicts.len() < 10
                 {
                     let states: Vec<_> = {
                         let cluster = lock(&cluster);
@@ -291,21 +290,11 @@ impl Observer {
                             continue;
                         };
                         decided.record(*node, log);
-                        match prefixes.get(&replica.applied) {
-                            Some((other, d)) if *d != replica.log_digest => {
-                                conflicts.push(format!(
-                                    "{node} and {other} applied different logs of {} slots",
-                                    replica.applied
-                                ))
-                            }
-                            Some(_) => {}
-                            None => {
-                                prefixes.insert(replica.applied, (*node, replica.log_digest));
-                            }
-                        }
+                        prefixes.record(*node, replica.applied, replica.log_digest);
                     }
                     std::thread::sleep(Duration::from_millis(20));
                 }
+                let mut conflicts = prefixes.conflicts;
                 conflicts.extend(decided.conflicts);
                 conflicts.dedup();
                 conflicts
@@ -415,8 +404,9 @@ fn final_reads(
     }
 }
 
-/// Every replica applied the same log: equal digests wherever two applied equally far, every
-/// replica as far as the others within a while, and no slot decided two ways.
+/// Every replica applied the same log: equal digests wherever two applied equally far, and no
+/// slot decided two ways. It waits a while for the replicas to converge; replicas that stay
+/// behind are compared on what they applied.
 fn check_replicas(cluster: &LocalCluster, report: &mut TortureReport) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -434,31 +424,26 @@ fn check_replicas(cluster: &LocalCluster, report: &mut TortureReport) {
             .windows(2)
             .all(|w| w[0].1 == w[1].1 && w[0].2 == w[1].2);
         if converged || Instant::now() >= deadline {
-            let mut by_length: BTreeMap<u64, (NodeId, [u8; 32])> = BTreeMap::new();
+            let mut prefixes = Prefixes::default();
             for (node, applied, digest, _) in &replicas {
-                match by_length.get(applied) {
-                    Some((other, d)) if d != digest => report.violations.push(format!(
-                        "{node} and {other} applied different logs of {applied} slots"
-                    )),
-                    _ => {
-                        by_length.insert(*applied, (*node, *digest));
-                    }
-                }
+                prefixes.record(*node, *applied, *digest);
             }
-            if !converged && by_length.len() > 1 {
+            // Replicas of different lengths are compared on their common slots.
+            let lengths = if !converged && prefixes.by_length.len() > 1 {
                 let lengths: Vec<String> = replicas
                     .iter()
                     .map(|(n, a, _, _)| format!("{n}: {a}"))
                     .collect();
-                // Replicas of different lengths are compared on their common slots below.
-                report.violations.extend(
-                    slot_conflicts(cluster)
-                        .into_iter()
-                        .map(|c| format!("{c} (applied: {})", lengths.join(", "))),
-                );
+                format!(" (applied: {})", lengths.join(", "))
             } else {
-                report.violations.extend(slot_conflicts(cluster));
-            }
+                String::new()
+            };
+            report.violations.extend(prefixes.conflicts);
+            report.violations.extend(
+                slot_conflicts(cluster)
+                    .into_iter()
+                    .map(|c| format!("{c}{lengths}")),
+            );
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -475,6 +460,28 @@ fn slot_conflicts(cluster: &LocalCluster) -> Vec<String> {
         }
     }
     decided.conflicts
+}
+
+/// The applied logs seen so far, by length (with a node that applied it), and every two of
+/// one length that differ.
+#[derive(Default)]
+struct Prefixes {
+    by_length: BTreeMap<u64, (NodeId, [u8; 32])>,
+    conflicts: Vec<String>,
+}
+
+impl Prefixes {
+    fn record(&mut self, node: NodeId, applied: u64, digest: [u8; 32]) {
+        match self.by_length.get(&applied) {
+            Some((other, d)) if *d != digest => self.conflicts.push(format!(
+                "{node} and {other} applied different logs of {applied} slots"
+            )),
+            Some(_) => {}
+            None => {
+                self.by_length.insert(applied, (node, digest));
+            }
+        }
+    }
 }
 
 /// The decisions seen so far, slot by slot, and every disagreement among them.
