@@ -8,7 +8,7 @@ use super::json;
 use super::parse::{self, Parsed};
 use super::verify::{Findings, compare, domain_auth_of};
 use super::walk::{self, WalkPlan};
-use super::{FORMAT_VERSION, convert, domain_auth, domain_key};
+use super::{convert, domain_auth, with_header};
 use crate::acceptor::{Acceptor, AcceptorState};
 use crate::auth::{Authenticator, HmacSha256, Mac};
 use crate::learner;
@@ -94,11 +94,7 @@ pub fn document() -> Json {
             })
         })
         .collect();
-    let mut doc = json::cluster_params(&cluster());
-    doc["format"] = json!("bpfp-test-vectors/acceptor-steps");
-    doc["version"] = json!(FORMAT_VERSION);
-    doc["domain_key"] = json!(hex::encode(domain_key()));
-    doc["value_encoding"] = json!("string");
+    let mut doc = with_header(json::cluster_params(&cluster()), "acceptor-steps");
     doc["cases"] = Json::Array(rendered);
     doc
 }

@@ -4,7 +4,7 @@
 
 use super::json;
 use super::walk::{self, WalkPlan};
-use super::{FORMAT_VERSION, convert, domain_auth, domain_key};
+use super::{convert, domain_auth, with_header};
 use crate::auth::{HmacSha256, Mac};
 use crate::message::{Promise, Vote};
 use crate::models::ModelConfig;
@@ -52,14 +52,11 @@ pub fn document() -> Json {
         group(cfg.cluster(), f1),
         group(Cluster::new(2, 2), edge_cases_f2()),
     ];
-    json!({
-        "format": "bpfp-test-vectors/allowed",
-        "version": FORMAT_VERSION,
-        "domain_key": hex::encode(domain_key()),
-        "value_encoding": "string",
+    let doc = json!({
         "groups": groups,
         "log": super::log_allowed::section(),
-    })
+    });
+    with_header(doc, "allowed")
 }
 
 fn group(cluster: Cluster, cases: Vec<Case>) -> Json {

@@ -9,7 +9,7 @@ use super::json;
 use super::parse::{self, Parsed};
 use super::verify::{Findings, compare};
 use super::walk::sorted_actions;
-use super::{FORMAT_VERSION, domain_key};
+use super::with_header;
 use crate::message::Msg;
 use crate::models::model::{Action, BpfpModel, State};
 use crate::models::properties::{PROPERTIES, VARIANT_MUST_VIOLATE};
@@ -276,13 +276,10 @@ fn variant_json(variant: Variant) -> Json {
 }
 
 pub fn document() -> Json {
-    json!({
-        "format": "bpfp-test-vectors/counterexamples",
-        "version": FORMAT_VERSION,
-        "domain_key": hex::encode(domain_key()),
-        "value_encoding": "string",
+    let doc = json!({
         "variants": Variant::ALL.into_iter().map(variant_json).collect::<Vec<_>>(),
-    })
+    });
+    with_header(doc, "counterexamples")
 }
 
 /// Replays every stored counterexample in the model of its variant: each step must be an

@@ -6,7 +6,7 @@
 use super::json;
 use super::parse::{self, Parsed};
 use super::verify::{Findings, compare, domain_auth_of};
-use super::{FORMAT_VERSION, domain_auth, domain_key};
+use super::{domain_auth, with_header};
 use crate::auth::{Authenticator, HmacSha256, encode_log_promise, encode_promise};
 use crate::log::message::{LogMsg, LogPromise, LogProof, SlotVote};
 use crate::log::value::LogValue;
@@ -118,11 +118,7 @@ pub fn document() -> Json {
         })
         .collect();
     let c = cluster();
-    let mut doc = json::cluster_params(&c);
-    doc["format"] = json!("bpfp-test-vectors/encoding");
-    doc["version"] = json!(FORMAT_VERSION);
-    doc["domain_key"] = json!(hex::encode(domain_key()));
-    doc["value_encoding"] = json!("string");
+    let mut doc = with_header(json::cluster_params(&c), "encoding");
     doc["node_ids"] = json!({
         "acceptors": (0..c.acceptors()).collect::<Vec<_>>(),
         "proposers": (c.acceptors()..c.acceptors() + c.proposers).collect::<Vec<_>>(),

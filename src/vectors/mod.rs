@@ -40,6 +40,21 @@ pub fn domain_key() -> Vec<u8> {
     (0x41..=0x60).collect()
 }
 
+/// The `format` of the vector file `name` (`allowed`, `acceptor-steps`, …).
+pub fn format_of(name: &str) -> String {
+    format!("bpfp-test-vectors/{name}")
+}
+
+/// Adds the header every vector file starts with to `doc`: its format and version, the
+/// domain key and the value encoding.
+pub fn with_header(mut doc: serde_json::Value, name: &str) -> serde_json::Value {
+    doc["format"] = format_of(name).into();
+    doc["version"] = FORMAT_VERSION.into();
+    doc["domain_key"] = hex::encode(domain_key()).into();
+    doc["value_encoding"] = "string".into();
+    doc
+}
+
 /// The authenticator of every PROMISE in the vectors.
 pub fn domain_auth() -> HmacSha256 {
     HmacSha256::new(&domain_key()).expect("the test key is long enough")

@@ -3,7 +3,9 @@
 //! checker returns one line per disagreement (empty: the file holds).
 
 use super::parse::{self, Parsed};
-use super::{FORMAT_VERSION, acceptor_steps, counterexamples, encoding, json, log_allowed};
+use super::{
+    FORMAT_VERSION, acceptor_steps, counterexamples, encoding, format_of, json, log_allowed,
+};
 use crate::auth::HmacSha256;
 use crate::rules::{Rules, allowed, distinct_acceptors, valid_proof};
 use serde_json::Value as Json;
@@ -35,17 +37,25 @@ pub fn domain_auth_of(doc: &Json) -> Parsed<HmacSha256> {
     HmacSha256::new(&parse::hex_field(doc, "domain_key")?).map_err(|e| e.to_string())
 }
 
-/// `allowed.json`: `Allowed(Q)` and `ValidProof(r, v, Q)` of every case.
-pub fn allowed_file(doc: &Json) -> Findings {
+/// Checks a file's header, then its cases with `check`.
+fn check_file(
+    doc: &Json,
+    name: &str,
+    check: impl FnOnce(&Json, &mut Findings) -> Parsed<()>,
+) -> Findings {
     let mut findings = Vec::new();
-    if let Err(e) = allowed_cases(doc, &mut findings) {
+    if let Err(e) = check_header(doc, &format_of(name)).and_then(|()| check(doc, &mut findings)) {
         findings.push(e);
     }
     findings
 }
 
+/// `allowed.json`: `Allowed(Q)` and `ValidProof(r, v, Q)` of every case.
+pub fn allowed_file(doc: &Json) -> Findings {
+    check_file(doc, "allowed", allowed_cases)
+}
+
 fn allowed_cases(doc: &Json, findings: &mut Findings) -> Parsed<()> {
-    check_header(doc, "bpfp-test-vectors/allowed")?;
     let auth = domain_auth_of(doc)?;
     for group in parse::array_field(doc, "groups")? {
         let f = usize::try_from(parse::u64_field(group, "f")?).map_err(|e| e.to_string())?;
@@ -70,33 +80,15 @@ fn allowed_cases(doc: &Json, findings: &mut Findings) -> Parsed<()> {
 
 /// `acceptor-steps.json`: every step through `Acceptor::on_message` or `Acceptor::timeout`.
 pub fn acceptor_steps_file(doc: &Json) -> Findings {
-    let mut findings = Vec::new();
-    if let Err(e) = check_header(doc, "bpfp-test-vectors/acceptor-steps")
-        .and_then(|()| acceptor_steps::verify(doc, &mut findings))
-    {
-        findings.push(e);
-    }
-    findings
+    check_file(doc, "acceptor-steps", acceptor_steps::verify)
 }
 
 /// `encoding.json`: encodings, authenticators and datagrams.
 pub fn encoding_file(doc: &Json) -> Findings {
-    let mut findings = Vec::new();
-    if let Err(e) = check_header(doc, "bpfp-test-vectors/encoding")
-        .and_then(|()| encoding::verify(doc, &mut findings))
-    {
-        findings.push(e);
-    }
-    findings
+    check_file(doc, "encoding", encoding::verify)
 }
 
 /// `counterexamples.json`: every trace replayed in the model of its variant.
 pub fn counterexamples_file(doc: &Json) -> Findings {
-    let mut findings = Vec::new();
-    if let Err(e) = check_header(doc, "bpfp-test-vectors/counterexamples")
-        .and_then(|()| counterexamples::verify(doc, &mut findings))
-    {
-        findings.push(e);
-    }
-    findings
+    check_file(doc, "counterexamples", counterexamples::verify)
 }
