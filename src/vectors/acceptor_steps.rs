@@ -7,7 +7,7 @@
 use super::json;
 use super::parse::{self, Parsed};
 use super::verify::{Findings, compare, domain_auth_of};
-use super::walk::{self, WalkPlan};
+use super::walk::{self, Keep, WalkPlan, select};
 use super::{convert, domain_auth, with_header};
 use crate::acceptor::{Acceptor, AcceptorState};
 use crate::auth::{Authenticator, HmacSha256, Mac};
@@ -40,10 +40,12 @@ const LEARNERS_PLAN: WalkPlan = WalkPlan {
     seed: 0x0b0f_a570_0003,
 };
 
-/// Cases kept per branch: the first few, then every k-th up to a cap.
-const KEEP_FIRST: usize = 4;
-const KEEP_EVERY: usize = 9;
-const KEEP_AT_MOST: usize = 12;
+/// Cases kept per branch.
+const KEEP: Keep = Keep {
+    first: 4,
+    every: 9,
+    at_most: 12,
+};
 
 /// What an acceptor is given.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -291,18 +293,7 @@ fn model_cases() -> Vec<Case> {
         };
         by_branch.entry((label, detail)).or_default().push(case);
     }
-    let mut kept = Vec::new();
-    for (_, cases) in by_branch {
-        kept.extend(
-            cases
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| *i < KEEP_FIRST || i % KEEP_EVERY == 0)
-                .take(KEEP_AT_MOST)
-                .map(|(_, case)| case),
-        );
-    }
-    kept
+    select(by_branch, KEEP)
 }
 
 fn acceptor_state(state: &State, index: usize) -> Option<&AcceptorState<ModelValue>> {

@@ -3,7 +3,7 @@
 //! hold in states the default model configuration reaches, plus hand-made edge cases.
 
 use super::json;
-use super::walk::{self, WalkPlan};
+use super::walk::{self, Keep, WalkPlan, select};
 use super::{convert, domain_auth, with_header};
 use crate::auth::{HmacSha256, Mac};
 use crate::message::{Promise, Vote};
@@ -25,10 +25,12 @@ pub const PLAN: WalkPlan = WalkPlan {
     seed: 0x0b0f_a570_0001,
 };
 
-/// Cases kept per (rule, verdict) bucket: the first few, then every k-th up to a cap.
-const KEEP_FIRST: usize = 6;
-const KEEP_EVERY: usize = 7;
-const KEEP_AT_MOST: usize = 14;
+/// Cases kept per (rule, verdict) bucket.
+const KEEP: Keep = Keep {
+    first: 6,
+    every: 7,
+    at_most: 14,
+};
 
 /// A proof as the model holds it, without authenticators: `(acceptor, last vote)` in order.
 type ProofContent = Vec<(AcceptorId, Option<Vote<ModelValue>>)>;
@@ -134,17 +136,7 @@ fn model_cases(cfg: &ModelConfig, states: &[State]) -> Vec<Case> {
         };
         buckets.entry((rule, verdict)).or_default().push(case);
     }
-    let mut kept = Vec::new();
-    for (_, cases) in buckets {
-        let chosen = cases
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| *i < KEEP_FIRST || i % KEEP_EVERY == 0)
-            .take(KEEP_AT_MOST)
-            .map(|(_, case)| case);
-        kept.extend(chosen);
-    }
-    kept
+    select(buckets, KEEP)
 }
 
 /// The genuine PROMISEs each proposer holds in `state`, by round, as contents.
