@@ -15,8 +15,6 @@ use bp_fast_paxos::types::AcceptorId;
 use hmac::{Hmac, Mac as _};
 use serde::ser::{Serialize, SerializeTuple, Serializer};
 use sha2::Sha256;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures.
@@ -24,6 +22,7 @@ use std::cell::Cell;
 
 type M = Msg<ModelValue>;
 
+use common::counting::{Counting, measure};
 use common::nodes::{A1, A2, CLIENT, P0};
 use common::{channel_key, id};
 
@@ -491,65 +490,13 @@ fn known_answer_datagram() {
 // Bounded allocation while decoding.
 // ---------------------------------------------------------------------------------------------
 
-/// The system allocator, with this thread's live and peak bytes counted (tests run on threads
-/// of their own, so one test's measurement is not disturbed by the others).
-struct CountingAllocator;
-
-thread_local! {
-    static LIVE: Cell<isize> = const { Cell::new(0) };
-    static PEAK: Cell<isize> = const { Cell::new(0) };
-}
-
-fn note(delta: isize) {
-    // `try_with`: the thread-locals may already be gone while a thread exits.
-    let _ = LIVE.try_with(|live| {
-        live.set(live.get() + delta);
-        let _ = PEAK.try_with(|peak| peak.set(peak.get().max(live.get())));
-    });
-}
-
-unsafe impl GlobalAlloc for CountingAllocator {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            note(layout.size() as isize);
-        }
-        ptr
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            note(layout.size() as isize);
-        }
-        ptr
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
-        note(-(layout.size() as isize));
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            // Counted as a copy, both blocks live at once: an upper bound on the peak.
-            note(new_size as isize);
-            note(-(layout.size() as isize));
-        }
-        new
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: CountingAllocator = CountingAllocator;
+static ALLOCATOR: Counting = Counting;
 
 /// The most bytes `f` had allocated at once on this thread.
 fn peak_allocation<R>(f: impl FnOnce() -> R) -> (R, usize) {
-    let start = LIVE.with(Cell::get);
-    PEAK.with(|peak| peak.set(start));
-    let result = f();
-    (result, (PEAK.with(Cell::get) - start).max(0) as usize)
+    let (result, usage) = measure(f);
+    (result, usage.peak)
 }
 
 /// The payload prefix of an ACCEPT(0, A) whose proof claims `count` PROMISEs.

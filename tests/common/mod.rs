@@ -2,6 +2,8 @@
 //! `mod common;` and uses only some of it.
 #![allow(dead_code)]
 
+pub mod counting;
+
 use bp_fast_paxos::runtime::wire::ChannelKeys;
 use stateright::actor::Id;
 use std::path::{Path, PathBuf};
