@@ -1,6 +1,9 @@
 //! The key-value state machine: authenticated commands, exactly-once application in log
 //! order, and replicas that agree because they apply the same batches.
 
+mod common;
+use common::{get, put};
+
 use bp_fast_paxos::auth::Mac;
 use bp_fast_paxos::service::command::encode_command;
 use bp_fast_paxos::service::{Applied, Batch, Command, CommandKeys, KvStore, Op, Reply};
@@ -16,17 +19,6 @@ fn keys() -> CommandKeys {
     keys.insert(ALICE, ALICE_KEY.to_vec());
     keys.insert(BOB, BOB_KEY.to_vec());
     keys
-}
-
-fn put(key: &str, value: &str) -> Op {
-    Op::Put {
-        key: key.into(),
-        value: value.into(),
-    }
-}
-
-fn get(key: &str) -> Op {
-    Op::Get { key: key.into() }
 }
 
 fn cas(key: &str, expected: Option<&str>, new: &str) -> Op {

@@ -2,6 +2,9 @@
 //! put/get/cas round trips, an acceptor killed and restarted from its store, the trusted
 //! proposer killed, a Byzantine proposer that equivocates, and junk datagrams ignored.
 
+mod common;
+use common::{get, put};
+
 use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role, SecretKey};
 use bp_fast_paxos::log::message::{LogMsg, LogProof};
 use bp_fast_paxos::log::value::LogValue;
@@ -43,17 +46,6 @@ fn cluster(clients: usize) -> LocalCluster {
 fn fast(config: &mut ClusterConfig) {
     config.timing.suspect_leader_ms = 300;
     config.timing.client_timeout_ms = 10_000;
-}
-
-fn put(key: &str, value: &str) -> Op {
-    Op::Put {
-        key: key.into(),
-        value: value.into(),
-    }
-}
-
-fn get(key: &str) -> Op {
-    Op::Get { key: key.into() }
 }
 
 fn value(v: &str) -> Reply {

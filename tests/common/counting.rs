@@ -82,4 +82,3 @@ pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Usage) {
     };
     (result, usage)
 }
-

@@ -5,6 +5,7 @@
 pub mod counting;
 
 use bp_fast_paxos::runtime::wire::ChannelKeys;
+use bp_fast_paxos::service::Op;
 use stateright::actor::Id;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -68,4 +69,16 @@ pub fn channel_keys() -> ChannelKeys {
     let pairs = [(A1, A2), (A1, P0), (A2, P0), (A1, A1)];
     ChannelKeys::from_map(pairs.map(|(a, b)| ((id(a), id(b)), channel_key(a, b))))
         .expect("test keys are valid")
+}
+
+/// The key-value service's operations.
+pub fn put(key: &str, value: &str) -> Op {
+    Op::Put {
+        key: key.into(),
+        value: value.into(),
+    }
+}
+
+pub fn get(key: &str) -> Op {
+    Op::Get { key: key.into() }
 }
