@@ -13,9 +13,11 @@ use bp_fast_paxos::auth::{
     Authenticator, HmacSha256, MIN_KEY_BYTES, encode_log_promise, encode_promise,
 };
 use bp_fast_paxos::cluster_config::{ClusterConfig, GENERATED_KEY_BYTES, NodeId};
+use bp_fast_paxos::durable::snapshot::encode_snapshot;
 use bp_fast_paxos::durable::{self, DurableLog, DurableOptions, MAX_FILE_LEN, MAX_RECORD_LEN};
 use bp_fast_paxos::learner::Decision;
 use bp_fast_paxos::log::acceptor::LogDurableState;
+use bp_fast_paxos::log::changes::{AcceptorRecord, Change, diff, fold};
 use bp_fast_paxos::log::message::{LogMsg, LogPromise, LogProof, ProofDigest, SlotVote};
 use bp_fast_paxos::log::value::LogValue;
 use bp_fast_paxos::message::Vote;
@@ -25,6 +27,7 @@ use bp_fast_paxos::runtime::wire::{
 use bp_fast_paxos::service::command::{Batch, Command, Op, encode_command};
 use bp_fast_paxos::service::kv::{KvStore, Reply};
 use bp_fast_paxos::service::msg::{ServiceMsg, SlotValue};
+use bp_fast_paxos::service::store::ReplicaSnapshot;
 use bp_fast_paxos::types::{AcceptorId, ClientId, Value};
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
@@ -198,7 +201,64 @@ fn examples() -> Vec<(&'static str, Vec<u8>)> {
             "durable-file",
             durable_file(EXAMPLE_GENERATION, None, &[postcard(&durable_state())]),
         ),
+        (
+            "acceptor-record-full",
+            postcard(&AcceptorRecord::Full(durable_state())),
+        ),
+        ("acceptor-record-changes", postcard(&acceptor_changes())),
+        (
+            "snapshot-file",
+            encode_snapshot(&postcard(&replica_snapshot())),
+        ),
     ]
+}
+
+/// WIRE.md's record of one step's changes.
+fn acceptor_changes() -> AcceptorRecord<SlotValue> {
+    AcceptorRecord::Changes(vec![
+        Change::DropBelow(6),
+        Change::Round(3),
+        Change::Vote {
+            slot: 7,
+            vote: Vote {
+                round: 3,
+                value: LogValue::Noop,
+            },
+        },
+    ])
+}
+
+fn replica_snapshot() -> ReplicaSnapshot {
+    ReplicaSnapshot {
+        applied: 2,
+        log_digest: [0; 32],
+        store: Default::default(),
+    }
+}
+
+/// The documented changes are what the store appends for that step, and fold back to it.
+#[test]
+fn the_documented_changes_are_the_diff_of_their_step() {
+    let mut after = durable_state();
+    after.votes.remove(&5);
+    after.base = 6;
+    after.rnd = 3;
+    after.votes.insert(
+        7,
+        Vote {
+            round: 3,
+            value: LogValue::Noop,
+        },
+    );
+    let AcceptorRecord::Changes(changes) = acceptor_changes() else {
+        unreachable!()
+    };
+    assert_eq!(diff(&durable_state(), &after), Some(changes.clone()));
+    let folded = fold([
+        AcceptorRecord::Full(durable_state()),
+        AcceptorRecord::Changes(changes),
+    ]);
+    assert_eq!(folded, Some(after));
 }
 
 // ---------------------------------------------------------------------------------------------

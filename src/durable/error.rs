@@ -65,6 +65,60 @@ pub enum Corruption {
     FileTooLarge {
         len: u64,
     },
+    /// A snapshot file that is not one written whole by this store.
+    Snapshot(SnapshotDefect),
+}
+
+/// What is wrong with a snapshot file. It is written by an atomic rename, so a crash never
+/// leaves it half written: any of these is damage, never a torn write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SnapshotDefect {
+    Short {
+        len: usize,
+    },
+    BadMagic {
+        found: [u8; 8],
+    },
+    UnsupportedVersion {
+        found: u32,
+    },
+    /// The header's payload length is not what follows it.
+    Length {
+        stated: u64,
+        actual: u64,
+    },
+    Checksum {
+        stored: u32,
+        computed: u32,
+    },
+}
+
+impl Display for SnapshotDefect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SnapshotDefect::Short { len } => write!(
+                f,
+                "snapshot of {len} bytes is shorter than its {}-byte header",
+                super::snapshot::HEADER_LEN
+            ),
+            SnapshotDefect::BadMagic { found } => {
+                write!(f, "bad magic {found:02x?}, not a snapshot of this store")
+            }
+            SnapshotDefect::UnsupportedVersion { found } => write!(
+                f,
+                "unsupported snapshot version {found} (this build reads version {})",
+                super::snapshot::VERSION
+            ),
+            SnapshotDefect::Length { stated, actual } => write!(
+                f,
+                "snapshot header says {stated} payload bytes, the file holds {actual}"
+            ),
+            SnapshotDefect::Checksum { stored, computed } => write!(
+                f,
+                "snapshot checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
+            ),
+        }
+    }
 }
 
 /// An error of the durable store. Each names the file; those about its contents also name the
@@ -190,6 +244,7 @@ impl Display for Corruption {
                 "file of {len} bytes is larger than any this store writes (at most {})",
                 super::log::MAX_FILE_LEN
             ),
+            Corruption::Snapshot(defect) => write!(f, "{defect}"),
         }
     }
 }

@@ -7,7 +7,7 @@ use super::scan::scan;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read as _, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -43,7 +43,25 @@ pub struct Recovered<R> {
     pub torn_tail: Option<TornTail>,
 }
 
-/// An append-only file of records of type `R`, each a full snapshot of the durable state.
+/// What [`DurableLog::open_all`] found in the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecoveredAll<R> {
+    /// Every valid record, in order.
+    pub records: Vec<R>,
+    /// How many valid records the file held.
+    pub count: u64,
+    /// The torn or corrupt tail that was cut off, if there was one.
+    pub torn_tail: Option<TornTail>,
+}
+
+/// Which records recovery decodes.
+enum Read {
+    Last,
+    All,
+}
+
+/// An append-only file of records of type `R`: each a full snapshot of the durable state
+/// ([`DurableLog::append`]), or changes that recovery folds ([`DurableLog::append_change`]).
 #[derive(Debug)]
 pub struct DurableLog<R> {
     path: PathBuf,
@@ -72,7 +90,30 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
         path: impl AsRef<Path>,
         options: DurableOptions,
     ) -> Result<(Self, Recovered<R>), DurableError> {
-        let path = path.as_ref().to_path_buf();
+        let (log, mut all) = Self::open_reading(path.as_ref(), options, Read::Last)?;
+        let recovered = Recovered {
+            state: all.records.pop(),
+            records: all.count,
+            torn_tail: all.torn_tail,
+        };
+        Ok((log, recovered))
+    }
+
+    /// As [`DurableLog::open_with`], for a store whose records are changes rather than
+    /// snapshots: recovers every valid record, in the order they were appended.
+    pub fn open_all(
+        path: impl AsRef<Path>,
+        options: DurableOptions,
+    ) -> Result<(Self, RecoveredAll<R>), DurableError> {
+        Self::open_reading(path.as_ref(), options, Read::All)
+    }
+
+    fn open_reading(
+        path: &Path,
+        options: DurableOptions,
+        read: Read,
+    ) -> Result<(Self, RecoveredAll<R>), DurableError> {
+        let path = path.to_path_buf();
         let lock = take_lock(&path)?;
         remove_stale_temp(&path)?;
         let file = match open_for_append(&path) {
@@ -89,13 +130,19 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
             corruption,
         };
         let found = scan(&bytes).map_err(corrupt)?;
-        let state = match &found.last_payload {
-            Some(payload) => Some(decode(&bytes[payload.clone()]).map_err(|reason| {
-                let offset = (payload.start - super::format::FRAME_HEADER_LEN) as u64;
-                corrupt((offset, Corruption::Undecodable { reason }))
-            })?),
-            None => None,
+        let payloads = match read {
+            Read::Last => found.last_payload.iter().cloned().collect::<Vec<_>>(),
+            Read::All => found.payloads.clone(),
         };
+        let records = payloads
+            .into_iter()
+            .map(|payload| {
+                decode(&bytes[payload.clone()]).map_err(|reason| {
+                    let offset = (payload.start - super::format::FRAME_HEADER_LEN) as u64;
+                    corrupt((offset, Corruption::Undecodable { reason }))
+                })
+            })
+            .collect::<Result<Vec<R>, _>>()?;
         let torn_tail = match found.tail {
             Some((offset, defect)) => {
                 file.set_len(found.valid_end as u64)
@@ -120,18 +167,35 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
             _lock: lock,
             record: PhantomData,
         };
-        let recovered = Recovered {
-            state,
-            records: found.records,
+        let recovered = RecoveredAll {
+            records,
+            count: found.records,
             torn_tail,
         };
         Ok((log, recovered))
     }
 
-    /// Appends `record` and syncs it: when this returns `Ok`, the record survives a crash, and
-    /// the caller may send what depends on it. After an error the store refuses further appends
-    /// until it is reopened.
-    pub fn append(&mut self, record: &R) -> Result<(), DurableError> {
+    /// Appends `record` and syncs it, without compacting: for a store of changes, whose
+    /// owner compacts with [`DurableLog::rewrite`] when it chooses. Returns the bytes
+    /// appended. After an error the store refuses further appends until it is reopened.
+    pub fn append_change(&mut self, record: &R) -> Result<u64, DurableError> {
+        let payload = self.encode(record)?;
+        self.poisoned = true;
+        let appended = self.write_frame(&payload)?;
+        self.poisoned = false;
+        Ok(appended)
+    }
+
+    /// Replaces the file, atomically, by one holding only `record` (the whole state).
+    pub fn rewrite(&mut self, record: &R) -> Result<(), DurableError> {
+        let payload = self.encode(record)?;
+        self.poisoned = true;
+        self.compact(&payload)?;
+        self.poisoned = false;
+        Ok(())
+    }
+
+    fn encode(&self, record: &R) -> Result<Vec<u8>, DurableError> {
         if self.poisoned {
             return Err(DurableError::Poisoned {
                 path: self.path.clone(),
@@ -147,14 +211,28 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
                 len: payload.len(),
             });
         }
-        // Poison first: any early return below leaves it set.
-        self.poisoned = true;
-        let frame = encode_frame(self.header.generation, self.len, &payload);
+        Ok(payload)
+    }
+
+    /// Writes one frame at the end and syncs it; the caller poisons the store around it.
+    fn write_frame(&mut self, payload: &[u8]) -> Result<u64, DurableError> {
+        let frame = encode_frame(self.header.generation, self.len, payload);
         self.file
             .write_all(&frame)
             .and_then(|()| self.file.sync_data())
             .map_err(|e| io_error(&self.path, "append record", e))?;
         self.len += frame.len() as u64;
+        Ok(frame.len() as u64)
+    }
+
+    /// Appends `record` and syncs it: when this returns `Ok`, the record survives a crash, and
+    /// the caller may send what depends on it. After an error the store refuses further appends
+    /// until it is reopened.
+    pub fn append(&mut self, record: &R) -> Result<(), DurableError> {
+        let payload = self.encode(record)?;
+        // Poison first: any early return below leaves it set.
+        self.poisoned = true;
+        self.write_frame(&payload)?;
         if self.len > self.options.compact_above_bytes {
             self.compact(&payload)?;
         }
@@ -177,7 +255,7 @@ impl<R> DurableLog<R> {
         path: PathBuf,
         options: DurableOptions,
         lock: File,
-    ) -> Result<(Self, Recovered<R>), DurableError> {
+    ) -> Result<(Self, RecoveredAll<R>), DurableError> {
         let header = Header {
             generation: fresh_generation(0),
             sealed_len: HEADER_LEN as u64,
@@ -195,9 +273,9 @@ impl<R> DurableLog<R> {
             _lock: lock,
             record: PhantomData,
         };
-        let recovered = Recovered {
-            state: None,
-            records: 0,
+        let recovered = RecoveredAll {
+            records: Vec::new(),
+            count: 0,
             torn_tail: None,
         };
         Ok((log, recovered))

@@ -22,7 +22,8 @@ mod error;
 mod format;
 mod log;
 mod scan;
+pub mod snapshot;
 
-pub use error::{Corruption, DurableError, RecordDefect, TornTail};
+pub use error::{Corruption, DurableError, RecordDefect, SnapshotDefect, TornTail};
 pub use format::{MAX_RECORD_LEN, VERSION};
-pub use log::{DurableLog, DurableOptions, MAX_FILE_LEN, Recovered};
+pub use log::{DurableLog, DurableOptions, MAX_FILE_LEN, Recovered, RecoveredAll};

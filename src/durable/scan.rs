@@ -16,6 +16,8 @@ pub struct Scan {
     pub header: Header,
     /// The payload of the last valid record: the current state.
     pub last_payload: Option<Range<usize>>,
+    /// The payloads of every valid record, in order (a store of changes folds them all).
+    pub payloads: Vec<Range<usize>>,
     pub records: u64,
     /// Where the valid records end; the file is cut here when `tail` is set.
     pub valid_end: usize,
@@ -31,6 +33,7 @@ pub fn scan(file: &[u8]) -> Result<Scan, (u64, Corruption)> {
     let mut scan = Scan {
         header,
         last_payload: None,
+        payloads: Vec::new(),
         records: 0,
         valid_end: HEADER_LEN,
         tail: None,
@@ -46,6 +49,7 @@ pub fn scan(file: &[u8]) -> Result<Scan, (u64, Corruption)> {
                     return Err((at as u64, corruption));
                 }
                 scan.last_payload = Some(payload_at..end);
+                scan.payloads.push(payload_at..end);
                 scan.records += 1;
                 scan.valid_end = end;
                 at = end;

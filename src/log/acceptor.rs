@@ -117,7 +117,14 @@ impl<V: Value> LogAcceptorState<V> {
     /// [`LogEffect::Persist`] stores the result; until then the store holds more votes, and
     /// a lower base, which is as safe.
     pub fn drop_decided_votes(&self) -> Option<Self> {
-        let d = self.learner.decided_prefix();
+        self.drop_decided_votes_below(Slot::MAX)
+    }
+
+    /// As [`Self::drop_decided_votes`], but only below `limit`: a replica drops only what a
+    /// synced snapshot of its applied state covers, so that the decided values stay durable
+    /// on this node (as votes to decide again, or in the snapshot).
+    pub fn drop_decided_votes_below(&self, limit: Slot) -> Option<Self> {
+        let d = self.learner.decided_prefix().min(limit);
         if d <= self.decided_base {
             return None;
         }

@@ -11,6 +11,7 @@
 //! - [`node`]: those agents as stateright actors.
 
 pub mod acceptor;
+pub mod changes;
 pub mod learner;
 pub mod message;
 pub mod node;

@@ -7,6 +7,7 @@
 //! The event loop owns the sockets, the clocks, the timers' randomness and the storage, and
 //! carries out the commands the actors emit, in order.
 
+pub mod acceptor_store;
 pub mod codec;
 pub mod event_loop;
 pub mod faults;

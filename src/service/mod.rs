@@ -15,6 +15,7 @@ pub mod node;
 pub mod queue;
 pub mod replica;
 pub mod server;
+pub mod store;
 
 pub use command::{Batch, Command, CommandKeys, Op};
 pub use kv::{Applied, KvStore, Reply};

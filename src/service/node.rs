@@ -6,8 +6,9 @@ use super::command::{Batch, CommandKeys};
 use super::msg::{ServiceMsg, SlotValue};
 use super::queue::Queue;
 use super::replica::{Outgoing, Replica};
+use super::store::ServiceDurable;
 use crate::auth::HmacSha256;
-use crate::log::acceptor::{LogAcceptorState, LogDurableState, Repeat};
+use crate::log::acceptor::{LogAcceptorState, Repeat};
 use crate::log::message::LogMsg;
 use crate::log::node::{LogNode, LogNodeState, LogRole};
 use crate::node::NodeTimer;
@@ -26,6 +27,9 @@ pub struct Tuning {
     pub max_batch: usize,
     /// How many applied slots a replica keeps for peers that catch up.
     pub retain: u64,
+    /// A replica snapshots its applied state (to disk, synced) every this many applied
+    /// slots; only then may it drop the votes and values of the slots the snapshot covers.
+    pub snapshot_every: u64,
     /// How often a replica checks whether it lags.
     pub tick: Duration,
     /// How often a proposer resends the proposals it has not seen decided.
@@ -38,6 +42,7 @@ impl Default for Tuning {
             max_in_flight: 1,
             max_batch: 256,
             retain: 256,
+            snapshot_every: 256,
             tick: Duration::from_millis(100),
             retransmit: Duration::from_millis(50),
         }
@@ -149,14 +154,28 @@ impl ServiceNode {
         };
         let replies = replica.apply_decided(acceptor, self.me(id), self.acceptors(), &self.keys);
         self.send_replies(replies, o);
-        if let Some(next) = acceptor.drop_decided_votes() {
+        // What is dropped below must stay durable here: the snapshot covers it, and it is
+        // saved (synced) before the store of votes drops anything.
+        let snapshot = replica.take_snapshot(self.tuning.snapshot_every);
+        let mut changed = snapshot.is_some();
+        if let Some(next) = acceptor.drop_decided_votes_below(replica.snapshot_at) {
             *acceptor = next;
+            changed = true;
         }
-        let keep_from = replica.applied.saturating_sub(self.tuning.retain);
+        let keep_from = replica
+            .applied
+            .saturating_sub(self.tuning.retain)
+            .min(replica.snapshot_at);
         if keep_from >= acceptor.learner.base + self.tuning.retain
             && let Some(learner) = acceptor.learner.forget_below(keep_from)
         {
             acceptor.learner = learner;
+        }
+        if changed {
+            o.save(ServiceDurable {
+                log: acceptor.durable(),
+                snapshot,
+            });
         }
     }
 
@@ -377,6 +396,31 @@ fn proposed(log: &LogNodeState<Batch>) -> Option<crate::types::Round> {
     }
 }
 
+/// One step's commands with its saves made one, first: the acceptor's final durable state
+/// (and the snapshot, if the step took one), so that a step syncs once and every send of
+/// the step follows it.
+fn save_once(log: &LogNodeState<Batch>, out: Out<ServiceNode>, o: &mut Out<ServiceNode>) {
+    let mut saved = false;
+    let mut snapshot = None;
+    let mut rest = Vec::new();
+    for command in out {
+        match command {
+            OutCommand::Save(durable) => {
+                saved = true;
+                snapshot = durable.snapshot.or(snapshot);
+            }
+            other => rest.push(other),
+        }
+    }
+    if let (true, LogNodeState::Acceptor(acceptor)) = (saved, log) {
+        o.save(ServiceDurable {
+            log: acceptor.durable(),
+            snapshot,
+        });
+    }
+    o.append(&mut rest.into_iter().collect::<Out<ServiceNode>>());
+}
+
 /// The log actor's commands, as this actor's.
 fn lift(out: Out<LogNode<Batch, HmacSha256>>, o: &mut Out<ServiceNode>) {
     for command in out {
@@ -384,7 +428,10 @@ fn lift(out: Out<LogNode<Batch, HmacSha256>>, o: &mut Out<ServiceNode>) {
             OutCommand::Send(dst, msg) => o.send(dst, ServiceMsg::Log(msg)),
             OutCommand::SetTimer(timer, range) => o.set_timer(ServiceTimer::Log(timer), range),
             OutCommand::CancelTimer(timer) => o.cancel_timer(ServiceTimer::Log(timer)),
-            OutCommand::Save(stable) => o.save(stable),
+            OutCommand::Save(stable) => o.save(ServiceDurable {
+                log: stable,
+                snapshot: None,
+            }),
             OutCommand::ChooseRandom(..) => {}
         }
     }
@@ -394,19 +441,21 @@ impl Actor for ServiceNode {
     type Msg = ServiceMsg;
     type State = ServiceState;
     type Timer = ServiceTimer;
-    type Storage = LogDurableState<SlotValue>;
+    type Storage = ServiceDurable;
     type Random = ();
 
     fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
         let mut out = Out::new();
-        let log = self.log.on_start(id, storage, &mut out);
+        let log_storage = storage.as_ref().map(|s| s.log.clone());
+        let log = self.log.on_start(id, &log_storage, &mut out);
         lift(out, o);
         match &self.log.role {
             LogRole::Acceptor(_) => {
                 o.set_timer(ServiceTimer::Tick, self.tuning.tick..self.tuning.tick * 2);
+                let snapshot = storage.as_ref().and_then(|s| s.snapshot.as_ref());
                 ServiceState::Acceptor {
                     log,
-                    replica: Replica::default(),
+                    replica: Replica::recover(snapshot),
                 }
             }
             _ => {
@@ -430,7 +479,9 @@ impl Actor for ServiceNode {
     ) {
         match state.to_mut() {
             ServiceState::Acceptor { log, replica } => {
-                self.on_acceptor_msg(id, log, replica, src, msg, o)
+                let mut out = Out::new();
+                self.on_acceptor_msg(id, log, replica, src, msg, &mut out);
+                save_once(log, out, o);
             }
             ServiceState::Proposer { log, queue } => {
                 self.on_proposer_msg(id, log, queue, src, msg, o)
@@ -445,8 +496,12 @@ impl Actor for ServiceNode {
         timer: &Self::Timer,
         o: &mut Out<Self>,
     ) {
-        let (log, replica) = match state.to_mut() {
-            ServiceState::Acceptor { log, replica } => (log, replica),
+        match state.to_mut() {
+            ServiceState::Acceptor { log, replica } => {
+                let mut out = Out::new();
+                self.on_acceptor_timeout(id, log, replica, timer, &mut out);
+                save_once(log, out, o);
+            }
             ServiceState::Proposer { queue, .. } => {
                 // Resend what was not seen decided since the last tick: UDP may lose it.
                 let acceptors = self.log.topology.recipients(id, To::Acceptors);
@@ -457,9 +512,20 @@ impl Actor for ServiceNode {
                 }
                 let every = self.tuning.retransmit;
                 o.set_timer(ServiceTimer::Tick, every..every + every / 2);
-                return;
             }
-        };
+        }
+    }
+}
+
+impl ServiceNode {
+    fn on_acceptor_timeout(
+        &self,
+        id: Id,
+        log: &mut LogNodeState<Batch>,
+        replica: &mut Replica,
+        timer: &ServiceTimer,
+        o: &mut Out<Self>,
+    ) {
         match timer {
             ServiceTimer::Log(t) => {
                 // A log never ends: suspect the leader only while commands wait for it.

@@ -5,6 +5,7 @@
 use super::command::{Command, CommandKeys};
 use super::kv::{Applied, KvStore, Reply};
 use super::msg::{ServiceMsg, SlotValue};
+use super::store::ReplicaSnapshot;
 use crate::learner::Decision;
 use crate::log::Slot;
 use crate::log::acceptor::LogAcceptorState;
@@ -32,6 +33,9 @@ pub struct Replica {
     pub waiting: BTreeMap<ClientId, (u64, u64)>,
     /// How many times the suspect timer fired.
     pub checks: u64,
+    /// The `applied` of the last snapshot made durable: votes and decided values below it
+    /// may be dropped, none at or above it.
+    pub snapshot_at: Slot,
 }
 
 /// A reply for a client.
@@ -43,6 +47,34 @@ pub struct Outgoing {
 }
 
 impl Replica {
+    /// A replica restarted from its last snapshot (or afresh, without one).
+    pub fn recover(snapshot: Option<&ReplicaSnapshot>) -> Self {
+        match snapshot {
+            Some(s) => Replica {
+                store: Arc::clone(&s.store),
+                applied: s.applied,
+                log_digest: s.log_digest,
+                snapshot_at: s.applied,
+                ..Replica::default()
+            },
+            None => Replica::default(),
+        }
+    }
+
+    /// A snapshot of the applied state if one is due (`every` slots applied since the last),
+    /// now counted as durable: the caller saves it before anything that depends on it.
+    pub fn take_snapshot(&mut self, every: Slot) -> Option<ReplicaSnapshot> {
+        if self.applied < self.snapshot_at.saturating_add(every.max(1)) {
+            return None;
+        }
+        self.snapshot_at = self.applied;
+        Some(ReplicaSnapshot {
+            applied: self.applied,
+            log_digest: self.log_digest,
+            store: Arc::clone(&self.store),
+        })
+    }
+
     /// Applies every decided slot it can, in order, and returns the replies this acceptor
     /// owes: each command is answered by one acceptor, chosen by the command, or by every
     /// acceptor the client resent it to (so a lost reply or a crashed acceptor costs only a

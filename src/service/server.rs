@@ -2,12 +2,12 @@
 //! each proposer, all on the UDP runtime; and a whole local cluster in one process.
 
 use super::command::CommandKeys;
-use super::msg::SlotValue;
 use super::node::{ServiceNode, Tuning};
+use super::store::ServiceStore;
 use crate::auth::BadKey;
 use crate::cluster_config::{ClusterConfig, NodeId, Role};
-use crate::durable::{DurableError, DurableLog};
-use crate::log::acceptor::{LogAcceptor, LogDurableState};
+use crate::durable::DurableError;
+use crate::log::acceptor::LogAcceptor;
 use crate::log::node::{LogNode, LogRole};
 use crate::log::proposer::LogProposer;
 use crate::node::Topology;
@@ -223,10 +223,7 @@ pub fn server_addresses(config: &ClusterConfig) -> Result<Addresses, ServerError
         .map(Arc::new)
 }
 
-/// The file of acceptor `id`'s durable store in `data_dir`.
-pub fn store_path(data_dir: &Path, id: u16) -> PathBuf {
-    data_dir.join(format!("acceptor-{id}.log"))
-}
+pub use super::store::{snapshot_path, store_path};
 
 /// Starts `node` on its address (or on `socket`, already bound to it). An acceptor recovers
 /// its round and votes from its store in `data_dir` first.
@@ -258,9 +255,9 @@ pub fn start_server(
             if !options.new_acceptor && !path.exists() {
                 return Err(ServerError::NoStore(path));
             }
-            let (storage, recovered) = DurableLog::<LogDurableState<SlotValue>>::open(&path)
-                .map_err(ServerError::Storage)?;
-            if let Some(torn) = &recovered.torn_tail {
+            let opened =
+                ServiceStore::open(data_dir, node.index()).map_err(ServerError::Storage)?;
+            if let Some(torn) = &opened.torn_tail {
                 tracing::warn!(%torn, "cut a torn tail off the acceptor's store");
             }
             let observer = match &options.trace {
@@ -283,8 +280,8 @@ pub fn start_server(
                 socket,
                 addresses,
                 codec,
-                storage,
-                recovered: recovered.state,
+                storage: opened.store,
+                recovered: opened.state,
                 faults: faults.clone(),
                 observer,
             })
@@ -394,6 +391,32 @@ impl LocalCluster {
             .map(|node| {
                 start_server(&config, node, data_dir, sockets.next(), &new)
                     .map(|server| (node, server))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(LocalCluster {
+            config,
+            data_dir: data_dir.to_path_buf(),
+            servers,
+            options,
+        })
+    }
+
+    /// Starts every server of `config` again on its address, each acceptor from its store in
+    /// `data_dir` (which must exist): the same cluster, with the same data, after a stop.
+    pub fn reopen(
+        config: ClusterConfig,
+        data_dir: &Path,
+        options: ServerOptions,
+    ) -> Result<Self, ServerError> {
+        let old = ServerOptions {
+            new_acceptor: false,
+            ..options.clone()
+        };
+        let servers = config
+            .nodes()
+            .filter(|node| node.role() != Role::Client)
+            .map(|node| {
+                start_server(&config, node, data_dir, None, &old).map(|server| (node, server))
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(LocalCluster {

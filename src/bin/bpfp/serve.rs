@@ -42,7 +42,8 @@ pub struct ProposerArgs {
 
 #[derive(Args, Debug)]
 pub struct LocalArgs {
-    /// Where to write `cluster.toml` and the acceptors' stores.
+    /// Where to write `cluster.toml` and the acceptors' stores. A directory used before is
+    /// served again: the same config, keys and stores.
     #[arg(long)]
     dir: PathBuf,
     /// How many clients the config lists (`bpfp put --client N` picks one).
@@ -92,29 +93,33 @@ pub fn run_proposer(args: ProposerArgs) -> Result<(), Failure> {
 pub fn run_local(args: LocalArgs) -> Result<(), Failure> {
     std::fs::create_dir_all(&args.dir)
         .map_err(|e| Failure::runtime(&format!("cannot create {}", args.dir.display()), e))?;
-    let (config, sockets) = loopback_config(1, 2, args.clients)
-        .map_err(|e| Failure::runtime("cannot set up the cluster", e))?;
     let path = args.dir.join("cluster.toml");
-    let toml = config
-        .to_toml()
-        .map_err(|e| Failure::runtime("cannot write the config", e))?;
-    std::fs::write(&path, toml)
-        .map_err(|e| Failure::runtime(&format!("cannot write {}", path.display()), e))?;
-    let cluster = LocalCluster::start_with(
-        config,
-        &args.dir.join("data"),
-        sockets,
-        ServerOptions {
-            trace: trace_dir(args.trace)?,
-            ..ServerOptions::default()
-        },
-    )
-    .map_err(|e| Failure::runtime("cannot start the cluster", e))?;
+    let options = ServerOptions {
+        trace: trace_dir(args.trace)?,
+        ..ServerOptions::default()
+    };
+    let data = args.dir.join("data");
+    // A directory used before holds the cluster: serve it again, with its keys and stores.
+    let cluster = if path.exists() {
+        let config = read_config(&path)?;
+        LocalCluster::reopen(config, &data, options)
+            .map_err(|e| Failure::runtime("cannot restart the cluster", e))?
+    } else {
+        let (config, sockets) = loopback_config(1, 2, args.clients)
+            .map_err(|e| Failure::runtime("cannot set up the cluster", e))?;
+        let toml = config
+            .to_toml()
+            .map_err(|e| Failure::runtime("cannot write the config", e))?;
+        std::fs::write(&path, toml)
+            .map_err(|e| Failure::runtime(&format!("cannot write {}", path.display()), e))?;
+        LocalCluster::start_with(config, &data, sockets, options)
+            .map_err(|e| Failure::runtime("cannot start the cluster", e))?
+    };
     println!("{}", path.display());
     eprintln!(
         "bpfp: 4 acceptors and 2 proposers serve on 127.0.0.1; try\n  \
          bpfp put --config {0} greeting hello\n  bpfp get --config {0} greeting\n\
-         Ctrl-C stops them.",
+         Ctrl-C stops them; `bpfp local --dir` on this directory serves them again.",
         path.display()
     );
     serve(cluster.servers)

@@ -1,0 +1,154 @@
+//! Durability of the service: every acceptor stopped at once (a crash of the whole cluster)
+//! and restarted from its store loses no acknowledged write, also after the acceptors dropped
+//! the votes of decided slots and their learners forgot them.
+
+mod common;
+use common::{TempDir, get, put};
+
+use bp_fast_paxos::cluster_config::{NodeId, Role};
+use bp_fast_paxos::durable::{DurableLog, DurableOptions};
+use bp_fast_paxos::log::acceptor::LogDurableState;
+use bp_fast_paxos::log::value::LogValue;
+use bp_fast_paxos::message::Vote;
+use bp_fast_paxos::service::client::Client;
+use bp_fast_paxos::service::kv::Reply;
+use bp_fast_paxos::service::msg::SlotValue;
+use bp_fast_paxos::service::node::Tuning;
+use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config};
+use bp_fast_paxos::service::store::{ServiceDurable, ServiceStore};
+use bp_fast_paxos::service::{Batch, Command};
+use bp_fast_paxos::types::ClientId;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+fn acceptor(i: u16) -> NodeId {
+    NodeId::new(Role::Acceptor, i)
+}
+
+/// Compacts early, so that a short run drops decided votes and forgets decided slots.
+fn compacting() -> Tuning {
+    Tuning {
+        retain: 4,
+        snapshot_every: 16,
+        ..Tuning::default()
+    }
+}
+
+#[test]
+fn a_restart_of_every_acceptor_loses_no_acknowledged_write() {
+    let dir = TempDir::new("whole-cluster-restart");
+    let (mut config, sockets) = loopback_config(1, 2, 1).expect("loopback ports");
+    config.timing.suspect_leader_ms = 300;
+    config.timing.client_timeout_ms = 8_000;
+    let options = ServerOptions {
+        tuning: compacting(),
+        ..ServerOptions::default()
+    };
+    let mut cluster =
+        LocalCluster::start_with(config, dir.path(), sockets, options).expect("the cluster starts");
+    let mut alice = Client::connect(&cluster.config, 0).unwrap();
+    let keys = 100;
+    for i in 0..keys {
+        let reply = alice.execute(put(&format!("k{i}"), &format!("v{i}")));
+        assert_eq!(reply.unwrap(), Reply::Stored, "put k{i}");
+    }
+    // The acceptors did drop decided votes: what made the writes vanish before.
+    let state = cluster.server(acceptor(0)).unwrap().state();
+    let (log, _) = state.acceptor().unwrap();
+    assert!(log.decided_base > 0, "no vote was dropped: {log:?}");
+
+    for a in 0..4 {
+        assert!(cluster.kill(acceptor(a)));
+    }
+    for a in 0..4 {
+        cluster
+            .restart(acceptor(a))
+            .expect("restarts from its store");
+    }
+    for i in 0..keys {
+        let reply = alice.execute(get(&format!("k{i}")));
+        assert_eq!(
+            reply.map_err(|e| e.to_string()),
+            Ok(Reply::Value(Some(format!("v{i}")))),
+            "get k{i} after the restart"
+        );
+    }
+    // The service goes on deciding and applying.
+    assert_eq!(alice.execute(put("after", "yes")).unwrap(), Reply::Stored);
+    assert_eq!(
+        alice.execute(get("after")).unwrap(),
+        Reply::Value(Some("yes".into()))
+    );
+    drop(cluster);
+    std::thread::sleep(Duration::from_millis(10));
+}
+
+/// A slot value of about `len` bytes.
+fn big_value(seq: u64, len: usize) -> SlotValue {
+    let command = Command::signed(ClientId(0), seq, put("k", &"x".repeat(len)), &[7u8; 32]);
+    LogValue::Batch(Batch::from(vec![command]))
+}
+
+/// The bytes each of `votes` open votes (none decided, as a Byzantine leader can leave them)
+/// adds to a store, saved one vote per step by `save`, which returns the file's length.
+fn bytes_per_vote(
+    votes: u64,
+    mut save: impl FnMut(&LogDurableState<SlotValue>) -> u64,
+) -> Vec<u64> {
+    let mut state = LogDurableState {
+        rnd: 0,
+        base: 0,
+        votes: BTreeMap::new(),
+    };
+    let mut len = save(&state);
+    (0..votes)
+        .map(|slot| {
+            let vote = Vote {
+                round: 0,
+                value: big_value(slot, 2_000),
+            };
+            state.votes.insert(slot, vote);
+            let after = save(&state);
+            let appended = after - len;
+            len = after;
+            appended
+        })
+        .collect()
+}
+
+#[test]
+fn a_vote_appends_about_its_own_size_not_the_whole_state() {
+    let dir = TempDir::new("proportional");
+    let votes = 100;
+    let mut store = ServiceStore::open(dir.path(), 0).unwrap().store;
+    let appended = bytes_per_vote(votes, |state| {
+        let durable = ServiceDurable {
+            log: state.clone(),
+            snapshot: None,
+        };
+        store.save_durable(&durable).unwrap();
+        store.votes_len()
+    });
+    // About the vote's 2 KB (its encoding and a frame), however many votes are open.
+    for (slot, bytes) in appended.iter().enumerate() {
+        assert!(
+            (2_000..2_400).contains(bytes),
+            "vote in slot {slot} appended {bytes} bytes"
+        );
+    }
+    // The store it replaces wrote the whole state for each vote: by the last vote, a
+    // hundred votes' worth. The same measure catches it.
+    let mut whole = DurableLog::<LogDurableState<SlotValue>>::open_with(
+        dir.path().join("whole-state.log"),
+        DurableOptions {
+            compact_above_bytes: u64::MAX,
+        },
+    )
+    .unwrap()
+    .0;
+    let appended = bytes_per_vote(votes, |state| {
+        whole.append(state).unwrap();
+        whole.len_bytes()
+    });
+    assert!(appended[votes as usize - 1] > 50 * 2_000, "{appended:?}");
+}
