@@ -44,6 +44,14 @@ impl Display for ClientId {
 pub trait Value: Clone + Debug + Display + Eq + Ord + Hash + Send + Sync + 'static {
     /// Appends an injective byte encoding of the value.
     fn encode(&self, out: &mut Vec<u8>);
+
+    /// The length of [`Value::encode`]'s bytes: the size by which limits measure a value.
+    /// Types whose values can be large compute it without encoding.
+    fn encoded_len(&self) -> usize {
+        let mut out = Vec::new();
+        self.encode(&mut out);
+        out.len()
+    }
 }
 
 /// Text values, as a runtime carries them: length-prefixed, so that the encoding stays
@@ -52,6 +60,10 @@ impl Value for String {
     fn encode(&self, out: &mut Vec<u8>) {
         out.extend((self.len() as u64).to_be_bytes());
         out.extend(self.as_bytes());
+    }
+
+    fn encoded_len(&self) -> usize {
+        8 + self.len()
     }
 }
 

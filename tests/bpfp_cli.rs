@@ -155,3 +155,30 @@ fn bench_prints_figures_and_the_fast_path_computes_no_proof_mac() {
         "{report}"
     );
 }
+
+#[test]
+fn put_refuses_a_command_over_the_limit_at_once_without_a_server() {
+    let dir = std::env::temp_dir().join(format!("bpfp-cli-large-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = bpfp()
+        .args([
+            "config",
+            "--acceptors",
+            "4",
+            "--proposers",
+            "1",
+            "--base-port",
+            "47200",
+        ])
+        .output()
+        .unwrap();
+    let path = dir.join("cluster.toml");
+    std::fs::write(&path, config.stdout).unwrap();
+    let start = std::time::Instant::now();
+    let out = client("put", &path, &["k", &"x".repeat(20_000)]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("too large"), "{stderr}");
+    // The config's client timeout is 3 s: refused before anything was sent.
+    assert!(start.elapsed() < std::time::Duration::from_secs(2));
+}

@@ -789,3 +789,51 @@ fn a_share_holds_only_its_nodes_keys_and_nothing_foreign_passes() {
     wrong.share_of = Some(NodeId::new(Role::Acceptor, 0));
     assert!(wrong.validate().is_err());
 }
+
+#[test]
+fn limits_default_when_left_out_and_bad_ones_are_named() {
+    let (config, text) = base();
+    let table = "[limits]\nmax_command_bytes = 16384\nmax_batch_bytes = 49152\nmax_open_vote_bytes = 4194304\n";
+    assert_eq!(
+        ClusterConfig::from_toml(&edit(&text, table, "")).unwrap(),
+        config
+    );
+    let bad = [
+        (
+            "max_command_bytes = 16384",
+            "max_command_bytes = 0",
+            "limits.max_command_bytes",
+        ),
+        // A command at the limit would fit no batch.
+        (
+            "max_batch_bytes = 49152",
+            "max_batch_bytes = 16392",
+            "limits.max_batch_bytes",
+        ),
+        // An ACCEPT with the batch would not fit a datagram.
+        (
+            "max_batch_bytes = 49152",
+            "max_batch_bytes = 60001",
+            "limits.max_batch_bytes",
+        ),
+        (
+            "max_open_vote_bytes = 4194304",
+            "max_open_vote_bytes = 49151",
+            "limits.max_open_vote_bytes",
+        ),
+    ];
+    for (from, to, mentions) in bad {
+        let message = ClusterConfig::from_toml(&edit(&text, from, to))
+            .expect_err(to)
+            .to_string();
+        assert!(message.contains(mentions), "{to}: {message}");
+    }
+    // The tightest legal limits are accepted.
+    let tight = edit(&text, "max_batch_bytes = 49152", "max_batch_bytes = 16393");
+    let tight = edit(
+        &tight,
+        "max_open_vote_bytes = 4194304",
+        "max_open_vote_bytes = 16393",
+    );
+    assert!(ClusterConfig::from_toml(&tight).is_ok());
+}

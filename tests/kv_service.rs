@@ -195,3 +195,34 @@ fn batch_encodings_are_prefix_free() {
     assert_ne!(e0, e1);
     assert_eq!(Batch::noop().to_string(), "no-op");
 }
+
+#[test]
+fn sizes_are_the_lengths_of_the_encodings_they_stand_for() {
+    use bp_fast_paxos::log::value::LogValue;
+    let encoded_len = |v: &dyn Fn(&mut Vec<u8>)| {
+        let mut out = Vec::new();
+        v(&mut out);
+        out.len()
+    };
+    let commands = [
+        alice(1, put("k", "value")),
+        bob(2, get("a longer key")),
+        alice(3, cas("k", None, "new")),
+        bob(4, cas("k", Some("old value"), "")),
+    ];
+    for c in &commands {
+        assert_eq!(
+            c.encoded_len(),
+            8 + encode_command(c.client, c.seq, &c.op).len() + 32
+        );
+    }
+    for batch in [Batch::noop(), Batch::from(commands.to_vec())] {
+        assert_eq!(batch.encoded_len(), encoded_len(&|out| batch.encode(out)));
+        let slot = LogValue::Batch(batch.clone());
+        assert_eq!(slot.encoded_len(), encoded_len(&|out| slot.encode(out)));
+    }
+    let noop: LogValue<Batch> = LogValue::Noop;
+    assert_eq!(noop.encoded_len(), encoded_len(&|out| noop.encode(out)));
+    let text = "a string".to_string();
+    assert_eq!(text.encoded_len(), encoded_len(&|out| text.encode(out)));
+}

@@ -146,3 +146,43 @@ fn the_variants_are_rejected_with_a_counterexample() {
         }
     }
 }
+
+#[test]
+fn bounding_the_open_vote_bytes_breaks_no_property() {
+    // 4 bytes hold one vote for A (3 bytes) and a no-op (1), or two for Z (2 each), but not A
+    // in both slots: the acceptors refuse some of the Byzantine leader's ACCEPTs.
+    let depth = 12;
+    let run = |cfg: &LogModelConfig| {
+        cfg.clone()
+            .into_model()
+            .checker()
+            .threads(1)
+            .target_max_depth(depth)
+            .symmetry_fn(log_representative)
+            .spawn_dfs()
+            .join()
+    };
+    let bounded = LogModelConfig {
+        max_open_vote_bytes: Some(4),
+        ..two_slots()
+    };
+    let checker = run(&bounded);
+    let verdicts = log_verdicts(&bounded, &checker);
+    assert_all_as_expected(&bounded, &verdicts);
+    for safety in SAFETY {
+        assert!(verdict(&verdicts, safety).holds, "{safety} must hold");
+    }
+    for reached in [
+        "whole log chosen",
+        "decision after trust change",
+        "slot closed",
+    ] {
+        assert!(
+            verdict(&verdicts, reached).holds,
+            "{reached} must be reached"
+        );
+    }
+    // The bound bites: refused votes leave out states the unbounded acceptors reach.
+    let unbounded = run(&two_slots());
+    assert!(checker.unique_state_count() < unbounded.unique_state_count());
+}

@@ -5,7 +5,7 @@
 use bp_fast_paxos::auth::{Authenticator, HmacSha256, Mac};
 use bp_fast_paxos::learner::Decision;
 use bp_fast_paxos::log::Slot;
-use bp_fast_paxos::log::acceptor::{LogAcceptor, LogAcceptorState, Repeat};
+use bp_fast_paxos::log::acceptor::{LogAcceptor, LogAcceptorState, Repeat, VoteLimits};
 use bp_fast_paxos::log::message::{LogMsg, LogPromise, LogProof, SlotVote};
 use bp_fast_paxos::log::proposer::plan;
 use bp_fast_paxos::log::rules::{SlotRule, distinct_acceptors, slot_rule, valid_log_proof};
@@ -14,7 +14,7 @@ use bp_fast_paxos::log::value::LogValue;
 use bp_fast_paxos::message::Vote;
 use bp_fast_paxos::rules::{AllowedCase, ProofError, Rules};
 use bp_fast_paxos::step::{Peer, To, TrustCause};
-use bp_fast_paxos::types::{AcceptorId, Cluster, ProposerId, Round};
+use bp_fast_paxos::types::{AcceptorId, Cluster, ProposerId, Round, Value};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -203,6 +203,7 @@ fn acceptor() -> LogAcceptor<HmacSha256> {
         rules: Rules::standard(1),
         auth: key(),
         window: 8,
+        limits: VoteLimits::NONE,
     }
 }
 
@@ -605,6 +606,7 @@ fn newround_is_verified_once_and_later_accepts_name_it_by_digest() {
         cluster: a.cluster,
         rules: a.rules,
         window: a.window,
+        limits: a.limits,
     };
     let by = by_digest(1, 1, batch("B"), &q);
     let next = counting
@@ -730,4 +732,53 @@ fn a_repeated_accept_is_answered_with_the_learn_or_the_decision() {
         a.repeated_accept(&learned, &accept(0, 0, batch("A"), vec![])),
         Some(Repeat::Decided { slot: 0, .. })
     ));
+}
+
+/// A value of `len` characters: `1 + 8 + len` bytes as limits measure it.
+fn sized(len: usize) -> V {
+    batch(&"x".repeat(len))
+}
+
+#[test]
+fn refuses_a_vote_that_would_break_its_byte_bounds() {
+    let a = LogAcceptor {
+        limits: VoteLimits {
+            value_bytes: 20,
+            open_vote_bytes: 30,
+        },
+        ..acceptor()
+    };
+    let s = LogAcceptorState::initial();
+    let vote = |s: &LogAcceptorState<V>, slot, value| {
+        a.on_message(s, Peer::Proposer(P0), &accept(0, slot, value, vec![]))
+    };
+    // A value over the value bound: refused, whatever the open votes.
+    assert_eq!(sized(12).encoded_len(), 21);
+    assert!(vote(&s, 0, sized(12)).is_none());
+    // 19 bytes in slot 0; 19 more in slot 1 would make 38 > 30: refused; 10 fit.
+    let s = vote(&s, 0, sized(10)).expect("voted").state;
+    assert!(vote(&s, 1, sized(10)).is_none());
+    let s = vote(&s, 1, sized(1)).expect("voted").state;
+    assert_eq!(s.votes.len(), 2);
+    // Its vote in a slot is replaced, not added to: 20 bytes in slot 0 fit (20 + 10), in
+    // slot 2 they do not (19 + 10 + 20).
+    assert!(a.limits.admit(&s, 0, &sized(11)));
+    assert!(!a.limits.admit(&s, 2, &sized(11)));
+    // A refused size is no excuse for a second value in a round: equivocation is evidence.
+    let step = vote(&s, 0, sized(12)).expect("a trust change");
+    assert_eq!(step.state.rnd, 1);
+    // A decided slot's vote is no longer open: slot 0 decided, the bytes of slot 2 fit.
+    let mut s = s;
+    for b in 0..3 {
+        let learn = LogMsg::Learn {
+            round: 0,
+            slot: 0,
+            value: sized(10),
+        };
+        if let Some(step) = a.on_message(&s, Peer::Acceptor(AcceptorId(b)), &learn) {
+            s = step.state;
+        }
+    }
+    assert_eq!(s.learner.decided_prefix(), 1);
+    assert!(vote(&s, 2, sized(10)).is_some());
 }

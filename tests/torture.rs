@@ -40,6 +40,12 @@ fn a_short_torture_run_with_every_fault_passes_every_check() {
         assert!(report.lost > 0 && report.duplicated > 0 && report.delayed > 0);
         assert!(report.crashes + report.partitions > 0);
         assert!(report.byzantine_actions > 0);
+        // The Byzantine client tried every trick; its oversized requests were answered "too
+        // large", and what reached the victim's address is no more than it sent (the
+        // violations say so too).
+        assert!(report.oversized > 0 && report.refused_too_large > 0);
+        assert!(report.client_replays > 0 && report.client_spoofs > 0);
+        assert!(report.reflected_bytes <= report.sent_from_victim);
         // The history is on disk, in the documented format, and its outcomes add up.
         let file = std::fs::File::open(&report.history).unwrap();
         let events = read_jsonl(std::io::BufReader::new(file)).unwrap();

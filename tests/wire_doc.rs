@@ -493,6 +493,11 @@ fn every_variant() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             store: Arc::new(KvStore::default()),
             log_digest: [0; 32],
         },
+        ServiceMsg::TooLarge {
+            seq: 1,
+            size: 20_000,
+            max: 16_384,
+        },
     ];
     for msg in service {
         let name = match &msg {
@@ -502,6 +507,7 @@ fn every_variant() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             ServiceMsg::CatchUp { .. } => "CatchUp",
             ServiceMsg::Decisions { .. } => "Decisions",
             ServiceMsg::Snapshot { .. } => "Snapshot",
+            ServiceMsg::TooLarge { .. } => "TooLarge",
         };
         rows.push(("ServiceMsg", name, postcard(&msg)));
     }

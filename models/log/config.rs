@@ -8,7 +8,7 @@ use super::history::LogGhost;
 use super::model::LogModel;
 use super::properties;
 use crate::log::Slot;
-use crate::log::acceptor::LogAcceptor;
+use crate::log::acceptor::{LogAcceptor, VoteLimits};
 use crate::log::node::{LogNode, LogRole};
 use crate::log::proposer::LogProposer;
 use crate::log::value::LogValue;
@@ -44,6 +44,10 @@ pub struct LogModelConfig {
     /// learn chosen slots by state transfer (see [`LogModel`]).
     pub client_learner: bool,
     pub variant: Option<Variant>,
+    /// The acceptors' bound on the bytes of their open votes ([`VoteLimits`]); none if
+    /// `None`. With a bound they refuse some votes, which must never break a property.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_open_vote_bytes: Option<usize>,
 }
 
 impl Default for LogModelConfig {
@@ -61,6 +65,7 @@ impl Default for LogModelConfig {
             max_crashes: 1,
             client_learner: false,
             variant: None,
+            max_open_vote_bytes: None,
         }
     }
 }
@@ -116,6 +121,17 @@ impl LogModelConfig {
     /// The batch of the client that honest proposer `p` serves.
     pub fn client_batch(&self, p: ProposerId) -> ModelValue {
         ModelValue::Client((usize::from(p.0) % self.client_values.max(1)) as u8)
+    }
+
+    /// The acceptors' bounds on votes: only the open-vote bytes, if set.
+    pub fn vote_limits(&self) -> VoteLimits {
+        match self.max_open_vote_bytes {
+            Some(bytes) => VoteLimits {
+                open_vote_bytes: bytes,
+                ..VoteLimits::NONE
+            },
+            None => VoteLimits::NONE,
+        }
     }
 
     /// The client learner's id (also where LEARNs go when nobody reads them).
@@ -179,6 +195,7 @@ impl LogModelConfig {
                 rules,
                 auth: SymbolicAuth,
                 window: self.slots,
+                limits: self.vote_limits(),
             })));
         }
         for id in cluster.proposer_ids() {
@@ -246,6 +263,10 @@ impl fmt::Display for LogModelConfig {
                 Some(v) => format!("variant {}", v.name()),
                 None => "BP Fast Paxos".to_string(),
             }
-        )
+        )?;
+        match self.max_open_vote_bytes {
+            Some(bytes) => write!(f, ", open votes of at most {bytes} bytes"),
+            None => Ok(()),
+        }
     }
 }

@@ -123,6 +123,10 @@ struct ModelArgs {
     /// The replicated log with a client learner that decides from LEARNs.
     #[arg(long, global = true)]
     client_learner: bool,
+    /// The log's acceptors refuse a vote that would take the bytes of their open votes over
+    /// this bound (values: no-op 1 byte, A and B 3, Z 2); no bound by default.
+    #[arg(long, global = true)]
+    max_open_vote_bytes: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -255,6 +259,7 @@ fn log_config(args: &ModelArgs) -> Result<LogModelConfig, String> {
         max_crashes: args.crashes,
         client_learner: args.client_learner,
         variant: variant_of(args)?,
+        max_open_vote_bytes: args.max_open_vote_bytes,
     };
     cfg.validate()?;
     Ok(cfg)
@@ -580,6 +585,7 @@ impl Checked for LogModelConfig {
             "max_crashes": cfg.max_crashes,
             "learners": if cfg.client_learner { "client" } else { "abstract" },
             "variant": cfg.variant.map(|v| v.name()),
+            "max_open_vote_bytes": cfg.max_open_vote_bytes,
             "settings": settings,
         })
     }

@@ -1,4 +1,4 @@
-//! The tables of the config file below the top level: nodes, keys and timing.
+//! The tables of the config file below the top level: nodes, keys, timing and limits.
 
 use super::{NodeId, SecretKey};
 use serde::{Deserialize, Serialize};
@@ -83,6 +83,57 @@ impl Default for Timing {
         Timing {
             suspect_leader_ms: Self::default_suspect_leader_ms(),
             client_timeout_ms: Self::default_client_timeout_ms(),
+        }
+    }
+}
+
+/// Sizes that servers enforce where data enters, in bytes of the canonical encodings of
+/// WIRE.md ("Limits"). An acceptor refuses to vote for what would break one (refusing a vote
+/// is always safe), so no input makes it hold or store votes without bound.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// The largest client command (`8 +` its authenticated encoding `+ 32`): a client refuses
+    /// to send a larger one, and servers answer it "too large" instead of queueing it.
+    #[serde(default = "Limits::default_max_command_bytes")]
+    pub max_command_bytes: u64,
+    /// The largest value of one slot: a leader packs its batches up to it, and an acceptor
+    /// votes for no larger value. An ACCEPT carries one, so it must fit a datagram.
+    #[serde(default = "Limits::default_max_batch_bytes")]
+    pub max_batch_bytes: u64,
+    /// The most bytes of votes in open (undecided) slots an acceptor holds: it refuses an
+    /// ACCEPT that would take it over. With the slot window, this bounds its store and its
+    /// PROMISEs.
+    #[serde(default = "Limits::default_max_open_vote_bytes")]
+    pub max_open_vote_bytes: u64,
+}
+
+impl Limits {
+    /// A slot value's bytes beyond its commands': its tag and the count of its commands.
+    pub const BATCH_OVERHEAD: u64 = 1 + 8;
+    /// The largest `max_batch_bytes`: an ACCEPT with its header, round, slot, proof digest
+    /// and datagram tag must fit one datagram of `wire::MAX_DATAGRAM` (65 000) bytes.
+    pub const MAX_BATCH_BYTES_CEILING: u64 = 60_000;
+
+    fn default_max_command_bytes() -> u64 {
+        16 * 1024
+    }
+
+    fn default_max_batch_bytes() -> u64 {
+        48 * 1024
+    }
+
+    fn default_max_open_vote_bytes() -> u64 {
+        4 * 1024 * 1024
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_command_bytes: Self::default_max_command_bytes(),
+            max_batch_bytes: Self::default_max_batch_bytes(),
+            max_open_vote_bytes: Self::default_max_open_vote_bytes(),
         }
     }
 }

@@ -68,6 +68,11 @@ pub enum ConfigError {
     ZeroTimeout {
         field: &'static str,
     },
+    /// A field of `[limits]` out of range, and why.
+    BadLimit {
+        field: &'static str,
+        why: String,
+    },
     MissingKey(KeyField),
     BadKey {
         field: KeyField,
@@ -134,6 +139,7 @@ impl Display for ConfigError {
                 write!(f, "addr {addr} is given to both {first} and {second}")
             }
             ZeroTimeout { field } => write!(f, "timing.{field}: must be more than 0"),
+            BadLimit { field, why } => write!(f, "limits.{field}: {why}"),
             MissingKey(field) => write!(f, "{field} is missing"),
             BadKey { field, problem } => write!(f, "{field} is unusable: {problem}"),
             ReusedKey { first, second } => write!(

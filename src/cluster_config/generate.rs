@@ -1,8 +1,8 @@
 //! A fresh config for a cluster on consecutive ports, with new random keys.
 
 use super::{
-    AcceptorSecrets, ChannelKey, ClientEntry, ClusterConfig, CommandKey, NodeId, Role, SecretKey,
-    ServerEntry, Timing,
+    AcceptorSecrets, ChannelKey, ClientEntry, ClusterConfig, CommandKey, Limits, NodeId, Role,
+    SecretKey, ServerEntry, Timing,
 };
 use std::fmt::{self, Display};
 use std::net::{IpAddr, SocketAddr};
@@ -82,6 +82,7 @@ impl ClusterConfig {
             share_of: None,
             f: (acceptors - 1) / 3,
             timing: Timing::default(),
+            limits: Limits::default(),
             acceptors: Vec::new(),
             proposers: Vec::new(),
             clients: Vec::new(),

@@ -9,6 +9,11 @@
 //! suspect_leader_ms = 1000
 //! client_timeout_ms = 3000
 //!
+//! [limits]                                # optional; these are the defaults (bytes)
+//! max_command_bytes = 16384               # one client command
+//! max_batch_bytes = 49152                 # one slot's batch of commands
+//! max_open_vote_bytes = 4194304           # votes an acceptor holds in undecided slots
+//!
 //! [[acceptors]]                           # ids 0 .. n-1, in any order
 //! id = 0
 //! addr = "127.0.0.1:7000"
@@ -55,7 +60,9 @@ mod node_id;
 mod secret_key;
 mod validate;
 
-pub use entries::{AcceptorSecrets, ChannelKey, ClientEntry, CommandKey, ServerEntry, Timing};
+pub use entries::{
+    AcceptorSecrets, ChannelKey, ClientEntry, CommandKey, Limits, ServerEntry, Timing,
+};
 pub use error::{ConfigError, KeyField};
 pub use generate::GenerateError;
 pub use node_id::{BadNodeId, NodeId, Role};
@@ -79,6 +86,8 @@ pub struct ClusterConfig {
     pub f: usize,
     #[serde(default)]
     pub timing: Timing,
+    #[serde(default)]
+    pub limits: Limits,
     #[serde(default)]
     pub acceptors: Vec<ServerEntry>,
     #[serde(default)]

@@ -1,7 +1,7 @@
 //! Everything a parsed config must satisfy before a node runs on it. `validate` reports the
 //! first problem it finds, naming the field; it never panics, whatever the file holds.
 
-use super::{ClusterConfig, ConfigError, KeyField, NodeId, Role, SecretKey};
+use super::{ClusterConfig, ConfigError, KeyField, Limits, NodeId, Role, SecretKey};
 use crate::types::ClientId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -12,6 +12,7 @@ impl ClusterConfig {
         self.validate_shape()?;
         self.validate_addresses()?;
         self.validate_timing()?;
+        self.validate_limits()?;
         self.validate_keys()
     }
 
@@ -73,6 +74,48 @@ impl ClusterConfig {
             return Err(ConfigError::ZeroTimeout {
                 field: "client_timeout_ms",
             });
+        }
+        Ok(())
+    }
+
+    /// A command at its limit must fit a batch alone, a batch an ACCEPT's datagram, and a
+    /// vote the open-vote bytes; else the service could refuse what it promised to take.
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let bad = |field, why: String| Err(ConfigError::BadLimit { field, why });
+        if l.max_command_bytes == 0 {
+            return bad("max_command_bytes", "must be more than 0".into());
+        }
+        if l.max_batch_bytes > Limits::MAX_BATCH_BYTES_CEILING {
+            return bad(
+                "max_batch_bytes",
+                format!(
+                    "{} is over {}: an ACCEPT carrying the batch must fit one datagram",
+                    l.max_batch_bytes,
+                    Limits::MAX_BATCH_BYTES_CEILING
+                ),
+            );
+        }
+        if l.max_command_bytes.saturating_add(Limits::BATCH_OVERHEAD) > l.max_batch_bytes {
+            return bad(
+                "max_batch_bytes",
+                format!(
+                    "{} is too small for one command of max_command_bytes = {} (a batch adds {} \
+                     bytes)",
+                    l.max_batch_bytes,
+                    l.max_command_bytes,
+                    Limits::BATCH_OVERHEAD
+                ),
+            );
+        }
+        if l.max_open_vote_bytes < l.max_batch_bytes {
+            return bad(
+                "max_open_vote_bytes",
+                format!(
+                    "{} is less than max_batch_bytes = {}: an acceptor could hold no batch",
+                    l.max_open_vote_bytes, l.max_batch_bytes
+                ),
+            );
         }
         Ok(())
     }

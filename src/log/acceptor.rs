@@ -26,6 +26,47 @@ pub struct LogAcceptor<A> {
     /// It votes only in slots below its decided prefix plus `window`: a Byzantine proposer
     /// cannot make it hold votes, nor a new leader fill holes, without bound.
     pub window: Slot,
+    /// The bytes it holds votes for, bounded as the slots are by `window`.
+    pub limits: VoteLimits,
+}
+
+/// Bounds on the votes an acceptor holds, in bytes of the values' canonical encoding
+/// ([`Value::encoded_len`]). It refuses (does not vote for) an ACCEPT that would break one:
+/// not voting is always safe, since every rule of the protocol is about the votes cast.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct VoteLimits {
+    /// The largest value it votes for.
+    pub value_bytes: usize,
+    /// The most bytes of votes in open slots (those at or above its decided prefix, which a
+    /// PROMISE reports) that it holds, the vote asked for included.
+    pub open_vote_bytes: usize,
+}
+
+impl VoteLimits {
+    /// No bound but the slot window.
+    pub const NONE: VoteLimits = VoteLimits {
+        value_bytes: usize::MAX,
+        open_vote_bytes: usize::MAX,
+    };
+
+    /// Whether `s` may vote `value` in `slot` within the bounds: the vote replaces its vote in
+    /// that slot, if any.
+    pub fn admit<V: Value>(&self, s: &LogAcceptorState<V>, slot: Slot, value: &V) -> bool {
+        let size = value.encoded_len();
+        if size > self.value_bytes {
+            return false;
+        }
+        if self.open_vote_bytes == usize::MAX {
+            return true;
+        }
+        let held: usize = s
+            .votes
+            .range(s.learner.decided_prefix()..)
+            .filter(|(voted_in, _)| **voted_in != slot)
+            .map(|(_, vote)| vote.value.encoded_len())
+            .sum();
+        held.saturating_add(size) <= self.open_vote_bytes
+    }
 }
 
 /// The state of a log acceptor: `rnd`, its last vote per slot, and its learner.
@@ -264,7 +305,8 @@ impl<A: Authenticator> LogAcceptor<A> {
         }
     }
 
-    /// The checks of an ACCEPT before its proof.
+    /// The checks of an ACCEPT before its proof. A vote over the [`VoteLimits`] is refused
+    /// like any ACCEPT it ignores; an equivocation is evidence whatever its size.
     fn gate<V: Value>(
         &self,
         s: &LogAcceptorState<V>,
@@ -286,6 +328,7 @@ impl<A: Authenticator> LogAcceptor<A> {
         match s.voted_in(round, slot) {
             Some(voted) if self.rules.vote_once && voted == value => Gate::Ignore, // a duplicate
             Some(_) if self.rules.vote_once => Gate::Equivocation(next_round),
+            _ if !self.limits.admit(s, slot, value) => Gate::Ignore,
             _ => Gate::CheckProof(next_round),
         }
     }

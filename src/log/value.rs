@@ -32,4 +32,11 @@ impl<B: Value> Value for LogValue<B> {
             }
         }
     }
+
+    fn encoded_len(&self) -> usize {
+        match self {
+            LogValue::Noop => 1,
+            LogValue::Batch(b) => 1 + b.encoded_len(),
+        }
+    }
 }

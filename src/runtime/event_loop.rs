@@ -30,6 +30,17 @@ pub trait Codec<M>: Send + 'static {
     fn count_drop(&self, _error: &Self::Error, _counts: &mut DropCounts) {}
 }
 
+/// What a message from a node with no fixed address (a client) says about where to answer
+/// it. Its address is learned from its authenticated datagrams, but only from a fresh one: a
+/// datagram is authentic however often it is replayed and from wherever, so a replayed or
+/// spoofed copy must not move where the node's answers go (a reflection attack).
+pub trait Freshness {
+    /// A number its sender raises with every new request (a client's command number), if
+    /// this message may move the sender's address: it moves only for a number above every
+    /// one it moved for before. `None`: this message never moves it.
+    fn freshness(&self) -> Option<u64>;
+}
+
 /// What a node has seen, for tests and operators.
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -184,7 +195,7 @@ where
     A: Actor + Send + 'static,
     A::State: Send + 'static,
     A::Timer: Send,
-    A::Msg: Send,
+    A::Msg: Send + Freshness,
     A::Storage: Send,
     A::Random: Send,
     C: Codec<A::Msg>,
@@ -236,8 +247,8 @@ struct EventLoop<A: Actor, C, S> {
     jitter: Jitter,
     counters: Arc<Counters>,
     /// The addresses of nodes with none in [`NodeSpec::addresses`] (clients), taken from
-    /// their authenticated datagrams.
-    learned: HashMap<Id, SocketAddr>,
+    /// their fresh authenticated datagrams, with the freshness it was taken at.
+    learned: HashMap<Id, (SocketAddr, u64)>,
     /// Messages the node sent to itself (an acceptor's LEARN reaches its own learner). They
     /// never touch the socket: there is no channel key of a node with itself.
     to_self: VecDeque<A::Msg>,
@@ -249,6 +260,7 @@ struct EventLoop<A: Actor, C, S> {
 impl<A, C, S> EventLoop<A, C, S>
 where
     A: Actor,
+    A::Msg: Freshness,
     C: Codec<A::Msg>,
     S: Storage<A::Storage>,
 {
@@ -308,11 +320,24 @@ where
             }
         };
         if self.spec.addresses.get(usize::from(src)).is_none() {
-            // Authenticated, so only that client could have sent it from there.
-            self.learned.insert(src, source);
+            self.learn_address(src, source, &msg);
         }
         self.receive(src, msg)?;
         self.deliver_to_self()
+    }
+
+    /// Authenticated and fresher than any before, so only that client could have sent it,
+    /// and from there: a replay is no fresher than the original.
+    fn learn_address(&mut self, src: Id, source: SocketAddr, msg: &A::Msg) {
+        let Some(fresh) = msg.freshness() else {
+            return;
+        };
+        match self.learned.get(&src) {
+            Some((_, seen)) if *seen >= fresh => {}
+            _ => {
+                self.learned.insert(src, (source, fresh));
+            }
+        }
     }
 
     fn receive(&mut self, src: Id, msg: A::Msg) -> Result<(), RuntimeError> {
@@ -422,7 +447,8 @@ where
             return;
         }
         let known = self.spec.addresses.get(usize::from(dst));
-        let Some(addr) = known.or_else(|| self.learned.get(&dst)).copied() else {
+        let learned = self.learned.get(&dst).map(|(addr, _)| addr);
+        let Some(addr) = known.or(learned).copied() else {
             Counters::bump(&self.counters.send_errors);
             return;
         };

@@ -26,6 +26,12 @@ pub enum ClientError {
     NoAnswer {
         waited: Duration,
     },
+    /// The command is over the cluster's `max_command_bytes`: it was not applied, and never
+    /// will be.
+    TooLarge {
+        size: u64,
+        max: u64,
+    },
 }
 
 impl Display for ClientError {
@@ -37,6 +43,11 @@ impl Display for ClientError {
                 f,
                 "no quorum answered within {} ms (the command may or may not have been applied)",
                 waited.as_millis()
+            ),
+            ClientError::TooLarge { size, max } => write!(
+                f,
+                "the command is too large: {size} bytes, over the cluster's limit of {max} \
+                 (limits.max_command_bytes); it was not applied"
             ),
         }
     }
@@ -53,6 +64,8 @@ pub struct Client {
     proposers: Vec<(Id, SocketAddr)>,
     acceptors: Vec<(Id, SocketAddr)>,
     next_seq: u64,
+    /// The cluster's `max_command_bytes`: a larger command is refused before it is sent.
+    max_command_bytes: u64,
     /// How long to wait for an answer in all.
     pub timeout: Duration,
     /// How long to wait before resending.
@@ -99,6 +112,7 @@ impl Client {
             proposers: servers(Role::Proposer),
             acceptors: servers(Role::Acceptor),
             next_seq: first_seq(),
+            max_command_bytes: config.limits.max_command_bytes,
             timeout: timing.client_timeout(),
             resend_after: timing.suspect_leader() / 4,
         })
@@ -109,6 +123,13 @@ impl Client {
         let seq = self.next_seq;
         self.next_seq += 1;
         let command = Command::signed(self.client, seq, op, &self.key);
+        let size = command.encoded_len() as u64;
+        if size > self.max_command_bytes {
+            return Err(ClientError::TooLarge {
+                size,
+                max: self.max_command_bytes,
+            });
+        }
         let request = ServiceMsg::Request(command);
         let start = Instant::now();
         self.send_to(&self.proposers, &request);
@@ -137,18 +158,24 @@ impl Client {
                 Err(e) if is_transient(&e) => continue,
                 Err(e) => return Err(ClientError::Socket(e)),
             };
-            if let Some(reply) = self.answer(&buf[..len], seq) {
-                return Ok(reply);
+            if let Some(answer) = self.answer(&buf[..len], seq) {
+                return answer;
             }
         }
     }
 
-    /// The reply to `seq` in a datagram, if it is one from an acceptor.
-    fn answer(&self, datagram: &[u8], seq: u64) -> Option<Reply> {
+    /// The answer to `seq` in a datagram, if it is one from an acceptor (acceptors only
+    /// crash, so one answer is the cluster's).
+    fn answer(&self, datagram: &[u8], seq: u64) -> Option<Result<Reply, ClientError>> {
         let (src, msg): (Id, ServiceMsg) = self.codec.decode(self.me, datagram).ok()?;
-        let from_acceptor = self.acceptors.iter().any(|(id, _)| *id == src);
+        if !self.acceptors.iter().any(|(id, _)| *id == src) {
+            return None;
+        }
         match msg {
-            ServiceMsg::Reply { seq: s, reply } if s == seq && from_acceptor => Some(reply),
+            ServiceMsg::Reply { seq: s, reply } if s == seq => Some(Ok(reply)),
+            ServiceMsg::TooLarge { seq: s, size, max } if s == seq => {
+                Some(Err(ClientError::TooLarge { size, max }))
+            }
             _ => None,
         }
     }

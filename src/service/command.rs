@@ -78,6 +78,19 @@ pub fn encode_command(client: ClientId, seq: u64, op: &Op) -> Vec<u8> {
     out
 }
 
+/// The length of [`encode_command`]'s bytes, computed without encoding.
+pub fn encoded_command_len(op: &Op) -> usize {
+    let string = |s: &str| 8 + s.len();
+    let fields = match op {
+        Op::Put { key, value } => string(key) + string(value),
+        Op::Get { key } => string(key),
+        Op::Cas { key, expected, new } => {
+            string(key) + 1 + expected.as_deref().map_or(0, string) + string(new)
+        }
+    };
+    COMMAND_TAG.len() + 2 + 8 + 1 + fields
+}
+
 fn hmac_of(key: &[u8], bytes: &[u8]) -> Mac {
     // HMAC takes keys of any length; key length is checked where keys are loaded.
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
@@ -95,6 +108,12 @@ impl Command {
             op,
             mac,
         }
+    }
+
+    /// The command's size as a batch holds it (see [`Batch`]'s encoding): what the command
+    /// size limit measures.
+    pub fn encoded_len(&self) -> usize {
+        8 + encoded_command_len(&self.op) + self.mac.0.len()
     }
 
     /// Whether the authenticator is the client's, under `keys`.
@@ -171,5 +190,9 @@ impl Value for Batch {
             out.extend(fields);
             out.extend(command.mac.0);
         }
+    }
+
+    fn encoded_len(&self) -> usize {
+        8 + self.0.iter().map(Command::encoded_len).sum::<usize>()
     }
 }

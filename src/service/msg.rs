@@ -7,6 +7,7 @@ use crate::learner::Decision;
 use crate::log::Slot;
 use crate::log::message::LogMsg;
 use crate::log::value::LogValue;
+use crate::runtime::event_loop::Freshness;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -36,4 +37,18 @@ pub enum ServiceMsg {
         store: Arc<KvStore>,
         log_digest: [u8; 32],
     },
+    /// An acceptor's answer to the receiving client's command `seq`, which it refuses
+    /// unexecuted: its `size` is over the `max_command_bytes` limit `max`.
+    TooLarge { seq: u64, size: u64, max: u64 },
+}
+
+/// A client's address moves only with a new command (a higher `seq`): a replayed request
+/// never redirects the replies.
+impl Freshness for ServiceMsg {
+    fn freshness(&self) -> Option<u64> {
+        match self {
+            ServiceMsg::Request(command) => Some(command.seq),
+            _ => None,
+        }
+    }
 }

@@ -2,12 +2,13 @@
 //! around each acceptor and a command queue around each proposer. Every log message goes to
 //! the log actor unchanged; this layer only adds clients and catch-up around it.
 
-use super::command::{Batch, CommandKeys};
+use super::command::{Batch, Command, CommandKeys};
 use super::msg::{ServiceMsg, SlotValue};
 use super::queue::Queue;
 use super::replica::{Outgoing, Replica};
 use super::store::ServiceDurable;
 use crate::auth::HmacSha256;
+use crate::cluster_config::Limits;
 use crate::log::acceptor::{LogAcceptorState, Repeat};
 use crate::log::message::LogMsg;
 use crate::log::node::{LogNode, LogNodeState, LogRole};
@@ -56,6 +57,9 @@ pub struct ServiceNode {
     /// The clients' command keys (acceptors only: a proposer must not hold them).
     pub keys: CommandKeys,
     pub tuning: Tuning,
+    /// The sizes it enforces on what clients send; the acceptor's bounds on votes are in
+    /// its log actor.
+    pub limits: Limits,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -105,6 +109,25 @@ impl ServiceNode {
         let first = cluster.acceptors() + cluster.proposers;
         let index = usize::from(id).checked_sub(first)?;
         u16::try_from(index).ok().map(ClientId)
+    }
+
+    /// The most bytes of one command and of one batch, as limits measure them.
+    fn max_command_bytes(&self) -> usize {
+        usize::try_from(self.limits.max_command_bytes).unwrap_or(usize::MAX)
+    }
+
+    fn max_batch_bytes(&self) -> usize {
+        usize::try_from(self.limits.max_batch_bytes).unwrap_or(usize::MAX)
+    }
+
+    /// The answer to a command over the size limit, which is never queued nor proposed.
+    fn too_large(&self, command: &Command) -> Option<ServiceMsg> {
+        let size = command.encoded_len();
+        (size > self.max_command_bytes()).then_some(ServiceMsg::TooLarge {
+            seq: command.seq,
+            size: size as u64,
+            max: self.limits.max_command_bytes,
+        })
     }
 
     fn me(&self, id: Id) -> AcceptorId {
@@ -191,9 +214,11 @@ impl ServiceNode {
         let from = self.log.topology.peer(src);
         // Whether the log may have changed: only then is there anything to apply or drop.
         let changed = match (from, msg) {
-            (_, ServiceMsg::Log(m)) => {
-                let accept = matches!(m, LogMsg::Accept { .. } | LogMsg::AcceptByDigest { .. })
-                    .then(|| m.clone());
+            (from, ServiceMsg::Log(m)) => {
+                // Only a proposer's ACCEPT is answered, as only a proposer's is taken.
+                let accept = (matches!(from, Peer::Proposer(_))
+                    && matches!(m, LogMsg::Accept { .. } | LogMsg::AcceptByDigest { .. }))
+                .then(|| m.clone());
                 let changed = Self::log_step(log, o, |s, out| self.log.on_msg(id, s, src, m, out));
                 if let (false, Some(accept)) = (changed, accept) {
                     self.answer_repeat(id, log, src, &accept, o);
@@ -201,9 +226,12 @@ impl ServiceNode {
                 changed
             }
             (Peer::Client, ServiceMsg::Request(command)) => {
-                if Some(command.client) == self.client_of(src)
-                    && let Some(out) = replica.resent(&command, &self.keys)
-                {
+                if Some(command.client) != self.client_of(src) {
+                    return;
+                }
+                if let Some(refusal) = self.too_large(&command) {
+                    o.send(src, refusal);
+                } else if let Some(out) = replica.resent(&command, &self.keys) {
                     let reply = ServiceMsg::Reply {
                         seq: out.seq,
                         reply: out.reply,
@@ -328,7 +356,7 @@ impl ServiceNode {
             (_, ServiceMsg::Log(m)) => {
                 // A new round's plan proposes every pending command.
                 let before = proposed(log);
-                let pending = queue.batches(self.tuning.max_batch);
+                let pending = queue.batches(self.tuning.max_batch, self.max_batch_bytes());
                 let mut out = Out::new();
                 if let Some(next) = self
                     .log
@@ -343,8 +371,11 @@ impl ServiceNode {
                 queue.record(&out);
                 lift(out, o);
             }
+            // One too large is dropped: an acceptor, which the client asks on its resend,
+            // answers it (a proposer does not answer clients).
             (Peer::Client, ServiceMsg::Request(command))
-                if Some(command.client) == self.client_of(src) =>
+                if Some(command.client) == self.client_of(src)
+                    && self.too_large(&command).is_none() =>
             {
                 queue.push(command);
             }
@@ -367,7 +398,8 @@ impl ServiceNode {
             {
                 return;
             }
-            let Some(batch) = queue.take_batch(self.tuning.max_batch) else {
+            let Some(batch) = queue.take_batch(self.tuning.max_batch, self.max_batch_bytes())
+            else {
                 return;
             };
             let mut out = Out::new();

@@ -137,20 +137,58 @@ impl Queue {
         next_slot.saturating_sub(decided_below)
     }
 
-    /// The next batch: up to `max` of the oldest commands.
-    pub fn take_batch(&mut self, max: usize) -> Option<Batch> {
+    /// The next batch: the oldest commands, at most `max` of them and `max_bytes` as a slot
+    /// value holds them ([`Batch`]'s encoding). A command too large for any batch (a server
+    /// refuses those before they are queued) is dropped rather than proposed.
+    pub fn take_batch(&mut self, max: usize, max_bytes: usize) -> Option<Batch> {
+        self.pending.retain(|c| fits_alone(c, max_bytes));
         if self.pending.is_empty() {
             return None;
         }
-        let rest = self.pending.split_off(self.pending.len().min(max));
+        let n = packed(&self.pending, max, max_bytes);
+        let rest = self.pending.split_off(n);
         Some(Batch::from(std::mem::replace(&mut self.pending, rest)))
     }
 
-    /// Every pending command, in batches of at most `max`, for a new round's plan.
-    pub fn batches(&self, max: usize) -> Vec<Batch> {
-        self.pending
-            .chunks(max.max(1))
-            .map(|chunk| Batch::from(chunk.to_vec()))
-            .collect()
+    /// Every pending command, in batches as [`Queue::take_batch`] packs them, for a new
+    /// round's plan.
+    pub fn batches(&self, max: usize, max_bytes: usize) -> Vec<Batch> {
+        let fitting: Vec<Command> = self
+            .pending
+            .iter()
+            .filter(|c| fits_alone(c, max_bytes))
+            .cloned()
+            .collect();
+        let mut rest = &fitting[..];
+        let mut batches = Vec::new();
+        while !rest.is_empty() {
+            let (batch, after) = rest.split_at(packed(rest, max, max_bytes));
+            batches.push(Batch::from(batch.to_vec()));
+            rest = after;
+        }
+        batches
     }
+}
+
+/// A slot value's bytes beyond its commands': its tag and the count of its commands.
+pub const BATCH_OVERHEAD: usize = 1 + 8;
+
+/// Whether `command` fits a batch of `max_bytes` on its own.
+fn fits_alone(command: &Command, max_bytes: usize) -> bool {
+    BATCH_OVERHEAD + command.encoded_len() <= max_bytes
+}
+
+/// How many of the first `commands` (each fitting alone) one batch takes: at least one, at
+/// most `max`, and no more than `max_bytes` in all.
+fn packed(commands: &[Command], max: usize, max_bytes: usize) -> usize {
+    let mut bytes = BATCH_OVERHEAD;
+    let mut n = 0;
+    for command in commands.iter().take(max.max(1)) {
+        bytes += command.encoded_len();
+        if bytes > max_bytes && n > 0 {
+            break;
+        }
+        n += 1;
+    }
+    n
 }

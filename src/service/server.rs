@@ -5,9 +5,9 @@ use super::command::CommandKeys;
 use super::node::{ServiceNode, Tuning};
 use super::store::ServiceStore;
 use crate::auth::BadKey;
-use crate::cluster_config::{ClusterConfig, NodeId, Role};
+use crate::cluster_config::{ClusterConfig, Limits, NodeId, Role};
 use crate::durable::DurableError;
-use crate::log::acceptor::LogAcceptor;
+use crate::log::acceptor::{LogAcceptor, VoteLimits};
 use crate::log::node::{LogNode, LogRole};
 use crate::log::proposer::LogProposer;
 use crate::node::Topology;
@@ -166,6 +166,7 @@ pub fn service_node(
                 rules: acceptor_rules,
                 auth,
                 window: SLOT_WINDOW,
+                limits: vote_limits(&config.limits),
             };
             (LogRole::Acceptor(acceptor), command_keys(config)?)
         }
@@ -192,7 +193,17 @@ pub fn service_node(
         log,
         keys,
         tuning: options.tuning.clone(),
+        limits: config.limits.clone(),
     })
+}
+
+/// The acceptor's bounds on its votes, from the config's limits: a slot value is a batch.
+pub fn vote_limits(limits: &Limits) -> VoteLimits {
+    let bytes = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+    VoteLimits {
+        value_bytes: bytes(limits.max_batch_bytes),
+        open_vote_bytes: bytes(limits.max_open_vote_bytes),
+    }
 }
 
 fn command_keys(config: &ClusterConfig) -> Result<CommandKeys, ServerError> {

@@ -1,8 +1,9 @@
 //! Torture testing of the replicated store: a cluster under injected faults and a Byzantine
-//! proposer ([`run`], [`byzantine`]); the clients' operations are recorded as a history
+//! proposer and a Byzantine client ([`run`], [`byzantine`], [`byzantine_client`]); the clients' operations are recorded as a history
 //! ([`history`]) and judged afterwards ([`linearizable`]), so a run needs no oracle of its own.
 
 pub mod byzantine;
+pub mod byzantine_client;
 pub mod history;
 pub mod linearizable;
 pub mod run;

@@ -4,6 +4,7 @@
 //! every replica applied the same log, and no node stopped on its own.
 
 use super::byzantine::ByzantineProposer;
+use super::byzantine_client::{ByzantineClient, ClientMischief};
 use super::history::{HistoryError, Recorder, write_jsonl};
 use super::linearizable::{Verdict, check};
 use crate::cluster_config::{NodeId, Role};
@@ -34,7 +35,7 @@ pub struct TortureOptions {
     pub crashes: bool,
     /// Isolate an acceptor or the honest proposer for a while, one at a time.
     pub partitions: bool,
-    /// Proposer 0 (the leader of round 0) is Byzantine.
+    /// Proposer 0 (the leader of round 0) is Byzantine, and so is one more client.
     pub byzantine: bool,
     pub broken: Option<Broken>,
     /// Where the cluster keeps its stores, and the history (`history.jsonl`).
@@ -82,6 +83,15 @@ pub struct TortureReport {
     pub crashes: u64,
     pub partitions: u64,
     pub byzantine_actions: u64,
+    /// The Byzantine client's requests: over the size limit, answered "too large",
+    /// replayed and spoofed from a victim's address; and the bytes that reached the victim
+    /// for the bytes sent from there.
+    pub oversized: u64,
+    pub refused_too_large: u64,
+    pub client_replays: u64,
+    pub client_spoofs: u64,
+    pub reflected_bytes: u64,
+    pub sent_from_victim: u64,
     /// The highest round an acceptor reached: how many trust changes there were, at most.
     pub highest_round: u32,
     pub history: PathBuf,
@@ -112,6 +122,16 @@ impl TortureReport {
             self.partitions,
             self.byzantine_actions
         );
+        let _ = writeln!(
+            s,
+            "Byzantine client: {} oversized requests ({} \"too large\" answers), {} replays and {} spoofed requests from a victim's address, which received {} bytes for {} sent",
+            self.oversized,
+            self.refused_too_large,
+            self.client_replays,
+            self.client_spoofs,
+            self.reflected_bytes,
+            self.sent_from_victim
+        );
         let _ = writeln!(s, "highest round reached: {}", self.highest_round);
         let _ = writeln!(s, "history: {}", self.history.display());
         if self.passed() {
@@ -134,7 +154,7 @@ fn lock(cluster: &Shared) -> MutexGuard<'_, LocalCluster> {
 pub fn torture(options: &TortureOptions) -> Result<TortureReport, String> {
     let clients = options.clients.max(1);
     let (mut config, mut sockets) =
-        loopback_config(1, 2, clients + 1).map_err(|e| e.to_string())?;
+        loopback_config(1, 2, clients + 2).map_err(|e| e.to_string())?;
     // Short timeouts: a lost command is an `info` in the history, not a stall.
     config.timing.suspect_leader_ms = 400;
     config.timing.client_timeout_ms = 2_000;
@@ -178,6 +198,16 @@ pub fn torture(options: &TortureOptions) -> Result<TortureReport, String> {
         )?),
         None => None,
     };
+    // The client after the final reader's.
+    let byzantine_client = if options.byzantine {
+        Some(ByzantineClient::start(
+            &config,
+            clients as u16 + 1,
+            options.seed ^ 0xC,
+        )?)
+    } else {
+        None
+    };
     faults.set_rates(options.rates.clone());
 
     let recorder = Recorder::new();
@@ -214,6 +244,12 @@ pub fn torture(options: &TortureOptions) -> Result<TortureReport, String> {
     }
     report.byzantine_actions = byzantine.as_ref().map_or(0, |b| b.mischief.total());
     drop(byzantine);
+    if let Some(c) = byzantine_client {
+        let m = Arc::clone(&c.mischief);
+        drop(c);
+        report.byzantine_actions += m.total();
+        note_client_mischief(&m, &mut report);
+    }
 
     // Heal, then read every key: the reads show any acknowledged write that was lost, and
     // the slots they take let lagging replicas see that they lag.
@@ -256,6 +292,30 @@ pub fn torture(options: &TortureOptions) -> Result<TortureReport, String> {
     check_replicas(&lock(&cluster), &mut report);
     report.violations.extend(observer.finish());
     Ok(report)
+}
+
+/// What the Byzantine client did and got. Servers may send to an address only as many bytes
+/// as they received from it, unless a fresh request came from there (and none did from the
+/// victim's): more is a reflection attack that works.
+fn note_client_mischief(m: &ClientMischief, report: &mut TortureReport) {
+    report.oversized = ClientMischief::get(&m.oversized);
+    report.refused_too_large = ClientMischief::get(&m.refused);
+    report.client_replays = ClientMischief::get(&m.replays);
+    report.client_spoofs = ClientMischief::get(&m.spoofed);
+    report.reflected_bytes = ClientMischief::get(&m.reflected_bytes);
+    report.sent_from_victim = ClientMischief::get(&m.sent_from_victim);
+    if report.reflected_bytes > report.sent_from_victim {
+        report.violations.push(format!(
+            "reflection: {} bytes reached an address that sent {} bytes and no fresh request",
+            report.reflected_bytes, report.sent_from_victim
+        ));
+    }
+    if report.oversized > 0 && report.refused_too_large == 0 {
+        report.violations.push(format!(
+            "{} requests over the size limit, and not one \"too large\" answer",
+            report.oversized
+        ));
+    }
 }
 
 /// Watches the acceptors during the whole run: every slot decided, and the digest of every

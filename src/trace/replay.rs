@@ -16,7 +16,7 @@ use super::event::{Event, TracePromise, TraceVote, Via};
 use super::read::{History, Step};
 use crate::auth::{Authenticator, Mac, encode_log_promise};
 use crate::log::Slot;
-use crate::log::acceptor::{LogAcceptor, LogAcceptorState};
+use crate::log::acceptor::{LogAcceptor, LogAcceptorState, VoteLimits};
 use crate::log::message::LogPromise;
 use crate::log::rules::valid_log_proof;
 use crate::message::Vote;
@@ -166,6 +166,8 @@ impl Replay {
             auth: self.auth.clone(),
             // The window bounds resources, not safety: the shadow's learner is not replayed.
             window: Slot::MAX,
+            // Likewise the vote limits: a refused vote is not in the trace.
+            limits: VoteLimits::NONE,
         }
     }
 

@@ -83,9 +83,10 @@ fn run(args: &ClientArgs, op: Op) -> Result<(), Failure> {
         ClientError::Config(why) => Failure::Usage(why),
         other => Failure::runtime("cannot start the client", other),
     })?;
-    let reply = client
-        .execute(op)
-        .map_err(|e| Failure::runtime(&format!("no answer for {:?}", args.key), e))?;
+    let reply = client.execute(op).map_err(|e| match e {
+        ClientError::TooLarge { .. } => Failure::Runtime(e.to_string()),
+        other => Failure::runtime(&format!("no answer for {:?}", args.key), other),
+    })?;
     match reply {
         Reply::Stored => println!("OK"),
         Reply::Value(Some(value)) => println!("{value}"),

@@ -1,0 +1,347 @@
+//! The service's limits and who may ask what of it: a Byzantine proposer cannot make an
+//! acceptor hold votes without bound, a client cannot stall the log with a large command, a
+//! replayed datagram does not redirect replies, and acceptors take ACCEPTs only from proposers.
+
+mod common;
+use common::{get, put};
+
+use bp_fast_paxos::auth::Mac;
+use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role};
+use bp_fast_paxos::log::message::{LogMsg, LogProof};
+use bp_fast_paxos::log::value::LogValue;
+use bp_fast_paxos::runtime::codec::WireCodec;
+use bp_fast_paxos::runtime::event_loop::{Codec, Counters};
+use bp_fast_paxos::service::client::Client;
+use bp_fast_paxos::service::msg::{ServiceMsg, SlotValue};
+use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config, service_node};
+use bp_fast_paxos::service::{Batch, Command, Op, Reply};
+use bp_fast_paxos::types::{ClientId, Value};
+use stateright::actor::{Actor, Command as OutCommand, Id, Out};
+use std::borrow::Cow;
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+fn fresh_dir() -> PathBuf {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "bpfp-limits-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn acceptor(i: u16) -> NodeId {
+    NodeId::new(Role::Acceptor, i)
+}
+
+fn proposer(i: u16) -> NodeId {
+    NodeId::new(Role::Proposer, i)
+}
+
+fn client(i: u16) -> NodeId {
+    NodeId::new(Role::Client, i)
+}
+
+/// A cluster of 4 acceptors and 2 proposers whose acceptors suspect a leader quickly.
+fn cluster_with(clients: usize, tune: impl FnOnce(&mut ClusterConfig)) -> LocalCluster {
+    let (mut config, sockets) = loopback_config(1, 2, clients).expect("loopback ports");
+    config.timing.suspect_leader_ms = 300;
+    config.timing.client_timeout_ms = 10_000;
+    tune(&mut config);
+    LocalCluster::start_with(config, &fresh_dir(), sockets, ServerOptions::default())
+        .expect("the cluster starts")
+}
+
+/// A put of `len` bytes of value by client `c`, with a mac nobody checks before voting.
+fn unsigned_put(c: u16, seq: u64, len: usize) -> Command {
+    Command {
+        client: ClientId(c),
+        seq,
+        op: Op::Put {
+            key: "k".into(),
+            value: "x".repeat(len),
+        },
+        mac: Mac([7; 32]),
+    }
+}
+
+/// The bytes of the open votes an acceptor holds (the slots at or above its decided prefix).
+fn open_vote_bytes(cluster: &LocalCluster, a: u16) -> usize {
+    let state = cluster.server(acceptor(a)).expect("it runs").state();
+    let (log, _) = state.acceptor().expect("an acceptor");
+    let d = log.learner.decided_prefix();
+    log.votes
+        .range(d..)
+        .map(|(_, vote)| vote.value.encoded_len())
+        .sum()
+}
+
+/// Failure 4: a Byzantine leader of round 0 sends ACCEPTs of large values in hundreds of slots
+/// of the window. The acceptor refuses what would break its bounds, stays up, and the service
+/// goes on.
+#[test]
+fn a_byzantine_leader_cannot_make_an_acceptor_hold_votes_without_bound() {
+    const BOUND: usize = 1 << 20;
+    let mut cluster = cluster_with(1, |config| config.limits.max_open_vote_bytes = BOUND as u64);
+    assert!(cluster.kill(proposer(0)));
+    let config = cluster.config.clone();
+    let socket = UdpSocket::bind(config.address(proposer(0)).unwrap()).unwrap();
+    let codec = WireCodec::from_config(&config, proposer(0)).unwrap();
+    let me = config.stateright_id(proposer(0));
+    let to = config.stateright_id(acceptor(0));
+    let addr = config.address(acceptor(0)).unwrap();
+    let target = cluster.server(acceptor(0)).unwrap();
+    // Values of about 60 KB, over the batch limit, then of about 40 KB, under it.
+    for slot in 0..300u64 {
+        let len = if slot < 20 { 60_000 } else { 40_000 };
+        let value = LogValue::Batch(Batch::from(vec![unsigned_put(0, slot + 1, len)]));
+        let msg = ServiceMsg::Log(LogMsg::Accept {
+            round: 0,
+            slot,
+            value,
+            proof: LogProof::none(),
+        });
+        let datagram = codec.encode(me, to, &msg).unwrap();
+        let before = Counters::get(&target.counters.received);
+        socket.send_to(&datagram, addr).unwrap();
+        // One at a time, so that the socket's buffer loses none.
+        let start = Instant::now();
+        while Counters::get(&target.counters.received) == before
+            && start.elapsed() < Duration::from_secs(2)
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!target.is_finished(), "the acceptor stopped");
+    let held = open_vote_bytes(&cluster, 0);
+    assert!(held <= BOUND, "{held} bytes of open votes, over {BOUND}");
+    assert!(held > BOUND / 2, "it refused votes well inside the bound");
+    let state = target.state();
+    let (log, _) = state.acceptor().unwrap();
+    assert!(
+        log.votes.values().all(|v| v.value.encoded_len() < 60_000),
+        "it voted a value over the batch limit"
+    );
+    // The cluster moves past the Byzantine leader and serves clients.
+    let mut alice = Client::connect(&config, 0).unwrap();
+    assert_eq!(alice.execute(put("still", "works")).unwrap(), Reply::Stored);
+    assert!(!cluster.server(acceptor(0)).unwrap().is_finished());
+}
+
+/// Failure 5: a command that just fits a datagram is refused at once by the client library,
+/// and with a "too large" answer by the servers when a client sends it anyway; the service
+/// goes on for the other clients.
+#[test]
+fn a_command_too_large_is_refused_at_once_and_stalls_nothing() {
+    let cluster = cluster_with(2, |_| {});
+    let config = cluster.config.clone();
+    let mut alice = Client::connect(&config, 0).unwrap();
+    alice.timeout = Duration::from_secs(3);
+    let huge = put("big", &"x".repeat(64_000));
+    let start = Instant::now();
+    let refused = alice.execute(huge.clone());
+    let message = match refused {
+        Ok(reply) => panic!("a command over the limit was answered {reply:?}"),
+        Err(e) => e.to_string(),
+    };
+    assert!(message.contains("too large"), "{message}");
+    assert!(start.elapsed() < Duration::from_millis(500), "not at once");
+
+    // A client that sends it anyway, past the library: the acceptors answer "too large".
+    let me = config.stateright_id(client(0));
+    let codec = WireCodec::from_config(&config, client(0)).unwrap();
+    let key = config.command_key(ClientId(0)).unwrap().to_bytes().unwrap();
+    let seq = u64::MAX / 2;
+    let request = ServiceMsg::Request(Command::signed(ClientId(0), seq, huge, &key));
+    let raw = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for node in config.nodes().filter(|n| n.role() != Role::Client) {
+        let datagram = codec
+            .encode(me, config.stateright_id(node), &request)
+            .unwrap();
+        raw.send_to(&datagram, config.address(node).unwrap())
+            .unwrap();
+    }
+    raw.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut buf = vec![0u8; 70_000];
+    let start = Instant::now();
+    let mut answered = false;
+    while !answered && start.elapsed() < Duration::from_secs(3) {
+        let Ok((len, _)) = raw.recv_from(&mut buf) else {
+            continue;
+        };
+        if let Ok((_, msg)) = Codec::<ServiceMsg>::decode(&codec, me, &buf[..len]) {
+            answered = format!("{msg:?}").contains("TooLarge");
+        }
+    }
+    assert!(answered, "no server said the command is too large");
+
+    // A command exactly at the limit is decided; one byte more is refused.
+    let max = config.limits.max_command_bytes as usize;
+    let sized = |len: usize| put("edge", &"e".repeat(len));
+    let probe = Command::signed(ClientId(0), 1, sized(0), &key).encoded_len();
+    let at_limit = sized(max - probe);
+    assert_eq!(
+        Command::signed(ClientId(0), 1, at_limit.clone(), &key).encoded_len(),
+        max
+    );
+    let mut carol = Client::connect(&config, 1).unwrap();
+    carol.timeout = Duration::from_secs(8);
+    assert_eq!(carol.execute(at_limit).unwrap(), Reply::Stored);
+    let over = carol.execute(sized(max - probe + 1));
+    assert!(over.is_err_and(|e| e.to_string().contains("too large")));
+
+    // Nothing waits on it: another client is served.
+    let mut bob = Client::connect(&config, 1).unwrap();
+    bob.timeout = Duration::from_secs(5);
+    assert_eq!(bob.execute(put("k", "v")).unwrap(), Reply::Stored);
+    assert_eq!(
+        bob.execute(get("k")).unwrap(),
+        Reply::Value(Some("v".into()))
+    );
+}
+
+/// Failure 5: commands close to the limit from many clients at once are packed into
+/// batches by bytes, so that no ACCEPT is too large to send.
+#[test]
+fn many_large_commands_at_once_are_packed_into_batches_that_fit() {
+    let clients = 6u16;
+    let cluster = cluster_with(usize::from(clients), |_| {});
+    let config = cluster.config.clone();
+    let threads: Vec<_> = (0..clients)
+        .map(|c| {
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let mut client = Client::connect(&config, c).unwrap();
+                client.timeout = Duration::from_secs(8);
+                let value = format!("{c}").repeat(15_000);
+                for i in 0..3 {
+                    let key = format!("k{c}-{i}");
+                    let reply = client.execute(put(&key, &value));
+                    assert_eq!(reply.unwrap(), Reply::Stored, "client {c}, put {i}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().expect("every large put is decided");
+    }
+}
+
+/// Receives every datagram that reaches `socket` within `wait`; their total size.
+fn bytes_received(socket: &UdpSocket, wait: Duration) -> usize {
+    socket
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let mut buf = vec![0u8; 70_000];
+    let mut total = 0;
+    let start = Instant::now();
+    while start.elapsed() < wait {
+        if let Ok((len, _)) = socket.recv_from(&mut buf) {
+            total += len;
+        }
+    }
+    total
+}
+
+/// Failure 6: a captured client datagram, replayed from another address (a victim's), does not
+/// make the servers send anything there; the client's own address keeps its replies.
+#[test]
+fn a_replayed_client_datagram_does_not_redirect_replies() {
+    let cluster = cluster_with(1, |_| {});
+    let config = cluster.config.clone();
+    let mut alice = Client::connect(&config, 0).unwrap();
+    assert_eq!(
+        alice
+            .execute(put("big", &"v".repeat(5_000)))
+            .expect("stored"),
+        Reply::Stored
+    );
+    drop(alice);
+    // The client reads the value, from its own socket, asking every server at once.
+    let me = config.stateright_id(client(0));
+    let codec = WireCodec::from_config(&config, client(0)).unwrap();
+    let key = config.command_key(ClientId(0)).unwrap().to_bytes().unwrap();
+    let servers: Vec<NodeId> = config
+        .nodes()
+        .filter(|n| n.role() != Role::Client)
+        .collect();
+    let datagrams = |seq: u64| -> Vec<(NodeId, Vec<u8>)> {
+        let request = ServiceMsg::Request(Command::signed(ClientId(0), seq, get("big"), &key));
+        servers
+            .iter()
+            .map(|n| {
+                let d = codec
+                    .encode(me, config.stateright_id(*n), &request)
+                    .unwrap();
+                (*n, d)
+            })
+            .collect()
+    };
+    let seq = u64::MAX / 2;
+    let captured = datagrams(seq);
+    let own = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for (n, d) in &captured {
+        own.send_to(d, config.address(*n).unwrap()).unwrap();
+    }
+    assert!(
+        bytes_received(&own, Duration::from_secs(3)) > 5_000,
+        "the client got its reply"
+    );
+    // An attacker replays what it captured, from the victim's address.
+    let victim = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut sent = 0;
+    for _ in 0..3 {
+        for (n, d) in &captured {
+            victim.send_to(d, config.address(*n).unwrap()).unwrap();
+            sent += d.len();
+        }
+    }
+    let reflected = bytes_received(&victim, Duration::from_millis(1500));
+    assert_eq!(
+        reflected, 0,
+        "{reflected} bytes reflected at the victim for {sent} sent"
+    );
+    // The client's next command is answered at its own address.
+    for (n, d) in &datagrams(seq + 1) {
+        own.send_to(d, config.address(*n).unwrap()).unwrap();
+    }
+    assert!(bytes_received(&own, Duration::from_secs(3)) > 5_000);
+}
+
+/// Failure 7: an acceptor takes an ACCEPT only from a proposer; a client's copy of one it
+/// voted for gets no LEARN, no decision, nothing.
+#[test]
+fn an_acceptor_answers_no_accept_from_a_client() {
+    let (config, _sockets) = loopback_config(1, 2, 1).unwrap();
+    let node = service_node(&config, acceptor(0), &ServerOptions::default()).unwrap();
+    let id = config.stateright_id(acceptor(0));
+    let mut out = Out::new();
+    let mut state = Cow::Owned(node.on_start(id, &None, &mut out));
+    let value: SlotValue = LogValue::Batch(Batch::from(vec![unsigned_put(0, 1, 10)]));
+    let accept = ServiceMsg::Log(LogMsg::Accept {
+        round: 0,
+        slot: 0,
+        value,
+        proof: LogProof::none(),
+    });
+    let sends = |out: &Out<_>| {
+        out.iter()
+            .filter(|c| matches!(c, OutCommand::Send(..)))
+            .count()
+    };
+    let mut out = Out::new();
+    let p0: Id = config.stateright_id(proposer(0));
+    node.on_msg(id, &mut state, p0, accept.clone(), &mut out);
+    assert!(sends(&out) > 0, "it voted for the proposer's ACCEPT");
+    // The same ACCEPT from a client: a repeat that changes nothing, and is not answered.
+    let mut out = Out::new();
+    let c0 = config.stateright_id(client(0));
+    node.on_msg(id, &mut state, c0, accept, &mut out);
+    assert_eq!(sends(&out), 0, "it answered a client's ACCEPT: {out:?}");
+}
