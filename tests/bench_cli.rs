@@ -1,6 +1,6 @@
 //! `bpfp bench`'s sweep, plot and peer: the SVG it writes holds every series; `--peer etcd`
 //! without etcd is skipped with the reason, and with etcd installed both systems are measured
-//! side by side.
+//! side by side; and the figure CHECKING.md embeds is one the bench wrote with the peer.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -207,4 +207,15 @@ fn peer_etcd_when_installed_is_measured_beside_the_service() {
     assert_service_series(&svg);
     assert_etcd_series(&svg);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The figure CHECKING.md embeds: written by `bpfp bench --peer etcd --sweep ... --plot`.
+#[test]
+fn the_committed_figure_has_both_systems_and_checking_embeds_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let svg = std::fs::read_to_string(root.join("tests/bench/sweep-etcd.svg")).unwrap();
+    assert_service_series(&svg);
+    assert_etcd_series(&svg);
+    let checking = std::fs::read_to_string(root.join("CHECKING.md")).unwrap();
+    assert!(checking.contains("](tests/bench/sweep-etcd.svg)"));
 }
