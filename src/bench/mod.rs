@@ -1,8 +1,16 @@
-//! `bpfp bench`'s shared figures and the stateright paxos baseline it compares with.
+//! `bpfp bench`'s parts: the workload and the closed-loop driver that both compared systems
+//! share, etcd as the peer (its cluster and its gateway client), the stateright paxos baseline,
+//! and the SVG plot of the figures.
 
 use std::time::Duration;
 
+pub mod base64;
 pub mod baseline;
+pub mod etcd;
+pub mod http;
+pub mod load;
+pub mod plot;
+pub mod workload;
 
 /// The nearest-rank `q`-quantile of `sorted` latencies; zero when there are none.
 pub fn percentile(sorted: &[Duration], q: f64) -> Duration {

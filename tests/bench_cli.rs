@@ -1,0 +1,221 @@
+//! `bpfp bench`'s sweep, plot and peer: the SVG it writes holds every series; `--peer etcd`
+//! without etcd is skipped with the reason, and with etcd installed both systems are measured
+//! side by side; and the figure CHECKING.md embeds is one the bench wrote with the peer.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bench(args: &[&str], path_var: Option<&Path>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_bpfp"));
+    command
+        .arg("bench")
+        .args(args)
+        .args(["--no-baseline", "--log-level", "error"]);
+    if let Some(path) = path_var {
+        command.env("PATH", path);
+    }
+    let out = command.output().expect("bpfp runs");
+    assert!(
+        out.status.success(),
+        "bpfp bench {args:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out
+}
+
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("bpfp-bench-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The texts of an SVG's `<text>` elements, trimmed.
+fn texts(svg: &str) -> Vec<&str> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let body = &t[t.find('>')? + 1..];
+            Some(body[..body.find("</text>")?].trim())
+        })
+        .collect()
+}
+
+fn count(svg: &str, label: &str) -> usize {
+    texts(svg).iter().filter(|t| **t == label).count()
+}
+
+/// The series every plot of the bench has, whatever the peer.
+fn assert_service_series(svg: &str) {
+    assert!(
+        svg.starts_with("<svg"),
+        "not an SVG: {}",
+        &svg[..svg.len().min(200)]
+    );
+    let texts = texts(svg);
+    for title in ["Throughput", "Latency p50", "Latency p99"] {
+        assert!(texts.contains(&title), "no {title} panel: {texts:?}");
+    }
+    assert!(
+        texts.iter().any(|t| t.starts_with("Trust change")),
+        "{texts:?}"
+    );
+    // The service in the legend of each per-client-count panel, and the trust change's series.
+    assert_eq!(count(svg, "BP Fast Paxos"), 3, "{texts:?}");
+    for label in [
+        "BP Fast Paxos p50 per 100 ms",
+        "BP Fast Paxos max per 100 ms",
+        "round-0 leader stopped",
+    ] {
+        assert_eq!(count(svg, label), 1, "{texts:?}");
+    }
+    // Lines of data, beyond the legend's marks.
+    assert!(svg.matches("<polyline").count() > 10);
+}
+
+/// The peer's label (`etcd 3.4.23`) in the legend of each per-client-count panel.
+fn assert_etcd_series(svg: &str) {
+    let etcd = texts(svg)
+        .into_iter()
+        .filter(|t| t.starts_with("etcd 3."))
+        .count();
+    assert_eq!(etcd, 3, "{:?}", texts(svg));
+}
+
+#[test]
+fn a_sweep_prints_each_client_count_and_plots_every_series() {
+    let dir = scratch("sweep");
+    let svg_path = dir.join("sweep.svg");
+    let out = bench(
+        &[
+            "--sweep",
+            "1,2",
+            "--clients",
+            "2",
+            "--seconds",
+            "0.5",
+            "--json",
+            "--plot",
+            svg_path.to_str().unwrap(),
+        ],
+        None,
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("the figures as JSON");
+    let phases = report["phases"].as_array().unwrap();
+    let shape: Vec<(&str, u64)> = phases
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["clients"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(
+        shape,
+        [("fast path", 1), ("fast path", 2), ("trust change", 2)]
+    );
+    for p in phases {
+        assert!(p["commands"].as_u64().unwrap() > 0, "{p}");
+    }
+    let timeline = &report["trust_change"];
+    let stopped = timeline["leader_stopped_at_s"].as_f64().unwrap();
+    let buckets = timeline["buckets"].as_array().unwrap();
+    // Commands answered before the stop and after it.
+    let answered_at = |after: bool| {
+        buckets
+            .iter()
+            .filter(|b| (b["start_s"].as_f64().unwrap() > stopped) == after)
+            .map(|b| b["commands"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert!(
+        answered_at(false) > 0 && answered_at(true) > 0,
+        "{timeline}"
+    );
+    let svg = std::fs::read_to_string(&svg_path).expect("the plot is written");
+    assert_service_series(&svg);
+    assert!(!svg.contains("etcd"), "no peer was asked for");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn peer_etcd_without_etcd_is_skipped_with_the_reason() {
+    let empty = scratch("no-etcd");
+    let out = bench(
+        &["--peer", "etcd", "--clients", "1", "--seconds", "0.3"],
+        Some(&empty),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("etcd: skipped: etcd is not installed"),
+        "{stdout}"
+    );
+    // The service is still measured.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("1 |") && !l.contains('×')),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&empty);
+}
+
+/// Only where etcd is installed (CI's machine may not have it; the test never installs it).
+#[test]
+fn peer_etcd_when_installed_is_measured_beside_the_service() {
+    let installed = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join("etcd").is_file()))
+        .unwrap_or(false);
+    if !installed {
+        eprintln!("etcd is not installed: nothing to compare with");
+        return;
+    }
+    let dir = scratch("etcd");
+    let svg_path = dir.join("peer.svg");
+    let out = bench(
+        &[
+            "--peer",
+            "etcd",
+            "--sweep",
+            "1,4",
+            "--clients",
+            "2",
+            "--seconds",
+            "0.5",
+            "--plot",
+            svg_path.to_str().unwrap(),
+        ],
+        None,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let header = stdout
+        .lines()
+        .find(|l| l.contains("clients |"))
+        .expect("a table");
+    assert!(
+        header.contains("BP Fast Paxos") && header.contains("etcd 3."),
+        "{stdout}"
+    );
+    for clients in ["1", "4"] {
+        let row = stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{clients} |")))
+            .unwrap_or_else(|| panic!("no row for {clients} clients:\n{stdout}"));
+        // Service figures | etcd figures | the throughput ratio.
+        assert_eq!(row.matches('|').count(), 3, "{row}");
+        assert!(row.trim_end().ends_with('×'), "{row}");
+    }
+    let svg = std::fs::read_to_string(&svg_path).expect("the plot is written");
+    assert_service_series(&svg);
+    assert_etcd_series(&svg);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The figure CHECKING.md embeds: written by `bpfp bench --peer etcd --sweep ... --plot`.
+#[test]
+fn the_committed_figure_has_both_systems_and_checking_embeds_it() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let svg = std::fs::read_to_string(root.join("tests/bench/sweep-etcd.svg")).unwrap();
+    assert_service_series(&svg);
+    assert_etcd_series(&svg);
+    let checking = std::fs::read_to_string(root.join("CHECKING.md")).unwrap();
+    assert!(checking.contains("](tests/bench/sweep-etcd.svg)"));
+}
