@@ -144,8 +144,8 @@ impl Client {
     }
 
     /// The reply to `seq` in a datagram, if it is one from an acceptor.
-    fn answer(&self, datagram: &[u8], seq: u64) -> Option<Reply> {
-        let (src, msg): (Id, ServiceMsg) = self.codec.decode(self.me, datagram).ok()?;
+    fn answer(&mut self, datagram: &[u8], seq: u64) -> Option<Reply> {
+        let (src, msg): (Id, ServiceMsg) = self.codec.decode(self.me, datagram).ok()??;
         let from_acceptor = self.acceptors.iter().any(|(id, _)| *id == src);
         match msg {
             ServiceMsg::Reply { seq: s, reply } if s == seq && from_acceptor => Some(reply),
@@ -156,8 +156,10 @@ impl Client {
     fn send_to(&self, servers: &[(Id, SocketAddr)], msg: &ServiceMsg) {
         for (id, addr) in servers {
             // A lost request is resent; nothing else to do about a failed send.
-            if let Ok(datagram) = self.codec.encode(self.me, *id, msg) {
-                let _ = self.socket.send_to(&datagram, addr);
+            if let Ok(datagrams) = self.codec.encode(self.me, *id, msg) {
+                for datagram in datagrams {
+                    let _ = self.socket.send_to(&datagram, addr);
+                }
             }
         }
     }
