@@ -1,6 +1,7 @@
 //! Messages larger than one datagram on a running cluster: catch-up of a restarted acceptor
 //! when the store and the decisions it lacks are several datagrams long, and a Byzantine
-//! round-0 leader whose open votes make every later PROMISE and NEWROUND that large.
+//! round-0 leader whose open votes make every later PROMISE and NEWROUND that large. Then the
+//! store's transfer in parts, step by step.
 
 mod common;
 use common::put;
@@ -15,8 +16,10 @@ use bp_fast_paxos::service::kv::{KvStore, Reply};
 use bp_fast_paxos::service::msg::ServiceMsg;
 use bp_fast_paxos::service::node::Tuning;
 use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config};
-use bp_fast_paxos::service::{Batch, Command};
+use bp_fast_paxos::service::transfer::{Part, Received, SNAPSHOT_PART_BYTES, Transfer};
+use bp_fast_paxos::service::{Batch, Command, CommandKeys};
 use bp_fast_paxos::types::ClientId;
+use stateright::actor::Id;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
@@ -172,4 +175,165 @@ fn open_votes_larger_than_a_datagram_do_not_stop_the_log() {
     let store = converged(&cluster, Duration::from_secs(20));
     assert_eq!(store.get("k"), Some("v"));
     drop(socket);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store in parts (src/service/transfer.rs), step by step.
+// ---------------------------------------------------------------------------------------------
+
+/// A store of `keys` keys with values of 1000 bytes: about `keys` KB encoded.
+fn store_of(keys: usize) -> KvStore {
+    let key = vec![9u8; 32];
+    let mut command_keys = CommandKeys::default();
+    command_keys.insert(ClientId(0), key.clone());
+    let mut store = KvStore::default();
+    for i in 0..keys {
+        let op = put(&format!("k{i}"), &big(i, 1000));
+        let command = Command::signed(ClientId(0), i as u64 + 1, op, &key);
+        store.apply(&command, &command_keys);
+    }
+    store
+}
+
+fn part_of(msg: &ServiceMsg) -> Part {
+    match msg.clone() {
+        ServiceMsg::Snapshot {
+            applied,
+            log_digest,
+            store_digest,
+            total,
+            offset,
+            bytes,
+        } => Part {
+            applied,
+            log_digest,
+            store_digest,
+            total,
+            offset,
+            bytes,
+        },
+        other => panic!("not a part: {other:?}"),
+    }
+}
+
+/// The sender's answer to each request, until the receiver has the whole copy.
+fn transfer_all(sender: &mut Transfer, receiver: &mut Transfer, first: ServiceMsg) -> Received {
+    let a1 = Id::from(1);
+    let mut next = first;
+    loop {
+        match receiver.receive(a1, 0, part_of(&next)) {
+            Received::Fetch(to, ServiceMsg::SnapshotFetch { applied, offset }) => {
+                assert_eq!(to, a1);
+                next = sender
+                    .fetch(applied, offset)
+                    .expect("the sender holds the copy");
+            }
+            other => return other,
+        }
+    }
+}
+
+#[test]
+fn a_store_goes_in_parts_and_is_installed_only_whole_and_matching() {
+    let store = store_of(150);
+    let mut sender = Transfer::default();
+    let first = sender
+        .offer_from(20, &store, [3; 32], 0)
+        .expect("applied past the slot asked for");
+    let part = part_of(&first);
+    assert!(part.total > 3 * SNAPSHOT_PART_BYTES as u64, "several parts");
+    assert_eq!(part.bytes.len(), SNAPSHOT_PART_BYTES);
+    // Nothing for a peer that asks from a slot not below what the sender applied.
+    assert_eq!(
+        Transfer::default().offer_from(20, &store, [3; 32], 20),
+        None
+    );
+
+    let mut receiver = Transfer::default();
+    let done = transfer_all(&mut sender, &mut receiver, first.clone());
+    assert_eq!(
+        done,
+        Received::Complete {
+            applied: 20,
+            log_digest: [3; 32],
+            store: store.clone()
+        }
+    );
+    assert!(!receiver.receiving());
+
+    // Not newer than what the receiver applied: ignored.
+    assert_eq!(
+        receiver.receive(Id::from(1), 20, part.clone()),
+        Received::Ignored
+    );
+    // A later part first, a repeated part, a part of another copy: ignored.
+    let mut receiver = Transfer::default();
+    let second = sender.fetch(20, SNAPSHOT_PART_BYTES as u64).unwrap();
+    assert_eq!(
+        receiver.receive(Id::from(1), 0, part_of(&second)),
+        Received::Ignored
+    );
+    assert!(matches!(
+        receiver.receive(Id::from(1), 0, part.clone()),
+        Received::Fetch(..)
+    ));
+    assert_eq!(
+        receiver.receive(Id::from(1), 0, part.clone()),
+        Received::Ignored
+    );
+    let other = Part {
+        store_digest: [0; 32],
+        ..part_of(&second)
+    };
+    assert_eq!(receiver.receive(Id::from(1), 0, other), Received::Ignored);
+
+    // Every byte, but not the copy the digest names: not installed.
+    let mut receiver = Transfer::default();
+    let mut sender_bad = sender.clone();
+    let mut lying = part.clone();
+    lying.bytes[0] ^= 1;
+    let Received::Fetch(_, ServiceMsg::SnapshotFetch { applied, offset }) =
+        receiver.receive(Id::from(1), 0, lying)
+    else {
+        panic!("the first part starts a copy");
+    };
+    let rest = sender_bad.fetch(applied, offset).unwrap();
+    assert_eq!(
+        transfer_all(&mut sender_bad, &mut receiver, rest),
+        Received::Ignored,
+        "a copy whose digest does not match is dropped"
+    );
+    assert!(!receiver.receiving());
+}
+
+#[test]
+fn a_transfer_that_stalls_is_asked_again_then_forgotten() {
+    let store = store_of(100);
+    let mut sender = Transfer::default();
+    let first = sender.offer_from(5, &store, [0; 32], 0).unwrap();
+    let mut receiver = Transfer::default();
+    let Received::Fetch(to, fetch) = receiver.receive(Id::from(2), 0, part_of(&first)) else {
+        panic!("the first part starts a copy");
+    };
+    // The request is lost: the receiver's tick asks the same peer again, for the same part.
+    assert_eq!(receiver.tick(), Some((to, fetch.clone())));
+    let ServiceMsg::SnapshotFetch { applied, offset } = fetch else {
+        unreachable!()
+    };
+    assert!(sender.fetch(applied, offset).is_some());
+    // A copy the sender no longer holds is not served; the receiver gives up in time.
+    assert_eq!(sender.fetch(applied + 1, offset), None);
+    let mut ticks = 0;
+    while receiver.tick().is_some() {
+        ticks += 1;
+        assert!(ticks < 1000, "the receiver never gives up");
+    }
+    assert!(!receiver.receiving());
+    // And the sender drops its copy once nobody asks for it.
+    let mut ticks = 0;
+    while sender.offer.is_some() {
+        sender.tick();
+        ticks += 1;
+        assert!(ticks < 1000, "the sender holds its copy for ever");
+    }
 }
