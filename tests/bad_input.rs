@@ -32,7 +32,8 @@ use bp_fast_paxos::log::value::LogValue;
 use bp_fast_paxos::message::{Msg, Promise, Proof, Vote};
 use bp_fast_paxos::rules::{PickThreshold, Rules, valid_proof};
 use bp_fast_paxos::runtime::wire::{
-    ChannelKeys, HEADER_LEN, MAGIC, MAX_DATAGRAM, TAG_LEN, VERSION, WireError, decode, encode,
+    ChannelKeys, FRAGMENT_DATA, FRAGMENT_HEADER_LEN, HEADER_LEN, MAGIC, MAX_DATAGRAM, Reassembly,
+    ReassemblyLimits, TAG_LEN, VERSION, WireError, decode, encode, encode_message, receive,
 };
 use bp_fast_paxos::service::msg::{ServiceMsg, SlotValue};
 use bp_fast_paxos::service::{Batch, Command, KvStore, Op, Reply};
@@ -150,6 +151,10 @@ impl XorShift {
 
     fn bytes(&mut self, len: usize) -> Vec<u8> {
         (0..len).map(|_| (self.next() >> 24) as u8).collect()
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
     }
 }
 
@@ -387,7 +392,7 @@ fn reply() -> impl Strategy<Value = Reply> {
     ]
 }
 
-/// Every variant of `ServiceMsg` but `Snapshot`, whose store cannot be built from outside.
+/// Every variant of `ServiceMsg`.
 fn service_msg() -> impl Strategy<Value = ServiceMsg> {
     let decision = (small_u32(), slot_value()).prop_map(|(round, value)| Decision { round, value });
     prop_oneof![
@@ -397,6 +402,18 @@ fn service_msg() -> impl Strategy<Value = ServiceMsg> {
         1 => small_u64().prop_map(|from| ServiceMsg::CatchUp { from }),
         1 => (small_u64(), vec(decision, 0..4))
             .prop_map(|(first, decisions)| ServiceMsg::Decisions { first, decisions }),
+        1 => (small_u64(), small_u64(), vec(any::<u8>(), 0..64), mac()).prop_map(
+            |(applied, offset, bytes, digest)| ServiceMsg::Snapshot {
+                applied,
+                log_digest: digest.0,
+                store_digest: [7; 32],
+                total: offset + bytes.len() as u64,
+                offset,
+                bytes,
+            }
+        ),
+        1 => (small_u64(), small_u64())
+            .prop_map(|(applied, offset)| ServiceMsg::SnapshotFetch { applied, offset }),
     ]
 }
 
@@ -579,6 +596,134 @@ where
     }
 }
 
+/// A stream of fragments as a network and a Byzantine sender could make it: the fragments of
+/// up to three messages, shuffled, some lost, some repeated, some with a byte flipped (and so
+/// not authentic), some altered and tagged again (authentic, but inconsistent).
+#[derive(Clone, Debug)]
+struct FragmentStream {
+    lens: Vec<usize>,
+    seed: u64,
+    lose: u8,
+    repeat: u8,
+    flip: u8,
+    retag: u8,
+}
+
+fn fragment_stream() -> impl Strategy<Value = FragmentStream> {
+    (
+        vec(1usize..4 * FRAGMENT_DATA, 1..4),
+        any::<u64>(),
+        0u8..30,
+        0u8..30,
+        0u8..30,
+        prop_oneof![3 => Just(0u8), 1 => 1u8..30],
+    )
+        .prop_map(|(lens, seed, lose, repeat, flip, retag)| FragmentStream {
+            lens,
+            seed,
+            lose,
+            repeat,
+            flip,
+            retag,
+        })
+}
+
+#[test]
+fn arbitrary_fragment_streams_reassemble_or_fail_cleanly_within_bounds() {
+    let keys = keys();
+    let key = keys
+        .key(id(P0), id(A1))
+        .expect("the pair has a key")
+        .clone();
+    property(
+        "fragments: lost, repeated, reordered, altered",
+        64,
+        fragment_stream(),
+        |s| {
+            let mut rng = XorShift::new(s.seed);
+            let percent = |rng: &mut XorShift, p: u8| rng.below(100) < usize::from(p);
+            let messages: Vec<Vec<u8>> = s.lens.iter().map(|len| rng.bytes(*len)).collect();
+            let mut stream: Vec<(usize, Vec<u8>, bool)> = Vec::new();
+            for (m, payload) in messages.iter().enumerate() {
+                let datagrams = encode_message(id(P0), id(A1), payload, &keys).expect("encodes");
+                for d in datagrams {
+                    stream.push((m, d, true));
+                }
+            }
+            let total = stream.len();
+            let mut sent: Vec<(usize, Vec<u8>, bool)> = Vec::new();
+            for (m, d, _) in stream {
+                if percent(&mut rng, s.lose) {
+                    continue;
+                }
+                if percent(&mut rng, s.repeat) {
+                    sent.push((m, d.clone(), true));
+                }
+                if percent(&mut rng, s.flip) {
+                    let mut bad = d.clone();
+                    let at = rng.below(bad.len());
+                    bad[at] ^= 1 << rng.below(8);
+                    sent.push((m, bad, false));
+                }
+                if percent(&mut rng, s.retag) && d.len() > FRAGMENT_HEADER_LEN + TAG_LEN {
+                    let mut bad = d[..d.len() - TAG_LEN].to_vec();
+                    let at = HEADER_LEN + rng.below(bad.len() - HEADER_LEN);
+                    bad[at] ^= 1 << rng.below(8);
+                    let tag = key.tag(&bad);
+                    bad.extend_from_slice(&tag);
+                    sent.push((m, bad, false));
+                }
+                sent.push((m, d, true));
+            }
+            for i in (1..sent.len()).rev() {
+                let j = rng.below(i + 1);
+                sent.swap(i, j);
+            }
+            let limits = ReassemblyLimits::default();
+            let mut reassembly = Reassembly::default();
+            let mut delivered = Vec::new();
+            let mut unaltered = vec![0usize; messages.len()];
+            for (m, datagram, genuine) in &sent {
+                let result = receive::<Vec<u8>>(datagram, id(A1), &keys, &mut reassembly);
+                match result {
+                    Ok(Some((sender, payload))) => {
+                        prop_assert_eq!(sender, id(P0));
+                        delivered.push(payload);
+                    }
+                    Ok(None) => {}
+                    Err(WireError::Malformed(_) | WireError::BadFragment) => {}
+                    Err(e) => prop_assert!(!genuine, "a genuine fragment of {m} refused: {e}"),
+                }
+                if *genuine {
+                    unaltered[*m] += 1;
+                }
+                prop_assert!(reassembly.held() <= limits.bytes_per_sender);
+            }
+            // Only the messages sent are delivered; with no authentic alteration, every message
+            // whose every fragment arrived is, at least once.
+            for payload in &delivered {
+                prop_assert!(messages.contains(payload), "a message nobody sent");
+            }
+            if s.retag == 0 {
+                for (m, payload) in messages.iter().enumerate() {
+                    let count = encode_message(id(P0), id(A1), payload, &keys)
+                        .unwrap()
+                        .len();
+                    let arrived: BTreeSet<&Vec<u8>> = sent
+                        .iter()
+                        .filter(|(n, _, genuine)| *n == m && *genuine)
+                        .map(|(_, d, _)| d)
+                        .collect();
+                    if arrived.len() == count {
+                        prop_assert!(delivered.contains(payload), "message {} of {}", m, total);
+                    }
+                }
+            }
+            Ok(())
+        },
+    );
+}
+
 #[test]
 fn arbitrary_datagrams_decode_or_fail_cleanly_within_bounds() {
     let keys = keys();
@@ -667,8 +812,13 @@ fn bomb_sites() -> Vec<(&'static str, Vec<u8>)> {
         ("ServiceMsg Reply value", vec![2, 0, 1, 1]),
         // ServiceMsg::Decisions { first 0, decisions: HUGE }.
         ("ServiceMsg Decisions", vec![4, 0]),
-        // ServiceMsg::Snapshot { applied 0, store: KvStore { data: HUGE } }.
-        ("ServiceMsg Snapshot data", vec![5, 0]),
+        // ServiceMsg::Snapshot { applied 0, digests 0…, total 0, offset 0, bytes: HUGE }.
+        ("ServiceMsg Snapshot bytes", {
+            let mut prefix = vec![5, 0];
+            prefix.extend([0u8; 64]);
+            prefix.extend([0, 0]);
+            prefix
+        }),
         // Msg::Accept { round 0, value: HUGE }.
         ("Msg Accept value", vec![0, 0]),
         // Msg::Accept { round 0, value "", proof: HUGE }.

@@ -205,10 +205,11 @@ fn a_byzantine_leader_that_equivocates_is_replaced_and_the_service_goes_on() {
             proof: LogProof::none(),
         });
         let to = config.stateright_id(acceptor(a));
-        let datagram = codec.encode(me, to, &msg).unwrap();
-        socket
-            .send_to(&datagram, config.address(acceptor(a)).unwrap())
-            .unwrap();
+        for datagram in codec.encode(me, to, &msg).unwrap() {
+            socket
+                .send_to(&datagram, config.address(acceptor(a)).unwrap())
+                .unwrap();
+        }
     }
     // The acceptors see the equivocation in the LEARNs and move to round 1, whose leader is
     // honest. No command waits yet, so no timeout can be what moves them.
@@ -248,14 +249,14 @@ fn junk_and_forged_datagrams_are_dropped_and_counted() {
     }
     let forger = WireCodec::from_config(&forged_config, acceptor(0)).unwrap();
     let msg = ServiceMsg::Log(LogMsg::TrustChange { round: 9 });
-    let datagram = forger
+    let datagrams = forger
         .encode(
             config.stateright_id(acceptor(0)),
             config.stateright_id(acceptor(1)),
             &msg,
         )
         .unwrap();
-    junk.send_to(&datagram, addr).unwrap();
+    junk.send_to(&datagrams[0], addr).unwrap();
     let start = Instant::now();
     while Counters::get(&target.counters.dropped) < before + 3 {
         assert!(start.elapsed() < Duration::from_secs(5), "not all counted");

@@ -105,12 +105,15 @@ fn a_byzantine_leader_cannot_make_an_acceptor_hold_votes_without_bound() {
             value,
             proof: LogProof::none(),
         });
-        let datagram = codec.encode(me, to, &msg).unwrap();
+        // A 60 KB value travels as fragments.
+        let datagrams = codec.encode(me, to, &msg).unwrap();
         let before = Counters::get(&target.counters.received);
-        socket.send_to(&datagram, addr).unwrap();
-        // One at a time, so that the socket's buffer loses none.
+        for datagram in &datagrams {
+            socket.send_to(datagram, addr).unwrap();
+        }
+        // One message at a time, so that the socket's buffer loses none.
         let start = Instant::now();
-        while Counters::get(&target.counters.received) == before
+        while Counters::get(&target.counters.received) < before + datagrams.len() as u64
             && start.elapsed() < Duration::from_secs(2)
         {
             std::thread::sleep(Duration::from_millis(1));
@@ -154,17 +157,19 @@ fn a_command_too_large_is_refused_at_once_and_stalls_nothing() {
 
     // A client that sends it anyway, past the library: the acceptors answer "too large".
     let me = config.stateright_id(client(0));
-    let codec = WireCodec::from_config(&config, client(0)).unwrap();
+    let mut codec = WireCodec::from_config(&config, client(0)).unwrap();
     let key = config.command_key(ClientId(0)).unwrap().to_bytes().unwrap();
     let seq = u64::MAX / 2;
     let request = ServiceMsg::Request(Command::signed(ClientId(0), seq, huge, &key));
     let raw = UdpSocket::bind("127.0.0.1:0").unwrap();
     for node in config.nodes().filter(|n| n.role() != Role::Client) {
-        let datagram = codec
+        let datagrams = codec
             .encode(me, config.stateright_id(node), &request)
             .unwrap();
-        raw.send_to(&datagram, config.address(node).unwrap())
-            .unwrap();
+        for datagram in datagrams {
+            raw.send_to(&datagram, config.address(node).unwrap())
+                .unwrap();
+        }
     }
     raw.set_read_timeout(Some(Duration::from_millis(100)))
         .unwrap();
@@ -175,7 +180,7 @@ fn a_command_too_large_is_refused_at_once_and_stalls_nothing() {
         let Ok((len, _)) = raw.recv_from(&mut buf) else {
             continue;
         };
-        if let Ok((_, msg)) = Codec::<ServiceMsg>::decode(&codec, me, &buf[..len]) {
+        if let Ok(Some((_, msg))) = Codec::<ServiceMsg>::decode(&mut codec, me, &buf[..len]) {
             answered = format!("{msg:?}").contains("TooLarge");
         }
     }
@@ -276,10 +281,11 @@ fn a_replayed_client_datagram_does_not_redirect_replies() {
         servers
             .iter()
             .map(|n| {
-                let d = codec
+                let mut d = codec
                     .encode(me, config.stateright_id(*n), &request)
                     .unwrap();
-                (*n, d)
+                assert_eq!(d.len(), 1, "a Get fits one datagram");
+                (*n, d.remove(0))
             })
             .collect()
     };

@@ -211,10 +211,12 @@ fn eventually(what: &str, within: Duration, mut holds: impl FnMut() -> bool) {
 
 /// Sends `msg` to `to` as the node at `from` would: under `from`'s channel key.
 fn send_as(c: &LoopbackCluster, from: usize, to: usize, msg: &Msg<String>) {
-    let datagram = Codec::<Msg<String>>::encode(&c.codec(from), Id::from(from), Id::from(to), msg)
+    let datagrams = Codec::<Msg<String>>::encode(&c.codec(from), Id::from(from), Id::from(to), msg)
         .expect("the pair has a key");
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    socket.send_to(&datagram, c.addresses[to]).unwrap();
+    for datagram in datagrams {
+        socket.send_to(&datagram, c.addresses[to]).unwrap();
+    }
 }
 
 #[test]
@@ -316,14 +318,14 @@ fn junk_datagrams_are_dropped_and_counted() {
         &trust_change(),
     )
     .unwrap();
-    junk.send_to(&misrouted, c.addresses[0]).unwrap();
+    junk.send_to(&misrouted[0], c.addresses[0]).unwrap();
     let other_cluster = config();
     let impostor =
         WireCodec::from_config(&other_cluster, other_cluster.node_of(Id::from(1)).unwrap())
             .unwrap();
     let forged =
         Codec::<Msg<String>>::encode(&impostor, Id::from(1), Id::from(0), &trust_change()).unwrap();
-    junk.send_to(&forged, c.addresses[0]).unwrap();
+    junk.send_to(&forged[0], c.addresses[0]).unwrap();
     let _p0 = c.proposer(0, "A");
     assert_eq!(
         await_decision(&client, Duration::from_secs(10)).map(|d| d.value),

@@ -9,7 +9,9 @@ use bp_fast_paxos::auth::HmacSha256;
 use bp_fast_paxos::message::{Msg, Promise, Proof, Vote};
 use bp_fast_paxos::models::value::ModelValue;
 use bp_fast_paxos::runtime::wire::{
-    ChannelKeys, DropCounts, HEADER_LEN, MAX_DATAGRAM, TAG_LEN, VERSION, WireError, decode, encode,
+    ChannelKeys, DropCounts, FRAGMENT_DATA, HEADER_LEN, MAX_DATAGRAM, MAX_MESSAGE, Reassembly,
+    ReassemblyLimits, TAG_LEN, VERSION, WireError, decode, encode, encode_message, fragment_count,
+    receive,
 };
 use bp_fast_paxos::types::AcceptorId;
 use hmac::{Hmac, Mac as _};
@@ -426,6 +428,7 @@ fn drop_counts_count_every_kind() {
         WireError::BadMac,
         WireError::Malformed("x".into()),
         WireError::NoChannelKey,
+        WireError::BadFragment,
     ];
     let mut counts = DropCounts::default();
     assert_eq!(counts.total(), 0);
@@ -441,6 +444,7 @@ fn drop_counts_count_every_kind() {
         (1, 6, 7)
     );
     assert_eq!(counts.no_channel_key, 8);
+    assert_eq!(counts.bad_fragment, 9);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -557,4 +561,151 @@ fn decoding_allocates_in_proportion_to_the_datagram() {
         "{peak} bytes for a datagram of {}",
         datagram.len()
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fragments.
+// ---------------------------------------------------------------------------------------------
+
+/// The datagrams of a payload of `len` bytes (`Vec<u8>`) from the proposer to a1, each byte
+/// `seed` plus its position.
+fn message(len: usize, seed: u8) -> (Vec<u8>, Vec<Vec<u8>>) {
+    let payload: Vec<u8> = (0..len).map(|i| seed.wrapping_add(i as u8)).collect();
+    let datagrams = encode_message(id(P0), id(A1), &payload, &keys()).expect("encodes");
+    (payload, datagrams)
+}
+
+/// What a1 delivers from `datagrams`, in order.
+fn deliver(reassembly: &mut Reassembly, datagrams: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    datagrams
+        .iter()
+        .filter_map(|d| receive::<Vec<u8>>(d, id(A1), &keys(), reassembly).expect("authentic"))
+        .map(|(sender, payload)| {
+            assert_eq!(sender, id(P0));
+            payload
+        })
+        .collect()
+}
+
+#[test]
+fn a_message_that_fits_one_datagram_is_sent_whole() {
+    let fits = vec![7u8; MAX_DATAGRAM - HEADER_LEN - TAG_LEN - 3];
+    let datagrams = encode_message(id(P0), id(A1), &fits, &keys()).expect("fits");
+    assert_eq!(
+        datagrams,
+        vec![encode(id(P0), id(A1), &fits, &keys()).unwrap()]
+    );
+    let (_, one_more) = message(fits.len() + 1, 0);
+    assert_eq!(one_more.len(), 2);
+    assert!(
+        one_more
+            .iter()
+            .all(|d| d.len() <= MAX_DATAGRAM && &d[..2] == b"BF")
+    );
+}
+
+#[test]
+fn fragments_reassemble_in_any_order_and_a_duplicate_fragment_changes_nothing() {
+    for len in [MAX_DATAGRAM, 3 * FRAGMENT_DATA, 5 * FRAGMENT_DATA + 1] {
+        let (payload, datagrams) = message(len, len as u8);
+        let n = datagrams.len();
+        assert_eq!(
+            n,
+            fragment_count(len + 3),
+            "a 3-byte length prefix, then the bytes"
+        );
+        let mut rng = XorShift(len as u64);
+        let orders: Vec<Vec<usize>> = vec![
+            (0..n).collect(),
+            (0..n).rev().collect(),
+            {
+                let mut shuffled: Vec<usize> = (0..n).collect();
+                for i in (1..n).rev() {
+                    shuffled.swap(i, rng.below(i + 1));
+                }
+                shuffled
+            },
+            // Every fragment twice in a row.
+            (0..n).flat_map(|i| [i, i]).collect(),
+        ];
+        for order in orders {
+            let mut reassembly = Reassembly::default();
+            let sent: Vec<Vec<u8>> = order.iter().map(|i| datagrams[*i].clone()).collect();
+            let delivered = deliver(&mut reassembly, &sent);
+            assert_eq!(delivered.len(), 1, "{len} bytes in the order {order:?}");
+            assert_eq!(delivered[0], payload);
+        }
+    }
+}
+
+#[test]
+fn a_message_with_a_lost_fragment_is_lost_and_evicted_in_time() {
+    let limits = ReassemblyLimits::default();
+    let mut reassembly = Reassembly::default();
+    // Each message loses its last fragment: nothing is delivered, memory stays bounded.
+    for seed in 0..3 * limits.messages_per_sender {
+        let (_, datagrams) = message(2 * FRAGMENT_DATA, seed as u8);
+        let delivered = deliver(&mut reassembly, &datagrams[..datagrams.len() - 1]);
+        assert!(delivered.is_empty());
+        assert!(reassembly.held() <= limits.bytes_per_sender);
+    }
+    assert!(reassembly.evicted() >= 2 * limits.messages_per_sender as u64);
+    // Messages sent whole later still get through: the stale ones make room.
+    let (payload, datagrams) = message(4 * FRAGMENT_DATA, 99);
+    assert_eq!(deliver(&mut reassembly, &datagrams), vec![payload]);
+}
+
+#[test]
+fn reassembly_holds_no_more_than_its_limits_per_sender() {
+    let limits = ReassemblyLimits {
+        bytes_per_sender: 3 * FRAGMENT_DATA,
+        messages_per_sender: 2,
+    };
+    let mut reassembly = Reassembly::new(limits);
+    for seed in 0..6u8 {
+        let (_, datagrams) = message(3 * FRAGMENT_DATA, seed);
+        // Two of its four fragments: incomplete.
+        deliver(&mut reassembly, &datagrams[..2]);
+        assert!(reassembly.held() <= limits.bytes_per_sender);
+    }
+    assert!(reassembly.evicted() > 0);
+    // The largest message the limits allow still gets through, even after all that.
+    let (payload, datagrams) = message(3 * FRAGMENT_DATA - 3, 50);
+    assert_eq!(deliver(&mut reassembly, &datagrams), vec![payload]);
+}
+
+#[test]
+fn a_forged_fragment_is_dropped_before_it_takes_memory() {
+    let (_, datagrams) = message(2 * FRAGMENT_DATA, 1);
+    let mut reassembly = Reassembly::default();
+    let mut forged = datagrams[0].clone();
+    forged[60] ^= 1;
+    assert_eq!(
+        receive::<Vec<u8>>(&forged, id(A1), &keys(), &mut reassembly),
+        Err(WireError::BadMac)
+    );
+    let mut other_receiver = datagrams[0].clone();
+    other_receiver[10] = A2 as u8;
+    assert_eq!(
+        receive::<Vec<u8>>(&other_receiver, id(A2), &keys(), &mut reassembly),
+        Err(WireError::BadMac)
+    );
+    assert_eq!(
+        receive::<Vec<u8>>(&datagrams[0], id(A2), &keys(), &mut reassembly),
+        Err(WireError::NotForMe)
+    );
+    assert_eq!(reassembly.held(), 0);
+}
+
+#[test]
+fn a_message_over_the_maximum_is_refused_at_encode() {
+    let too_big = vec![0u8; MAX_MESSAGE];
+    assert_eq!(
+        encode_message(id(P0), id(A1), &too_big, &keys()),
+        Err(WireError::TooLarge)
+    );
+    let largest = vec![0u8; MAX_MESSAGE - 4];
+    let datagrams = encode_message(id(P0), id(A1), &largest, &keys()).expect("fits");
+    let mut reassembly = Reassembly::default();
+    assert_eq!(deliver(&mut reassembly, &datagrams), vec![largest]);
 }

@@ -22,15 +22,19 @@ use bp_fast_paxos::log::message::{LogMsg, LogPromise, LogProof, ProofDigest, Slo
 use bp_fast_paxos::log::value::LogValue;
 use bp_fast_paxos::message::Vote;
 use bp_fast_paxos::runtime::wire::{
-    ChannelKeys, HEADER_LEN, MAGIC, MAX_DATAGRAM, TAG_LEN, VERSION, WireError, decode, encode,
+    ChannelKeys, FRAGMENT_DATA, FRAGMENT_HEADER_LEN, HEADER_LEN, MAGIC, MAX_DATAGRAM, MAX_MESSAGE,
+    Reassembly, ReassemblyLimits, TAG_LEN, VERSION, WireError, decode, encode, encode_message,
+    receive,
 };
 use bp_fast_paxos::service::command::{Batch, Command, Op, encode_command};
 use bp_fast_paxos::service::kv::{KvStore, Reply};
 use bp_fast_paxos::service::msg::{ServiceMsg, SlotValue};
+use bp_fast_paxos::service::replica::CATCH_UP_BYTES;
 use bp_fast_paxos::service::store::ReplicaSnapshot;
+use bp_fast_paxos::service::transfer::SNAPSHOT_PART_BYTES;
 use bp_fast_paxos::types::{AcceptorId, ClientId, Value};
 use hmac::{Hmac, Mac as _};
-use sha2::Sha256;
+use sha2::{Digest as _, Sha256};
 use stateright::actor::Id;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -92,6 +96,27 @@ fn learn() -> ServiceMsg {
         slot: 2,
         value: LogValue::Batch(Batch::from(vec![])),
     })
+}
+
+/// The LEARN of WIRE.md's fragment example: one put of 64 912 bytes, so that the payload is
+/// 64 958 bytes, one more than a whole datagram carries.
+fn large_learn() -> ServiceMsg {
+    let put = Op::Put {
+        key: "k".into(),
+        value: "v".repeat(64_912),
+    };
+    let command = Command::signed(ClientId(0), 1, put, &command_key());
+    ServiceMsg::Log(LogMsg::Learn {
+        round: 1,
+        slot: 2,
+        value: LogValue::Batch(Batch::from(vec![command])),
+    })
+}
+
+/// The fragments of [`large_learn`] from acceptor 0 to proposer 0.
+fn large_learn_fragments() -> Vec<Vec<u8>> {
+    let (a0, p0) = (Id::from(ACCEPTOR_0), Id::from(PROPOSER_0));
+    encode_message(a0, p0, &large_learn(), &keys()).expect("encodes")
 }
 
 fn accept() -> ServiceMsg {
@@ -176,7 +201,13 @@ fn examples() -> Vec<(&'static str, Vec<u8>)> {
         }),
     );
     let proof = LogProof::from(vec![promise.clone()]);
+    let fragments = large_learn_fragments();
     vec![
+        (
+            "fragment-0-header",
+            fragments[0][..FRAGMENT_HEADER_LEN].to_vec(),
+        ),
+        ("fragment-1", fragments[1].clone()),
         (
             "learn-datagram",
             encode(a0, p0, &learn(), &keys).expect("encodes"),
@@ -452,7 +483,6 @@ fn the_authenticated_encodings_follow_the_documented_rules() {
 
     // The proof digest: SHA-256 over the tag, the count, then each PROMISE's length, fields
     // and mac.
-    use sha2::Digest as _;
     let promise_fields = &blocks["log-promise-fields"];
     let mut hash = Sha256::new();
     hash.update(b"BPFP/PROOF-DIGEST/1");
@@ -490,8 +520,15 @@ fn every_variant() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         },
         ServiceMsg::Snapshot {
             applied: 7,
-            store: Arc::new(KvStore::default()),
             log_digest: [0; 32],
+            store_digest: [0; 32],
+            total: 2,
+            offset: 0,
+            bytes: vec![0, 0],
+        },
+        ServiceMsg::SnapshotFetch {
+            applied: 7,
+            offset: 0,
         },
         ServiceMsg::TooLarge {
             seq: 1,
@@ -508,6 +545,7 @@ fn every_variant() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             ServiceMsg::Decisions { .. } => "Decisions",
             ServiceMsg::Snapshot { .. } => "Snapshot",
             ServiceMsg::TooLarge { .. } => "TooLarge",
+            ServiceMsg::SnapshotFetch { .. } => "SnapshotFetch",
         };
         rows.push(("ServiceMsg", name, postcard(&msg)));
     }
@@ -631,6 +669,19 @@ fn the_constants_table_matches_the_code() {
         ("wire::TAG_LEN", TAG_LEN as u64),
         ("wire::MAX_DATAGRAM", MAX_DATAGRAM as u64),
         ("wire::VERSION", u64::from(VERSION)),
+        ("wire::FRAGMENT_HEADER_LEN", FRAGMENT_HEADER_LEN as u64),
+        ("wire::FRAGMENT_DATA", FRAGMENT_DATA as u64),
+        ("wire::MAX_MESSAGE", MAX_MESSAGE as u64),
+        (
+            "ReassemblyLimits::bytes_per_sender",
+            ReassemblyLimits::default().bytes_per_sender as u64,
+        ),
+        (
+            "ReassemblyLimits::messages_per_sender",
+            ReassemblyLimits::default().messages_per_sender as u64,
+        ),
+        ("replica::CATCH_UP_BYTES", CATCH_UP_BYTES as u64),
+        ("transfer::SNAPSHOT_PART_BYTES", SNAPSHOT_PART_BYTES as u64),
         ("auth::MIN_KEY_BYTES", MIN_KEY_BYTES as u64),
         ("GENERATED_KEY_BYTES", GENERATED_KEY_BYTES as u64),
         ("durable::VERSION", u64::from(durable::VERSION)),
@@ -724,6 +775,137 @@ fn the_checks_on_receipt_come_in_the_documented_order() {
     assert_eq!(
         encode(a0, Id::from(1), &learn(), &keys),
         Err(WireError::NoChannelKey)
+    );
+}
+
+/// The fragment example: two fragments, laid out as WIRE.md's section 3.1 says (recomputed
+/// here without the crate), that reassemble in either order into the message.
+#[test]
+fn the_fragment_example_follows_the_documented_layout() {
+    let fragments = large_learn_fragments();
+    let payload = postcard(&large_learn());
+    assert_eq!(payload.len(), 64_958);
+    assert_eq!(payload.len(), MAX_DATAGRAM - HEADER_LEN - TAG_LEN + 1);
+    assert_eq!(fragments.len(), 2);
+    let digest: [u8; 32] = Sha256::digest(&payload).into();
+    for (index, fragment) in fragments.iter().enumerate() {
+        let (signed, tag) = fragment.split_at(fragment.len() - TAG_LEN);
+        let mut mac = Hmac::<Sha256>::new_from_slice(&channel_key()).expect("any key length");
+        mac.update(signed);
+        assert_eq!(tag, &mac.finalize().into_bytes()[..]);
+        assert_eq!(&signed[..3], b"BF\x01");
+        assert_eq!(signed[3..7], (ACCEPTOR_0 as u32).to_be_bytes());
+        assert_eq!(signed[7..11], (PROPOSER_0 as u32).to_be_bytes());
+        assert_eq!(signed[11..43], digest);
+        assert_eq!(signed[43..47], 64_958u32.to_be_bytes());
+        assert_eq!(signed[47..51], (index as u32).to_be_bytes());
+        let start = index * FRAGMENT_DATA;
+        let end = (start + FRAGMENT_DATA).min(payload.len());
+        assert_eq!(signed[51..], payload[start..end]);
+    }
+    assert_eq!(fragments[0].len(), MAX_DATAGRAM);
+    let p0 = Id::from(PROPOSER_0);
+    for order in [[0, 1], [1, 0]] {
+        let mut reassembly = Reassembly::default();
+        let first = receive::<ServiceMsg>(&fragments[order[0]], p0, &keys(), &mut reassembly);
+        assert_eq!(first, Ok(None));
+        let second = receive::<ServiceMsg>(&fragments[order[1]], p0, &keys(), &mut reassembly);
+        assert_eq!(second, Ok(Some((Id::from(ACCEPTOR_0), large_learn()))));
+    }
+}
+
+/// The order of the checks on a fragment, as WIRE.md's section 3.1 lists them.
+#[test]
+fn the_checks_on_a_fragment_come_in_the_documented_order() {
+    let keys = keys();
+    let p0 = Id::from(PROPOSER_0);
+    let fragments = large_learn_fragments();
+    let good = fragments[1].clone();
+    let check = |bytes: &[u8], me: Id| {
+        let mut reassembly = Reassembly::default();
+        receive::<ServiceMsg>(bytes, me, &keys, &mut reassembly).map(|_| ())
+    };
+    // The fragment with its tag recomputed, so that only the change is wrong.
+    let retag = |mut signed: Vec<u8>| {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&channel_key()).expect("any key length");
+        mac.update(&signed);
+        signed.extend(mac.finalize().into_bytes());
+        signed
+    };
+    let signed = good[..good.len() - TAG_LEN].to_vec();
+    let mut long = good.clone();
+    long.resize(MAX_DATAGRAM + 1, 0);
+    assert_eq!(check(&long, p0), Err(WireError::TooLarge));
+    assert_eq!(
+        check(&good[..HEADER_LEN + TAG_LEN - 1], p0),
+        Err(WireError::TooShort)
+    );
+    let mut version = good.clone();
+    version[2] = 2;
+    assert_eq!(check(&version, p0), Err(WireError::BadVersion));
+    assert_eq!(
+        check(&good[..FRAGMENT_HEADER_LEN + TAG_LEN - 1], p0),
+        Err(WireError::TooShort)
+    );
+    assert_eq!(check(&good, Id::from(5)), Err(WireError::NotForMe));
+    let mut sender = good.clone();
+    sender[6] = 9;
+    assert_eq!(check(&sender, p0), Err(WireError::UnknownSender));
+    let mut tag = good.clone();
+    *tag.last_mut().expect("not empty") ^= 1;
+    assert_eq!(check(&tag, p0), Err(WireError::BadMac));
+    // Authentic, but the length, the index or the data disagree.
+    let mut too_long = signed.clone();
+    too_long[43..47].copy_from_slice(&(MAX_MESSAGE as u32 + 1).to_be_bytes());
+    let mut index = signed.clone();
+    index[47..51].copy_from_slice(&2u32.to_be_bytes());
+    let mut data = signed.clone();
+    data.push(0);
+    for bad in [too_long, index, data] {
+        assert_eq!(check(&retag(bad), p0), Err(WireError::BadFragment));
+    }
+    // The other fragment of the message with another length.
+    let mut reassembly = Reassembly::default();
+    assert_eq!(
+        receive::<ServiceMsg>(&fragments[0], p0, &keys, &mut reassembly),
+        Ok(None)
+    );
+    let mut length = signed.clone();
+    length[43..47].copy_from_slice(&64_959u32.to_be_bytes());
+    length.push(0);
+    assert_eq!(
+        receive::<ServiceMsg>(&retag(length), p0, &keys, &mut reassembly),
+        Err(WireError::BadFragment)
+    );
+    // Every fragment, but data that is not what the digest names.
+    let mut wrong = signed.clone();
+    *wrong.last_mut().expect("data") ^= 1;
+    assert_eq!(
+        receive::<ServiceMsg>(&retag(wrong), p0, &keys, &mut reassembly),
+        Err(WireError::BadFragment)
+    );
+    // Every fragment and the digest matches, but the payload is no message.
+    let junk = vec![0xff; FRAGMENT_DATA + 1];
+    let digest: [u8; 32] = Sha256::digest(&junk).into();
+    let mut reassembly = Reassembly::default();
+    let mut results = Vec::new();
+    for (index, data) in junk.chunks(FRAGMENT_DATA).enumerate() {
+        let mut fragment = signed[..HEADER_LEN].to_vec();
+        fragment.extend(digest);
+        fragment.extend((junk.len() as u32).to_be_bytes());
+        fragment.extend((index as u32).to_be_bytes());
+        fragment.extend(data);
+        results.push(receive::<ServiceMsg>(
+            &retag(fragment),
+            p0,
+            &keys,
+            &mut reassembly,
+        ));
+    }
+    assert_eq!(results[0], Ok(None));
+    assert!(
+        matches!(results[1], Err(WireError::Malformed(_))),
+        "{results:?}"
     );
 }
 

@@ -1,7 +1,7 @@
 //! The codec of a running cluster: the wire format under the channel keys of its config.
 
 use super::event_loop::Codec;
-use super::wire::{self, ChannelKeys, DropCounts, WireError};
+use super::wire::{self, ChannelKeys, DropCounts, Reassembly, WireError};
 use crate::auth::BadKey;
 use crate::cluster_config::{ClusterConfig, NodeId};
 use serde::Serialize;
@@ -9,17 +9,25 @@ use serde::de::DeserializeOwned;
 use stateright::actor::Id;
 use std::sync::Arc;
 
-/// Authenticated datagrams between the nodes of one cluster.
+/// Authenticated datagrams between the nodes of one cluster, and the fragments of the
+/// messages it receives that are not complete yet.
 #[derive(Clone, Debug)]
 pub struct WireCodec {
     keys: Arc<ChannelKeys>,
+    reassembly: Reassembly,
 }
 
 impl WireCodec {
     pub fn new(keys: ChannelKeys) -> Self {
         WireCodec {
             keys: Arc::new(keys),
+            reassembly: Reassembly::default(),
         }
+    }
+
+    /// Incomplete messages evicted so far to keep reassembly within its bounds.
+    pub fn evicted(&self) -> u64 {
+        self.reassembly.evicted()
     }
 
     /// The codec of node `me`: the channel keys of the pairs it belongs to, and no other, so
@@ -41,12 +49,12 @@ impl WireCodec {
 impl<M: Serialize + DeserializeOwned> Codec<M> for WireCodec {
     type Error = WireError;
 
-    fn encode(&self, from: Id, to: Id, msg: &M) -> Result<Vec<u8>, WireError> {
-        wire::encode(from, to, msg, &self.keys)
+    fn encode(&self, from: Id, to: Id, msg: &M) -> Result<Vec<Vec<u8>>, WireError> {
+        wire::encode_message(from, to, msg, &self.keys)
     }
 
-    fn decode(&self, me: Id, datagram: &[u8]) -> Result<(Id, M), WireError> {
-        wire::decode(datagram, me, &self.keys)
+    fn decode(&mut self, me: Id, datagram: &[u8]) -> Result<Option<(Id, M)>, WireError> {
+        wire::receive(datagram, me, &self.keys, &mut self.reassembly)
     }
 
     fn count_drop(&self, error: &WireError, counts: &mut DropCounts) {

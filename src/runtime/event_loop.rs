@@ -23,9 +23,11 @@ const STOP_POLL: Duration = Duration::from_millis(50);
 /// Turns messages into authenticated datagrams and back.
 pub trait Codec<M>: Send + 'static {
     type Error: Display;
-    fn encode(&self, from: Id, to: Id, msg: &M) -> Result<Vec<u8>, Self::Error>;
-    /// The authenticated sender and the message, for a datagram addressed to `me`.
-    fn decode(&self, me: Id, datagram: &[u8]) -> Result<(Id, M), Self::Error>;
+    /// The datagrams that carry `msg`: one, or the fragments of a larger message.
+    fn encode(&self, from: Id, to: Id, msg: &M) -> Result<Vec<Vec<u8>>, Self::Error>;
+    /// The authenticated sender and the message, for a datagram addressed to `me`; `None`
+    /// for a fragment that does not complete its message yet.
+    fn decode(&mut self, me: Id, datagram: &[u8]) -> Result<Option<(Id, M)>, Self::Error>;
     /// Counts a datagram dropped for `error` under its reason, if the codec has reasons.
     fn count_drop(&self, _error: &Self::Error, _counts: &mut DropCounts) {}
 }
@@ -307,7 +309,8 @@ where
 
     fn deliver(&mut self, datagram: &[u8], source: SocketAddr) -> Result<(), RuntimeError> {
         let (src, msg) = match self.spec.codec.decode(self.spec.id, datagram) {
-            Ok(decoded) => decoded,
+            Ok(Some(decoded)) => decoded,
+            Ok(None) => return Ok(()),
             Err(e) => {
                 let mut by_reason = self
                     .counters
@@ -452,10 +455,17 @@ where
             Counters::bump(&self.counters.send_errors);
             return;
         };
-        let Ok(datagram) = self.spec.codec.encode(self.spec.id, dst, &msg) else {
+        let Ok(datagrams) = self.spec.codec.encode(self.spec.id, dst, &msg) else {
             Counters::bump(&self.counters.send_errors);
             return;
         };
+        // Each fragment meets its own fate, as on the network.
+        for datagram in datagrams {
+            self.send_datagram(dst, addr, datagram);
+        }
+    }
+
+    fn send_datagram(&mut self, dst: Id, addr: SocketAddr, datagram: Vec<u8>) {
         let fate = match (&self.spec.faults, &mut self.fault_rng) {
             (Some(faults), Some(rng)) => faults.fate(self.spec.id, dst, rng),
             _ => Fate::Send {

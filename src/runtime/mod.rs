@@ -3,6 +3,7 @@
 //! sockets instead of the model checker's network. Every datagram is authenticated with the
 //! per-pair key of its sender and receiver (PROTOCOL.md §8), so a proposer or client cannot pose
 //! as an acceptor, and a datagram that fails to authenticate or decode is dropped and counted.
+//! A message larger than a datagram travels as fragments, each authenticated the same way.
 //!
 //! The event loop owns the sockets, the clocks, the timers' randomness and the storage, and
 //! carries out the commands the actors emit, in order.

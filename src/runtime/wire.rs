@@ -17,13 +17,25 @@
 //! order, and only then lets postcard read the payload: unauthenticated bytes never reach the
 //! deserializer. Reading and writing are bounded by the datagram (see `bounded.rs`). Payload
 //! types must not be recursive, since postcard has no nesting limit.
+//!
+//! A message too large for one datagram, up to [`MAX_MESSAGE`] bytes of payload, travels as
+//! fragments (`fragment.rs`), each authenticated like a datagram; [`receive`] reassembles
+//! them with bounded memory per sender (`reassembly.rs`). [`encode_message`] and [`receive`]
+//! are what nodes use; [`encode`] and [`decode`] handle one whole datagram.
 
 mod bounded;
 mod channel;
 mod error;
+mod fragment;
+mod reassembly;
 
+pub use bounded::encoded_len;
 pub use channel::{ChannelKey, ChannelKeys};
 pub use error::{DropCounts, WireError};
+pub use fragment::{
+    FRAGMENT_DATA, FRAGMENT_HEADER_LEN, FRAGMENT_MAGIC, MAX_MESSAGE, fragment_count,
+};
+pub use reassembly::{Limits as ReassemblyLimits, Reassembly};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -65,25 +77,102 @@ pub fn encode<T: Serialize + ?Sized>(
     Ok(datagram)
 }
 
+/// The datagrams that carry `payload` from `sender` to `receiver`: one whole datagram (as
+/// [`encode`] makes it) when it fits, else its fragments. A payload of more than
+/// [`MAX_MESSAGE`] bytes is an error.
+pub fn encode_message<T: Serialize + ?Sized>(
+    sender: Id,
+    receiver: Id,
+    payload: &T,
+    keys: &ChannelKeys,
+) -> Result<Vec<Vec<u8>>, WireError> {
+    let key = keys.key(sender, receiver).ok_or(WireError::NoChannelKey)?;
+    let (Some(from), Some(to)) = (wire_id(sender), wire_id(receiver)) else {
+        return Err(WireError::NoChannelKey);
+    };
+    let bytes = bounded::write(payload, Vec::new(), MAX_MESSAGE)?;
+    if HEADER_LEN + bytes.len() + TAG_LEN > MAX_DATAGRAM {
+        return Ok(fragment::split(from, to, &bytes, key));
+    }
+    let mut datagram = Vec::with_capacity(HEADER_LEN + bytes.len() + TAG_LEN);
+    datagram.extend_from_slice(&MAGIC);
+    datagram.push(VERSION);
+    datagram.extend_from_slice(&from.to_be_bytes());
+    datagram.extend_from_slice(&to.to_be_bytes());
+    datagram.extend_from_slice(&bytes);
+    let tag = key.tag(&datagram);
+    datagram.extend_from_slice(&tag);
+    Ok(vec![datagram])
+}
+
 /// The sender and payload of a datagram received by `me`, once its header and tag check out.
 pub fn decode<T: DeserializeOwned>(
     datagram: &[u8],
     me: Id,
     keys: &ChannelKeys,
 ) -> Result<(Id, T), WireError> {
-    if datagram.len() > MAX_DATAGRAM {
-        return Err(WireError::TooLarge);
-    }
-    let Some((signed, tag)) = datagram.split_last_chunk::<TAG_LEN>() else {
-        return Err(WireError::TooShort);
-    };
+    let (signed, tag) = split_tag(datagram)?;
     let Some((header, payload)) = signed.split_first_chunk::<HEADER_LEN>() else {
         return Err(WireError::TooShort);
     };
-    let [m0, m1, version, s0, s1, s2, s3, r0, r1, r2, r3] = *header;
-    if [m0, m1] != MAGIC || version != VERSION {
+    if header[..2] != MAGIC || header[2] != VERSION {
         return Err(WireError::BadVersion);
     }
+    let sender = authenticate(header, signed, tag, me, keys)?;
+    Ok((sender, bounded::read(payload)?))
+}
+
+/// What `me` received in a datagram: a whole message, or the fragment that completes one
+/// (then the message), or a fragment that does not yet (`None`). A fragment is checked like
+/// a datagram, and held in `reassembly` only once its tag verifies.
+pub fn receive<T: DeserializeOwned>(
+    datagram: &[u8],
+    me: Id,
+    keys: &ChannelKeys,
+    reassembly: &mut Reassembly,
+) -> Result<Option<(Id, T)>, WireError> {
+    let (signed, tag) = split_tag(datagram)?;
+    if signed[..2] != FRAGMENT_MAGIC {
+        return decode(datagram, me, keys).map(Some);
+    }
+    if signed[2] != VERSION {
+        return Err(WireError::BadVersion);
+    }
+    let Some((header, _)) = signed.split_first_chunk::<HEADER_LEN>() else {
+        return Err(WireError::TooShort);
+    };
+    if signed.len() < FRAGMENT_HEADER_LEN {
+        return Err(WireError::TooShort);
+    }
+    let sender = authenticate(header, signed, tag, me, keys)?;
+    let fragment = fragment::Fragment::parse(signed)?;
+    match reassembly.add(sender, fragment)? {
+        Some(payload) => Ok(Some((sender, bounded::read(&payload)?))),
+        None => Ok(None),
+    }
+}
+
+/// The bytes a tag covers and the tag, if the length is within the limits.
+fn split_tag(datagram: &[u8]) -> Result<(&[u8], &[u8; TAG_LEN]), WireError> {
+    if datagram.len() > MAX_DATAGRAM {
+        return Err(WireError::TooLarge);
+    }
+    match datagram.split_last_chunk::<TAG_LEN>() {
+        Some((signed, tag)) if signed.len() >= HEADER_LEN => Ok((signed, tag)),
+        _ => Err(WireError::TooShort),
+    }
+}
+
+/// The sender named in `header`, once the receiver is `me` and the tag verifies under the
+/// pair's key.
+fn authenticate(
+    header: &[u8; HEADER_LEN],
+    signed: &[u8],
+    tag: &[u8; TAG_LEN],
+    me: Id,
+    keys: &ChannelKeys,
+) -> Result<Id, WireError> {
+    let [_, _, _, s0, s1, s2, s3, r0, r1, r2, r3] = *header;
     let sender = u32::from_be_bytes([s0, s1, s2, s3]);
     let receiver = u32::from_be_bytes([r0, r1, r2, r3]);
     if wire_id(me) != Some(receiver) {
@@ -96,7 +185,7 @@ pub fn decode<T: DeserializeOwned>(
     if !key.verify(signed, tag) {
         return Err(WireError::BadMac);
     }
-    Ok((sender, bounded::read(payload)?))
+    Ok(sender)
 }
 
 /// The index of `id` as the datagram writes it, if it fits.

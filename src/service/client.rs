@@ -166,8 +166,8 @@ impl Client {
 
     /// The answer to `seq` in a datagram, if it is one from an acceptor (acceptors only
     /// crash, so one answer is the cluster's).
-    fn answer(&self, datagram: &[u8], seq: u64) -> Option<Result<Reply, ClientError>> {
-        let (src, msg): (Id, ServiceMsg) = self.codec.decode(self.me, datagram).ok()?;
+    fn answer(&mut self, datagram: &[u8], seq: u64) -> Option<Result<Reply, ClientError>> {
+        let (src, msg): (Id, ServiceMsg) = self.codec.decode(self.me, datagram).ok()??;
         if !self.acceptors.iter().any(|(id, _)| *id == src) {
             return None;
         }
@@ -183,8 +183,10 @@ impl Client {
     fn send_to(&self, servers: &[(Id, SocketAddr)], msg: &ServiceMsg) {
         for (id, addr) in servers {
             // A lost request is resent; nothing else to do about a failed send.
-            if let Ok(datagram) = self.codec.encode(self.me, *id, msg) {
-                let _ = self.socket.send_to(&datagram, addr);
+            if let Ok(datagrams) = self.codec.encode(self.me, *id, msg) {
+                for datagram in datagrams {
+                    let _ = self.socket.send_to(&datagram, addr);
+                }
             }
         }
     }

@@ -4,7 +4,8 @@
 //!
 //! - [`command`], [`kv`]: commands, batches and the state machine.
 //! - [`msg`]: the service's messages around the log protocol's.
-//! - [`replica`], [`queue`]: what an acceptor and a proposer add to the log actor.
+//! - [`replica`], [`queue`]: what an acceptor and a proposer add to the log actor;
+//!   [`transfer`]: a copy of the store sent in parts to a replica that lags.
 //! - [`node`]: the service's actor, which runs the model-checked log actor unchanged.
 
 pub mod client;
@@ -16,6 +17,7 @@ pub mod queue;
 pub mod replica;
 pub mod server;
 pub mod store;
+pub mod transfer;
 
 pub use command::{Batch, Command, CommandKeys, Op};
 pub use kv::{Applied, KvStore, Reply};

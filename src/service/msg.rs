@@ -2,14 +2,13 @@
 //! replicated service adds around it (client requests and replies, catch-up between replicas).
 
 use super::command::{Batch, Command};
-use super::kv::{KvStore, Reply};
+use super::kv::Reply;
 use crate::learner::Decision;
 use crate::log::Slot;
 use crate::log::message::LogMsg;
 use crate::log::value::LogValue;
 use crate::runtime::event_loop::Freshness;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
 
 /// What a slot of the service's log holds.
 pub type SlotValue = LogValue<Batch>;
@@ -25,21 +24,30 @@ pub enum ServiceMsg {
     Reply { seq: u64, reply: Reply },
     /// Acceptor to acceptors: "send me what was decided from slot `from` on".
     CatchUp { from: Slot },
-    /// The decisions of slots `first`, `first + 1`, … (state transfer, §8).
+    /// The decisions of slots `first`, `first + 1`, … (state transfer, §8); at most
+    /// [`super::replica::CATCH_UP_BYTES`] of them in bytes, unless the first alone has more.
     Decisions {
         first: Slot,
         decisions: Vec<Decision<SlotValue>>,
     },
-    /// A replica's store once it applied every slot below `applied`, and the digest of the
-    /// log it applied: for a replica that lags behind what its peers still keep.
+    /// A part of a replica's store once it applied every slot below `applied`, for a replica
+    /// that lags behind what its peers still keep: bytes `offset ..` of the store's postcard
+    /// encoding, which is `total` bytes long with SHA-256 `store_digest`; `log_digest` names
+    /// the log applied (see [`super::transfer`]).
     Snapshot {
         applied: Slot,
-        store: Arc<KvStore>,
         log_digest: [u8; 32],
+        store_digest: [u8; 32],
+        total: u64,
+        offset: u64,
+        bytes: Vec<u8>,
     },
     /// An acceptor's answer to the receiving client's command `seq`, which it refuses
     /// unexecuted: its `size` is over the `max_command_bytes` limit `max`.
     TooLarge { seq: u64, size: u64, max: u64 },
+    /// Acceptor to the acceptor that sent it a `Snapshot` part: "send the part of your copy of
+    /// `applied` from byte `offset` on".
+    SnapshotFetch { applied: Slot, offset: u64 },
 }
 
 /// A client's address moves only with a new command (a higher `seq`): a replayed request

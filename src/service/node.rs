@@ -7,6 +7,7 @@ use super::msg::{ServiceMsg, SlotValue};
 use super::queue::Queue;
 use super::replica::{Outgoing, Replica};
 use super::store::ServiceDurable;
+use super::transfer::{Part, Received};
 use crate::auth::HmacSha256;
 use crate::cluster_config::Limits;
 use crate::log::acceptor::{LogAcceptorState, Repeat};
@@ -17,6 +18,7 @@ use crate::step::{Peer, To};
 use crate::types::{AcceptorId, ClientId};
 use stateright::actor::{Actor, Command as OutCommand, Id, Out};
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How the service batches and compacts.
@@ -241,10 +243,25 @@ impl ServiceNode {
                 false
             }
             (Peer::Acceptor(_), ServiceMsg::CatchUp { from }) => {
-                if let LogNodeState::Acceptor(acceptor) = &*log
-                    && let Some(answer) = replica.catch_up_answer(acceptor, from)
-                {
-                    o.send(src, answer);
+                if let LogNodeState::Acceptor(acceptor) = &*log {
+                    let answer = if from < acceptor.learner.base {
+                        // Forgotten here: only a copy of the store helps.
+                        let (applied, digest) = (replica.applied, replica.log_digest);
+                        replica
+                            .transfer
+                            .offer_from(applied, &replica.store, digest, from)
+                    } else {
+                        replica.catch_up_answer(acceptor, from)
+                    };
+                    if let Some(answer) = answer {
+                        o.send(src, answer);
+                    }
+                }
+                false
+            }
+            (Peer::Acceptor(_), ServiceMsg::SnapshotFetch { applied, offset }) => {
+                if let Some(part) = replica.transfer.fetch(applied, offset) {
+                    o.send(src, part);
                 }
                 false
             }
@@ -276,21 +293,45 @@ impl ServiceNode {
                 Peer::Acceptor(_),
                 ServiceMsg::Snapshot {
                     applied,
-                    store,
                     log_digest,
+                    store_digest,
+                    total,
+                    offset,
+                    bytes,
                 },
             ) => {
-                if let LogNodeState::Acceptor(acceptor) = &mut *log
-                    && applied > replica.applied
-                {
-                    replica.store = store;
-                    replica.applied = applied;
-                    replica.log_digest = log_digest;
-                    if let Some(learner) = acceptor.learner.skip_to(applied) {
-                        acceptor.learner = learner;
+                let part = Part {
+                    applied,
+                    log_digest,
+                    store_digest,
+                    total,
+                    offset,
+                    bytes,
+                };
+                match replica.transfer.receive(src, replica.applied, part) {
+                    Received::Ignored => false,
+                    Received::Fetch(to, fetch) => {
+                        o.send(to, fetch);
+                        false
+                    }
+                    Received::Complete {
+                        applied,
+                        log_digest,
+                        store,
+                    } => {
+                        if let LogNodeState::Acceptor(acceptor) = &mut *log
+                            && applied > replica.applied
+                        {
+                            replica.store = Arc::new(store);
+                            replica.applied = applied;
+                            replica.log_digest = log_digest;
+                            if let Some(learner) = acceptor.learner.skip_to(applied) {
+                                acceptor.learner = learner;
+                            }
+                        }
+                        true
                     }
                 }
-                true
             }
             _ => false,
         };
@@ -569,7 +610,10 @@ impl ServiceNode {
                 }
             }
             ServiceTimer::Tick => {
-                if let LogNodeState::Acceptor(acceptor) = &*log
+                if let Some((to, fetch)) = replica.transfer.tick() {
+                    // A copy of the store on its way: ask again for the part that is late.
+                    o.send(to, fetch);
+                } else if let LogNodeState::Acceptor(acceptor) = &*log
                     && let Some(from) = replica.lagging(acceptor)
                 {
                     for peer in self.log.topology.recipients(id, To::OtherAcceptors) {

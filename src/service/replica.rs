@@ -6,17 +6,20 @@ use super::command::{Command, CommandKeys};
 use super::kv::{Applied, KvStore, Reply};
 use super::msg::{ServiceMsg, SlotValue};
 use super::store::ReplicaSnapshot;
+use super::transfer::Transfer;
 use crate::learner::Decision;
 use crate::log::Slot;
 use crate::log::acceptor::LogAcceptorState;
 use crate::log::value::LogValue;
+use crate::runtime::wire::encoded_len;
 use crate::types::{AcceptorId, ClientId, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// At most this many commands in one `Decisions` message, so that it fits a datagram.
-const CATCH_UP_COMMANDS: usize = 256;
+/// At most this many bytes of decisions in one `Decisions` message (unless its first decision
+/// alone has more), so that it fits one datagram and a lagging replica asks for the rest.
+pub const CATCH_UP_BYTES: usize = 48 * 1024;
 
 /// The store and how far the log has been applied to it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -36,6 +39,8 @@ pub struct Replica {
     /// The `applied` of the last snapshot made durable: votes and decided values below it
     /// may be dropped, none at or above it.
     pub snapshot_at: Slot,
+    /// The copies of the store this replica sends and receives in parts.
+    pub transfer: Transfer,
 }
 
 /// A reply for a client.
@@ -190,32 +195,26 @@ impl Replica {
         (above_hole || !self.waiting.is_empty()).then_some(d)
     }
 
-    /// The answer to a peer's `CatchUp { from }`: the decisions it kept from `from` on, or
-    /// its store if it forgot them. `None` if it knows no more than the peer.
+    /// The decisions this replica's log kept from `from` on, for a peer's `CatchUp { from }`:
+    /// as many as fit [`CATCH_UP_BYTES`], at least one. `None` if it forgot slot `from` (then
+    /// only a copy of the store helps, see [`super::transfer`]) or knows no more than the peer.
     pub fn catch_up_answer(
         &self,
         log: &LogAcceptorState<SlotValue>,
         from: Slot,
     ) -> Option<ServiceMsg> {
         if from < log.learner.base {
-            return (self.applied > from).then(|| ServiceMsg::Snapshot {
-                applied: self.applied,
-                store: Arc::clone(&self.store),
-                log_digest: self.log_digest,
-            });
+            return None;
         }
         let mut decisions: Vec<Decision<SlotValue>> = Vec::new();
-        let mut commands = 0;
+        let mut bytes = 0;
         let mut slot = from;
         while let Some(decision) = log.learner.decided(slot) {
-            let size = match &decision.value {
-                LogValue::Batch(b) => b.len(),
-                LogValue::Noop => 0,
-            };
-            if !decisions.is_empty() && commands + size > CATCH_UP_COMMANDS {
+            let size = encoded_len(decision);
+            if !decisions.is_empty() && bytes + size > CATCH_UP_BYTES {
                 break;
             }
-            commands += size;
+            bytes += size;
             decisions.push(decision.clone());
             slot += 1;
         }

@@ -162,7 +162,7 @@ impl Actor {
 
     /// Learns commands, PROMISEs, slots and rounds from what it receives.
     fn observe(&mut self, datagram: &[u8]) {
-        let Ok((_, msg)) = self.codec.decode(self.me, datagram) else {
+        let Ok(Some((_, msg))) = self.codec.decode(self.me, datagram) else {
             return;
         };
         match msg {
@@ -374,7 +374,7 @@ impl Actor {
     }
 
     fn send(&mut self, to: Id, addr: SocketAddr, msg: &ServiceMsg) {
-        if let Ok(datagram) = self.codec.encode(self.me, to, msg) {
+        for datagram in self.codec.encode(self.me, to, msg).unwrap_or_default() {
             let _ = self.socket.send_to(&datagram, addr);
             if self.sent.len() < 256 {
                 self.sent.push((addr, datagram));

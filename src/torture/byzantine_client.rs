@@ -168,7 +168,9 @@ impl Actor {
     /// Reads what reached both sockets.
     fn drain(&mut self, buf: &mut [u8]) {
         while let Ok((len, _)) = self.own.recv_from(buf) {
-            if let Ok((_, ServiceMsg::TooLarge { .. })) = self.codec.decode(self.me, &buf[..len]) {
+            if let Ok(Some((_, ServiceMsg::TooLarge { .. }))) =
+                self.codec.decode(self.me, &buf[..len])
+            {
                 ClientMischief::add(&self.mischief.refused, 1);
             }
         }
@@ -207,11 +209,14 @@ impl Actor {
         };
         let request = ServiceMsg::Request(Command::signed(self.client, seq, op, &self.key));
         for (id, addr) in self.servers.clone() {
-            let Ok(datagram) = self.codec.encode(self.me, id, &request) else {
+            let Ok(datagrams) = self.codec.encode(self.me, id, &request) else {
                 continue;
             };
-            let _ = self.own.send_to(&datagram, addr);
-            self.sent.push((addr, datagram));
+            // An oversized request travels as fragments; each is worth replaying alone.
+            for datagram in datagrams {
+                let _ = self.own.send_to(&datagram, addr);
+                self.sent.push((addr, datagram));
+            }
         }
         if self.sent.len() > 256 {
             self.sent.drain(..128);
@@ -242,11 +247,14 @@ impl Actor {
         };
         let request = ServiceMsg::Request(Command::signed(self.client, seq, op, &self.key));
         let (id, addr) = self.servers[self.rng.below(self.servers.len() as u64) as usize];
-        if let Ok(datagram) = self.forger.encode(self.me, id, &request)
-            && self.victim.send_to(&datagram, addr).is_ok()
-        {
-            ClientMischief::add(&self.mischief.spoofed, 1);
-            ClientMischief::add(&self.mischief.sent_from_victim, datagram.len() as u64);
+        let Ok(datagrams) = self.forger.encode(self.me, id, &request) else {
+            return;
+        };
+        for datagram in datagrams {
+            if self.victim.send_to(&datagram, addr).is_ok() {
+                ClientMischief::add(&self.mischief.spoofed, 1);
+                ClientMischief::add(&self.mischief.sent_from_victim, datagram.len() as u64);
+            }
         }
     }
 }

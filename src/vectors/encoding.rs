@@ -313,6 +313,7 @@ pub fn wire_error_name(e: &WireError) -> &'static str {
         WireError::BadMac => "bad-mac",
         WireError::Malformed(_) => "malformed",
         WireError::NoChannelKey => "no-channel-key",
+        WireError::BadFragment => "bad-fragment",
     }
 }
 

@@ -45,6 +45,32 @@ pub(super) fn read<T: DeserializeOwned>(payload: &[u8]) -> Result<T, WireError> 
     Ok(value)
 }
 
+/// The length of the postcard encoding of `value`, without writing it.
+pub fn encoded_len<T: Serialize + ?Sized>(value: &T) -> usize {
+    postcard::serialize_with_flavor(value, Counter(0)).unwrap_or(usize::MAX)
+}
+
+/// Counts the bytes written, and keeps none.
+struct Counter(usize);
+
+impl WriteFlavor for Counter {
+    type Output = usize;
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0 = self.0.saturating_add(data.len());
+        Ok(())
+    }
+
+    fn try_push(&mut self, _byte: u8) -> postcard::Result<()> {
+        self.0 = self.0.saturating_add(1);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<usize> {
+        Ok(self.0)
+    }
+}
+
 /// A growing buffer that refuses to pass `limit` bytes.
 struct Bounded {
     out: Vec<u8>,

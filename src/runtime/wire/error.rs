@@ -21,6 +21,9 @@ pub enum WireError {
     Malformed(String),
     /// On sending: no channel key for the pair, so nothing can be sent on it.
     NoChannelKey,
+    /// An authentic fragment whose length, index and data disagree, or a reassembled
+    /// message that is not the one its fragments name.
+    BadFragment,
 }
 
 impl Display for WireError {
@@ -34,6 +37,7 @@ impl Display for WireError {
             WireError::BadMac => f.write_str("datagram tag does not authenticate it"),
             WireError::Malformed(why) => write!(f, "malformed payload: {why}"),
             WireError::NoChannelKey => f.write_str("no channel key for this pair"),
+            WireError::BadFragment => f.write_str("inconsistent fragment"),
         }
     }
 }
@@ -51,6 +55,7 @@ pub struct DropCounts {
     pub bad_mac: u64,
     pub malformed: u64,
     pub no_channel_key: u64,
+    pub bad_fragment: u64,
 }
 
 impl DropCounts {
@@ -65,6 +70,7 @@ impl DropCounts {
             WireError::BadMac => &mut self.bad_mac,
             WireError::Malformed(_) => &mut self.malformed,
             WireError::NoChannelKey => &mut self.no_channel_key,
+            WireError::BadFragment => &mut self.bad_fragment,
         };
         *count = count.saturating_add(1);
     }
@@ -81,6 +87,7 @@ impl DropCounts {
             bad_mac,
             malformed,
             no_channel_key,
+            bad_fragment,
         } = *self;
         [
             too_short,
@@ -91,6 +98,7 @@ impl DropCounts {
             bad_mac,
             malformed,
             no_channel_key,
+            bad_fragment,
         ]
         .iter()
         .fold(0u64, |sum, n| sum.saturating_add(*n))

@@ -1,0 +1,339 @@
+//! Messages larger than one datagram on a running cluster: catch-up of a restarted acceptor
+//! when the store and the decisions it lacks are several datagrams long, and a Byzantine
+//! round-0 leader whose open votes make every later PROMISE and NEWROUND that large. Then the
+//! store's transfer in parts, step by step.
+
+mod common;
+use common::put;
+
+use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role};
+use bp_fast_paxos::log::message::{LogMsg, LogProof};
+use bp_fast_paxos::log::value::LogValue;
+use bp_fast_paxos::runtime::codec::WireCodec;
+use bp_fast_paxos::runtime::event_loop::Codec;
+use bp_fast_paxos::service::client::Client;
+use bp_fast_paxos::service::kv::{KvStore, Reply};
+use bp_fast_paxos::service::msg::ServiceMsg;
+use bp_fast_paxos::service::node::Tuning;
+use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config};
+use bp_fast_paxos::service::transfer::{Part, Received, SNAPSHOT_PART_BYTES, Transfer};
+use bp_fast_paxos::service::{Batch, Command, CommandKeys};
+use bp_fast_paxos::types::ClientId;
+use stateright::actor::Id;
+use std::net::UdpSocket;
+use std::time::{Duration, Instant};
+
+fn acceptor(i: u16) -> NodeId {
+    NodeId::new(Role::Acceptor, i)
+}
+
+fn cluster(options: ServerOptions) -> LocalCluster {
+    let (mut config, sockets) = loopback_config(1, 2, 2).expect("loopback ports");
+    fast(&mut config);
+    let dir = common::TempDir::new("large-messages");
+    // The cluster keeps its stores there; the directory outlives the test's cluster.
+    let path = dir.path().to_path_buf();
+    std::mem::forget(dir);
+    LocalCluster::start_with(config, &path, sockets, options).expect("the cluster starts")
+}
+
+fn fast(config: &mut ClusterConfig) {
+    config.timing.suspect_leader_ms = 300;
+    config.timing.client_timeout_ms = 20_000;
+}
+
+/// A value of `len` bytes, different for each `i`.
+fn big(i: usize, len: usize) -> String {
+    let digits = format!("{i:08}-");
+    digits.repeat(len / digits.len() + 1)[..len].to_string()
+}
+
+/// Waits until every running acceptor has applied the same log to the same store, and
+/// returns that store; panics with what each holds after `within`.
+fn converged(cluster: &LocalCluster, within: Duration) -> KvStore {
+    let start = Instant::now();
+    loop {
+        let replicas: Vec<(KvStore, u64)> = cluster
+            .servers
+            .iter()
+            .filter_map(|(_, s)| {
+                let state = s.state();
+                let (_, replica) = state.acceptor()?;
+                Some(((*replica.store).clone(), replica.applied))
+            })
+            .collect();
+        if replicas.len() == 4 && replicas.windows(2).all(|w| w[0] == w[1]) {
+            return replicas[0].0.clone();
+        }
+        assert!(
+            start.elapsed() < within,
+            "the replicas did not converge: applied {:?}",
+            replicas.iter().map(|(_, a)| a).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Puts `count` values of `len` bytes under keys `k0`, `k1`, … with a restarted acceptor 3
+/// away, then restarts it and checks it catches up to the same store.
+fn restarted_acceptor_catches_up(options: ServerOptions, count: usize, len: usize) {
+    let mut cluster = cluster(options);
+    let mut alice = Client::connect(&cluster.config, 0).unwrap();
+    assert_eq!(alice.execute(put("first", "1")).unwrap(), Reply::Stored);
+    assert!(cluster.kill(acceptor(3)));
+    for i in 0..count {
+        let reply = alice.execute(put(&format!("k{i}"), &big(i, len))).unwrap();
+        assert_eq!(reply, Reply::Stored);
+    }
+    cluster.restart(acceptor(3)).unwrap();
+    // A new slot, so that the restarted acceptor sees it lags.
+    assert_eq!(alice.execute(put("last", "1")).unwrap(), Reply::Stored);
+    let store = converged(&cluster, Duration::from_secs(20));
+    for i in 0..count {
+        assert_eq!(store.get(&format!("k{i}")), Some(big(i, len).as_str()));
+    }
+}
+
+/// The store is about 300 KB and the peers kept only a few slots: the restarted acceptor can
+/// only catch up by a copy of the store, several datagrams long.
+#[test]
+fn a_restarted_acceptor_catches_up_by_a_snapshot_past_one_datagram() {
+    let options = ServerOptions {
+        tuning: Tuning {
+            retain: 2,
+            ..Tuning::default()
+        },
+        ..ServerOptions::default()
+    };
+    restarted_acceptor_catches_up(options, 30, 10_000);
+}
+
+/// The peers kept every slot, and the decisions it lacks hold about 150 KB of commands (far
+/// fewer than the 256 commands that bounded one `Decisions` message).
+#[test]
+fn a_restarted_acceptor_catches_up_by_decisions_past_one_datagram() {
+    restarted_acceptor_catches_up(ServerOptions::default(), 15, 10_000);
+}
+
+/// Failure 3 of the issue: the leader of round 0, Byzantine, gets acceptors 0 and 1 to vote
+/// a value of about 25 KB in slot 0 and acceptors 2 and 3 another in slot 1. Neither closes;
+/// every PROMISE of a later round carries one of them and every NEWROUND three PROMISEs and
+/// both values, more than a datagram. The honest leader of round 1 must still get the log
+/// going again.
+#[test]
+fn open_votes_larger_than_a_datagram_do_not_stop_the_log() {
+    let cluster = cluster(ServerOptions::default());
+    let mut cluster = cluster;
+    let proposer0 = NodeId::new(Role::Proposer, 0);
+    assert!(cluster.kill(proposer0));
+    let config = cluster.config.clone();
+    // The Byzantine proposer 0 holds its socket and its own keys, and answers nothing.
+    let socket = UdpSocket::bind(config.address(proposer0).unwrap()).unwrap();
+    let codec = WireCodec::from_config(&config, proposer0).unwrap();
+    let me = config.stateright_id(proposer0);
+    let key = config.command_key(ClientId(1)).unwrap().to_bytes().unwrap();
+    // Three authentic commands of client 1 of 8 KB each: about 25 KB per value.
+    let value = |tag: usize| {
+        let commands = (0..3)
+            .map(|i| {
+                let seq = (tag * 10 + i + 1) as u64;
+                Command::signed(ClientId(1), seq, put("x", &big(seq as usize, 8_000)), &key)
+            })
+            .collect::<Vec<_>>();
+        LogValue::Batch(Batch::from(commands))
+    };
+    for a in 0..4u16 {
+        let (slot, value) = if a < 2 { (0, value(0)) } else { (1, value(1)) };
+        let msg = ServiceMsg::Log(LogMsg::Accept {
+            round: 0,
+            slot,
+            value,
+            proof: LogProof::none(),
+        });
+        let to = config.stateright_id(acceptor(a));
+        let address = config.address(acceptor(a)).unwrap();
+        for datagram in codec.encode(me, to, &msg).unwrap() {
+            socket.send_to(&datagram, address).unwrap();
+        }
+    }
+    // Every acceptor voted; no slot is decided.
+    let start = Instant::now();
+    for a in 0..4u16 {
+        let server = cluster.server(acceptor(a)).unwrap();
+        while server.state().acceptor().unwrap().0.votes.is_empty() {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "a{a} did not vote"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let mut alice = Client::connect(&config, 0).unwrap();
+    alice.timeout = Duration::from_secs(20);
+    let reply = alice.execute(put("k", "v"));
+    assert_eq!(reply.ok(), Some(Reply::Stored), "the log decides again");
+    let store = converged(&cluster, Duration::from_secs(20));
+    assert_eq!(store.get("k"), Some("v"));
+    drop(socket);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store in parts (src/service/transfer.rs), step by step.
+// ---------------------------------------------------------------------------------------------
+
+/// A store of `keys` keys with values of 1000 bytes: about `keys` KB encoded.
+fn store_of(keys: usize) -> KvStore {
+    let key = vec![9u8; 32];
+    let mut command_keys = CommandKeys::default();
+    command_keys.insert(ClientId(0), key.clone());
+    let mut store = KvStore::default();
+    for i in 0..keys {
+        let op = put(&format!("k{i}"), &big(i, 1000));
+        let command = Command::signed(ClientId(0), i as u64 + 1, op, &key);
+        store.apply(&command, &command_keys);
+    }
+    store
+}
+
+fn part_of(msg: &ServiceMsg) -> Part {
+    match msg.clone() {
+        ServiceMsg::Snapshot {
+            applied,
+            log_digest,
+            store_digest,
+            total,
+            offset,
+            bytes,
+        } => Part {
+            applied,
+            log_digest,
+            store_digest,
+            total,
+            offset,
+            bytes,
+        },
+        other => panic!("not a part: {other:?}"),
+    }
+}
+
+/// The sender's answer to each request, until the receiver has the whole copy.
+fn transfer_all(sender: &mut Transfer, receiver: &mut Transfer, first: ServiceMsg) -> Received {
+    let a1 = Id::from(1);
+    let mut next = first;
+    loop {
+        match receiver.receive(a1, 0, part_of(&next)) {
+            Received::Fetch(to, ServiceMsg::SnapshotFetch { applied, offset }) => {
+                assert_eq!(to, a1);
+                next = sender
+                    .fetch(applied, offset)
+                    .expect("the sender holds the copy");
+            }
+            other => return other,
+        }
+    }
+}
+
+#[test]
+fn a_store_goes_in_parts_and_is_installed_only_whole_and_matching() {
+    let store = store_of(150);
+    let mut sender = Transfer::default();
+    let first = sender
+        .offer_from(20, &store, [3; 32], 0)
+        .expect("applied past the slot asked for");
+    let part = part_of(&first);
+    assert!(part.total > 3 * SNAPSHOT_PART_BYTES as u64, "several parts");
+    assert_eq!(part.bytes.len(), SNAPSHOT_PART_BYTES);
+    // Nothing for a peer that asks from a slot not below what the sender applied.
+    assert_eq!(
+        Transfer::default().offer_from(20, &store, [3; 32], 20),
+        None
+    );
+
+    let mut receiver = Transfer::default();
+    let done = transfer_all(&mut sender, &mut receiver, first.clone());
+    assert_eq!(
+        done,
+        Received::Complete {
+            applied: 20,
+            log_digest: [3; 32],
+            store: store.clone()
+        }
+    );
+    assert!(!receiver.receiving());
+
+    // Not newer than what the receiver applied: ignored.
+    assert_eq!(
+        receiver.receive(Id::from(1), 20, part.clone()),
+        Received::Ignored
+    );
+    // A later part first, a repeated part, a part of another copy: ignored.
+    let mut receiver = Transfer::default();
+    let second = sender.fetch(20, SNAPSHOT_PART_BYTES as u64).unwrap();
+    assert_eq!(
+        receiver.receive(Id::from(1), 0, part_of(&second)),
+        Received::Ignored
+    );
+    assert!(matches!(
+        receiver.receive(Id::from(1), 0, part.clone()),
+        Received::Fetch(..)
+    ));
+    assert_eq!(
+        receiver.receive(Id::from(1), 0, part.clone()),
+        Received::Ignored
+    );
+    let other = Part {
+        store_digest: [0; 32],
+        ..part_of(&second)
+    };
+    assert_eq!(receiver.receive(Id::from(1), 0, other), Received::Ignored);
+
+    // Every byte, but not the copy the digest names: not installed.
+    let mut receiver = Transfer::default();
+    let mut sender_bad = sender.clone();
+    let mut lying = part.clone();
+    lying.bytes[0] ^= 1;
+    let Received::Fetch(_, ServiceMsg::SnapshotFetch { applied, offset }) =
+        receiver.receive(Id::from(1), 0, lying)
+    else {
+        panic!("the first part starts a copy");
+    };
+    let rest = sender_bad.fetch(applied, offset).unwrap();
+    assert_eq!(
+        transfer_all(&mut sender_bad, &mut receiver, rest),
+        Received::Ignored,
+        "a copy whose digest does not match is dropped"
+    );
+    assert!(!receiver.receiving());
+}
+
+#[test]
+fn a_transfer_that_stalls_is_asked_again_then_forgotten() {
+    let store = store_of(100);
+    let mut sender = Transfer::default();
+    let first = sender.offer_from(5, &store, [0; 32], 0).unwrap();
+    let mut receiver = Transfer::default();
+    let Received::Fetch(to, fetch) = receiver.receive(Id::from(2), 0, part_of(&first)) else {
+        panic!("the first part starts a copy");
+    };
+    // The request is lost: the receiver's tick asks the same peer again, for the same part.
+    assert_eq!(receiver.tick(), Some((to, fetch.clone())));
+    let ServiceMsg::SnapshotFetch { applied, offset } = fetch else {
+        unreachable!()
+    };
+    assert!(sender.fetch(applied, offset).is_some());
+    // A copy the sender no longer holds is not served; the receiver gives up in time.
+    assert_eq!(sender.fetch(applied + 1, offset), None);
+    let mut ticks = 0;
+    while receiver.tick().is_some() {
+        ticks += 1;
+        assert!(ticks < 1000, "the receiver never gives up");
+    }
+    assert!(!receiver.receiving());
+    // And the sender drops its copy once nobody asks for it.
+    let mut ticks = 0;
+    while sender.offer.is_some() {
+        sender.tick();
+        ticks += 1;
+        assert!(ticks < 1000, "the sender holds its copy for ever");
+    }
+}
