@@ -280,16 +280,16 @@ fn a_bad_header_is_an_error() {
     );
     assert!(e.to_string().contains("bad magic"), "{e}");
 
-    let e = with(&|b| b[8..12].copy_from_slice(&2u32.to_le_bytes()));
+    let e = with(&|b| b[8..12].copy_from_slice(&7u32.to_le_bytes()));
     assert!(
         matches!(
             corrupt_offset(&e),
-            (8, Corruption::UnsupportedVersion { found: 2 })
+            (8, Corruption::UnsupportedVersion { found: 7 })
         ),
         "{e}"
     );
     assert!(
-        e.to_string().contains("unsupported format version 2"),
+        e.to_string().contains("unsupported format version 7"),
         "{e}"
     );
 

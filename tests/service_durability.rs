@@ -152,3 +152,46 @@ fn a_vote_appends_about_its_own_size_not_the_whole_state() {
     });
     assert!(appended[votes as usize - 1] > 50 * 2_000, "{appended:?}");
 }
+
+#[test]
+fn a_damaged_snapshot_is_refused_with_the_reason_never_read() {
+    use bp_fast_paxos::durable::snapshot::{read_snapshot, write_snapshot};
+    use bp_fast_paxos::durable::{Corruption, DurableError, SnapshotDefect};
+    use bp_fast_paxos::service::store::ReplicaSnapshot;
+    let dir = TempDir::new("damaged-snapshot");
+    let path = dir.path().join("acceptor-0.snapshot");
+    assert_eq!(read_snapshot::<ReplicaSnapshot>(&path).unwrap(), None);
+    let snapshot = ReplicaSnapshot {
+        applied: 9,
+        log_digest: [3; 32],
+        store: Default::default(),
+    };
+    write_snapshot(&path, &snapshot).unwrap();
+    assert_eq!(read_snapshot(&path).unwrap(), Some(snapshot));
+    let good = std::fs::read(&path).unwrap();
+    let defect = |bytes: &[u8]| {
+        std::fs::write(&path, bytes).unwrap();
+        match read_snapshot::<ReplicaSnapshot>(&path) {
+            Err(DurableError::Corrupt {
+                path: named,
+                corruption: Corruption::Snapshot(defect),
+                ..
+            }) => {
+                assert_eq!(named, path);
+                defect
+            }
+            other => panic!("expected a damaged snapshot, got {other:?}"),
+        }
+    };
+    let mut flipped = good.clone();
+    flipped[30] ^= 1;
+    assert!(matches!(defect(&flipped), SnapshotDefect::Checksum { .. }));
+    assert!(matches!(
+        defect(&good[..good.len() - 1]),
+        SnapshotDefect::Length { .. }
+    ));
+    assert!(matches!(defect(&good[..10]), SnapshotDefect::Short { .. }));
+    let mut other = good.clone();
+    other[0] = b'X';
+    assert!(matches!(defect(&other), SnapshotDefect::BadMagic { .. }));
+}

@@ -918,7 +918,7 @@ fn the_checks_on_a_fragment_come_in_the_documented_order() {
 fn durable_file(generation: u64, sealed: Option<u64>, payloads: &[Vec<u8>]) -> Vec<u8> {
     let mut file = Vec::new();
     file.extend(b"BPFPDLOG");
-    file.extend(1u32.to_le_bytes());
+    file.extend(durable::VERSION.to_le_bytes());
     file.extend(generation.to_le_bytes());
     file.extend(sealed.unwrap_or(32).to_le_bytes());
     let checksum = crc32fast::hash(&file);

@@ -4,8 +4,10 @@ use super::error::{Corruption, RecordDefect};
 
 /// Names the file as this store's, so that a wrong path is refused rather than "recovered".
 pub const MAGIC: [u8; 8] = *b"BPFPDLOG";
-/// The format this code writes and reads; any other is refused.
-pub const VERSION: u32 = 1;
+/// The format this code writes and reads; any other is refused. Version 2: an acceptor's
+/// records are changes to fold (`AcceptorRecord`), no longer whole states, so a version-1 file
+/// must not be read as one.
+pub const VERSION: u32 = 2;
 /// magic (8) + version (4) + generation (8) + sealed length (8) + header checksum (4).
 pub const HEADER_LEN: usize = 32;
 /// length (4) + checksum (4) before each payload.
