@@ -8,6 +8,7 @@
 //! carries out the commands the actors emit, in order.
 
 pub mod codec;
+pub mod effects;
 pub mod event_loop;
 pub mod faults;
 pub mod storage;
