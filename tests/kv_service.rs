@@ -195,3 +195,24 @@ fn batch_encodings_are_prefix_free() {
     assert_ne!(e0, e1);
     assert_eq!(Batch::noop().to_string(), "no-op");
 }
+
+/// A proposer that restarts never hears of the slots decided before: its queue must still
+/// forget what it learns, or each LEARN costs it more (found by `bpfp simulate`).
+#[test]
+fn a_restarted_proposers_queue_stays_small() {
+    use bp_fast_paxos::log::value::LogValue;
+    use bp_fast_paxos::service::queue::Queue;
+    use bp_fast_paxos::types::AcceptorId;
+    let mut queue = Queue::default();
+    for slot in 1_000..1_200 {
+        for a in 0..3 {
+            queue.learn(3, AcceptorId(a), 0, slot, &LogValue::Noop);
+        }
+    }
+    assert_eq!(queue.highest_decided, Some(1_199));
+    assert!(
+        queue.learner.slots.len() < 10,
+        "{} slots kept",
+        queue.learner.slots.len()
+    );
+}
