@@ -39,6 +39,7 @@ pub mod proposer;
 pub mod rules;
 pub mod runtime;
 pub mod service;
+pub mod sim;
 pub mod step;
 pub mod torture;
 pub mod trace;

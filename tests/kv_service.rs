@@ -226,3 +226,24 @@ fn sizes_are_the_lengths_of_the_encodings_they_stand_for() {
     let text = "a string".to_string();
     assert_eq!(text.encoded_len(), encoded_len(&|out| text.encode(out)));
 }
+
+/// A proposer that restarts never hears of the slots decided before: its queue must still
+/// forget what it learns, or each LEARN costs it more (found by `bpfp simulate`).
+#[test]
+fn a_restarted_proposers_queue_stays_small() {
+    use bp_fast_paxos::log::value::LogValue;
+    use bp_fast_paxos::service::queue::Queue;
+    use bp_fast_paxos::types::AcceptorId;
+    let mut queue = Queue::default();
+    for slot in 1_000..1_200 {
+        for a in 0..3 {
+            queue.learn(3, AcceptorId(a), 0, slot, &LogValue::Noop);
+        }
+    }
+    assert_eq!(queue.highest_decided, Some(1_199));
+    assert!(
+        queue.learner.slots.len() < 10,
+        "{} slots kept",
+        queue.learner.slots.len()
+    );
+}

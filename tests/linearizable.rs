@@ -260,6 +260,33 @@ fn failed_operations_take_no_effect() {
 }
 
 #[test]
+fn a_failed_cas_found_another_value() {
+    // `fail` means the comparison failed: a cas not swapped while the register held the
+    // expected value explains nothing.
+    let w = assert_not_lin(&hist(
+        [write(1, "x", "a"), cas(2, Fail, "x", Some("a"), "b")].concat(),
+    ));
+    assert!(w.iter().any(|e| e.kind == Fail), "{w:?}");
+    assert_not_lin(&hist(cas(1, Fail, "x", None, "a")));
+    // Concurrent with the write that made the value it expected: it may have gone first.
+    assert_lin(&hist([
+        w_inv(1, "x", "a"),
+        c_inv(2, "x", Some("a"), "b"),
+        c_end(2, Fail, "x", Some("a"), "b"),
+        w_end(1, Done, "x", "a"),
+    ]));
+    // A failed cas is no writer: its new value is never read.
+    assert_not_lin(&hist(
+        [
+            write(1, "x", "a").to_vec(),
+            cas(2, Fail, "x", Some("z"), "b").to_vec(),
+            read(3, "x", Some("b")).to_vec(),
+        ]
+        .concat(),
+    ));
+}
+
+#[test]
 fn cas_semantics() {
     // Swaps from absent, then from a value.
     assert_lin(&hist(
@@ -627,8 +654,8 @@ fn concurrent_history(
     }
 }
 
-/// stateright's linearizability tester on each key of `events`: fail operations dropped,
-/// info ones left in flight (their process continuing under a fresh thread id).
+/// stateright's linearizability tester on each key of `events`: fail writes and reads dropped,
+/// a fail cas returning "not swapped", info ones left in flight (their process continuing under a fresh thread id).
 fn stateright_verdict(events: &[Event]) -> bool {
     // How each invoke ended: index of invoke -> completion kind.
     let mut outcome: HashMap<usize, EventType> = HashMap::new();
@@ -651,7 +678,7 @@ fn stateright_verdict(events: &[Event]) -> bool {
             .or_insert_with(|| LinearizabilityTester::new(CasRegister(None)));
         let t = *thread.entry(e.process).or_insert(e.process);
         if e.kind == Invoke {
-            if outcome.get(&i) == Some(&Fail) {
+            if outcome.get(&i) == Some(&Fail) && e.f != Cas {
                 continue;
             }
             let op = match e.f {
@@ -677,6 +704,9 @@ fn stateright_verdict(events: &[Event]) -> bool {
             Info => {
                 fresh += 1;
                 thread.insert(e.process, fresh);
+            }
+            Fail if e.f == Cas => {
+                tester.on_return(t, RegisterRet::Cas(false)).unwrap();
             }
             _ => {}
         }

@@ -2,10 +2,11 @@
 //! unchanged stateright [`Actor`]. Every datagram goes through a [`Codec`], which
 //! authenticates its sender; a datagram that fails to decode is counted and dropped.
 
+use super::effects::{self, Timers, Transport};
 use super::faults::{Fate, FaultRng, Faults};
 use super::storage::Storage;
 use super::wire::DropCounts;
-use stateright::actor::{Actor, Command, Id, Out};
+use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 use std::fmt::{self, Display};
@@ -213,21 +214,44 @@ where
     }
     let state = Arc::new(Mutex::new(Some(initial)));
     let fault_rng = spec.faults.as_ref().map(|f| f.rng_for(spec.id));
+    let NodeSpec {
+        actor,
+        id,
+        socket,
+        addresses,
+        codec,
+        storage,
+        recovered: _,
+        faults,
+        observer,
+    } = spec;
     let mut node = EventLoop {
-        spec,
+        actor,
+        id,
+        observer,
+        storage,
         state: Arc::clone(&state),
-        timers: HashMap::new(),
-        jitter: Jitter::seeded(),
-        counters: Arc::clone(&counters),
-        learned: HashMap::new(),
-        to_self: VecDeque::new(),
-        fault_rng,
-        delayed: Vec::new(),
+        timers: LoopTimers {
+            deadlines: HashMap::new(),
+            jitter: Jitter::seeded(),
+        },
+        net: Net {
+            id,
+            socket,
+            addresses,
+            codec,
+            faults,
+            counters: Arc::clone(&counters),
+            learned: HashMap::new(),
+            to_self: VecDeque::new(),
+            fault_rng,
+            delayed: Vec::new(),
+        },
     };
     let thread = {
         let stop = Arc::clone(&stop);
         std::thread::Builder::new()
-            .name(format!("node-{}", usize::from(node.spec.id)))
+            .name(format!("node-{}", usize::from(node.id)))
             .spawn(move || {
                 node.carry_out(out)?;
                 node.deliver_to_self()?;
@@ -243,17 +267,46 @@ where
 }
 
 struct EventLoop<A: Actor, C, S> {
-    spec: NodeSpec<A, C, S>,
+    actor: A,
+    id: Id,
+    observer: Option<Box<dyn Observer<A>>>,
+    storage: S,
     state: SharedState<A::State>,
-    timers: HashMap<A::Timer, Instant>,
+    timers: LoopTimers<A::Timer>,
+    net: Net<A::Msg, C>,
+}
+
+/// The node's timers on the wall clock.
+struct LoopTimers<T> {
+    deadlines: HashMap<T, Instant>,
     jitter: Jitter,
+}
+
+impl<T: Eq + std::hash::Hash> Timers<T> for LoopTimers<T> {
+    fn set(&mut self, timer: T, range: Range<Duration>) {
+        let deadline = Instant::now() + self.jitter.within(&range);
+        self.deadlines.insert(timer, deadline);
+    }
+
+    fn cancel(&mut self, timer: &T) {
+        self.deadlines.remove(timer);
+    }
+}
+
+/// The node's side of the network: its socket, whom it can reach, and injected faults.
+struct Net<M, C> {
+    id: Id,
+    socket: UdpSocket,
+    addresses: Addresses,
+    codec: C,
+    faults: Option<Arc<Faults>>,
     counters: Arc<Counters>,
     /// The addresses of nodes with none in [`NodeSpec::addresses`] (clients), taken from
     /// their fresh authenticated datagrams, with the freshness it was taken at.
     learned: HashMap<Id, (SocketAddr, u64)>,
     /// Messages the node sent to itself (an acceptor's LEARN reaches its own learner). They
     /// never touch the socket: there is no channel key of a node with itself.
-    to_self: VecDeque<A::Msg>,
+    to_self: VecDeque<M>,
     fault_rng: Option<FaultRng>,
     /// Datagrams held back by injected delays: when to send them, where, and the bytes.
     delayed: Vec<(Instant, SocketAddr, Vec<u8>)>,
@@ -274,55 +327,41 @@ where
                 .until_next_timer()
                 .min(STOP_POLL)
                 .max(Duration::from_millis(1));
-            self.spec
+            self.net
                 .socket
                 .set_read_timeout(Some(wait))
                 .map_err(RuntimeError::Socket)?;
-            match self.spec.socket.recv_from(&mut buf) {
+            match self.net.socket.recv_from(&mut buf) {
                 Ok((len, source)) => {
-                    Counters::bump(&self.counters.received);
+                    Counters::bump(&self.net.counters.received);
                     self.deliver(&buf[..len], source)?;
                 }
                 Err(e) if is_transient(&e) => {}
                 Err(e) => return Err(RuntimeError::Socket(e)),
             }
             self.fire_due_timers()?;
-            self.release_delayed();
+            self.net.release_delayed();
         }
         Ok(())
     }
 
-    /// Sends the delayed datagrams whose time has come.
-    fn release_delayed(&mut self) {
-        if self.delayed.is_empty() {
-            return;
-        }
-        let now = Instant::now();
-        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed)
-            .into_iter()
-            .partition(|(at, _, _)| *at <= now);
-        self.delayed = later;
-        for (_, addr, datagram) in due {
-            self.transmit(&datagram, addr);
-        }
-    }
-
     fn deliver(&mut self, datagram: &[u8], source: SocketAddr) -> Result<(), RuntimeError> {
-        let (src, msg) = match self.spec.codec.decode(self.spec.id, datagram) {
+        let (src, msg) = match self.net.codec.decode(self.id, datagram) {
             Ok(Some(decoded)) => decoded,
             Ok(None) => return Ok(()),
             Err(e) => {
                 let mut by_reason = self
+                    .net
                     .counters
                     .dropped_by
                     .lock()
                     .unwrap_or_else(|e| e.into_inner());
-                self.spec.codec.count_drop(&e, &mut by_reason);
-                Counters::bump(&self.counters.dropped);
+                self.net.codec.count_drop(&e, &mut by_reason);
+                Counters::bump(&self.net.counters.dropped);
                 return Ok(());
             }
         };
-        if self.spec.addresses.get(usize::from(src)).is_none() {
+        if self.net.addresses.get(usize::from(src)).is_none() {
             self.learn_address(src, source, &msg);
         }
         self.receive(src, msg)?;
@@ -335,18 +374,18 @@ where
         let Some(fresh) = msg.freshness() else {
             return;
         };
-        match self.learned.get(&src) {
+        match self.net.learned.get(&src) {
             Some((_, seen)) if *seen >= fresh => {}
             _ => {
-                self.learned.insert(src, (source, fresh));
+                self.net.learned.insert(src, (source, fresh));
             }
         }
     }
 
     fn receive(&mut self, src: Id, msg: A::Msg) -> Result<(), RuntimeError> {
-        let id = self.spec.id;
+        let id = self.id;
         // The observer needs the message after the handler consumed it.
-        let kept = self.spec.observer.is_some().then(|| msg.clone());
+        let kept = self.observer.is_some().then(|| msg.clone());
         let out = self.step(
             |actor, state, out| actor.on_msg(id, state, src, msg, out),
             |observer, state, out| {
@@ -370,13 +409,13 @@ where
             Err(poisoned) => poisoned.into_inner(),
         };
         if let Some(current) = guard.take() {
-            if let Some(observer) = &mut self.spec.observer {
+            if let Some(observer) = &mut self.observer {
                 observer.before(&current);
             }
             let mut state = Cow::Owned(current);
-            handler(&self.spec.actor, &mut state, &mut out);
+            handler(&self.actor, &mut state, &mut out);
             let next = state.into_owned();
-            if let Some(observer) = &mut self.spec.observer {
+            if let Some(observer) = &mut self.observer {
                 observe(observer.as_mut(), &next, &out);
             }
             *guard = Some(next);
@@ -386,8 +425,8 @@ where
 
     /// Delivers what the node sent itself, after the step that sent it took effect.
     fn deliver_to_self(&mut self) -> Result<(), RuntimeError> {
-        while let Some(msg) = self.to_self.pop_front() {
-            self.receive(self.spec.id, msg)?;
+        while let Some(msg) = self.net.to_self.pop_front() {
+            self.receive(self.id, msg)?;
         }
         Ok(())
     }
@@ -396,19 +435,20 @@ where
         let now = Instant::now();
         let due: Vec<A::Timer> = self
             .timers
+            .deadlines
             .iter()
             .filter(|(_, deadline)| **deadline <= now)
             .map(|(timer, _)| timer.clone())
             .collect();
         for timer in due {
             // An earlier handler may have cancelled or re-set it.
-            match self.timers.get(&timer) {
+            match self.timers.deadlines.get(&timer) {
                 Some(deadline) if *deadline <= now => {}
                 _ => continue,
             }
-            self.timers.remove(&timer);
-            Counters::bump(&self.counters.timeouts);
-            let id = self.spec.id;
+            self.timers.deadlines.remove(&timer);
+            Counters::bump(&self.net.counters.timeouts);
+            let id = self.id;
             let out = self.step(
                 |actor, state, out| actor.on_timeout(id, state, &timer, out),
                 |observer, state, out| observer.after(Input::Timeout(&timer), state, out),
@@ -422,40 +462,35 @@ where
     /// The commands in the order the actor gave them: a save completes before the sends
     /// that follow it.
     fn carry_out(&mut self, out: Out<A>) -> Result<(), RuntimeError> {
-        for command in out {
-            match command {
-                Command::Save(stable) => self
-                    .spec
-                    .storage
-                    .save(&stable)
-                    .map_err(RuntimeError::Storage)?,
-                Command::Send(dst, msg) => self.send(dst, msg),
-                Command::SetTimer(timer, range) => {
-                    let deadline = Instant::now() + self.jitter.within(&range);
-                    self.timers.insert(timer, deadline);
-                }
-                Command::CancelTimer(timer) => {
-                    self.timers.remove(&timer);
-                }
-                // None of the protocol's actors draws randomness.
-                Command::ChooseRandom(..) => {}
-            }
-        }
-        Ok(())
+        effects::carry_out(out, &mut self.storage, &mut self.net, &mut self.timers)
+            .map_err(RuntimeError::Storage)
     }
 
-    fn send(&mut self, dst: Id, msg: A::Msg) {
-        if dst == self.spec.id {
+    fn until_next_timer(&self) -> Duration {
+        let now = Instant::now();
+        self.timers
+            .deadlines
+            .values()
+            .chain(self.net.delayed.iter().map(|(at, _, _)| at))
+            .map(|deadline| deadline.saturating_duration_since(now))
+            .min()
+            .unwrap_or(STOP_POLL)
+    }
+}
+
+impl<M, C: Codec<M>> Transport<M> for Net<M, C> {
+    fn send(&mut self, dst: Id, msg: M) {
+        if dst == self.id {
             self.to_self.push_back(msg);
             return;
         }
-        let known = self.spec.addresses.get(usize::from(dst));
+        let known = self.addresses.get(usize::from(dst));
         let learned = self.learned.get(&dst).map(|(addr, _)| addr);
         let Some(addr) = known.or(learned).copied() else {
             Counters::bump(&self.counters.send_errors);
             return;
         };
-        let Ok(datagrams) = self.spec.codec.encode(self.spec.id, dst, &msg) else {
+        let Ok(datagrams) = self.codec.encode(self.id, dst, &msg) else {
             Counters::bump(&self.counters.send_errors);
             return;
         };
@@ -464,10 +499,12 @@ where
             self.send_datagram(dst, addr, datagram);
         }
     }
+}
 
+impl<M, C> Net<M, C> {
     fn send_datagram(&mut self, dst: Id, addr: SocketAddr, datagram: Vec<u8>) {
-        let fate = match (&self.spec.faults, &mut self.fault_rng) {
-            (Some(faults), Some(rng)) => faults.fate(self.spec.id, dst, rng),
+        let fate = match (&self.faults, &mut self.fault_rng) {
+            (Some(faults), Some(rng)) => faults.fate(self.id, dst, rng),
             _ => Fate::Send {
                 copies: 1,
                 delay: Duration::ZERO,
@@ -489,24 +526,31 @@ where
             }
         }
     }
+}
+
+impl<M, C> Net<M, C> {
+    /// Sends the delayed datagrams whose time has come.
+    fn release_delayed(&mut self) {
+        if self.delayed.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed)
+            .into_iter()
+            .partition(|(at, _, _)| *at <= now);
+        self.delayed = later;
+        for (_, addr, datagram) in due {
+            self.transmit(&datagram, addr);
+        }
+    }
 
     /// Puts a datagram on the wire. UDP may lose any datagram and the protocol copes, so a
     /// failed send is only counted.
     fn transmit(&self, datagram: &[u8], addr: SocketAddr) {
-        match self.spec.socket.send_to(datagram, addr) {
+        match self.socket.send_to(datagram, addr) {
             Ok(_) => Counters::bump(&self.counters.sent),
             Err(_) => Counters::bump(&self.counters.send_errors),
         }
-    }
-
-    fn until_next_timer(&self) -> Duration {
-        let now = Instant::now();
-        self.timers
-            .values()
-            .chain(self.delayed.iter().map(|(at, _, _)| at))
-            .map(|deadline| deadline.saturating_duration_since(now))
-            .min()
-            .unwrap_or(STOP_POLL)
     }
 }
 

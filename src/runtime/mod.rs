@@ -10,6 +10,7 @@
 
 pub mod acceptor_store;
 pub mod codec;
+pub mod effects;
 pub mod event_loop;
 pub mod faults;
 pub mod storage;

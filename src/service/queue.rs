@@ -58,11 +58,16 @@ impl Queue {
         }
     }
 
-    /// `slot` is decided: it is no longer in flight, and the decided prefix is forgotten.
+    /// `slot` is decided: it is no longer in flight, and what the proposer no longer needs is
+    /// forgotten: the decided prefix, and every slot below both the oldest proposal it still
+    /// waits for and the highest decided one (a restarted proposer never hears of the slots
+    /// decided before it started, so its decided prefix alone would never move).
     fn note_decided(&mut self, slot: Slot) {
         self.highest_decided = self.highest_decided.max(Some(slot));
-        let d = self.learner.decided_prefix();
-        if let Some(compacted) = self.learner.forget_below(d) {
+        let waiting_from = self.unacked.keys().next().copied().unwrap_or(Slot::MAX);
+        let unneeded = waiting_from.min(self.highest_decided.map_or(0, |s| s + 1));
+        let keep_from = self.learner.decided_prefix().max(unneeded);
+        if let Some(compacted) = self.learner.skip_to(keep_from) {
             self.learner = compacted;
         }
     }

@@ -2,7 +2,8 @@
 //! keys (it is a member of the cluster) but none of the acceptors' secrets. It equivocates in
 //! the rounds it leads with the commands clients sent it, sends NEWROUNDs and ACCEPTs with
 //! stale, partial and forged proofs, replays what it sent, floods junk and oversized
-//! datagrams, and poses as other nodes with forged channel tags.
+//! datagrams, and poses as other nodes with forged channel tags. Its choices ([`Byzantine`]) are
+//! apart from the socket, so that the simulator drives the same proposer on its own clock.
 
 use crate::auth::Mac;
 use crate::cluster_config::{ClusterConfig, NodeId, Role};
@@ -17,6 +18,7 @@ use crate::service::command::{Batch, Command};
 use crate::service::msg::{ServiceMsg, SlotValue};
 use crate::types::{ProposerId, Round};
 use stateright::actor::Id;
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -80,17 +82,85 @@ impl ByzantineProposer {
         socket: UdpSocket,
         seed: u64,
     ) -> Result<Self, String> {
-        let me = NodeId::new(Role::Proposer, id);
-        let codec = WireCodec::from_config(config, me).map_err(|e| e.0)?;
-        let acceptors: Vec<(Id, SocketAddr)> = config
+        let mut logic = Byzantine::new(config, id, seed)?;
+        let addresses: BTreeMap<Id, SocketAddr> = config
             .nodes()
-            .filter(|n| n.role() == Role::Acceptor)
             .filter_map(|n| Some((config.stateright_id(n), config.address(n)?)))
             .collect();
         let stop = Arc::new(AtomicBool::new(false));
-        let mischief = Arc::new(Mischief::default());
-        let mut actor = Actor {
-            socket,
+        let mischief = Arc::clone(&logic.mischief);
+        let thread = {
+            let stop = Arc::clone(&stop);
+            std::thread::Builder::new()
+                .name("byzantine".into())
+                .spawn(move || {
+                    let _ = socket.set_read_timeout(Some(Duration::from_millis(5)));
+                    let mut buf = vec![0u8; 65_536];
+                    let started = Instant::now();
+                    let mut next = Instant::now();
+                    while !stop.load(Ordering::Relaxed) {
+                        if let Ok((len, _)) = socket.recv_from(&mut buf) {
+                            logic.observe(&buf[..len]);
+                        }
+                        // About every 5 ms, however busy the socket.
+                        if Instant::now() >= next {
+                            for (to, datagram) in logic.misbehave(started.elapsed()) {
+                                if let Some(addr) = addresses.get(&to) {
+                                    let _ = socket.send_to(&datagram, addr);
+                                }
+                            }
+                            next = Instant::now() + Duration::from_millis(5);
+                        }
+                    }
+                })
+                .map_err(|e| e.to_string())?
+        };
+        Ok(ByzantineProposer {
+            stop,
+            mischief,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// The Byzantine proposer's choices, apart from any socket or clock: it reads the datagrams it
+/// receives and, when asked (about every 5 ms), returns the datagrams it sends, by receiver.
+/// The torture runs it on a thread and a socket; the simulator on its own clock.
+pub struct Byzantine {
+    codec: WireCodec,
+    me: Id,
+    my_id: ProposerId,
+    proposers: usize,
+    acceptors: Vec<Id>,
+    rng: FaultRng,
+    /// Recent client commands it received: the only commands it can propose.
+    commands: Vec<Command>,
+    /// PROMISEs it received (for rounds it leads).
+    promises: Vec<LogPromise<SlotValue>>,
+    highest_slot: Slot,
+    /// The highest round it has seen.
+    round: Round,
+    /// Datagrams it sent, for replays.
+    sent: Vec<(Id, Vec<u8>)>,
+    pub mischief: Arc<Mischief>,
+    next_early_slot: Slot,
+    /// What it sends in the current call of [`Byzantine::misbehave`].
+    outbox: Vec<(Id, Vec<u8>)>,
+    /// Time since it started, as of the current call.
+    elapsed: Duration,
+}
+
+impl Byzantine {
+    /// Proposer `id` of `config` turned Byzantine.
+    pub fn new(config: &ClusterConfig, id: u16, seed: u64) -> Result<Self, String> {
+        let me = NodeId::new(Role::Proposer, id);
+        let codec = WireCodec::from_config(config, me).map_err(|e| e.0)?;
+        let acceptors: Vec<Id> = config
+            .nodes()
+            .filter(|n| n.role() == Role::Acceptor)
+            .map(|n| config.stateright_id(n))
+            .collect();
+        Ok(Byzantine {
             codec,
             me: config.stateright_id(me),
             my_id: ProposerId(id),
@@ -102,66 +172,22 @@ impl ByzantineProposer {
             highest_slot: 0,
             round: 0,
             sent: Vec::new(),
-            mischief: Arc::clone(&mischief),
-            started: Instant::now(),
+            mischief: Arc::new(Mischief::default()),
             next_early_slot: 0,
-        };
-        let thread = {
-            let stop = Arc::clone(&stop);
-            std::thread::Builder::new()
-                .name("byzantine".into())
-                .spawn(move || actor.run(&stop))
-                .map_err(|e| e.to_string())?
-        };
-        Ok(ByzantineProposer {
-            stop,
-            mischief,
-            thread: Some(thread),
+            outbox: Vec::new(),
+            elapsed: Duration::ZERO,
         })
     }
-}
 
-struct Actor {
-    socket: UdpSocket,
-    codec: WireCodec,
-    me: Id,
-    my_id: ProposerId,
-    proposers: usize,
-    acceptors: Vec<(Id, SocketAddr)>,
-    rng: FaultRng,
-    /// Recent client commands it received: the only commands it can propose.
-    commands: Vec<Command>,
-    /// PROMISEs it received (for rounds it leads).
-    promises: Vec<LogPromise<SlotValue>>,
-    highest_slot: Slot,
-    /// The highest round it has seen.
-    round: Round,
-    /// Datagrams it sent, for replays.
-    sent: Vec<(SocketAddr, Vec<u8>)>,
-    mischief: Arc<Mischief>,
-    started: Instant,
-    next_early_slot: Slot,
-}
-
-impl Actor {
-    fn run(&mut self, stop: &AtomicBool) {
-        let _ = self.socket.set_read_timeout(Some(Duration::from_millis(5)));
-        let mut buf = vec![0u8; 65_536];
-        let mut next = Instant::now();
-        while !stop.load(Ordering::Relaxed) {
-            if let Ok((len, _)) = self.socket.recv_from(&mut buf) {
-                self.observe(&buf[..len]);
-            }
-            // About every 5 ms, however busy the socket.
-            if Instant::now() >= next {
-                self.misbehave();
-                next = Instant::now() + Duration::from_millis(5);
-            }
-        }
+    /// One round of mischief, `elapsed` after it started: the datagrams to send.
+    pub fn misbehave(&mut self, elapsed: Duration) -> Vec<(Id, Vec<u8>)> {
+        self.elapsed = elapsed;
+        self.act();
+        std::mem::take(&mut self.outbox)
     }
 
     /// Learns commands, PROMISEs, slots and rounds from what it receives.
-    fn observe(&mut self, datagram: &[u8]) {
+    pub fn observe(&mut self, datagram: &[u8]) {
         let Ok(Some((_, msg))) = self.codec.decode(self.me, datagram) else {
             return;
         };
@@ -187,8 +213,8 @@ impl Actor {
         }
     }
 
-    fn misbehave(&mut self) {
-        if self.my_id.0 == 0 && self.started.elapsed() < Duration::from_millis(500) {
+    fn act(&mut self) {
+        if self.my_id.0 == 0 && self.elapsed < Duration::from_millis(500) {
             // While the acceptors still trust it in round 0: equivocate, and nothing else
             // that would give it away sooner.
             self.equivocate();
@@ -225,7 +251,7 @@ impl Actor {
 
     /// Two values for one slot of a round it leads, each to part of the acceptors.
     fn equivocate(&mut self) {
-        let early = self.started.elapsed() < Duration::from_millis(500);
+        let early = self.elapsed < Duration::from_millis(500);
         let round = if self.my_id.0 == 0 && (early || self.rng.chance(0.5)) {
             0
         } else {
@@ -255,7 +281,7 @@ impl Actor {
         } else {
             1 + self.rng.below(n as u64 - 1) as usize
         };
-        for (i, (id, addr)) in self.acceptors.clone().into_iter().enumerate() {
+        for (i, id) in self.acceptors.clone().into_iter().enumerate() {
             let value = if i < split { a.clone() } else { b.clone() };
             let msg = ServiceMsg::Log(LogMsg::Accept {
                 round,
@@ -263,7 +289,7 @@ impl Actor {
                 value,
                 proof: proof.clone(),
             });
-            self.send(id, addr, &msg);
+            self.send(id, &msg);
         }
         // Both values to one acceptor too, in its first few slots while it is trusted in
         // round 0 (it gives it away at once) and often later.
@@ -275,14 +301,14 @@ impl Actor {
         if to_one {
             // Both values to one acceptor too: evidence it must act on, and never a second
             // vote in the round.
-            if let Some((id, addr)) = self.acceptors.first().cloned() {
+            if let Some(id) = self.acceptors.first().copied() {
                 let msg = ServiceMsg::Log(LogMsg::Accept {
                     round,
                     slot,
                     value: b.clone(),
                     proof: proof.clone(),
                 });
-                self.send(id, addr, &msg);
+                self.send(id, &msg);
             }
         }
         Mischief::bump(&self.mischief.equivocations);
@@ -326,8 +352,8 @@ impl Actor {
                 digest: ProofDigest([self.rng.below(256) as u8; 32]),
             })
         };
-        for (id, addr) in self.acceptors.clone() {
-            self.send(id, addr, &msg);
+        for id in self.acceptors.clone() {
+            self.send(id, &msg);
         }
         Mischief::bump(&self.mischief.bad_proofs);
     }
@@ -337,8 +363,8 @@ impl Actor {
             return;
         }
         let i = self.rng.below(self.sent.len() as u64) as usize;
-        let (addr, datagram) = self.sent[i].clone();
-        let _ = self.socket.send_to(&datagram, addr);
+        let replayed = self.sent[i].clone();
+        self.outbox.push(replayed);
         Mischief::bump(&self.mischief.replays);
     }
 
@@ -350,8 +376,8 @@ impl Actor {
             self.rng.below(200) as usize
         };
         let bytes: Vec<u8> = (0..len).map(|_| self.rng.next_u64() as u8).collect();
-        let (_, addr) = self.acceptors[self.rng.below(self.acceptors.len() as u64) as usize];
-        let _ = self.socket.send_to(&bytes, addr);
+        let to = self.acceptors[self.rng.below(self.acceptors.len() as u64) as usize];
+        self.outbox.push((to, bytes));
         Mischief::bump(&self.mischief.junk);
     }
 
@@ -359,8 +385,8 @@ impl Actor {
     /// cannot know the real one).
     fn impersonate(&mut self) {
         let n = self.acceptors.len();
-        let (to, addr) = self.acceptors[self.rng.below(n as u64) as usize];
-        let claimed = self.acceptors[self.rng.below(n as u64) as usize].0;
+        let to = self.acceptors[self.rng.below(n as u64) as usize];
+        let claimed = self.acceptors[self.rng.below(n as u64) as usize];
         let guess: Vec<u8> = (0..32).map(|_| self.rng.next_u64() as u8).collect();
         let Ok(keys) = ChannelKeys::from_map([((claimed, to), guess)]) else {
             return;
@@ -368,19 +394,20 @@ impl Actor {
         let round = self.round + 1 + self.rng.below(1000) as Round;
         let msg = ServiceMsg::Log(LogMsg::TrustChange { round });
         if let Ok(datagram) = wire::encode(claimed, to, &msg, &keys) {
-            let _ = self.socket.send_to(&datagram, addr);
+            self.outbox.push((to, datagram));
         }
         Mischief::bump(&self.mischief.impersonations);
     }
 
-    fn send(&mut self, to: Id, addr: SocketAddr, msg: &ServiceMsg) {
+    fn send(&mut self, to: Id, msg: &ServiceMsg) {
+        // A message larger than a datagram goes as fragments; each may be replayed alone.
         for datagram in self.codec.encode(self.me, to, msg).unwrap_or_default() {
-            let _ = self.socket.send_to(&datagram, addr);
+            self.outbox.push((to, datagram.clone()));
             if self.sent.len() < 256 {
-                self.sent.push((addr, datagram));
+                self.sent.push((to, datagram));
             } else {
                 let i = self.rng.below(256) as usize;
-                self.sent[i] = (addr, datagram);
+                self.sent[i] = (to, datagram);
             }
         }
     }

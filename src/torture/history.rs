@@ -8,8 +8,9 @@
 //!   same order in nanoseconds, for people; the [`Recorder`] takes both under one lock).
 //! - A process has at most one operation in flight: an `invoke` is followed, for that process,
 //!   by exactly one completion with the same `f` and `key` before its next `invoke`.
-//! - `ok`: the operation took effect, with this result. `fail`: it certainly did not take effect
-//!   (as in Jepsen, a cas whose comparison failed is `fail`). `info`: unknown (a timeout); it may
+//! - `ok`: the operation took effect, with this result. `fail`: for a cas, its comparison failed
+//!   (as in Jepsen): it found another value than it expected and wrote nothing; for a write or a
+//!   read, it certainly did not take effect. `info`: unknown (a timeout); it may
 //!   take effect at any time after its invoke, even after the `info` event, or never.
 //! - After an `info` a process may invoke again: the checker keeps the unknown operation in
 //!   flight forever on its own, so reusing the process id is harmless (unlike Jepsen, no fresh

@@ -8,7 +8,9 @@
 //! but searches without memo or budget, exponential in the length of a history.
 //!
 //! What each outcome means to the search: an `ok` operation took effect somewhere between its
-//! invoke and its completion, with its result; a `fail` one did not, so it is dropped; an `info`
+//! invoke and its completion, with its result; a `fail` cas took effect too, as a comparison
+//! that failed (the register held another value than it expected, and it wrote nothing); a
+//! `fail` write or read did not take effect, so it is dropped; an `info`
 //! one (or one never completed) may have taken effect at any point after its invoke, or never.
 //! An `info` read constrains nothing and is dropped, and so is an `info` write or cas whose new
 //! value nobody could observe (no `ok` read returns it, no cas expects it): omitting it never
@@ -157,18 +159,20 @@ struct Operation {
 }
 
 impl Operation {
-    /// The value it writes, if it took effect.
+    /// The value it writes, if it took effect (a cas whose comparison failed writes nothing).
     fn written(&self) -> Option<&str> {
-        match &self.op {
-            RegisterOp::Write(v) | RegisterOp::Cas { new: v, .. } => Some(v),
-            RegisterOp::Read => None,
+        match (&self.op, &self.ret) {
+            (_, Some(RegisterRet::Cas(false))) => None,
+            (RegisterOp::Write(v) | RegisterOp::Cas { new: v, .. }, _) => Some(v),
+            (RegisterOp::Read, _) => None,
         }
     }
 
-    /// The value it says the register held, if `ok`: what a read returned, what a cas expected.
+    /// The value it says the register held, if `ok`: what a read returned, what a cas that
+    /// swapped expected.
     fn observed(&self) -> Option<&str> {
         match (&self.op, &self.ret) {
-            (RegisterOp::Cas { expected, .. }, Some(_)) => expected.as_deref(),
+            (RegisterOp::Cas { expected, .. }, Some(RegisterRet::Cas(true))) => expected.as_deref(),
             (_, Some(RegisterRet::Read(v))) => v.as_deref(),
             _ => None,
         }
@@ -264,8 +268,11 @@ fn operations(events: &[Event]) -> Result<Vec<Operation>, HistoryError> {
         let op = &mut ops[i];
         op.complete = Some(index);
         op.kind = Some(e.kind);
-        if e.kind == EventType::Ok {
-            op.ret = Some(ret);
+        match (e.kind, e.f) {
+            (EventType::Ok, _) => op.ret = Some(ret),
+            // The comparison failed: it took effect, as a read of another value.
+            (EventType::Fail, Func::Cas) => op.ret = Some(RegisterRet::Cas(false)),
+            _ => {}
         }
     }
     Ok(ops)
@@ -293,8 +300,7 @@ fn relevant<'a>(ops: &[&'a Operation]) -> Vec<Kept<'a>> {
     let mut kept: Vec<Kept> = ops
         .iter()
         .filter_map(|&op| match (op.kind, &op.ret) {
-            (Some(EventType::Fail), _) => None,
-            (Some(EventType::Ok), Some(ret)) => Some(Kept {
+            (Some(EventType::Ok | EventType::Fail), Some(ret)) => Some(Kept {
                 op,
                 ret: Some(match ret {
                     RegisterRet::Read(v) => RegisterRet::Read(v.as_deref()),
@@ -303,6 +309,7 @@ fn relevant<'a>(ops: &[&'a Operation]) -> Vec<Kept<'a>> {
                 }),
                 by: op.complete,
             }),
+            (Some(EventType::Fail), None) => None,
             _ if op.op == RegisterOp::Read => None,
             _ => Some(Kept {
                 op,
@@ -311,11 +318,31 @@ fn relevant<'a>(ops: &[&'a Operation]) -> Vec<Kept<'a>> {
             }),
         })
         .collect();
+    // A cas whose comparison failed saw some other value than it expected: an unknown write
+    // invoked before it completed may have been that value.
+    let failed_cas: Vec<(Option<&str>, usize)> = kept
+        .iter()
+        .filter(|k| k.ret == Some(RegisterRet::Cas(false)))
+        .filter_map(|k| match &k.op.op {
+            RegisterOp::Cas { expected, .. } => Some((expected.as_deref(), k.by?)),
+            _ => None,
+        })
+        .collect();
+    let seen_by_failed_cas = |k: &Kept| {
+        let v = k.op.written();
+        failed_cas
+            .iter()
+            .any(|(expected, done)| k.op.invoke < *done && v != *expected)
+    };
     // Drop unknown writes nobody can observe, until none is left: each drop keeps the verdict.
     loop {
         let observed: HashSet<&str> = kept.iter().filter_map(|k| k.observed(true)).collect();
         let before = kept.len();
-        kept.retain(|k| k.ret.is_some() || k.op.written().is_some_and(|v| observed.contains(v)));
+        kept.retain(|k| {
+            k.ret.is_some()
+                || k.op.written().is_some_and(|v| observed.contains(v))
+                || seen_by_failed_cas(k)
+        });
         if kept.len() == before {
             break;
         }
@@ -358,6 +385,8 @@ impl<'a> Kept<'a> {
     /// that may not have taken effect.
     fn observed(&self, maybe: bool) -> Option<&'a str> {
         match (&self.op.op, &self.ret) {
+            // It found another value than it expected.
+            (RegisterOp::Cas { .. }, Some(RegisterRet::Cas(false))) => None,
             (RegisterOp::Cas { expected, .. }, ret) if maybe || ret.is_some() => {
                 expected.as_deref()
             }

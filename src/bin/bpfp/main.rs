@@ -7,6 +7,7 @@
 mod bench;
 mod client;
 mod serve;
+mod simulate;
 mod torture;
 
 use bp_fast_paxos::cluster_config::{ClusterConfig, GenerateError};
@@ -54,6 +55,9 @@ enum Command {
     /// Run a cluster under injected faults and a Byzantine proposer with a concurrent
     /// workload, then check the history for linearizability and the replicas for agreement.
     Torture(torture::TortureArgs),
+    /// Simulate the whole service on one thread under seeded faults of time, network and
+    /// disk, then check it; the same seed replays the same run.
+    Simulate(simulate::SimulateArgs),
 }
 
 #[derive(Args, Debug)]
@@ -95,7 +99,9 @@ impl Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_level.as_deref());
+    // A simulation's servers log with the wall clock: only warnings, unless asked.
+    let quiet = matches!(cli.command, Command::Simulate(_)).then_some("warn");
+    init_logging(cli.log_level.as_deref().or(quiet));
     let outcome = match cli.command {
         Command::Config(args) => run_config(args),
         Command::Acceptor(args) => serve::run_acceptor(args),
@@ -106,6 +112,7 @@ fn main() -> ExitCode {
         Command::Cas(args) => client::run_cas(args),
         Command::Bench(args) => bench::run_bench(args),
         Command::Torture(args) => torture::run_torture(args),
+        Command::Simulate(args) => simulate::run_simulate(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

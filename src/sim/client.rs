@@ -1,0 +1,294 @@
+//! The simulated clients. An honest client does what [`crate::service::client::Client`] does
+//! (sign the command, send it to every proposer, resend to proposers and acceptors after a
+//! while, give up after the client timeout, take the first reply of an acceptor to its seq) as
+//! a state machine on the simulated clock, with a workload that makes compare-and-set succeed
+//! often: few keys, and the expected value is the last one the client saw. A Byzantine client
+//! holds its own keys and sends forged, misdirected and malformed messages.
+
+use crate::log::message::LogMsg;
+use crate::log::value::LogValue;
+use crate::runtime::codec::WireCodec;
+use crate::runtime::event_loop::Codec;
+use crate::runtime::faults::FaultRng;
+use crate::service::command::{Batch, Command, Op};
+use crate::service::kv::Reply;
+use crate::service::msg::ServiceMsg;
+use crate::types::ClientId;
+use stateright::actor::Id;
+use std::collections::BTreeMap;
+
+/// An operation in flight.
+#[derive(Clone, Debug)]
+pub struct InFlight {
+    pub op: Op,
+    pub seq: u64,
+    pub key: usize,
+    /// When it was invoked, in µs of simulated time.
+    pub invoked_at: u64,
+    request: ServiceMsg,
+}
+
+/// One honest client.
+pub struct SimClient {
+    pub index: u16,
+    pub id: Id,
+    key: Vec<u8>,
+    pub codec: WireCodec,
+    /// Its process in the history: a new one after each unknown outcome.
+    pub process: u64,
+    next_seq: u64,
+    rng: FaultRng,
+    keys: usize,
+    /// The last value it knows of each key.
+    seen: BTreeMap<usize, Option<String>>,
+    written: u64,
+    pub current: Option<InFlight>,
+}
+
+/// What the world does for a client.
+pub struct Sends(pub Vec<(Id, ServiceMsg)>);
+
+pub fn key_name(k: usize) -> String {
+    format!("k{k}")
+}
+
+impl SimClient {
+    pub fn new(index: u16, id: Id, key: Vec<u8>, codec: WireCodec, seed: u64, keys: usize) -> Self {
+        SimClient {
+            index,
+            id,
+            key,
+            codec,
+            process: u64::from(index),
+            next_seq: 1,
+            rng: FaultRng::new(seed ^ (u64::from(index) + 1).wrapping_mul(0x2545_F491_4F6C_DD1D)),
+            keys: keys.max(1),
+            seen: BTreeMap::new(),
+            written: 0,
+            current: None,
+        }
+    }
+
+    /// Starts the next operation of the workload (`read_key`: a read of that key instead).
+    pub fn invoke(&mut self, now: u64, read_key: Option<usize>) -> &InFlight {
+        let (k, op) = match read_key {
+            Some(k) => (k, Op::Get { key: key_name(k) }),
+            None => self.next_op(),
+        };
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let command = Command::signed(ClientId(self.index), seq, op.clone(), &self.key);
+        self.current.insert(InFlight {
+            op,
+            seq,
+            key: k,
+            invoked_at: now,
+            request: ServiceMsg::Request(command),
+        })
+    }
+
+    /// The request of the operation in flight, to send again.
+    pub fn request(&self) -> Option<&ServiceMsg> {
+        self.current.as_ref().map(|c| &c.request)
+    }
+
+    fn next_op(&mut self) -> (usize, Op) {
+        let k = self.rng.below(self.keys as u64) as usize;
+        let key = key_name(k);
+        let known = self.seen.contains_key(&k);
+        let roll = self.rng.below(10);
+        let op = match roll {
+            // Without a recent value, read first: a compare-and-set then has a good chance.
+            _ if !known && roll < 6 => Op::Get { key },
+            0..=2 => Op::Get { key },
+            3 | 4 => {
+                self.written += 1;
+                Op::Put {
+                    key,
+                    value: format!("{}-{}", self.index, self.written),
+                }
+            }
+            _ => {
+                self.written += 1;
+                Op::Cas {
+                    key,
+                    expected: self.seen.get(&k).cloned().flatten(),
+                    new: format!("{}-{}", self.index, self.written),
+                }
+            }
+        };
+        (k, op)
+    }
+
+    /// The reply to the operation in flight, if `datagram` is one from an acceptor.
+    pub fn reply_in(&mut self, datagram: &[u8], acceptors: usize) -> Option<Reply> {
+        let current = self.current.as_ref()?;
+        let (src, msg): (Id, ServiceMsg) = self.codec.decode(self.id, datagram).ok()??;
+        match msg {
+            ServiceMsg::Reply { seq, reply }
+                if seq == current.seq && usize::from(src) < acceptors =>
+            {
+                Some(reply)
+            }
+            _ => None,
+        }
+    }
+
+    /// The operation in flight ended with `reply` (`None`: unknown).
+    pub fn complete(&mut self, reply: Option<&Reply>, clients: u64) -> Option<InFlight> {
+        let done = self.current.take()?;
+        match reply {
+            Some(Reply::Value(v)) => {
+                self.seen.insert(done.key, v.clone());
+            }
+            Some(Reply::Cas { swapped, found }) => {
+                let now = match (&done.op, swapped) {
+                    (Op::Cas { new, .. }, true) => Some(new.clone()),
+                    _ => found.clone(),
+                };
+                self.seen.insert(done.key, now);
+            }
+            Some(Reply::Stored) => {
+                if let Op::Put { value, .. } = &done.op {
+                    self.seen.insert(done.key, Some(value.clone()));
+                }
+            }
+            None => {
+                // Jepsen's convention: a process with an unknown outcome is done.
+                self.process += clients;
+                self.seen.remove(&done.key);
+            }
+        }
+        Some(done)
+    }
+}
+
+/// What the Byzantine client did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientMischief {
+    pub forged: u64,
+    pub misdirected: u64,
+    pub log_messages: u64,
+    pub junk: u64,
+}
+
+impl ClientMischief {
+    pub fn total(&self) -> u64 {
+        self.forged + self.misdirected + self.log_messages + self.junk
+    }
+}
+
+/// A client that holds its own keys and misbehaves with them: commands under other clients'
+/// names with made-up authenticators, commands that claim another client, protocol messages no
+/// client may send, and junk. Its own valid commands touch only a key of its own, outside the
+/// checked history.
+pub struct ByzantineClient {
+    pub index: u16,
+    pub id: Id,
+    key: Vec<u8>,
+    pub codec: WireCodec,
+    rng: FaultRng,
+    honest: u16,
+    keys: usize,
+    seq: u64,
+    pub mischief: ClientMischief,
+}
+
+/// A datagram to send: a message to encode, or raw bytes.
+pub enum Datagram {
+    Msg(Id, ServiceMsg),
+    Raw(Id, Vec<u8>),
+}
+
+impl ByzantineClient {
+    pub fn new(
+        index: u16,
+        id: Id,
+        key: Vec<u8>,
+        codec: WireCodec,
+        seed: u64,
+        honest: u16,
+        keys: usize,
+    ) -> Self {
+        ByzantineClient {
+            index,
+            id,
+            key,
+            codec,
+            rng: FaultRng::new(seed ^ 0xB1C),
+            honest: honest.max(1),
+            keys: keys.max(1),
+            seq: 1 << 40,
+            mischief: ClientMischief::default(),
+        }
+    }
+
+    /// One act of mischief towards `servers` (acceptors first, then proposers).
+    pub fn act(&mut self, servers: &[Id]) -> Vec<Datagram> {
+        let to = servers[self.rng.below(servers.len() as u64) as usize];
+        let key = key_name(self.rng.below(self.keys as u64) as usize);
+        let victim = ClientId(self.rng.below(u64::from(self.honest)) as u16);
+        self.seq += 1;
+        match self.rng.below(5) {
+            0 => {
+                // Another client's name, an authenticator it cannot know.
+                let op = Op::Put {
+                    key,
+                    value: "forged".into(),
+                };
+                let guess: Vec<u8> = (0..32).map(|_| self.rng.next_u64() as u8).collect();
+                let command = Command::signed(victim, self.seq, op, &guess);
+                self.mischief.forged += 1;
+                servers
+                    .iter()
+                    .map(|s| Datagram::Msg(*s, ServiceMsg::Request(command.clone())))
+                    .collect()
+            }
+            1 => {
+                // Signed by itself but claiming another client: the sender does not match.
+                let op = Op::Cas {
+                    key,
+                    expected: None,
+                    new: "misdirected".into(),
+                };
+                let mut command = Command::signed(ClientId(self.index), self.seq, op, &self.key);
+                command.client = victim;
+                self.mischief.misdirected += 1;
+                vec![Datagram::Msg(to, ServiceMsg::Request(command))]
+            }
+            2 => {
+                // Protocol messages only servers may send.
+                let round = self.rng.below(1_000) as u32 + 1;
+                let msg = match self.rng.below(3) {
+                    0 => ServiceMsg::Log(LogMsg::TrustChange { round }),
+                    1 => ServiceMsg::Log(LogMsg::Learn {
+                        round,
+                        slot: self.rng.below(50),
+                        value: LogValue::Batch(Batch::noop()),
+                    }),
+                    _ => ServiceMsg::CatchUp { from: 0 },
+                };
+                self.mischief.log_messages += 1;
+                vec![Datagram::Msg(to, msg)]
+            }
+            3 => {
+                let len = self.rng.below(300) as usize;
+                let bytes = (0..len).map(|_| self.rng.next_u64() as u8).collect();
+                self.mischief.junk += 1;
+                vec![Datagram::Raw(to, bytes)]
+            }
+            _ => {
+                // A valid command of its own, on a key of its own.
+                let op = Op::Put {
+                    key: format!("byzantine-{}", self.index),
+                    value: self.seq.to_string(),
+                };
+                let command = Command::signed(ClientId(self.index), self.seq, op, &self.key);
+                servers
+                    .iter()
+                    .map(|s| Datagram::Msg(*s, ServiceMsg::Request(command.clone())))
+                    .collect()
+            }
+        }
+    }
+}

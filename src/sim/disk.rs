@@ -1,0 +1,127 @@
+//! A simulated node's disk: the real durable store of a service acceptor ([`ServiceStore`]: its
+//! log of changes and its replica's snapshot, in files of the run's directory) behind the
+//! [`Storage`] trait, with the disk's faults around it: sync latency on the simulated clock, a
+//! crash in the middle of a write (the record is torn: recovery must cut it), and a full disk
+//! that refuses writes (the node stops; nothing synced is lost).
+
+use crate::durable::DurableError;
+use crate::runtime::storage::Storage;
+use crate::service::store::{ServiceDurable, ServiceStore, store_path};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// What the disk does on the next write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DiskFault {
+    #[default]
+    None,
+    /// The node crashes during the next write, which keeps only this fraction (in 1/256) of
+    /// its bytes.
+    CrashDuringWrite { kept: u8 },
+    /// The disk is full: every write fails until it is freed.
+    Full,
+}
+
+/// Why a save did not complete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiskStop {
+    /// The node crashed during the write.
+    Crashed,
+    /// The disk refused the write.
+    Full,
+    /// The store itself failed (a bug, or a real I/O error).
+    Failed,
+}
+
+/// One node's disk for one life of the node (reopened after every restart).
+pub struct SimDisk {
+    store: ServiceStore,
+    /// The file of the log of changes: the one a crash during a write tears.
+    log_path: PathBuf,
+    pub fault: DiskFault,
+    /// The simulated time of the node, in µs: a sync moves it on.
+    pub clock: Arc<AtomicU64>,
+    /// How long the next sync takes, in µs (drawn by the world before each step).
+    pub sync_latency: u64,
+    /// Why the last save failed, if it did.
+    pub stopped: Option<DiskStop>,
+    pub saves: u64,
+}
+
+/// What a reopened store recovered.
+pub struct Reopened {
+    pub disk: SimDisk,
+    pub state: Option<ServiceDurable>,
+    /// Bytes cut off a torn tail, if recovery found one.
+    pub torn_bytes: Option<u64>,
+}
+
+impl SimDisk {
+    /// Opens (or creates) the files of acceptor `id` in `dir`, recovering what they hold.
+    pub fn open(dir: &Path, id: u16, clock: Arc<AtomicU64>) -> Result<Reopened, DurableError> {
+        let opened = ServiceStore::open(dir, id)?;
+        Ok(Reopened {
+            disk: SimDisk {
+                store: opened.store,
+                log_path: store_path(dir, id),
+                fault: DiskFault::None,
+                clock,
+                sync_latency: 0,
+                stopped: None,
+                saves: 0,
+            },
+            state: opened.state,
+            torn_bytes: opened.torn_tail.map(|t| t.cut_bytes),
+        })
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.log_path.clone()
+    }
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+impl Storage<ServiceDurable> for SimDisk {
+    fn save(&mut self, state: &ServiceDurable) -> io::Result<()> {
+        match self.fault {
+            DiskFault::Full => {
+                self.stopped = Some(DiskStop::Full);
+                return Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
+            }
+            DiskFault::CrashDuringWrite { kept } => {
+                let path = self.log_path.clone();
+                let before = file_len(&path);
+                let written = self.store.save_durable(state);
+                let after = file_len(&path);
+                // Only an append that grew the file can be torn (a compaction replaced it
+                // whole, by rename).
+                if written.is_ok() && after > before {
+                    let keep = (after - before) * u64::from(kept) / 256;
+                    let _ = std::fs::OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .and_then(|f| f.set_len(before + keep));
+                }
+                self.stopped = Some(DiskStop::Crashed);
+                return Err(io::Error::other("crashed during the write"));
+            }
+            DiskFault::None => {}
+        }
+        match self.store.save_durable(state) {
+            Ok(()) => {
+                self.saves += 1;
+                self.clock.fetch_add(self.sync_latency, Ordering::Relaxed);
+                Ok(())
+            }
+            Err(e) => {
+                self.stopped = Some(DiskStop::Failed);
+                Err(io::Error::other(e.to_string()))
+            }
+        }
+    }
+}

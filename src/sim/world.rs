@@ -1,0 +1,809 @@
+//! The simulated world: a clock, a queue of timed events, the nodes, the network and the
+//! disks. One thread, one seeded generator: the same seed gives the same run, event by event.
+//! The servers are the real [`ServiceNode`] actors, and their effects are carried out by the
+//! same [`effects::carry_out`] as the UDP event loop's.
+
+use super::checks::{Announced, Prefixes, Violation};
+use super::client::{ByzantineClient, Datagram, SimClient};
+use super::disk::{DiskFault, DiskStop, SimDisk};
+use super::net::Network;
+use crate::log::node::LogNodeState;
+use crate::runtime::codec::WireCodec;
+use crate::runtime::effects::{self, Timers, Transport};
+use crate::runtime::event_loop::Codec;
+use crate::runtime::faults::FaultRng;
+use crate::runtime::storage::Volatile;
+use crate::service::kv::Reply;
+use crate::service::msg::ServiceMsg;
+use crate::service::node::{ServiceNode, ServiceState, ServiceTimer};
+use crate::torture::byzantine::Byzantine;
+use crate::torture::history::{Event, EventType, op_event, reply_event};
+use stateright::actor::{Actor, Command as OutCommand, Id, Out};
+use std::borrow::Cow;
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// What a server keeps across a crash.
+pub type Stable = <ServiceNode as Actor>::Storage;
+
+/// Something that happens at a time.
+#[derive(Clone, Debug)]
+pub enum Happening {
+    /// A datagram arrives.
+    Deliver {
+        to: Id,
+        datagram: Vec<u8>,
+    },
+    Timer {
+        node: usize,
+        timer: ServiceTimer,
+        generation: u64,
+    },
+    /// A client's next step: start an operation, resend, or give up (by generation).
+    Client {
+        client: usize,
+        generation: u64,
+    },
+    Byzantine,
+    ByzantineClient,
+    /// The fault schedule's next move.
+    Nemesis(super::run::Move),
+}
+
+struct Scheduled {
+    at: u64,
+    seq: u64,
+    what: Happening,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, o: &Self) -> bool {
+        (self.at, self.seq) == (o.at, o.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, o: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Scheduled {
+    /// Earliest first in a max-heap; ties in the order they were scheduled.
+    fn cmp(&self, o: &Self) -> CmpOrdering {
+        (o.at, o.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+/// A deliberately broken build the simulator runs (besides the broken rules of
+/// [`crate::service::server::Broken`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BrokenDriver {
+    /// An acceptor's sends go out before the save that precedes them completes.
+    SendBeforeSync,
+    /// A replica (acceptor 0's) applies the last slot it applied a second time.
+    ApplyTwice,
+}
+
+/// Why a server is down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Down {
+    Crashed,
+    DiskFull,
+    /// Its store failed on its own: a violation.
+    StoreFailed,
+}
+
+/// One server.
+pub struct SimNode {
+    pub actor: ServiceNode,
+    pub id: Id,
+    pub acceptor: bool,
+    pub state: Option<ServiceState>,
+    pub down: Option<Down>,
+    timers: BTreeMap<ServiceTimer, u64>,
+    generation: u64,
+    pub disk: Option<SimDisk>,
+    /// The directory of an acceptor's files, and its index there.
+    pub store_at: Option<(PathBuf, u16)>,
+    /// The disk's fault, kept across lives until cleared.
+    pub disk_fault: DiskFault,
+    clock: Arc<AtomicU64>,
+    codec: WireCodec,
+}
+
+/// An input of a server's step.
+enum Input {
+    Msg(Id, ServiceMsg),
+    Timeout(ServiceTimer),
+}
+
+/// The sends of one step, stamped with the node's clock (which a sync moves on).
+struct Outbox<'a> {
+    clock: &'a AtomicU64,
+    sends: Vec<(Id, ServiceMsg, u64)>,
+}
+
+impl Transport<ServiceMsg> for Outbox<'_> {
+    fn send(&mut self, to: Id, msg: ServiceMsg) {
+        self.sends
+            .push((to, msg, self.clock.load(Ordering::Relaxed)));
+    }
+}
+
+/// The timer commands of one step, carried out by the world (it owns the clock).
+#[derive(Default)]
+struct TimerCommands(Vec<(ServiceTimer, Option<Range<Duration>>)>);
+
+impl Timers<ServiceTimer> for TimerCommands {
+    fn set(&mut self, timer: ServiceTimer, range: Range<Duration>) {
+        self.0.push((timer, Some(range)));
+    }
+    fn cancel(&mut self, timer: &ServiceTimer) {
+        self.0.push((timer.clone(), None));
+    }
+}
+
+/// Counts of what happened, for the summary.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub steps: u64,
+    pub dropped_datagrams: u64,
+    pub acceptor_crashes: u64,
+    pub crashes_during_write: u64,
+    pub torn_tails_cut: u64,
+    pub proposer_crashes: u64,
+    pub disk_full: u64,
+    pub partitions: u64,
+    pub whole_cluster_restarts: u64,
+    pub saves: u64,
+}
+
+pub struct World {
+    pub now: u64,
+    queue: BinaryHeap<Scheduled>,
+    seq: u64,
+    pub rng: FaultRng,
+    pub nodes: Vec<SimNode>,
+    pub acceptors: usize,
+    pub clients: Vec<SimClient>,
+    client_generation: Vec<u64>,
+    pub byzantine: Option<(usize, Byzantine)>,
+    /// The server the Byzantine proposer took over, for the whole run (never started).
+    pub byzantine_slot: Option<usize>,
+    pub byzantine_client: Option<ByzantineClient>,
+    pub net: Network,
+    pub history: Vec<Event>,
+    pub counts: Counts,
+    pub violations: Vec<Violation>,
+    prefixes: Prefixes,
+    pub announced: Announced,
+    pub broken: Option<BrokenDriver>,
+    pub sync_latency_us: (u64, u64),
+    pub resend_after_us: u64,
+    pub client_timeout_us: u64,
+    /// Clients start no new operation once this is set.
+    pub workload_over: bool,
+    /// The processes of the final reads, and the keys left to read.
+    pub final_reads: Option<VecDeque<usize>>,
+    pub mismatched_replies: u64,
+    pub until_step: Option<u64>,
+}
+
+impl World {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        nodes: Vec<SimNode>,
+        acceptors: usize,
+        clients: Vec<SimClient>,
+        byzantine: Option<(usize, Byzantine)>,
+        byzantine_client: Option<ByzantineClient>,
+        net: Network,
+        seed: u64,
+        broken: Option<BrokenDriver>,
+    ) -> Self {
+        let n = clients.len();
+        World {
+            now: 0,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            rng: FaultRng::new(seed ^ 0x5157_0000),
+            nodes,
+            acceptors,
+            clients,
+            client_generation: vec![0; n],
+            byzantine_slot: byzantine.as_ref().map(|(b, _)| *b),
+            byzantine,
+            byzantine_client,
+            net,
+            history: Vec::new(),
+            counts: Counts::default(),
+            violations: Vec::new(),
+            prefixes: Prefixes::default(),
+            announced: Announced::default(),
+            broken,
+            sync_latency_us: (20, 400),
+            resend_after_us: 100_000,
+            client_timeout_us: 2_000_000,
+            workload_over: false,
+            final_reads: None,
+            mismatched_replies: 0,
+            until_step: None,
+        }
+    }
+
+    pub fn schedule(&mut self, after_us: u64, what: Happening) {
+        self.seq += 1;
+        self.queue.push(Scheduled {
+            at: self.now + after_us,
+            seq: self.seq,
+            what,
+        });
+    }
+
+    fn violation(&mut self, what: String) {
+        self.violations.push(Violation {
+            step: self.counts.steps,
+            what,
+        });
+    }
+
+    /// Runs events until the clock reaches `until` (µs), the queue empties or the step limit
+    /// is reached; false if the step limit stopped it.
+    pub fn run_until(
+        &mut self,
+        until: u64,
+        on_move: &mut dyn FnMut(&mut World, super::run::Move),
+    ) -> bool {
+        while let Some(next) = self.queue.peek() {
+            if next.at > until {
+                break;
+            }
+            if self.until_step.is_some_and(|n| self.counts.steps >= n) {
+                return false;
+            }
+            let Some(event) = self.queue.pop() else { break };
+            self.now = event.at;
+            self.counts.steps += 1;
+            match event.what {
+                Happening::Deliver { to, datagram } => self.deliver(to, datagram),
+                Happening::Timer {
+                    node,
+                    timer,
+                    generation,
+                } => {
+                    if self.nodes[node].timers.get(&timer) == Some(&generation) {
+                        self.nodes[node].timers.remove(&timer);
+                        self.step(node, Input::Timeout(timer));
+                    }
+                }
+                Happening::Client { client, generation } => {
+                    if self.client_generation[client] == generation {
+                        self.client_wake(client);
+                    }
+                }
+                Happening::Byzantine => self.byzantine_acts(),
+                Happening::ByzantineClient => self.byzantine_client_acts(),
+                Happening::Nemesis(m) => on_move(self, m),
+            }
+        }
+        self.now = self.now.max(until);
+        true
+    }
+
+    // --- servers -------------------------------------------------------------------------
+
+    /// Starts server `i` from its store (or afresh): recovery, then its first effects.
+    pub fn start_node(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
+        node.timers.clear();
+        node.down = None;
+        let mut recovered = None;
+        if let Some((dir, index)) = node.store_at.clone() {
+            match SimDisk::open(&dir, index, Arc::clone(&node.clock)) {
+                Ok(reopened) => {
+                    if reopened.torn_bytes.is_some() {
+                        self.counts.torn_tails_cut += 1;
+                    }
+                    let node = &mut self.nodes[i];
+                    let mut disk = reopened.disk;
+                    disk.fault = node.disk_fault;
+                    node.disk = Some(disk);
+                    recovered = reopened.state;
+                    let lost = self
+                        .announced
+                        .restarted(i, recovered.as_ref().map(|r: &Stable| &r.log));
+                    for what in lost {
+                        self.violation(what);
+                    }
+                }
+                Err(e) => {
+                    self.nodes[i].down = Some(Down::StoreFailed);
+                    self.violation(format!("acceptor {i} cannot recover its store: {e}"));
+                    return;
+                }
+            }
+        }
+        let node = &mut self.nodes[i];
+        let mut out = Out::new();
+        let state = node.actor.on_start(node.id, &recovered, &mut out);
+        node.state = Some(state);
+        self.carry_out(i, out);
+    }
+
+    /// Crashes server `i`: it loses everything but what its disk synced.
+    pub fn crash(&mut self, i: usize, why: Down) {
+        let node = &mut self.nodes[i];
+        node.state = None;
+        node.down = Some(why);
+        node.timers.clear();
+        node.disk = None;
+    }
+
+    pub fn is_up(&self, i: usize) -> bool {
+        self.nodes[i].state.is_some()
+    }
+
+    /// Starts every server that is down (but the one the Byzantine proposer took over).
+    pub fn start_all_down(&mut self) {
+        for i in 0..self.nodes.len() {
+            if !self.is_up(i) && self.byzantine_slot != Some(i) {
+                self.start_node(i);
+            }
+        }
+    }
+
+    fn step(&mut self, i: usize, input: Input) {
+        let mut inputs = VecDeque::from([input]);
+        while let Some(input) = inputs.pop_front() {
+            let node = &mut self.nodes[i];
+            let Some(state) = node.state.take() else {
+                return;
+            };
+            let mut state = Cow::Owned(state);
+            let mut out = Out::new();
+            match input {
+                Input::Msg(src, msg) => node.actor.on_msg(node.id, &mut state, src, msg, &mut out),
+                Input::Timeout(timer) => {
+                    node.actor.on_timeout(node.id, &mut state, &timer, &mut out)
+                }
+            }
+            let applied_before = applied(&state);
+            let mut state = state.into_owned();
+            // One replica is broken: the others show what it should have applied.
+            if self.broken == Some(BrokenDriver::ApplyTwice)
+                && i == 0
+                && applied(&state) > applied_before
+            {
+                apply_last_twice(node, &mut state);
+            }
+            node.state = Some(state);
+            self.observe(i);
+            for (to, msg) in self.carry_out(i, out) {
+                inputs.push_back(Input::Msg(to, msg));
+            }
+        }
+    }
+
+    /// Checks what a step of acceptor `i` applied.
+    fn observe(&mut self, i: usize) {
+        let Some((_, replica)) = self.nodes[i].state.as_ref().and_then(|s| s.acceptor()) else {
+            return;
+        };
+        let (applied, digest) = (replica.applied, replica.log_digest);
+        if let Some(what) = self.prefixes.record(i, applied, digest) {
+            self.violation(what);
+        }
+    }
+
+    /// Carries out a step's commands with the shared code; returns what the node sent itself.
+    fn carry_out(&mut self, i: usize, out: Out<ServiceNode>) -> Vec<(Id, ServiceMsg)> {
+        let out = if self.broken == Some(BrokenDriver::SendBeforeSync) {
+            sends_first(out)
+        } else {
+            out
+        };
+        let (lo, hi) = self.sync_latency_us;
+        let latency = lo + self.rng.below(hi - lo + 1);
+        let node = &mut self.nodes[i];
+        node.clock.store(self.now, Ordering::Relaxed);
+        let mut outbox = Outbox {
+            clock: &node.clock,
+            sends: Vec::new(),
+        };
+        let mut timers = TimerCommands::default();
+        let result = match &mut node.disk {
+            Some(disk) => {
+                disk.sync_latency = latency;
+                let saves = disk.saves;
+                let r = effects::carry_out(out, disk, &mut outbox, &mut timers);
+                self.counts.saves += disk.saves - saves;
+                r.map_err(|_| disk.stopped.unwrap_or(DiskStop::Failed))
+            }
+            None => effects::carry_out(out, &mut Volatile, &mut outbox, &mut timers)
+                .map_err(|_| DiskStop::Failed),
+        };
+        let sends = outbox.sends;
+        let (id, acceptor) = (node.id, node.acceptor);
+        let mut to_self = Vec::new();
+        for (to, msg, at) in sends {
+            if acceptor
+                && let ServiceMsg::Log(m) = &msg
+                && let Some(what) = self.announced.sent(i, m)
+            {
+                self.violation(what);
+            }
+            if to == id {
+                to_self.push((id, msg));
+            } else {
+                // A message larger than a datagram travels as fragments, each on its own.
+                match self.nodes[i].codec.encode(id, to, &msg) {
+                    Ok(datagrams) => {
+                        for bytes in datagrams {
+                            self.transmit(id, to, bytes, at.saturating_sub(self.now));
+                        }
+                    }
+                    Err(_) => self.counts.dropped_datagrams += 1,
+                }
+            }
+        }
+        for (timer, range) in timers.0 {
+            self.set_timer(i, timer, range);
+        }
+        if let Err(stop) = result {
+            let down = match stop {
+                DiskStop::Crashed => {
+                    self.counts.crashes_during_write += 1;
+                    Down::Crashed
+                }
+                DiskStop::Full => Down::DiskFull,
+                DiskStop::Failed => {
+                    self.violation(format!("server {i} stopped on its own: its store failed"));
+                    Down::StoreFailed
+                }
+            };
+            self.crash(i, down);
+            return Vec::new();
+        }
+        to_self
+    }
+
+    fn set_timer(&mut self, i: usize, timer: ServiceTimer, range: Option<Range<Duration>>) {
+        let node = &mut self.nodes[i];
+        let Some(range) = range else {
+            node.timers.remove(&timer);
+            return;
+        };
+        node.generation += 1;
+        let generation = node.generation;
+        node.timers.insert(timer.clone(), generation);
+        let start = range.start.as_micros() as u64;
+        let span = (range.end.as_micros() as u64).saturating_sub(start);
+        let after = start + if span == 0 { 0 } else { self.rng.below(span) };
+        self.schedule(
+            after,
+            Happening::Timer {
+                node: i,
+                timer,
+                generation,
+            },
+        );
+    }
+
+    /// Puts a datagram on the simulated network, `delay` µs from now at the earliest.
+    pub fn transmit(&mut self, from: Id, to: Id, datagram: Vec<u8>, delay: u64) {
+        let fates = self.net.fate(from, to, datagram.len(), &mut self.rng);
+        let n = fates.len();
+        let mut datagram = Some(datagram);
+        for (k, after) in fates.into_iter().enumerate() {
+            let bytes = if k + 1 == n {
+                datagram.take().unwrap_or_default()
+            } else {
+                datagram.clone().unwrap_or_default()
+            };
+            self.schedule(
+                delay + after,
+                Happening::Deliver {
+                    to,
+                    datagram: bytes,
+                },
+            );
+        }
+    }
+
+    fn deliver(&mut self, to: Id, datagram: Vec<u8>) {
+        let index = usize::from(to);
+        if let Some((b, byzantine)) = &mut self.byzantine
+            && *b == index
+        {
+            byzantine.observe(&datagram);
+            return;
+        }
+        if index < self.nodes.len() {
+            let node = &mut self.nodes[index];
+            if node.state.is_none() {
+                return;
+            }
+            match node.codec.decode(to, &datagram) {
+                Ok(Some((src, msg))) => self.step(index, Input::Msg(src, msg)),
+                // A fragment of a message still incomplete.
+                Ok(None) => {}
+                Err(_) => self.counts.dropped_datagrams += 1,
+            }
+            return;
+        }
+        let Some(c) = self.clients.iter().position(|c| c.id == to) else {
+            return; // the Byzantine client ignores what it receives
+        };
+        if let Some(reply) = self.clients[c].reply_in(&datagram, self.acceptors) {
+            self.client_done(c, Some(reply));
+        }
+    }
+
+    // --- clients -------------------------------------------------------------------------
+
+    fn servers(&self, acceptors: bool) -> Vec<Id> {
+        self.nodes
+            .iter()
+            .filter(|n| n.acceptor == acceptors)
+            .map(|n| n.id)
+            .collect()
+    }
+
+    fn client_send(&mut self, c: usize, to: &[Id]) {
+        let Some(request) = self.clients[c].request().cloned() else {
+            return;
+        };
+        let id = self.clients[c].id;
+        for &server in to {
+            if let Ok(datagrams) = self.clients[c].codec.encode(id, server, &request) {
+                for bytes in datagrams {
+                    self.transmit(id, server, bytes, 0);
+                }
+            }
+        }
+    }
+
+    fn wake_client(&mut self, c: usize, after: u64) {
+        self.client_generation[c] += 1;
+        let generation = self.client_generation[c];
+        self.schedule(
+            after,
+            Happening::Client {
+                client: c,
+                generation,
+            },
+        );
+    }
+
+    /// Starts a client's first operation after a short pause.
+    pub fn start_client(&mut self, c: usize) {
+        let pause = self.rng.below(2_000);
+        self.wake_client(c, pause);
+    }
+
+    fn client_wake(&mut self, c: usize) {
+        let now = self.now;
+        match &self.clients[c].current {
+            None => {
+                let read_key = match &mut self.final_reads {
+                    Some(keys) if c == 0 => match keys.pop_front() {
+                        Some(k) => Some(k),
+                        None => return,
+                    },
+                    _ if self.workload_over => return,
+                    _ => None,
+                };
+                let client = &mut self.clients[c];
+                let process = client.process;
+                let flight = client.invoke(now, read_key);
+                let (f, key, value) = op_event(&flight.op);
+                self.history.push(Event {
+                    process,
+                    kind: EventType::Invoke,
+                    f,
+                    key,
+                    value,
+                    time: now * 1_000,
+                });
+                let proposers = self.servers(false);
+                self.client_send(c, &proposers);
+                self.wake_client(c, self.resend_after_us);
+            }
+            Some(flight) => {
+                let give_up = flight.invoked_at + self.client_timeout_us;
+                if now >= give_up {
+                    self.client_done(c, None);
+                    return;
+                }
+                let mut all = self.servers(false);
+                all.extend(self.servers(true));
+                self.client_send(c, &all);
+                self.wake_client(c, self.resend_after_us.min(give_up - now));
+            }
+        }
+    }
+
+    fn client_done(&mut self, c: usize, reply: Option<Reply>) {
+        let clients = self.clients.len() as u64;
+        let process = self.clients[c].process;
+        let Some(done) = self.clients[c].complete(reply.as_ref(), clients) else {
+            return;
+        };
+        let (f, key, invoked) = op_event(&done.op);
+        let unknown = if f == crate::torture::history::Func::Read {
+            serde_json::Value::Null
+        } else {
+            invoked
+        };
+        let (kind, value) = match &reply {
+            None => (EventType::Info, unknown),
+            Some(r) => match reply_event(&done.op, r) {
+                Some(done) => done,
+                None => {
+                    self.mismatched_replies += 1;
+                    (EventType::Info, unknown)
+                }
+            },
+        };
+        self.history.push(Event {
+            process,
+            kind,
+            f,
+            key,
+            value,
+            time: self.now * 1_000,
+        });
+        // A short think time before the next operation.
+        let pause = 100 + self.rng.below(1_000);
+        self.wake_client(c, pause);
+    }
+
+    // --- Byzantine nodes -----------------------------------------------------------------
+
+    fn byzantine_acts(&mut self) {
+        let Some((b, byzantine)) = &mut self.byzantine else {
+            return;
+        };
+        let from = Id::from(*b);
+        let elapsed = Duration::from_micros(self.now);
+        let datagrams = byzantine.misbehave(elapsed);
+        for (to, bytes) in datagrams {
+            self.transmit(from, to, bytes, 0);
+        }
+        if !self.workload_over {
+            self.schedule(5_000, Happening::Byzantine);
+        }
+    }
+
+    fn byzantine_client_acts(&mut self) {
+        let mut servers = self.servers(true);
+        servers.extend(self.servers(false));
+        let Some(client) = &mut self.byzantine_client else {
+            return;
+        };
+        let from = client.id;
+        let mut out = Vec::new();
+        for datagram in client.act(&servers) {
+            match datagram {
+                Datagram::Msg(to, msg) => {
+                    if let Ok(datagrams) = client.codec.encode(from, to, &msg) {
+                        out.extend(datagrams.into_iter().map(|bytes| (to, bytes)));
+                    }
+                }
+                Datagram::Raw(to, bytes) => out.push((to, bytes)),
+            }
+        }
+        for (to, bytes) in out {
+            self.transmit(from, to, bytes, 0);
+        }
+        if !self.workload_over {
+            self.schedule(10_000, Happening::ByzantineClient);
+        }
+    }
+
+    /// The highest round any live acceptor is in, and the proposer that leads it.
+    pub fn leader(&self) -> (u32, usize) {
+        let rnd = self
+            .nodes
+            .iter()
+            .filter_map(|n| n.state.as_ref()?.acceptor().map(|(log, _)| log.rnd))
+            .max()
+            .unwrap_or(0);
+        let proposers = self.nodes.len() - self.acceptors;
+        (rnd, self.acceptors + rnd as usize % proposers.max(1))
+    }
+
+    /// The smallest slot every live acceptor has decided below, to bound the checks' memory.
+    pub fn decided_everywhere(&self) -> u64 {
+        self.nodes
+            .iter()
+            .filter_map(|n| match n.state.as_ref()? {
+                ServiceState::Acceptor {
+                    log: LogNodeState::Acceptor(a),
+                    ..
+                } => Some(a.decided_base),
+                _ => None,
+            })
+            .min()
+            .unwrap_or(0)
+    }
+
+    pub fn new_node(
+        actor: ServiceNode,
+        id: Id,
+        acceptor: bool,
+        store_at: Option<(PathBuf, u16)>,
+        codec: WireCodec,
+    ) -> SimNode {
+        SimNode {
+            actor,
+            id,
+            acceptor,
+            state: None,
+            down: None,
+            timers: BTreeMap::new(),
+            generation: 0,
+            disk: None,
+            store_at,
+            disk_fault: DiskFault::None,
+            clock: Arc::new(AtomicU64::new(0)),
+            codec,
+        }
+    }
+
+    pub fn set_disk_fault(&mut self, i: usize, fault: DiskFault) {
+        let node = &mut self.nodes[i];
+        node.disk_fault = fault;
+        if let Some(disk) = &mut node.disk {
+            disk.fault = fault;
+        }
+    }
+}
+
+/// The broken driver of [`BrokenDriver::SendBeforeSync`]: every send of a step before its saves.
+fn sends_first(out: Out<ServiceNode>) -> Out<ServiceNode> {
+    let (sends, rest): (Vec<_>, Vec<_>) = out
+        .into_iter()
+        .partition(|c| matches!(c, OutCommand::Send(..)));
+    let mut reordered = Out::new();
+    for command in sends.into_iter().chain(rest) {
+        match command {
+            OutCommand::Send(to, msg) => reordered.send(to, msg),
+            OutCommand::Save(s) => reordered.save(s),
+            OutCommand::SetTimer(t, r) => reordered.set_timer(t, r),
+            OutCommand::CancelTimer(t) => reordered.cancel_timer(t),
+            OutCommand::ChooseRandom(..) => {}
+        }
+    }
+    reordered
+}
+
+/// The broken replica of [`BrokenDriver::ApplyTwice`]: when a step applied slots, the last one
+/// is applied once more (and so the replica's count of applied slots runs one ahead).
+fn apply_last_twice(node: &SimNode, state: &mut ServiceState) {
+    let ServiceState::Acceptor {
+        log: LogNodeState::Acceptor(log),
+        replica,
+    } = state
+    else {
+        return;
+    };
+    let Some(slot) = replica.applied.checked_sub(1) else {
+        return;
+    };
+    let Some(decision) = log.learner.decided(slot).cloned() else {
+        return;
+    };
+    let me = crate::types::AcceptorId(usize::from(node.id) as u16);
+    let acceptors = node.actor.log.topology.cluster.acceptors();
+    replica.apply_next(&decision.value, me, acceptors, &node.actor.keys);
+}
+
+fn applied(state: &ServiceState) -> u64 {
+    state.acceptor().map_or(0, |(_, replica)| replica.applied)
+}
