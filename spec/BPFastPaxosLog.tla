@@ -425,14 +425,32 @@ CompactTo(a, b) ==
 
 Compact(a) == \E b \in Slot \cup {Slots} : CompactTo(a, b)
 
+\* a's last vote in slot s, from the ghost of all votes: what it held before
+\* it dropped the slot's vote.
+LastVoteR(a, s) == Max({t[2] : t \in {x \in votes : x[1] = a /\ x[3] = s}} \cup {-1})
+LastVoteV(a, s) ==
+    IF LastVoteR(a, s) = -1 THEN None
+    ELSE CHOOSE v \in Value : VotedFor(a, LastVoteR(a, s), s, v)
+
 \* A restart: the durable state (rnd, votes, snapshot) survives; the
-\* learner starts from the snapshot, and the NEWROUND proof is gone.
-Restart(a) ==
+\* learner starts from the snapshot, and the NEWROUND proof is gone.  The
+\* store may not hold the latest compaction yet: it may come back with a
+\* lower base b and the votes it had above b (a store is written after the
+\* compaction, at the next step that stores anything), which is as safe.
+RestartWith(a, b) ==
     /\ Live(a) /\ restarts < MaxRestarts
+    /\ b <= Base(a)
     /\ restarts' = restarts + 1
-    /\ known' = [known EXCEPT ![a] = snap[a]]
+    /\ snap' = [snap EXCEPT ![a] = [s \in Slot |-> IF s < b THEN @[s] ELSE None]]
+    /\ known' = [known EXCEPT ![a] = snap'[a]]
+    /\ vr' = [vr EXCEPT ![a] = [s \in Slot |-> IF b <= s /\ s < Base(a)
+                                               THEN LastVoteR(a, s) ELSE @[s]]]
+    /\ vv' = [vv EXCEPT ![a] = [s \in Slot |-> IF b <= s /\ s < Base(a)
+                                               THEN LastVoteV(a, s) ELSE @[s]]]
     /\ rproof' = [rproof EXCEPT ![a] = NoProof]
-    /\ UNCHANGED <<rnd, vr, vv, snap, votes, decisions, crashed, msgs>>
+    /\ UNCHANGED <<rnd, votes, decisions, crashed, msgs>>
+
+Restart(a) == \E b \in 0 .. Base(a) : RestartWith(a, b)
 
 Crash(a) ==
     /\ Live(a) /\ Cardinality(crashed) < MaxCrashes
