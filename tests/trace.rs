@@ -7,7 +7,7 @@
 use bp_fast_paxos::runtime::faults::FaultRates;
 use bp_fast_paxos::service::server::Broken;
 use bp_fast_paxos::torture::run::{TortureOptions, torture};
-use bp_fast_paxos::trace::event::Event;
+use bp_fast_paxos::trace::event::{Event, Via};
 use bp_fast_paxos::trace::read::{History, read_history, read_trace};
 use bp_fast_paxos::trace::replay::replay;
 use bp_fast_paxos::trace::tla::write_tla;
@@ -153,6 +153,106 @@ fn a_torture_runs_traces_validate_against_the_model_and_the_spec_and_tampering_i
         assert_eq!(rejected.index, at + 1, "{rejected}");
         assert!(rejected.why.contains("lost a step"), "{rejected}");
     }
+}
+
+/// `spec/check.sh --trace` rejects `history` at the event at `at` (0-based).
+fn tlc_rejects_at(history: &History, name: &str, at: usize) {
+    let (code, text) = tlc(history, name);
+    assert_eq!(code, 1, "{name}: {text}");
+    assert!(
+        text.contains(&format!("rejected at event {}", at + 1)),
+        "{name}: rejected at event {}: {text}",
+        at + 1
+    );
+}
+
+#[test]
+fn the_log_rules_of_a_torture_run_are_steps_of_the_log_spec_and_tampering_with_each_is_caught() {
+    let history = traced_run("log-rules", 3, 6, 0.2, None);
+    let count =
+        |pick: &dyn Fn(&Event) -> bool| history.steps.iter().filter(|s| pick(&s.event)).count();
+    // The run exercises what the log spec adds to the single decree.
+    assert!(count(&|e| matches!(e, Event::Promise { .. })) > 0);
+    assert!(count(&|e| matches!(e, Event::Keep { .. })) > 0);
+    assert!(count(&|e| matches!(e, Event::Vote { digest: true, .. })) > 0);
+    assert!(count(&|e| matches!(e, Event::Drop { .. })) > 0);
+    let (code, text) = tlc(&history, "log-rules");
+    assert_eq!(code, 0, "{text}");
+
+    // A PROMISE whose decided prefix is one slot longer than the acceptor's: it would close
+    // a slot the acceptor has not learned and drop its vote there.
+    let mut longer = history.clone();
+    let at = find(&longer, |e| matches!(e, Event::Promise { .. }));
+    if let Event::Promise { promise, .. } = &mut longer.steps[at].event {
+        promise.decided_prefix += 1;
+        let d = promise.decided_prefix;
+        promise.votes.retain(|v| v.slot >= d);
+    }
+    tlc_rejects_at(&longer, "promise-d", at);
+
+    // A vote in a slot that its proof closes (below the largest d of the proof), when the
+    // run has a proof with a decided prefix.
+    let closing = history.steps.iter().position(|s| {
+        matches!(&s.event, Event::Vote { round, proof, .. }
+            if *round > 0 && proof.iter().any(|p| p.decided_prefix > 0))
+    });
+    if let Some(at) = closing {
+        let mut closed = history.clone();
+        if let Event::Vote { slot, proof, .. } = &mut closed.steps[at].event {
+            *slot = proof.iter().map(|p| p.decided_prefix).max().unwrap_or(1) - 1;
+        }
+        tlc_rejects_at(&closed, "closed-slot", at);
+    }
+
+    // An ACCEPT by digest taken without the NEWROUND proof it names: the acceptor's Keep
+    // event is removed, and its next digest vote in that round is refused.
+    let mut unverified = history.clone();
+    let keep = find(&unverified, |e| matches!(e, Event::Keep { .. }));
+    let (acceptor, Event::Keep { round: kept, .. }) = (
+        unverified.steps[keep].acceptor,
+        unverified.steps[keep].event.clone(),
+    ) else {
+        unreachable!()
+    };
+    let vote = (keep + 1..unverified.steps.len())
+        .find(|&i| {
+            unverified.steps[i].acceptor == acceptor
+                && matches!(unverified.steps[i].event,
+                    Event::Vote { digest: true, round, .. } if round == kept)
+        })
+        .expect("a digest vote follows the kept proof");
+    unverified.steps.remove(keep);
+    tlc_rejects_at(&unverified, "no-newround", vote - 1);
+
+    // A decision by catch-up (or, without one, from LEARNs) of a value nobody decided.
+    let mut caught = history.clone();
+    let at = caught
+        .steps
+        .iter()
+        .position(|s| {
+            matches!(
+                s.event,
+                Event::Decide {
+                    via: Via::CatchUp,
+                    ..
+                }
+            )
+        })
+        .unwrap_or_else(|| find(&caught, |e| matches!(e, Event::Decide { .. })));
+    if let Event::Decide { value, .. } = &mut caught.steps[at].event {
+        *value = "0000000000000000".into();
+    }
+    tlc_rejects_at(&caught, "catch-up", at);
+
+    // Votes dropped beyond the decided prefix: compaction before the decision.
+    let mut early = history.clone();
+    let at = find(&early, |e| matches!(e, Event::Drop { .. }));
+    if let Event::Drop { base } = &mut early.steps[at].event {
+        *base += 1;
+    }
+    let rejected = replay(&early).expect_err("votes dropped above the decided prefix");
+    assert_eq!(rejected.index, at + 1, "{rejected}");
+    tlc_rejects_at(&early, "compact-early", at);
 }
 
 #[test]

@@ -57,7 +57,7 @@ enum Command {
         /// Trace files, or directories of `*.trace.jsonl` files: one per acceptor.
         #[arg(required = true)]
         files: Vec<PathBuf>,
-        /// Write `TraceBPFastPaxos.tla` and `.cfg` into DIR instead of replaying.
+        /// Write `TraceBPFastPaxosLog.tla` and `.cfg` into DIR instead of replaying.
         #[arg(long, value_name = "DIR")]
         tla: Option<PathBuf>,
     },

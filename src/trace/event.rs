@@ -54,6 +54,16 @@ pub enum Event {
         value: String,
         from: u16,
         proof: Vec<TracePromise>,
+        /// The ACCEPT named its proof by digest (or came in the NEWROUND that carried it):
+        /// the acceptor took the NEWROUND proof it had kept.
+        #[serde(default)]
+        digest: bool,
+    },
+    /// It verified and kept the NEWROUND proof of `round`, which the round's ACCEPTs name by
+    /// digest.
+    Keep {
+        round: Round,
+        proof: Vec<TracePromise>,
     },
     /// It moved to a higher round and sent this PROMISE (a trust change).
     Promise {

@@ -6,7 +6,7 @@
 use super::event::{Event, FORMAT, Header, Record, TracePromise, TraceVote, Via, value_digest};
 use crate::log::Slot;
 use crate::log::acceptor::LogAcceptorState;
-use crate::log::message::{LogMsg, LogProof};
+use crate::log::message::{LogMsg, LogProof, ProofDigest};
 use crate::message::Vote;
 use crate::runtime::event_loop::{Input, Observer};
 use crate::service::msg::{ServiceMsg, SlotValue};
@@ -26,6 +26,8 @@ struct Before {
     learner_base: Slot,
     votes: BTreeMap<Slot, Vote<SlotValue>>,
     decided: BTreeSet<Slot>,
+    /// The round and digest of the NEWROUND proof it kept.
+    kept: Option<(u32, ProofDigest)>,
 }
 
 /// Writes the trace of one acceptor to a file.
@@ -178,6 +180,7 @@ impl Observer<ServiceNode> for TraceRecorder {
             learner_base: acceptor.learner.base,
             votes: acceptor.votes.clone(),
             decided: decided_slots(acceptor),
+            kept: acceptor.round_proof.as_ref().map(|k| (k.round, k.digest)),
         });
     }
 
@@ -195,6 +198,21 @@ impl Observer<ServiceNode> for TraceRecorder {
             Input::Timeout(_) => (None, None),
         };
         let mut events = Vec::new();
+        // A NEWROUND proof kept comes before the votes it allows.
+        if let Some(known) = &after.round_proof
+            && before.kept != Some((known.round, known.digest))
+        {
+            events.push(Event::Keep {
+                round: known.round,
+                proof: proof_of(&known.proof),
+            });
+        }
+        let digest = matches!(
+            msg,
+            Some(ServiceMsg::Log(
+                LogMsg::AcceptByDigest { .. } | LogMsg::NewRound { .. }
+            ))
+        );
         for (slot, vote) in &after.votes {
             if before.votes.get(slot) == Some(vote) {
                 continue;
@@ -205,6 +223,7 @@ impl Observer<ServiceNode> for TraceRecorder {
                 value: value_digest(&vote.value),
                 from: src.map_or(u16::MAX, |src| self.proposer_of(src)),
                 proof: proof_behind(msg, after),
+                digest,
             });
         }
         if after.rnd > before.rnd {

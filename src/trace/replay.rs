@@ -191,7 +191,10 @@ impl Replay {
                 value,
                 from,
                 proof,
+                ..
             } => self.vote(acceptor, *slot, *round, value, *from, proof),
+            // The proof is checked with each vote that names it (`proof` of a digest vote).
+            Event::Keep { .. } => Ok(()),
             Event::Promise { promise, .. } => self.promise(acceptor, promise),
             Event::Decide {
                 slot,

@@ -1,24 +1,24 @@
-//! `check trace --tla`: the merged history as a TLA+ module, `TraceBPFastPaxos`, that drives
-//! `spec/BPFastPaxos.tla` through the same steps (the technique of etcd's and CCF's trace
-//! validation). TLC checks that each event is a step of the spec, with the spec's invariants
-//! after it; `spec/check.sh --trace DIR` runs it.
+//! `check trace --tla`: the merged history as a TLA+ module, `TraceBPFastPaxosLog`, that drives
+//! `spec/BPFastPaxosLog.tla` through the same steps (the technique of etcd's and CCF's trace
+//! validation). TLC checks that each event is a step of the log spec, with the spec's
+//! invariants after it; `spec/check.sh --trace DIR` runs it.
 //!
-//! The spec is single-decree and the runtime runs a log, so the history is projected slot by
-//! slot: each slot starts from the spec's `Init`, and sees
+//! The whole log is one behaviour of the spec, each event one action:
 //!
-//! - each vote in the slot as `ReceiveAccept(a, m)` for the ACCEPT `m` of `Leader(r)` with the
-//!   slot's part of the proof (every proposer is Byzantine here: the trace does not show what
-//!   proposers meant, only what acceptors received);
-//! - each change of an acceptor's round as `TrustChange(a)`: a PROMISE named by a proof in the
-//!   slot when it was sent, the others just before the acceptor's next vote in the slot (the
-//!   spec sends each PROMISE with the acceptor's true last vote, so a proof that misreports a
-//!   vote is not made of PROMISEs the spec sent, and the vote is refused);
-//! - each learner's first decision of the slot as `Decide(l)`.
+//! - a vote is `ReceiveAccept` with the ACCEPT's proof, or `AcceptByDigest` with the NEWROUND
+//!   proof the acceptor kept (every proposer is Byzantine here: the trace shows what acceptors
+//!   received, not what proposers meant); a proof is reduced to the first PROMISE of each
+//!   acceptor, which is all an acceptor reads of it;
+//! - a NEWROUND proof kept is `KeepProof`;
+//! - a PROMISE is `TrustChangeTo`, and must be the PROMISE the spec sends, with the decided
+//!   prefix `d` and the votes at or above it;
+//! - a decision is `LearnAt` (a quorum of votes in its round) or `CatchUpAt` (a decision some
+//!   learner knew); a snapshot is `StateTransferTo`; dropped votes are `CompactTo`;
+//! - a restart is `Restart`, whose durable state must be the spec's.
 //!
-//! Restarts are not projected: a restart that recovers what the acceptor had is a pause, which
-//! the replay of [`super::replay`] checks.
+//! PROMISEs are written once, in a table `P`, and events name them by index.
 
-use super::event::{Event, TracePromise};
+use super::event::{Event, TracePromise, TraceVote, Via};
 use super::read::History;
 use crate::log::Slot;
 use crate::types::{Cluster, Round};
@@ -28,36 +28,7 @@ use std::io;
 use std::path::Path;
 
 /// The name of the generated module (and of its `.cfg`).
-pub const MODULE: &str = "TraceBPFastPaxos";
-
-/// One event of a slot's projection.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Projected {
-    /// A new slot: back to `Init`.
-    Slot(Slot),
-    Trust {
-        acceptor: u16,
-        round: Round,
-    },
-    Vote {
-        acceptor: u16,
-        round: Round,
-        value: usize,
-        proof: Vec<ProjectedPromise>,
-    },
-    Decide {
-        learner: u16,
-        value: usize,
-    },
-}
-
-/// A PROMISE of a proof as the spec sees it in one slot: the acceptor's vote there, if any.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct ProjectedPromise {
-    round: Round,
-    acceptor: u16,
-    vote: Option<(Round, usize)>,
-}
+pub const MODULE: &str = "TraceBPFastPaxosLog";
 
 /// What the generated module holds.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -68,225 +39,229 @@ pub struct TlaTrace {
     pub max_round: Round,
 }
 
-/// Names a slot's values `v1`, `v2`, … in the order they appear.
+/// Names values `v1`, `v2`, … in the order they appear.
 #[derive(Default)]
-struct Names(Vec<String>);
+struct Names(BTreeMap<String, usize>);
 
 impl Names {
-    fn of(&mut self, value: &str) -> usize {
-        match self.0.iter().position(|v| v == value) {
-            Some(i) => i + 1,
-            None => {
-                self.0.push(value.to_string());
-                self.0.len()
-            }
-        }
+    fn of(&mut self, value: &str) -> String {
+        let next = self.0.len() + 1;
+        format!("\"v{}\"", self.0.entry(value.to_string()).or_insert(next))
     }
 }
 
-/// The slots the history touches, and the PROMISEs each one's proofs name.
-fn slots_and_references(history: &History) -> BTreeMap<Slot, BTreeSet<(u16, Round)>> {
-    let mut slots: BTreeMap<Slot, BTreeSet<(u16, Round)>> = BTreeMap::new();
-    for step in &history.steps {
-        match &step.event {
-            Event::Vote { slot, proof, .. } => {
-                let refs = slots.entry(*slot).or_default();
-                refs.extend(proof.iter().map(|p| (p.acceptor, p.round)));
-            }
-            Event::Decide { slot, .. } => {
-                slots.entry(*slot).or_default();
-            }
-            _ => {}
-        }
-    }
-    slots
+/// A PROMISE as the spec sees it: its mac is not part of it (no proposer can forge one, so
+/// a PROMISE is in the spec's `msgs` iff an acceptor sent it).
+type PromiseKey = (Round, u16, Slot, Vec<(Slot, Round, String)>);
+
+/// The table of PROMISEs, and the values' names.
+#[derive(Default)]
+struct Tables {
+    names: Names,
+    promises: Vec<String>,
+    index: BTreeMap<PromiseKey, usize>,
 }
 
-fn project_promise(promise: &TracePromise, slot: Slot, names: &mut Names) -> ProjectedPromise {
-    ProjectedPromise {
-        round: promise.round,
-        acceptor: promise.acceptor,
-        vote: promise.vote_in(slot).map(|v| (v.round, names.of(&v.value))),
+impl Tables {
+    /// The TLA+ list `<<<<slot, round, value>>, …>>` of votes.
+    fn votes(&mut self, votes: &[TraceVote]) -> String {
+        let items: Vec<String> = votes
+            .iter()
+            .map(|v| format!("<<{}, {}, {}>>", v.slot, v.round, self.names.of(&v.value)))
+            .collect();
+        format!("<<{}>>", items.join(", "))
     }
-}
 
-/// The projection of the history on `slot`.
-fn project_slot(
-    history: &History,
-    slot: Slot,
-    refs: &BTreeSet<(u16, Round)>,
-    out: &mut Vec<Projected>,
-) -> usize {
-    let mut names = Names::default();
-    let mut projected = vec![Projected::Slot(slot)];
-    // The acceptor's real round, and the round the projection has it in.
-    let mut real: BTreeMap<u16, Round> = BTreeMap::new();
-    let mut shown: BTreeMap<u16, Round> = BTreeMap::new();
-    let mut decided: BTreeSet<u16> = BTreeSet::new();
-    let mut end = 1;
-    for step in &history.steps {
-        let a = step.acceptor;
-        match &step.event {
-            Event::Promise { promise, .. } => {
-                real.insert(a, promise.round);
-                if refs.contains(&(a, promise.round)) {
-                    shown.insert(a, promise.round);
-                    projected.push(Projected::Trust {
-                        acceptor: a,
-                        round: promise.round,
-                    });
-                }
-            }
-            Event::Vote {
-                slot: s,
-                round,
-                value,
-                from: _,
-                proof,
-            } => {
-                let now = real.get(&a).copied().unwrap_or(0).max(*round);
-                if *s == slot {
-                    let before = real.get(&a).copied().unwrap_or(0);
-                    if before > shown.get(&a).copied().unwrap_or(0) {
-                        projected.push(Projected::Trust {
-                            acceptor: a,
-                            round: before,
-                        });
-                    }
-                    let proof = proof
-                        .iter()
-                        .map(|p| project_promise(p, slot, &mut names))
-                        .collect::<BTreeSet<_>>()
-                        .into_iter()
-                        .collect();
-                    projected.push(Projected::Vote {
-                        acceptor: a,
-                        round: *round,
-                        value: names.of(value),
-                        proof,
-                    });
-                    shown.insert(a, now);
-                    end = projected.len();
-                }
-                real.insert(a, now);
-            }
-            Event::Decide { slot: s, value, .. } if *s == slot && decided.insert(a) => {
-                projected.push(Projected::Decide {
-                    learner: a,
-                    value: names.of(value),
-                });
-                end = projected.len();
-            }
-            _ => {}
+    /// The 1-based index of `promise` in `P`, adding it if it is new.
+    fn promise(&mut self, promise: &TracePromise) -> usize {
+        let key: PromiseKey = (
+            promise.round,
+            promise.acceptor,
+            promise.decided_prefix,
+            promise
+                .votes
+                .iter()
+                .map(|v| (v.slot, v.round, v.value.clone()))
+                .collect(),
+        );
+        if let Some(i) = self.index.get(&key) {
+            return *i;
         }
+        let votes = self.votes(&promise.votes);
+        self.promises.push(format!(
+            "Promise({}, {}, {}, {votes})",
+            promise.round,
+            acceptor_name(promise.acceptor),
+            promise.decided_prefix
+        ));
+        let i = self.promises.len();
+        self.index.insert(key, i);
+        i
     }
-    // Nothing after the slot's last vote or decision matters to it.
-    projected.truncate(end);
-    out.extend(projected);
-    names.0.len()
+
+    /// A proof as the set of the first PROMISE of each acceptor.
+    fn proof(&mut self, proof: &[TracePromise]) -> String {
+        let mut seen = BTreeSet::new();
+        let items: Vec<String> = proof
+            .iter()
+            .filter(|p| seen.insert(p.acceptor))
+            .map(|p| format!("P[{}]", self.promise(p)))
+            .collect();
+        format!("{{{}}}", items.join(", "))
+    }
 }
 
 fn acceptor_name(a: u16) -> String {
     format!("\"a{}\"", a + 1)
 }
 
-fn event_tla(event: &Projected) -> String {
-    let record = |k: &str, a: String, r: u64, v: String, q: String| {
-        format!("[k |-> \"{k}\", a |-> {a}, r |-> {r}, v |-> {v}, q |-> {q}]")
-    };
-    let none = "\"-\"".to_string();
+/// The TLA+ record of one event; `first` says whether a start is the acceptor's first.
+fn event_tla(acceptor: u16, event: &Event, first: bool, t: &mut Tables) -> String {
+    let a = acceptor_name(acceptor);
     match event {
-        // A new slot's record holds the slot in `r`, for the reader of a deadlock.
-        Projected::Slot(slot) => record("slot", none.clone(), *slot, none, "{}".into()),
-        Projected::Trust { acceptor, round } => record(
-            "trust",
-            acceptor_name(*acceptor),
-            u64::from(*round),
-            none,
-            "{}".into(),
+        Event::Start { rnd, base, votes } => format!(
+            "[k |-> \"start\", a |-> {a}, first |-> {}, r |-> {rnd}, n |-> {base}, vs |-> {}]",
+            if first { "TRUE" } else { "FALSE" },
+            t.votes(votes)
         ),
-        Projected::Vote {
-            acceptor,
+        Event::Vote {
+            slot,
             round,
             value,
+            from,
             proof,
-        } => {
-            let promises: Vec<String> = proof
-                .iter()
-                .map(|p| {
-                    let (vrnd, vval) = match p.vote {
-                        Some((r, v)) => (r.to_string(), format!("\"v{v}\"")),
-                        None => ("-1".to_string(), "None".to_string()),
-                    };
-                    format!(
-                        "[type |-> \"promise\", rnd |-> {}, acc |-> {}, vrnd |-> {vrnd}, \
-                         vval |-> {vval}]",
-                        p.round,
-                        acceptor_name(p.acceptor)
-                    )
-                })
-                .collect();
-            record(
-                "vote",
-                acceptor_name(*acceptor),
-                u64::from(*round),
-                format!("\"v{value}\""),
-                format!("{{{}}}", promises.join(", ")),
-            )
-        }
-        Projected::Decide { learner, value } => record(
-            "decide",
-            acceptor_name(*learner),
-            0,
-            format!("\"v{value}\""),
-            "{}".into(),
+            digest,
+        } => format!(
+            "[k |-> \"vote\", a |-> {a}, s |-> {slot}, r |-> {round}, v |-> {}, p |-> \"p{from}\", \
+             dg |-> {}, q |-> {}]",
+            t.names.of(value),
+            if *digest { "TRUE" } else { "FALSE" },
+            t.proof(proof)
         ),
+        Event::Keep { round, proof } => format!(
+            "[k |-> \"keep\", a |-> {a}, r |-> {round}, q |-> {}]",
+            t.proof(proof)
+        ),
+        Event::Promise { promise, .. } => format!(
+            "[k |-> \"promise\", a |-> {a}, r |-> {}, n |-> {}]",
+            promise.round,
+            t.promise(promise)
+        ),
+        Event::Decide {
+            slot,
+            round,
+            value,
+            via,
+        } => format!(
+            "[k |-> \"{}\", a |-> {a}, s |-> {slot}, r |-> {round}, v |-> {}]",
+            match via {
+                Via::Learn => "learn",
+                Via::CatchUp => "catchup",
+            },
+            t.names.of(value)
+        ),
+        Event::Skip { to } => format!("[k |-> \"skip\", a |-> {a}, n |-> {to}]"),
+        Event::Drop { base } => format!("[k |-> \"drop\", a |-> {a}, n |-> {base}]"),
     }
 }
 
-/// Writes `TraceBPFastPaxos.tla` and its `.cfg` into `dir`.
-pub fn write_tla(history: &History, dir: &Path) -> io::Result<TlaTrace> {
-    let cluster = Cluster::new(history.f, history.proposers.max(1));
-    let mut events = Vec::new();
-    let mut values = 2;
-    let slots = slots_and_references(history);
-    for (slot, refs) in &slots {
-        values = values.max(project_slot(history, *slot, refs, &mut events));
-    }
-    let max_round = history
+/// The slots the module must hold: one past every slot the history names.
+fn slots_of(history: &History) -> Slot {
+    let past = |votes: &[TraceVote]| votes.iter().map(|v| v.slot + 1).max().unwrap_or(0);
+    let promise_past = |p: &TracePromise| past(&p.votes).max(p.decided_prefix);
+    history
         .steps
         .iter()
-        .filter_map(|s| match &s.event {
-            Event::Vote { round, proof, .. } => {
-                Some(proof.iter().map(|p| p.round).max().unwrap_or(0).max(*round))
-            }
-            Event::Promise { promise, .. } => Some(promise.round),
-            Event::Start { rnd, .. } => Some(*rnd),
-            _ => None,
+        .map(|s| match &s.event {
+            Event::Start { base, votes, .. } => past(votes).max(*base),
+            Event::Vote { slot, proof, .. } => proof
+                .iter()
+                .map(promise_past)
+                .max()
+                .unwrap_or(0)
+                .max(slot + 1),
+            Event::Keep { proof, .. } => proof.iter().map(promise_past).max().unwrap_or(0),
+            Event::Promise { promise, .. } => promise_past(promise),
+            Event::Decide { slot, .. } => slot + 1,
+            Event::Skip { to } => *to,
+            Event::Drop { base } => *base,
         })
         .max()
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .max(1)
+}
+
+fn max_round_of(history: &History) -> Round {
+    let promise_round = |p: &TracePromise| {
+        p.votes
+            .iter()
+            .map(|v| v.round)
+            .max()
+            .unwrap_or(0)
+            .max(p.round)
+    };
+    let proof_round = |q: &[TracePromise]| q.iter().map(promise_round).max().unwrap_or(0);
+    history
+        .steps
+        .iter()
+        .map(|s| match &s.event {
+            Event::Start { rnd, votes, .. } => {
+                votes.iter().map(|v| v.round).max().unwrap_or(0).max(*rnd)
+            }
+            Event::Vote { round, proof, .. } | Event::Keep { round, proof } => {
+                proof_round(proof).max(*round)
+            }
+            Event::Promise { promise, .. } => promise_round(promise),
+            Event::Decide { round, .. } => *round,
+            Event::Skip { .. } | Event::Drop { .. } => 0,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Writes `TraceBPFastPaxosLog.tla` and its `.cfg` into `dir`.
+pub fn write_tla(history: &History, dir: &Path) -> io::Result<TlaTrace> {
+    let cluster = Cluster::new(history.f, history.proposers.max(1));
+    let mut tables = Tables::default();
+    let mut started = BTreeSet::new();
+    let mut events = Vec::new();
+    for step in &history.steps {
+        let first = matches!(step.event, Event::Start { .. }) && started.insert(step.acceptor);
+        events.push(event_tla(step.acceptor, &step.event, first, &mut tables));
+    }
+    let restarts = history
+        .steps
+        .iter()
+        .filter(|s| matches!(s.event, Event::Start { .. }))
+        .count();
+    let trace = TlaTrace {
+        slots: slots_of(history) as usize,
+        events: events.len(),
+        values: tables.names.0.len().max(1),
+        max_round: max_round_of(history),
+    };
     std::fs::create_dir_all(dir)?;
     std::fs::write(
         dir.join(format!("{MODULE}.tla")),
-        module_text(cluster, values, max_round, &events),
+        module_text(cluster, &trace, restarts, &tables, &events),
     )?;
     std::fs::write(dir.join(format!("{MODULE}.cfg")), CFG)?;
-    Ok(TlaTrace {
-        slots: slots.len(),
-        events: events.len(),
-        values,
-        max_round,
-    })
+    Ok(trace)
 }
 
-fn module_text(cluster: Cluster, values: usize, max_round: Round, events: &[Projected]) -> String {
+fn module_text(
+    cluster: Cluster,
+    trace: &TlaTrace,
+    restarts: usize,
+    tables: &Tables,
+    events: &[String],
+) -> String {
     let acceptors: Vec<String> = cluster.acceptor_ids().map(|a| acceptor_name(a.0)).collect();
     let proposers: Vec<String> = cluster
         .proposer_ids()
         .map(|p| format!("\"p{}\"", p.0))
         .collect();
-    let value_names: Vec<String> = (1..=values).map(|v| format!("\"v{v}\"")).collect();
+    let values: Vec<String> = (1..=trace.values).map(|v| format!("\"v{v}\"")).collect();
     let mut text = String::new();
     let _ = writeln!(
         text,
@@ -296,15 +271,27 @@ fn module_text(cluster: Cluster, values: usize, max_round: Round, events: &[Proj
     let _ = writeln!(text, "TAcceptor == {{{}}}", acceptors.join(", "));
     let _ = writeln!(text, "TProposer == {{{}}}", proposers.join(", "));
     let _ = writeln!(text, "TProposerOrder == <<{}>>", proposers.join(", "));
-    let _ = writeln!(text, "TValue == {{{}}}", value_names.join(", "));
+    let _ = writeln!(text, "TValue == {{{}}}", values.join(", "));
     let _ = writeln!(text, "TClientOf == [p \\in TProposer |-> \"v1\"]");
     let _ = writeln!(text, "TF == {}", cluster.f);
-    let _ = writeln!(text, "TMaxRound == {max_round}");
-    text.push('\n');
+    let _ = writeln!(text, "TMaxRound == {}", trace.max_round);
+    let _ = writeln!(text, "TSlots == {}", trace.slots);
+    let _ = writeln!(text, "TMaxRestarts == {restarts}");
+    text.push_str(PROMISE_OPS);
+    text.push_str("P == <<\n");
+    for (i, p) in tables.promises.iter().enumerate() {
+        let sep = if i + 1 == tables.promises.len() {
+            ""
+        } else {
+            ","
+        };
+        let _ = writeln!(text, "  {p}{sep}");
+    }
+    text.push_str(">>\n\n");
     text.push_str("Events == <<\n");
     for (i, event) in events.iter().enumerate() {
         let sep = if i + 1 == events.len() { "" } else { "," };
-        let _ = writeln!(text, "  {}{sep}", event_tla(event));
+        let _ = writeln!(text, "  {event}{sep}");
     }
     text.push_str(">>\n");
     text.push_str(TAIL);
@@ -313,62 +300,118 @@ fn module_text(cluster: Cluster, values: usize, max_round: Round, events: &[Proj
 
 const HEAD: &str = r#"(***************************************************************************)
 (* Generated by `check trace --tla` from the traces of a running cluster: *)
-(* the acceptors' votes, trust changes and decisions, slot by slot, as    *)
-(* steps of BPFastPaxos.  TLC checks that each event is a step the spec   *)
-(* allows (the run deadlocks at the first one that is not) and that the   *)
-(* spec's invariants hold after it.  Check it with                        *)
+(* every acceptor's votes, kept NEWROUND proofs, PROMISEs, decisions,     *)
+(* snapshots, compactions and restarts, as steps of BPFastPaxosLog.  TLC   *)
+(* checks that each event is a step the spec allows (the run deadlocks at *)
+(* the first one that is not) and that the spec's invariants hold after   *)
+(* it.  Check it with                                                     *)
 (*     spec/check.sh --trace DIR                                          *)
 (***************************************************************************)
-EXTENDS BPFastPaxos
+EXTENDS BPFastPaxosLog
 
 VARIABLE i   \* how many events have been replayed
+
+"#;
+
+const PROMISE_OPS: &str = r#"
+\* A slot's reported vote in a list <<<<slot, round, value>>, ...>>.
+VotesR(l) == [s \in Slot |-> IF \E j \in DOMAIN l : l[j][1] = s
+                             THEN l[CHOOSE j \in DOMAIN l : l[j][1] = s][2] ELSE -1]
+VotesV(l) == [s \in Slot |-> IF \E j \in DOMAIN l : l[j][1] = s
+                             THEN l[CHOOSE j \in DOMAIN l : l[j][1] = s][3] ELSE None]
+
+Promise(r, a, d, l) ==
+    [type |-> "promise", rnd |-> r, acc |-> a, d |-> d, vr |-> VotesR(l), vv |-> VotesV(l)]
 
 "#;
 
 const TAIL: &str = r#"
 Ev == Events[i + 1]
 
-\* Every proposer is Byzantine: the trace shows what acceptors received.
 TraceInit == Init /\ i = 0
 
-\* A new slot: the spec's initial state again.
-NewSlot ==
-    /\ rnd' = [a \in Acceptor |-> 0]
-    /\ vrnd' = [a \in Acceptor |-> -1]
-    /\ vval' = [a \in Acceptor |-> None]
-    /\ votes' = {}
-    /\ crashed' = {}
-    /\ decided' = [l \in Learner |-> {}]
-    /\ msgs' = {}
+\* The acceptor's first start is from the initial state; a later one is a
+\* restart that must recover the spec's durable state.
+Start(e) ==
+    IF e.first
+    THEN /\ rnd[e.a] = 0 /\ e.n = 0 /\ e.vs = <<>>
+         /\ UNCHANGED vars
+    ELSE /\ RestartWith(e.a, e.n)
+         /\ rnd[e.a] = e.r
+         /\ \A s \in Slot : s >= e.n => /\ vr'[e.a][s] = VotesR(e.vs)[s]
+                                        /\ vv'[e.a][s] = VotesV(e.vs)[s]
 
-\* The ACCEPT of Leader(r) that the acceptor received, with the slot's part of its proof.
-TraceAccept(e) ==
-    [type |-> "accept", from |-> Leader(e.r), rnd |-> e.r, val |-> e.v, proof |-> e.q]
+\* An ACCEPT from Leader(r): with its proof, or naming the kept NEWROUND proof.
+TraceVote(e) ==
+    /\ e.p = Leader(e.r)
+    /\ IF e.dg
+       THEN rproof[e.a].proof = e.q /\ AcceptByDigest(e.a, e.r, e.s, e.v)
+       ELSE /\ e.r = 0 \/ e.q \subseteq PromisesFor(e.r)
+            /\ ReceiveAccept(e.a, e.r, e.s, e.v, e.q)
 
 TraceStep ==
     /\ i < Len(Events)
     /\ i' = i + 1
-    /\ \/ Ev.k = "slot" /\ NewSlot
-       \/ Ev.k = "trust" /\ TrustChange(Ev.a) /\ rnd'[Ev.a] = Ev.r
-       \/ /\ Ev.k = "vote"
-          \* ByzantineAccept(a) with this ACCEPT: its proof holds PROMISEs really sent.
-          /\ Ev.q \subseteq PromisesFor(Ev.r)
-          /\ ReceiveAccept(Ev.a, TraceAccept(Ev))
-       \/ Ev.k = "decide" /\ Decide(Ev.a) /\ decided'[Ev.a] = decided[Ev.a] \cup {Ev.v}
+    /\ CASE Ev.k = "start"   -> Start(Ev)
+         [] Ev.k = "vote"    -> TraceVote(Ev)
+         [] Ev.k = "keep"    -> Ev.q \subseteq PromisesFor(Ev.r) /\ KeepProof(Ev.a, Ev.r, Ev.q)
+         [] Ev.k = "promise" -> TrustChangeTo(Ev.a, Ev.r) /\ PromiseOf(Ev.a, Ev.r) = P[Ev.n]
+         [] Ev.k = "learn"   -> LearnAt(Ev.a, Ev.s, Ev.r, Ev.v)
+         [] Ev.k = "catchup" -> CatchUpAt(Ev.a, Ev.s, Ev.v)
+         [] Ev.k = "skip"    -> StateTransferTo(Ev.a, Ev.n)
+         [] Ev.k = "drop"    -> CompactTo(Ev.a, Ev.n)
 
 \* At the end, stutter: a deadlock before it means an event the spec does not allow.
 Done == i = Len(Events) /\ UNCHANGED <<vars, i>>
 
 TraceNext == TraceStep \/ Done
 
-\* The spec's invariants, checked after the events that can break them (trust changes and
-\* decisions only ever make them easier to hold).
-LastIs(kinds) == i > 0 /\ Events[i].k \in kinds
+\* The spec's invariants, for what the last event touched, over the votes of
+\* one slot (the spec's own forms range over every value and round, which a
+\* long trace makes slow).
+Last == Events[i]
+LastIs(kinds) == i > 0 /\ Last.k \in kinds
 
-TraceAgreement == LastIs({"vote", "decide"}) => Agreement
-TraceVotesSafe == LastIs({"vote"}) => VotesSafe
-TraceOneVote == LastIs({"vote"}) => OneVote
-TracePromisesHonest == LastIs({"vote", "trust"}) => PromisesHonest
+VotesIn(s) == {t \in votes : t[3] = s}
+VotersIn(V, c, w) == {t[1] : t \in {x \in V : x[2] = c /\ x[4] = w}}
+ChosenFrom(V) == {t[4] : t \in {x \in V : Cardinality(VotersIn(V, x[2], x[4])) >= QuorumSize}}
+DecidedSlots == {x[1] : x \in decisions}
+
+\* SafeAt(s, r, v): in no round c < r can a quorum choose another value:
+\* one that got votes in c, or (as Value holds values nobody voted) any.
+TraceSafeAt(s, r, v) ==
+    LET V == VotesIn(s)
+        Can(c) == {a \in Acceptor : rnd[a] <= c /\ Live(a)
+                                    /\ ~\E t \in V : t[1] = a /\ t[2] = c}
+    IN  \A c \in 0 .. (r - 1) :
+           /\ Cardinality(Can(c)) < QuorumSize
+           /\ \A w \in {t[4] : t \in {x \in V : x[2] = c}} \ {v} :
+                 Cardinality(VotersIn(V, c, w) \cup Can(c)) < QuorumSize
+
+TraceAgreement ==
+    LastIs({"vote", "learn", "catchup"}) =>
+        LET chosen == ChosenFrom(VotesIn(Last.s))
+        IN  /\ Cardinality(chosen) <= 1
+            /\ \A x \in decisions : x[1] = Last.s => x[2] \in chosen
+TraceVotesSafe == LastIs({"vote"}) => TraceSafeAt(Last.s, Last.r, Last.v)
+TraceOneVote ==
+    LastIs({"vote"}) => \A t \in VotesIn(Last.s) : t[1] = Last.a /\ t[2] = Last.r => t[4] = Last.v
+\* The PROMISE closes only decided slots, reports real votes, and no vote of
+\* its sender below its round in an open slot is higher than the one it reports.
+TracePromisesHonest ==
+    LastIs({"promise"}) =>
+        LET m == P[Last.n]
+        IN  /\ 0 .. (m.d - 1) \subseteq DecidedSlots
+            /\ \A s \in Slot : m.vr[s] # -1 => VotedFor(m.acc, m.vr[s], s, m.vv[s])
+            /\ \A t \in votes : t[1] = m.acc /\ t[2] < m.rnd /\ t[3] >= m.d => m.vr[t[3]] >= t[2]
+TraceProofsSound ==
+    LastIs({"keep"}) =>
+        /\ ValidRoundProof(Last.r, Last.q) /\ Last.q \subseteq Promises
+        /\ 0 .. (ClosedBelow(Last.q) - 1) \subseteq DecidedSlots
+TraceLogsArePrefixes == LastIs({"learn", "catchup", "skip", "start"}) => LogsArePrefixes
+
+\* The replay is one path: its states differ by i, which is all TLC needs to tell them apart.
+TraceView == i
 =============================================================================
 "#;
 
@@ -380,14 +423,17 @@ CONSTANTS
     Value <- TValue
     ClientValue <- TValue
     ClientOf <- TClientOf
-    Learner <- TAcceptor
     F <- TF
     MaxRound <- TMaxRound
+    Slots <- TSlots
+    Window <- TSlots
     MaxCrashes = 0
+    MaxRestarts <- TMaxRestarts
     ProposerOrder <- TProposerOrder
     None = None
     Variant = "correct"
 INIT TraceInit
 NEXT TraceNext
-INVARIANTS TraceAgreement TraceVotesSafe TraceOneVote TracePromisesHonest
+INVARIANTS TraceAgreement TraceVotesSafe TraceOneVote TracePromisesHonest TraceProofsSound TraceLogsArePrefixes
+VIEW TraceView
 "#;
