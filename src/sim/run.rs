@@ -1,6 +1,6 @@
 //! A simulated run: the cluster (4 acceptors, 2 proposers of which proposer 0 is Byzantine),
 //! honest clients and a Byzantine client, a fault schedule (crashes, torn writes, full disks,
-//! partitions, a whole-cluster restart on request, a faulty network), then healing, a calm
+//! partitions, a whole-cluster restart, a faulty network), then healing, a calm
 //! phase in which every operation must complete, final reads of every key, and the checks.
 
 use super::checks::Violation;
@@ -97,7 +97,7 @@ impl SimOptions {
             fault_ms: 10_000,
             calm_ms: 5_000,
             broken: None,
-            whole_cluster: false,
+            whole_cluster: true,
             byzantine: true,
             until_step: None,
             scratch: default_scratch(),
@@ -110,8 +110,8 @@ impl SimOptions {
         if let Some(b) = self.broken {
             let _ = write!(c, " --broken {}", b.name());
         }
-        if self.whole_cluster {
-            c.push_str(" --whole-cluster");
+        if !self.whole_cluster {
+            c.push_str(" --no-whole-cluster");
         }
         if !self.byzantine {
             c.push_str(" --no-byzantine");

@@ -31,9 +31,9 @@ pub struct SimulateArgs {
     /// vote-twice, send-before-sync, apply-twice.
     #[arg(long, value_parser = SimBroken::parse)]
     broken: Option<SimBroken>,
-    /// Crash and restart the whole cluster during the faults.
+    /// No crash and restart of the whole cluster during the faults.
     #[arg(long)]
-    whole_cluster: bool,
+    no_whole_cluster: bool,
     /// No Byzantine proposer and client.
     #[arg(long)]
     no_byzantine: bool,
@@ -80,7 +80,7 @@ pub fn run_simulate(args: SimulateArgs) -> Result<(), Failure> {
             fault_ms: args.fault_ms,
             calm_ms: args.calm_ms,
             broken: args.broken,
-            whole_cluster: args.whole_cluster,
+            whole_cluster: !args.no_whole_cluster,
             byzantine: !args.no_byzantine,
             until_step: args.until_step,
             ..SimOptions::new(seed)
