@@ -21,7 +21,8 @@
 #
 # Each configuration is spec/MCBPFastPaxos.cfg ("default") or spec/cfg/NAME.cfg;
 # its header says "expect: holds" or "expect: violates INV..." (any of the named
-# invariants or properties) and "ci: yes|tlc|no" (tlc: in --ci only when the
+# invariants or properties), "module: NAME" when its module is not MCBPFastPaxos,
+# and "ci: yes|tlc|no" (tlc: in --ci only when the
 # checker is TLC, which explores these models several times faster).  The
 # script prints one line per configuration and exits non-zero if any verdict is
 # not the expected one, or if a run stopped before it explored the whole state
@@ -226,9 +227,10 @@ run_tlc() {
   # then reports a shortest counterexample, the same one on every run.
   [ "$expect" != holds ] && workers=1
   cp "$cfg" "$WORK/$name.cfg"
+  local module; module=$(cfg_field "$cfg" module); module=${module:-MCBPFastPaxos}
   (cd "$WORK" && java -XX:+UseParallelGC -Xss16m -cp "$TLA2TOOLS_JAR" tlc2.TLC \
       -config "$name.cfg" -workers "$workers" -deadlock -metadir "$WORK/states-$name" \
-      -nowarning MCBPFastPaxos.tla) > "$log" 2>&1
+      -nowarning "$module.tla") > "$log" 2>&1
   STATES=$(sed -n 's/.* states generated, \([0-9,]*\) distinct states found.*/\1/p' "$log" | tail -n 1 | tr -d ,)
   DEPTH=$(sed -n 's/^The depth of the complete state graph search is \([0-9]*\).*/\1/p' "$log" | tail -n 1)
   TRACE=$(grep -c '^State [0-9]*:' "$log")
@@ -237,7 +239,8 @@ run_tlc() {
   elif grep -q '^Error: Invariant .* is violated' "$log"; then
     GOT="violates $(sed -n 's/^Error: Invariant \(.*\) is violated.*/\1/p' "$log" | head -n 1)"
   elif grep -q '^Error: Action property .* is violated\|^Error: Temporal properties were violated\|^Error: The property .* is violated by the initial state' "$log"; then
-    GOT="violates ConsensusRefined"   # the one property the configurations check
+    # TLC does not name a violated temporal property: the configuration's first one.
+    GOT="violates $(sed -n 's/^PROPERTIES *\([A-Za-z0-9_]*\).*/\1/p' "$cfg" | head -n 1)"
   else
     GOT=error; tail -n 20 "$log" >&2
   fi

@@ -43,6 +43,8 @@ enum Projected {
         acceptor: u16,
         round: Round,
         value: usize,
+        /// The proposer the ACCEPT came from, as recorded.
+        from: u16,
         proof: Vec<ProjectedPromise>,
     },
     Decide {
@@ -141,7 +143,7 @@ fn project_slot(
                 slot: s,
                 round,
                 value,
-                from: _,
+                from,
                 proof,
             } => {
                 let now = real.get(&a).copied().unwrap_or(0).max(*round);
@@ -163,6 +165,7 @@ fn project_slot(
                         acceptor: a,
                         round: *round,
                         value: names.of(value),
+                        from: *from,
                         proof,
                     });
                     shown.insert(a, now);
@@ -209,6 +212,7 @@ fn event_tla(event: &Projected) -> String {
             acceptor,
             round,
             value,
+            from,
             proof,
         } => {
             let promises: Vec<String> = proof
@@ -226,13 +230,15 @@ fn event_tla(event: &Projected) -> String {
                     )
                 })
                 .collect();
-            record(
+            let vote = record(
                 "vote",
                 acceptor_name(*acceptor),
                 u64::from(*round),
                 format!("\"v{value}\""),
                 format!("{{{}}}", promises.join(", ")),
-            )
+            );
+            // A vote's record also names the ACCEPT's sender, `p`.
+            format!("{}, p |-> \"p{from}\"]", vote.trim_end_matches(']'))
         }
         Projected::Decide { learner, value } => record(
             "decide",
@@ -340,10 +346,12 @@ NewSlot ==
     /\ crashed' = {}
     /\ decided' = [l \in Learner |-> {}]
     /\ msgs' = {}
+    /\ durable' = [a \in Acceptor |-> <<0, -1, None>>]
 
-\* The ACCEPT of Leader(r) that the acceptor received, with the slot's part of its proof.
+\* The ACCEPT that the acceptor received from proposer e.p, with the slot's part of its
+\* proof: ReceiveAccept checks that e.p leads round e.r.
 TraceAccept(e) ==
-    [type |-> "accept", from |-> Leader(e.r), rnd |-> e.r, val |-> e.v, proof |-> e.q]
+    [type |-> "accept", from |-> e.p, rnd |-> e.r, val |-> e.v, proof |-> e.q]
 
 TraceStep ==
     /\ i < Len(Events)
@@ -387,6 +395,7 @@ CONSTANTS
     ProposerOrder <- TProposerOrder
     None = None
     Variant = "correct"
+    FullMenu = FALSE
 INIT TraceInit
 NEXT TraceNext
 INVARIANTS TraceAgreement TraceVotesSafe TraceOneVote TracePromisesHonest
