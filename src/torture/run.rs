@@ -12,6 +12,7 @@ use crate::log::acceptor::LogAcceptorState;
 use crate::runtime::faults::{FaultCounts, FaultRates, FaultRng, Faults};
 use crate::service::client::{Client, ClientError};
 use crate::service::msg::SlotValue;
+use crate::service::node::Tuning;
 use crate::service::server::{Broken, LocalCluster, ServerOptions, TraceTo, loopback_config};
 use crate::service::{Op, Reply};
 use crate::trace::event::value_digest;
@@ -170,6 +171,13 @@ pub fn torture(options: &TortureOptions) -> Result<TortureReport, String> {
         faults: Some(Arc::clone(&faults)),
         broken: options.broken,
         trace: trace.map(TraceTo::Dir),
+        // Snapshots and compaction every few dozen slots, so that even a short run drops
+        // decided votes and makes lagging replicas catch up from a copy of the store.
+        tuning: Tuning {
+            snapshot_every: 32,
+            retain: 32,
+            ..Tuning::default()
+        },
         ..ServerOptions::default()
     };
     let p0 = NodeId::new(Role::Proposer, 0);
