@@ -36,6 +36,7 @@ use bp_fast_paxos::runtime::wire::{
     ReassemblyLimits, TAG_LEN, VERSION, WireError, decode, encode, encode_message, receive,
 };
 use bp_fast_paxos::service::msg::{ServiceMsg, SlotValue};
+use bp_fast_paxos::service::transfer::Part;
 use bp_fast_paxos::service::{Batch, Command, KvStore, Op, Reply};
 use bp_fast_paxos::types::{AcceptorId, ClientId, Round};
 use proptest::collection::vec;
@@ -403,14 +404,14 @@ fn service_msg() -> impl Strategy<Value = ServiceMsg> {
         1 => (small_u64(), vec(decision, 0..4))
             .prop_map(|(first, decisions)| ServiceMsg::Decisions { first, decisions }),
         1 => (small_u64(), small_u64(), vec(any::<u8>(), 0..64), mac()).prop_map(
-            |(applied, offset, bytes, digest)| ServiceMsg::Snapshot {
+            |(applied, offset, bytes, digest)| ServiceMsg::Snapshot(Part {
                 applied,
                 log_digest: digest.0,
                 store_digest: [7; 32],
                 total: offset + bytes.len() as u64,
                 offset,
                 bytes,
-            }
+            })
         ),
         1 => (small_u64(), small_u64())
             .prop_map(|(applied, offset)| ServiceMsg::SnapshotFetch { applied, offset }),

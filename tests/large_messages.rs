@@ -197,21 +197,7 @@ fn store_of(keys: usize) -> KvStore {
 
 fn part_of(msg: &ServiceMsg) -> Part {
     match msg.clone() {
-        ServiceMsg::Snapshot {
-            applied,
-            log_digest,
-            store_digest,
-            total,
-            offset,
-            bytes,
-        } => Part {
-            applied,
-            log_digest,
-            store_digest,
-            total,
-            offset,
-            bytes,
-        },
+        ServiceMsg::Snapshot(part) => part,
         other => panic!("not a part: {other:?}"),
     }
 }

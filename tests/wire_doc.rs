@@ -31,7 +31,7 @@ use bp_fast_paxos::service::kv::{KvStore, Reply};
 use bp_fast_paxos::service::msg::{ServiceMsg, SlotValue};
 use bp_fast_paxos::service::replica::CATCH_UP_BYTES;
 use bp_fast_paxos::service::store::ReplicaSnapshot;
-use bp_fast_paxos::service::transfer::SNAPSHOT_PART_BYTES;
+use bp_fast_paxos::service::transfer::{Part, SNAPSHOT_PART_BYTES};
 use bp_fast_paxos::types::{AcceptorId, ClientId, Value};
 use hmac::{Hmac, Mac as _};
 use sha2::{Digest as _, Sha256};
@@ -518,14 +518,14 @@ fn every_variant() -> Vec<(&'static str, &'static str, Vec<u8>)> {
                 value: LogValue::Noop,
             }],
         },
-        ServiceMsg::Snapshot {
+        ServiceMsg::Snapshot(Part {
             applied: 7,
             log_digest: [0; 32],
             store_digest: [0; 32],
             total: 2,
             offset: 0,
             bytes: vec![0, 0],
-        },
+        }),
         ServiceMsg::SnapshotFetch {
             applied: 7,
             offset: 0,

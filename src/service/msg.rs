@@ -3,6 +3,7 @@
 
 use super::command::{Batch, Command};
 use super::kv::Reply;
+use super::transfer::Part;
 use crate::learner::Decision;
 use crate::log::Slot;
 use crate::log::message::LogMsg;
@@ -34,14 +35,7 @@ pub enum ServiceMsg {
     /// that lags behind what its peers still keep: bytes `offset ..` of the store's postcard
     /// encoding, which is `total` bytes long with SHA-256 `store_digest`; `log_digest` names
     /// the log applied (see [`super::transfer`]).
-    Snapshot {
-        applied: Slot,
-        log_digest: [u8; 32],
-        store_digest: [u8; 32],
-        total: u64,
-        offset: u64,
-        bytes: Vec<u8>,
-    },
+    Snapshot(Part),
     /// An acceptor's answer to the receiving client's command `seq`, which it refuses
     /// unexecuted: its `size` is over the `max_command_bytes` limit `max`.
     TooLarge { seq: u64, size: u64, max: u64 },

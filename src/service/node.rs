@@ -7,7 +7,7 @@ use super::msg::{ServiceMsg, SlotValue};
 use super::queue::Queue;
 use super::replica::{Outgoing, Replica};
 use super::store::ServiceDurable;
-use super::transfer::{Part, Received};
+use super::transfer::Received;
 use crate::auth::HmacSha256;
 use crate::cluster_config::Limits;
 use crate::log::acceptor::{LogAcceptorState, Repeat};
@@ -289,25 +289,7 @@ impl ServiceNode {
                 }
                 true
             }
-            (
-                Peer::Acceptor(_),
-                ServiceMsg::Snapshot {
-                    applied,
-                    log_digest,
-                    store_digest,
-                    total,
-                    offset,
-                    bytes,
-                },
-            ) => {
-                let part = Part {
-                    applied,
-                    log_digest,
-                    store_digest,
-                    total,
-                    offset,
-                    bytes,
-                };
+            (Peer::Acceptor(_), ServiceMsg::Snapshot(part)) => {
                 match replica.transfer.receive(src, replica.applied, part) {
                     Received::Ignored => false,
                     Received::Fetch(to, fetch) => {

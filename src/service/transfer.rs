@@ -12,6 +12,7 @@
 use super::kv::KvStore;
 use super::msg::ServiceMsg;
 use crate::log::Slot;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use stateright::actor::Id;
 use std::sync::Arc;
@@ -54,7 +55,7 @@ pub struct Transfer {
 }
 
 /// A part of a snapshot, as a `ServiceMsg::Snapshot` carries it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Part {
     pub applied: Slot,
     pub log_digest: [u8; 32],
@@ -124,14 +125,14 @@ impl Transfer {
             return None;
         }
         let bytes = rest[..rest.len().min(SNAPSHOT_PART_BYTES)].to_vec();
-        Some(ServiceMsg::Snapshot {
+        Some(ServiceMsg::Snapshot(Part {
             applied: offer.applied,
             log_digest: offer.log_digest,
             store_digest: offer.store_digest,
             total: offer.bytes.len() as u64,
             offset,
             bytes,
-        })
+        }))
     }
 
     /// A part from acceptor `src`, for a replica that applied every slot below `applied`.
