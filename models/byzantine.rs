@@ -13,14 +13,18 @@
 //!   forged authenticators (the strongest forgery: it would allow any value);
 //! - `TRUSTCHANGE(r)` to every acceptor, and `LEARN(r, v)` to every learner, posing as
 //!   acceptors it is not;
-//! - on each PROMISE it receives for a round `r` it leads: for every set `S` of the PROMISEs it
-//!   holds for `r` that includes the new one and has at least `2f` of them (one short of a
-//!   quorum: the shortest proof that matters), every round `r' ≥ r` it leads (a stale proof when
-//!   `r' > r`), and every value: `ACCEPT(r', v, S)` to every acceptor.
+//! - on each PROMISE it sees (PROMISEs cross the network unencrypted, so it sees those sent to
+//!   other proposers too; the model delivers each to it at once, see `models/model.rs`): for
+//!   every set `S` of the PROMISEs it holds, of any rounds and at most one per acceptor, that
+//!   includes the new one and has at least `2f` of them (one short of a quorum: the shortest
+//!   proof that matters), every round `r' > 0` it leads (a stale proof when `S` holds PROMISEs
+//!   of other rounds), and every value: `ACCEPT(r', v, S)` to every acceptor.
 //!
 //! Left out, because an acceptor treats them exactly as a message of the menu: proofs with
-//! fewer than `2f` PROMISEs, proofs mixing rounds, and replays of PROMISEs to acceptors (which
-//! ignore PROMISEs), and re-sending a message (the network duplicates).
+//! fewer than `2f` PROMISEs, proofs with two PROMISEs of one acceptor (acceptors count the
+//! first and check the others, so such a proof is rejected or acts as the one without the
+//! second), replays of PROMISEs to acceptors (which ignore PROMISEs), and re-sending a message
+//! (the network duplicates).
 //!
 //! The pruned menu (the default) leaves out what cannot change an acceptor's state beyond what
 //! the rest of the menu does:
@@ -29,6 +33,9 @@
 //!   gates, then a trust change to `r + 1`; the cause is not part of the state), which is sent;
 //! - that ACCEPT with no proof itself when `r` is the highest round: the trust change it
 //!   causes leaves the explored bound;
+//! - so proofs are built only from PROMISEs that pass the acceptors' per-PROMISE check for
+//!   the round (`check_promise`: its round, its votes below the round), since a proof with
+//!   one that fails is rejected whatever the rest;
 //! - messages every acceptor ignores whatever its state: ACCEPTs for rounds it does not lead
 //!   and TRUSTCHANGEs from a proposer.
 //!
@@ -40,11 +47,11 @@ use super::symbolic::SymbolicAuth;
 use super::value::ModelValue;
 use crate::auth::Mac;
 use crate::message::{Msg, Promise, Proof};
-use crate::rules::{Rules, valid_proof};
+use crate::rules::{Rules, check_promise, valid_proof};
 use crate::types::{AcceptorId, Cluster, ProposerId, Round};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug)]
 pub struct ByzantineProposer {
@@ -64,7 +71,7 @@ pub struct ByzantineProposer {
     pub full_menu: bool,
 }
 
-/// The genuine PROMISEs it holds, for the rounds it leads.
+/// The genuine PROMISEs it has seen, of every round.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ByzantineState {
     pub promises: BTreeSet<Promise<ModelValue>>,
@@ -204,7 +211,8 @@ impl ByzantineProposer {
         ByzantineState::default()
     }
 
-    /// On a PROMISE from the acceptor that sent it: every proof it now can build.
+    /// On a PROMISE from the acceptor that sent it, to this proposer or to another one (the
+    /// model lets it see every PROMISE on the network): every proof it now can build.
     pub fn receive<A: Actor<Msg = Msg<ModelValue>>>(
         &self,
         state: &ByzantineState,
@@ -216,27 +224,47 @@ impl ByzantineProposer {
             return None;
         };
         // Channels are authenticated: a PROMISE comes from the acceptor it names.
-        if usize::from(promise.acceptor.0) != usize::from(src)
-            || self.cluster.leader(promise.round) != self.id
-            || state.promises.contains(promise)
-        {
+        if usize::from(promise.acceptor.0) != usize::from(src) || state.promises.contains(promise) {
             return None;
         }
-        let others: Vec<&Promise<ModelValue>> = state
-            .promises
-            .iter()
-            .filter(|p| p.round == promise.round)
-            .collect();
-        let min_others = self.min_proof.saturating_sub(1);
-        for size in min_others..=others.len() {
-            for chosen in subsets(&others, size) {
+        for round in self.rounds_led().filter(|r| *r > 0) {
+            // The pruned menu leaves out proofs with a PROMISE that the acceptors' check
+            // rejects for this round whatever the rest of the proof (`offer` would drop them).
+            let usable = |p: &Promise<ModelValue>| {
+                self.full_menu
+                    || !self.rules.check_proofs
+                    || check_promise(
+                        &self.rules,
+                        round,
+                        p.round,
+                        p.acceptor,
+                        p.last_vote.iter().map(|v| v.round),
+                    )
+                    .is_ok()
+            };
+            if !usable(promise) {
+                continue;
+            }
+            // The usable PROMISEs it holds from the other acceptors, of any round, by acceptor.
+            let mut by_acceptor: BTreeMap<AcceptorId, Vec<&Promise<ModelValue>>> = BTreeMap::new();
+            for held in state
+                .promises
+                .iter()
+                .filter(|p| p.acceptor != promise.acceptor && usable(p))
+            {
+                by_acceptor.entry(held.acceptor).or_default().push(held);
+            }
+            let groups: Vec<Vec<&Promise<ModelValue>>> = by_acceptor.into_values().collect();
+            let min_others = self.min_proof.saturating_sub(1);
+            for chosen in one_per_group(&groups) {
+                if chosen.len() < min_others {
+                    continue;
+                }
                 let mut proof: Vec<Promise<ModelValue>> = chosen.into_iter().cloned().collect();
                 proof.push(promise.clone());
                 proof.sort();
-                for round in self.rounds_led().filter(|r| *r >= promise.round) {
-                    for value in &self.values {
-                        self.offer(round, *value, &proof, o);
-                    }
+                for value in &self.values {
+                    self.offer(round, *value, &proof, o);
                 }
             }
         }
@@ -244,6 +272,27 @@ impl ByzantineProposer {
         next.promises.insert(promise.clone());
         Some(next)
     }
+}
+
+/// Every way to take at most one item of each group (the empty choice included): the proofs
+/// with at most one PROMISE per acceptor. Acceptors read only the first PROMISE of an
+/// acceptor in a proof and check the others too, so a proof with two PROMISEs of one
+/// acceptor is rejected, or treated as the proof without the second (CHECKING.md).
+fn one_per_group<'a, T>(groups: &[Vec<&'a T>]) -> Vec<Vec<&'a T>> {
+    let mut out: Vec<Vec<&'a T>> = vec![Vec::new()];
+    for group in groups {
+        let mut grown = Vec::with_capacity(out.len() * (group.len() + 1));
+        for partial in &out {
+            grown.push(partial.clone());
+            for item in group {
+                let mut with = partial.clone();
+                with.push(*item);
+                grown.push(with);
+            }
+        }
+        out = grown;
+    }
+    out
 }
 
 /// Every subset of `items` with exactly `size` elements, in order.

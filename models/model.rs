@@ -1,5 +1,5 @@
 //! The checked model: stateright's actor model of the configuration, in which a Byzantine
-//! proposer receives each PROMISE at once.
+//! proposer receives each PROMISE at once, those sent to other proposers included.
 //!
 //! Why that is sound: the Byzantine proposer is eager (it answers a PROMISE by sending every
 //! ACCEPT it can build, whatever the order of arrival), its delivery disables no other step,
@@ -68,27 +68,44 @@ impl BpfpModel {
         recovered != *acceptor || !timer_armed
     }
 
-    /// Delivers every PROMISE addressed to a Byzantine proposer that it does not hold yet.
+    /// Shows every Byzantine proposer every PROMISE it does not hold yet: on the duplicating
+    /// network every PROMISE sent (PROMISEs are not encrypted, so a Byzantine proposer sees
+    /// those sent to others too), on the other networks those addressed to it (a delivery
+    /// there consumes the message, so another proposer's copy cannot be shown).
     fn settle(&self, mut state: State) -> State {
+        let sees_all = self.cfg().network == NetworkKind::Duplicating;
+        let byzantine: Vec<Id> = self
+            .actors
+            .actors
+            .iter()
+            .enumerate()
+            .filter(|(_, actor)| matches!(actor, ModelNode::Byzantine(_)))
+            .map(|(i, _)| Id::from(i))
+            .collect();
         loop {
             let pending = state.network.iter_deliverable().find_map(|env| {
                 let Msg::Promise(promise) = env.msg else {
                     return None;
                 };
-                let Some(ModelNodeState::Byzantine(byzantine)) =
-                    state.actor_states.get(usize::from(env.dst)).map(|s| &**s)
-                else {
-                    return None;
-                };
-                if byzantine.promises.contains(promise) {
-                    return None;
-                }
-                let deliver = ActorModelAction::Deliver {
-                    src: env.src,
-                    dst: env.dst,
-                    msg: env.msg.clone(),
-                };
-                self.actors.next_state(&state, deliver)
+                byzantine
+                    .iter()
+                    .filter(|b| sees_all || **b == env.dst)
+                    .find_map(|b| {
+                        let Some(ModelNodeState::Byzantine(byz)) =
+                            state.actor_states.get(usize::from(*b)).map(|s| &**s)
+                        else {
+                            return None;
+                        };
+                        if byz.promises.contains(promise) {
+                            return None;
+                        }
+                        let deliver = ActorModelAction::Deliver {
+                            src: env.src,
+                            dst: *b,
+                            msg: env.msg.clone(),
+                        };
+                        self.actors.next_state(&state, deliver)
+                    })
             });
             match pending {
                 Some(next) => state = next,

@@ -126,6 +126,16 @@ pub const PROPERTIES: &[PropertySpec] = &[
     },
 ];
 
+/// The safety properties BP Fast Paxos must keep on `cfg` (the `Always` properties expected
+/// to hold): a check stops at the first violation of one of them.
+pub fn must_hold(cfg: &ModelConfig) -> std::collections::BTreeSet<&'static str> {
+    PROPERTIES
+        .iter()
+        .filter(|p| p.expectation == Expectation::Always && (p.expected)(cfg))
+        .map(|p| p.name)
+        .collect()
+}
+
 /// The property named `name`.
 pub fn property(name: &str) -> Option<&'static PropertySpec> {
     PROPERTIES.iter().find(|p| p.name == name)

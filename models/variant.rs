@@ -18,16 +18,22 @@ pub enum Variant {
     Quorum2f,
     /// Byzantine proposers hold the acceptors' domain key and can sign PROMISEs.
     LeakedKey,
+    /// `ValidProof` takes PROMISEs of rounds up to `r`, not only of `r`.
+    StaleProof,
+    /// Rules 3 and 4 of `Allowed` read the values of every reported round, not only `k`.
+    AnyRoundValues,
 }
 
 impl Variant {
-    pub const ALL: [Variant; 6] = [
+    pub const ALL: [Variant; 8] = [
         Variant::NoProofCheck,
         Variant::VoteTwice,
         Variant::NoSingleValueRule,
         Variant::ThresholdOne,
         Variant::Quorum2f,
         Variant::LeakedKey,
+        Variant::StaleProof,
+        Variant::AnyRoundValues,
     ];
 
     pub fn name(self) -> &'static str {
@@ -38,6 +44,8 @@ impl Variant {
             Variant::ThresholdOne => "threshold-one",
             Variant::Quorum2f => "quorum-2f",
             Variant::LeakedKey => "leaked-key",
+            Variant::StaleProof => "stale-proof",
+            Variant::AnyRoundValues => "any-round-values",
         }
     }
 
@@ -49,6 +57,10 @@ impl Variant {
             Variant::ThresholdOne => "rule 2 of Allowed with a threshold of one vote",
             Variant::Quorum2f => "quorums (proofs and decisions) of 2f acceptors",
             Variant::LeakedKey => "Byzantine proposers know the domain key and sign PROMISEs",
+            Variant::StaleProof => "ValidProof takes PROMISEs of rounds up to r, not only of r",
+            Variant::AnyRoundValues => {
+                "rules 3 and 4 of Allowed read the votes of every reported round, not only k"
+            }
         }
     }
 
@@ -65,6 +77,8 @@ impl Variant {
             Variant::ThresholdOne => rules.pick_threshold = PickThreshold::One,
             Variant::Quorum2f => rules.quorum = 2 * rules.f,
             Variant::LeakedKey => {}
+            Variant::StaleProof => rules.stale_promises = true,
+            Variant::AnyRoundValues => rules.values_of_every_round = true,
         }
         rules
     }

@@ -14,6 +14,22 @@
 (***************************************************************************)
 EXTENDS Naturals, Integers, FiniteSets, Sequences, TLC
 
+\* The known-bad variants, each a bug the checks must catch:
+\*   no-proof-check        acceptors skip ValidProof
+\*   vote-twice            an acceptor may vote again in a round it voted in
+\*   no-single-value-rule  rule 3 of Allowed dropped
+\*   threshold-one         rule 2 of Allowed with a threshold of one vote
+\*   quorum-2f             quorums of 2F acceptors
+\*   stale-proof           ValidProof takes PROMISEs of rounds <= r, not = r
+\*   any-round-values      rules 3 and 4 of Allowed read the votes of every
+\*                         reported round instead of the highest one, k
+\*   leaked-key            ValidProof skips the authenticator (MAC) check
+\*   unsynced-vote         an acceptor sends LEARN before its vote is durable,
+\*                         so a restart can forget the vote
+Variants == {"correct", "no-proof-check", "vote-twice", "no-single-value-rule",
+             "threshold-one", "quorum-2f", "stale-proof", "any-round-values",
+             "leaked-key", "unsynced-vote"}
+
 CONSTANTS
     Acceptor,     \* the acceptors a_1 .. a_n, n = 3F + 1
     Proposer,     \* the proposers p_0 .. p_{m-1}
@@ -28,9 +44,10 @@ CONSTANTS
     MaxCrashes,   \* at most MaxCrashes acceptors crash
     ProposerOrder, \* <<p_0, ..., p_{m-1}>>: the proposers in leader order
     None,         \* "no value": vval of an acceptor that has not voted
-    Variant       \* "correct", or the name of a known-bad variant:
-                  \* "no-proof-check", "vote-twice", "no-single-value-rule",
-                  \* "threshold-one", "quorum-2f"
+    FullMenu,     \* TRUE: the Byzantine proposer's whole menu of proofs
+                  \* (see SomeProof); FALSE: the reduced one
+    Variant       \* "correct", or the name of a known-bad variant (see
+                  \* Variants below)
 
 ASSUME /\ Byzantine \subseteq Proposer
        /\ ClientValue \subseteq Value
@@ -39,8 +56,8 @@ ASSUME /\ Byzantine \subseteq Proposer
        /\ Cardinality(Acceptor) = 3 * F + 1
        /\ ProposerOrder \in Seq(Proposer) /\ Len(ProposerOrder) > 0
        /\ \A p \in Proposer \ Byzantine : ClientOf[p] \in ClientValue
-       /\ Variant \in {"correct", "no-proof-check", "vote-twice",
-                       "no-single-value-rule", "threshold-one", "quorum-2f"}
+       /\ Variant \in Variants
+       /\ FullMenu \in BOOLEAN
 
 Round == 0 .. MaxRound
 
@@ -54,9 +71,10 @@ Quorum == {Q \in SUBSET Acceptor : Cardinality(Q) >= QuorumSize}
 (***************************************************************************)
 (* Messages.  The sender of an ACCEPT is the from field: channels are      *)
 (* authenticated, so no proposer can pose as another agent.  A proof is a  *)
-(* set of PROMISE messages; a PROMISE carries the acceptor's mac, which no  *)
-(* proposer can forge, so a proof holds only PROMISEs acceptors really     *)
-(* sent (BPConProof's abstraction of signatures).                          *)
+(* set of PROMISE records.  A PROMISE's mac is a function of its content   *)
+(* under a key no proposer holds, so a PROMISE record in a proof is        *)
+(* authentic exactly when an acceptor sent one with that content           *)
+(* (Authentic, checked by ValidProof); any other record is a forgery.      *)
 (***************************************************************************)
 PromiseMsg == [type : {"promise"}, rnd : Round, acc : Acceptor,
                vrnd : Round \cup {-1}, vval : Value \cup {None}]
@@ -72,9 +90,11 @@ VARIABLES
     votes,    \* ghost: every vote <<a, r, v>> ever cast
     crashed,  \* the acceptors that have crashed
     decided,  \* decided[l]: the values learner l has decided
-    msgs      \* every message ever sent
+    msgs,     \* every message ever sent
+    durable   \* durable[a]: <<rnd, vrnd, vval>> in a's store, what a restart
+              \* recovers
 
-vars == <<rnd, vrnd, vval, votes, crashed, decided, msgs>>
+vars == <<rnd, vrnd, vval, votes, crashed, decided, msgs, durable>>
 
 TypeOK ==
     /\ rnd \in [Acceptor -> Round]
@@ -84,6 +104,7 @@ TypeOK ==
     /\ crashed \subseteq Acceptor
     /\ decided \in [Learner -> SUBSET Value]
     /\ msgs \subseteq Message
+    /\ durable \in [Acceptor -> Round \X (Round \cup {-1}) \X (Value \cup {None})]
 
 VotedFor(a, r, v) == <<a, r, v>> \in votes
 
@@ -108,9 +129,13 @@ VotersIn(Q, k, w) == {m.acc : m \in {n \in Q : n.vrnd = k /\ n.vval = w}}
 HeavyThreshold(Q) ==
     IF Variant = "threshold-one" THEN 1 ELSE Cardinality(Accs(Q)) - F
 
+\* V: the values voted in round k (in the variant "any-round-values": in any
+\* reported round).
 Allowed(Q) ==
     LET k     == MaxVRnd(Q)
-        V     == {m.vval : m \in {n \in Q : n.vrnd = k}}
+        V     == IF Variant = "any-round-values"
+                 THEN {m.vval : m \in {n \in Q : n.vrnd # -1}}
+                 ELSE {m.vval : m \in {n \in Q : n.vrnd = k}}
         Heavy == {w \in V : Cardinality(VotersIn(Q, k, w)) >= HeavyThreshold(Q)}
     IN  IF k = -1 THEN Value                       \* (1) nobody in Q voted
         ELSE IF Heavy # {} THEN Heavy              \* (2) w may be chosen in k
@@ -118,14 +143,23 @@ Allowed(Q) ==
              THEN V                                \* (3) one value seen in k
         ELSE Value                                 \* (4) k saw equivocation
 
-ValidProof(r, v, Q) ==
-    /\ \A m \in Q : m.type = "promise" /\ m.rnd = r /\ m.vrnd < r
-    /\ Cardinality(Accs(Q)) >= QuorumSize
-    /\ v \in Allowed(Q)
-
------------------------------------------------------------------------------
 Promises == {m \in msgs : m.type = "promise"}
 PromisesFor(r) == {m \in Promises : m.rnd = r}
+
+\* The MAC check: an acceptor sent this very PROMISE (skipped in "leaked-key").
+Authentic(m) == m \in msgs \/ Variant = "leaked-key"
+
+\* The PROMISE is for the proof's round (any round up to it in "stale-proof").
+ForRound(m, r) == IF Variant = "stale-proof" THEN m.rnd <= r ELSE m.rnd = r
+
+\* What ValidProof asks of each PROMISE of a proof for r.
+PromiseOK(m, r) ==
+    m.type = "promise" /\ ForRound(m, r) /\ m.vrnd < r /\ Authentic(m)
+
+ValidProof(r, v, Q) ==
+    /\ \A m \in Q : PromiseOK(m, r)
+    /\ Cardinality(Accs(Q)) >= QuorumSize
+    /\ v \in Allowed(Q)
 
 -----------------------------------------------------------------------------
 Init ==
@@ -136,6 +170,7 @@ Init ==
     /\ crashed = {}
     /\ decided = [l \in Learner |-> {}]
     /\ msgs = {}
+    /\ durable = [a \in Acceptor |-> <<0, -1, None>>]
 
 Send(m) == msgs' = msgs \cup {m}
 
@@ -152,7 +187,7 @@ HonestFastAccept(p) ==
     /\ ~SentAccept(p, 0)
     /\ Send([type |-> "accept", from |-> p, rnd |-> 0, val |-> ClientOf[p],
              proof |-> {}])
-    /\ UNCHANGED <<rnd, vrnd, vval, votes, crashed, decided>>
+    /\ UNCHANGED <<rnd, vrnd, vval, votes, crashed, decided, durable>>
 
 \* The values an honest leader picks from Allowed(Q): the one value it must
 \* pick; else its own client's value when allowed; else any allowed value.
@@ -172,7 +207,7 @@ HonestAccept(p, r) ==
           /\ \E v \in HonestPicks(p, Q) :
                 Send([type |-> "accept", from |-> p, rnd |-> r, val |-> v,
                       proof |-> Q])
-    /\ UNCHANGED <<rnd, vrnd, vval, votes, crashed, decided>>
+    /\ UNCHANGED <<rnd, vrnd, vval, votes, crashed, decided, durable>>
 
 (***************************************************************************)
 (* Acceptors.                                                              *)
@@ -189,6 +224,7 @@ TrustChange(a) ==
     /\ \E r2 \in Round :
           /\ r2 > rnd[a]
           /\ rnd' = [rnd EXCEPT ![a] = r2]
+          /\ durable' = [durable EXCEPT ![a] = <<r2, vrnd[a], vval[a]>>]
           /\ Send([type |-> "promise", rnd |-> r2, acc |-> a,
                    vrnd |-> vrnd[a], vval |-> vval[a]])
     /\ UNCHANGED <<vrnd, vval, votes, crashed, decided>>
@@ -205,49 +241,125 @@ ProofOK(m) ==
 
 \* Acceptor a receives ACCEPT m and votes for it: m comes from the leader of
 \* its round, a may vote in that round, and the proof is valid.  The vote is
-\* recorded, and a tells every learner with a LEARN.
+\* recorded (made durable before the LEARN is sent, but in the variant
+\* "unsynced-vote"), and a tells every learner with a LEARN.
+Vote(a, r, v) ==
+    /\ rnd' = [rnd EXCEPT ![a] = r]
+    /\ vrnd' = [vrnd EXCEPT ![a] = r]
+    /\ vval' = [vval EXCEPT ![a] = v]
+    /\ votes' = votes \cup {<<a, r, v>>}
+    /\ durable' = IF Variant = "unsynced-vote" THEN durable
+                  ELSE [durable EXCEPT ![a] = <<r, r, v>>]
+    /\ msgs' = msgs \cup {[type |-> "learn", rnd |-> r, val |-> v, acc |-> a]}
+    /\ UNCHANGED <<crashed, decided>>
+
 ReceiveAccept(a, m) ==
     /\ a \notin crashed
     /\ m.from = Leader(m.rnd)
     /\ CanVoteIn(a, m.rnd)
     /\ ~VotedFor(a, m.rnd, m.val)
     /\ ProofOK(m)
-    /\ rnd' = [rnd EXCEPT ![a] = m.rnd]
-    /\ vrnd' = [vrnd EXCEPT ![a] = m.rnd]
-    /\ vval' = [vval EXCEPT ![a] = m.val]
-    /\ votes' = votes \cup {<<a, m.rnd, m.val>>}
-    /\ msgs' = msgs \cup
-          {[type |-> "learn", rnd |-> m.rnd, val |-> m.val, acc |-> a]}
-    /\ UNCHANGED <<crashed, decided>>
+    /\ Vote(a, m.rnd, m.val)
 
 (***************************************************************************)
 (* An ACCEPT an acceptor receives was sent by an honest proposer (it is in *)
 (* msgs) or is sent right now by a Byzantine one.  A Byzantine proposer    *)
-(* can send any ACCEPT: for any round, its own or not, any value of Value, *)
-(* and as proof any set of PROMISEs that acceptors really sent (a MAC     *)
-(* cannot be forged).  Its ACCEPTs are not kept in msgs: on a network      *)
-(* that loses messages an ACCEPT nobody received changes nothing, so each  *)
-(* one is sent at the moment an acceptor receives it, to some acceptors    *)
-(* and not to others (equivocation); silence is the absence of such steps. *)
-(* Only ACCEPTs of rounds that p leads matter (acceptors ignore the rest), *)
-(* and only proofs made of PROMISEs of m's own round: any other proof is   *)
-(* invalid, and the trust change it may cause is a TrustChange step.       *)
+(* sees every PROMISE on the network (PROMISEs are not encrypted) and can  *)
+(* send any ACCEPT: any round, its own or not, any value of Value, and as  *)
+(* proof any set of PROMISEs ever sent (any rounds, any acceptors) and of  *)
+(* forgeries, which Authentic must reject.  Its ACCEPTs are not kept in    *)
+(* msgs: on a network that loses messages an ACCEPT nobody received       *)
+(* changes nothing, so each one is sent at the moment an acceptor receives *)
+(* it, to some acceptors and not to others (equivocation); silence is the  *)
+(* absence of such steps.  Only ACCEPTs of rounds that p leads matter      *)
+(* (acceptors ignore the rest), and an ACCEPT whose proof is rejected      *)
+(* leads to no step (the trust change it may cause is a TrustChange step). *)
+(*                                                                         *)
+(* The menu of proofs (SomeProof) draws from every PROMISE sent and one   *)
+(* forgery per acceptor (round r, no vote: the forgery that allows the     *)
+(* most), with at most one PROMISE per acceptor and at least 2F of them    *)
+(* (one short of a quorum).  FullMenu = TRUE takes every subset of that    *)
+(* pool instead.  The reduction loses no step of the correct spec: a proof *)
+(* that ValidProof accepts holds only PROMISEs that acceptors sent for r,  *)
+(* and an acceptor sends at most one PROMISE per round, so it has one per  *)
+(* acceptor and at least a quorum of them.  The configurations menu-full   *)
+(* and menu-reduced show that both menus reach the same states.            *)
 (***************************************************************************)
 HonestAcceptVote(a) ==
     \E m \in msgs : m.type = "accept" /\ ReceiveAccept(a, m)
 
-ByzantineAccept(a) ==
-    \E p \in Byzantine, r \in Round :
-       /\ p = Leader(r) /\ CanVoteIn(a, r)  \* (checked again by ReceiveAccept)
-       /\ \E Q \in IF r = 0 THEN {{}} ELSE SUBSET PromisesFor(r), v \in Value :
-             ReceiveAccept(a, [type |-> "accept", from |-> p, rnd |-> r,
-                               val |-> v, proof |-> Q])
+\* Made-up PROMISEs for round r: no vote, so they would allow any value.
+Forged(r) == [type : {"promise"}, rnd : {r}, acc : Acceptor, vrnd : {-1},
+              vval : {None}]
 
+ProofPool(r) == Promises \cup Forged(r)
+
+\* Whether the ACCEPT of p for r and v with proof Q passes the acceptors'
+\* check.
+Takes(p, r, v, Q) ==
+    ProofOK([type |-> "accept", from |-> p, rnd |-> r, val |-> v, proof |-> Q])
+
+\* The search below skips proofs that the acceptors reject whatever their
+\* value (a PROMISE that fails PromiseOK, too few PROMISEs): pruning by the
+\* acceptors' own check, so it finds a proof exactly when the menu has one.
+Candidates(a, r) ==
+    {m \in ProofPool(r) : m.acc = a /\ (Variant = "no-proof-check" \/ PromiseOK(m, r))}
+
+NeededSize ==
+    IF Variant = "no-proof-check" THEN 2 * F
+    ELSE IF QuorumSize > 2 * F THEN QuorumSize ELSE 2 * F
+
+\* Some proof made of Q and at most one PROMISE of ProofPool(r) of each
+\* acceptor of S, with at least 2F PROMISEs in all, passes the check.  (A
+\* search that stops at the first such proof, without building the menu.)
+RECURSIVE SomeProof(_, _, _, _, _)
+SomeProof(p, r, v, S, Q) ==
+    /\ Cardinality(Q) + Cardinality(S) >= NeededSize
+    /\ IF S = {} THEN Takes(p, r, v, Q)
+       ELSE LET a == CHOOSE x \in S : TRUE
+            IN  \/ SomeProof(p, r, v, S \ {a}, Q)
+                \/ \E m \in Candidates(a, r) : SomeProof(p, r, v, S \ {a}, Q \cup {m})
+
+\* Some proof of the menu makes the acceptors take ACCEPT(r, v) of p.  The
+\* proof leaves no trace in the state, so one is enough.
+ByzantineCanJustify(p, r, v) ==
+    \/ r = 0
+    \/ IF FullMenu THEN \E Q \in SUBSET ProofPool(r) : Takes(p, r, v, Q)
+       ELSE SomeProof(p, r, v, Acceptor, {})
+
+ByzantineCanVote(a, r, v) ==
+    a \notin crashed /\ CanVoteIn(a, r) /\ ~VotedFor(a, r, v)
+
+\* Some acceptor votes for an ACCEPT that a Byzantine proposer sends it now.
+\* (IF makes TLC evaluate the search for a proof once, as a condition that
+\* stops at the first proof, not once per proof and acceptor.)
+ByzantineAccept ==
+    \E p \in Byzantine, r \in Round, v \in Value :
+       /\ p = Leader(r)
+       /\ IF /\ \E a \in Acceptor : ByzantineCanVote(a, r, v)
+             /\ ByzantineCanJustify(p, r, v)
+          THEN \E a \in Acceptor : ByzantineCanVote(a, r, v) /\ Vote(a, r, v)
+          ELSE FALSE
+
+(***************************************************************************)
+(* Crash and restart.  A crashed acceptor does nothing; it restarts from   *)
+(* its store, durable, to which it writes every PROMISE and vote before    *)
+(* sending it (but in the variant "unsynced-vote").  At most MaxCrashes    *)
+(* acceptors are down at once.                                             *)
+(***************************************************************************)
 Crash(a) ==
     /\ a \notin crashed
     /\ Cardinality(crashed) < MaxCrashes
     /\ crashed' = crashed \cup {a}
-    /\ UNCHANGED <<rnd, vrnd, vval, votes, decided, msgs>>
+    /\ UNCHANGED <<rnd, vrnd, vval, votes, decided, msgs, durable>>
+
+Restart(a) ==
+    /\ a \in crashed
+    /\ crashed' = crashed \ {a}
+    /\ rnd' = [rnd EXCEPT ![a] = durable[a][1]]
+    /\ vrnd' = [vrnd EXCEPT ![a] = durable[a][2]]
+    /\ vval' = [vval EXCEPT ![a] = durable[a][3]]
+    /\ UNCHANGED <<votes, decided, msgs, durable>>
 
 (***************************************************************************)
 (* Learners: l decides v when it holds LEARN(r, v) from a quorum of        *)
@@ -261,15 +373,16 @@ Decide(l) ==
           /\ v \notin decided[l]
           /\ Cardinality(LearnedIn(r, v)) >= QuorumSize
           /\ decided' = [decided EXCEPT ![l] = @ \cup {v}]
-    /\ UNCHANGED <<rnd, vrnd, vval, votes, crashed, msgs>>
+    /\ UNCHANGED <<rnd, vrnd, vval, votes, crashed, msgs, durable>>
 
 -----------------------------------------------------------------------------
 Next ==
     \/ \E p \in Proposer : HonestFastAccept(p) \/ \E r \in Round : HonestAccept(p, r)
+    \/ ByzantineAccept
     \/ \E a \in Acceptor : \/ HonestAcceptVote(a)
-                           \/ ByzantineAccept(a)
                            \/ TrustChange(a)
                            \/ Crash(a)
+                           \/ Restart(a)
     \/ \E l \in Learner : Decide(l)
 
 Spec == Init /\ [][Next]_vars
@@ -284,8 +397,8 @@ chosen == {v \in Value : \E r \in Round : ChosenAt(r, v)}
 
 DidNotVoteAt(a, c) == \A v \in Value : ~VotedFor(a, c, v)
 
-\* Acceptor a can still vote in round c.
-CanStillVoteAt(a, c) == DidNotVoteAt(a, c) /\ rnd[a] <= c /\ a \notin crashed
+\* Acceptor a can still vote in round c (a crashed acceptor may restart).
+CanStillVoteAt(a, c) == DidNotVoteAt(a, c) /\ rnd[a] <= c
 
 \* w can still be chosen in round c (or already is).
 ChoosableAt(c, w) ==
@@ -340,13 +453,110 @@ OneValuePerRound ==
     \A a1, a2 \in Acceptor, r \in Round, v1, v2 \in Value :
         VotedFor(a1, r, v1) /\ VotedFor(a2, r, v2) => v1 = v2
 
+\* The inductive core of the safety argument: a proof that ValidProof
+\* accepts allows only values safe at its round.  With the correct
+\* ValidProof such a proof holds only PROMISEs sent for r, so the subsets of
+\* PromisesFor(r) are every proof it accepts.
+ProofSound ==
+    \A r \in Round \ {0} : \A Q \in SUBSET PromisesFor(r) : \A v \in Value :
+        ValidProof(r, v, Q) => SafeAt(r, v)
+
 (***************************************************************************)
-(* Refinement of Lamport's Consensus (spec/Consensus.tla): chosen starts   *)
-(* empty, holds at most one value and only grows.                         *)
+(* The inductive invariant: every step from a state where IndInv holds    *)
+(* leads to a state where it holds (checked by spec/IndBPFastPaxos.tla on *)
+(* random initial states), and it implies Agreement.  Beyond the          *)
+(* properties above it says how the variables fit together.               *)
+(***************************************************************************)
+VotedRounds(a) == {r \in Round : ~DidNotVoteAt(a, r)}
+
+\* vrnd and vval are an acceptor's last vote; it trusts every round it voted in
+\* or later; its store holds its state (it writes before it sends).
+VotesConsistent ==
+    \A a \in Acceptor :
+        /\ vrnd[a] = Max(VotedRounds(a) \cup {-1})
+        /\ vrnd[a] = -1 => vval[a] = None
+        /\ vrnd[a] # -1 => VotedFor(a, vrnd[a], vval[a])
+        /\ \A r \in VotedRounds(a) : r <= rnd[a]
+        /\ durable[a] = <<rnd[a], vrnd[a], vval[a]>>
+
+\* The LEARNs sent are exactly the votes cast.
+LearnsMatchVotes ==
+    {<<m.acc, m.rnd, m.val>> : m \in {n \in msgs : n.type = "learn"}} = votes
+
+\* The ACCEPTs in msgs are an honest leader's: at most one per round, with a
+\* valid proof above round 0; a vote in a round an honest proposer leads is
+\* for its ACCEPT's value.
+HonestAcceptsValid ==
+    /\ \A m \in msgs : m.type = "accept" =>
+          /\ m.from = Leader(m.rnd) /\ m.from \notin Byzantine
+          /\ m.rnd = 0 \/ ValidProof(m.rnd, m.val, m.proof)
+          /\ \A n \in msgs : n.type = "accept" /\ n.rnd = m.rnd => n = m
+    /\ \A <<a, r, v>> \in votes : Leader(r) \notin Byzantine =>
+          \E m \in msgs : m.type = "accept" /\ m.rnd = r /\ m.val = v
+
+IndInv ==
+    /\ TypeOK
+    /\ VotesConsistent
+    /\ LearnsMatchVotes
+    /\ \A l \in Learner : decided[l] \subseteq chosen
+    /\ HonestAcceptsValid
+    /\ OneVote
+    /\ PromisesHonest
+    /\ VotesSafe
+    /\ ProofSound
+
+(***************************************************************************)
+(* Refinement of Lamport's Consensus (spec/Consensus.tla): what is chosen, *)
+(* and what the learners decide, each start empty, hold at most one value  *)
+(* and change only from empty to that value (so they only grow).           *)
 (***************************************************************************)
 C == INSTANCE Consensus WITH chosen <- chosen
 
 ConsensusRefined == C!Spec
 
-ChosenGrows == [][chosen \subseteq chosen']_vars
+\* Every value some learner decided.
+DecidedValues == UNION {decided[l] : l \in Learner}
+
+D == INSTANCE Consensus WITH chosen <- DecidedValues
+
+DecidedRefined == D!Spec
+
+(***************************************************************************)
+(* Liveness: once the honest leader of the last round gets going, a value  *)
+(* is chosen.  Fairness for every acceptor's trust change (so each ends in *)
+(* the last round), the leader's ACCEPT and the acceptors' votes on it.    *)
+(* Checked without crashes (a crashed acceptor is never "enabled", and     *)
+(* crashes that come and go could starve any quorum).                      *)
+(***************************************************************************)
+LastLeader == Leader(MaxRound)
+
+LiveSpec ==
+    /\ Spec
+    /\ \A a \in Acceptor : WF_vars(TrustChange(a)) /\ WF_vars(HonestAcceptVote(a))
+    /\ WF_vars(HonestAccept(LastLeader, MaxRound))
+
+EventuallyChosen == <>(chosen # {})
+
+(***************************************************************************)
+(* Reachability probes: each must be VIOLATED, or the spec reaches less    *)
+(* than it should (a spec that reaches nothing satisfies every safety      *)
+(* property).                                                              *)
+(***************************************************************************)
+NoChoiceInRound(r) == ~\E v \in Value : ChosenAt(r, v)
+NoChoiceInRound1 == NoChoiceInRound(1)
+NoChoiceInRound2 == NoChoiceInRound(2)
+
+\* No value is chosen in a round above one in which two values were voted.
+NoRecoveryAfterEquivocation ==
+    ~\E r \in Round, v \in Value :
+        /\ ChosenAt(r, v)
+        /\ \E c \in 0 .. (r - 1) : \E a1, a2 \in Acceptor, w1, w2 \in Value :
+              w1 # w2 /\ VotedFor(a1, c, w1) /\ VotedFor(a2, c, w2)
+
+\* No value that no client proposed is chosen after round 0.
+NoUnproposedChosenLate ==
+    ~\E r \in Round \ {0}, v \in Value \ ClientValue : ChosenAt(r, v)
+
+\* No learner decides.
+NoDecision == \A l \in Learner : decided[l] = {}
 =============================================================================

@@ -242,7 +242,7 @@ run_tlc() {
   elif grep -q '^Error: Invariant .* is violated' "$log"; then
     GOT="violates $(sed -n 's/^Error: Invariant \(.*\) is violated.*/\1/p' "$log" | head -n 1)"
   elif grep -q '^Error: Action property .* is violated\|^Error: Temporal properties were violated\|^Error: The property .* is violated by the initial state' "$log"; then
-    GOT="violates $(sed -n 's/^PROPERTIES *\([A-Za-z]*\).*/\1/p' "$cfg" | head -n 1)"   # the one property checked
+    GOT="violates $(sed -n 's/^PROPERTIES *\([A-Za-z0-9_]*\).*/\1/p' "$cfg" | head -n 1)"   # the one property checked
   else
     GOT=error; tail -n 20 "$log" >&2
   fi

@@ -24,6 +24,12 @@ pub struct Rules {
     pub check_proofs: bool,
     /// Whether an acceptor votes at most once per round.
     pub vote_once: bool,
+    /// Whether a proof for `r` may hold PROMISEs of rounds below `r` (unsound: a stale
+    /// PROMISE does not report votes cast after it).
+    pub stale_promises: bool,
+    /// Whether rules 3 and 4 read the values voted in every reported round instead of the
+    /// highest one, `k` (unsound: an older vote for another value hides rule 3).
+    pub values_of_every_round: bool,
 }
 
 /// The threshold of rule 2.
@@ -45,6 +51,8 @@ impl Rules {
             single_value_rule: true,
             check_proofs: true,
             vote_once: true,
+            stale_promises: false,
+            values_of_every_round: false,
         }
     }
 
@@ -145,10 +153,16 @@ pub fn allowed_over_votes<V: Value>(rules: &Rules, last_votes: &[Option<&Vote<V>
         .filter(|(_, count)| **count >= threshold)
         .map(|(value, _)| (*value).clone())
         .collect();
+    // The values rules 3 and 4 look at: those voted in round k.
+    let seen: BTreeSet<&V> = if rules.values_of_every_round {
+        last_votes.iter().flatten().map(|v| &v.value).collect()
+    } else {
+        votes_in_k.keys().copied().collect()
+    };
     let (case, only) = if !possibly_chosen.is_empty() {
         (AllowedCase::PossiblyChosen, Some(possibly_chosen))
-    } else if rules.single_value_rule && votes_in_k.len() == 1 {
-        let single = votes_in_k.keys().map(|v| (*v).clone()).collect();
+    } else if rules.single_value_rule && seen.len() == 1 {
+        let single = seen.into_iter().cloned().collect();
         (AllowedCase::SingleValue, Some(single))
     } else {
         (AllowedCase::Equivocated, None)
@@ -225,7 +239,12 @@ pub fn check_promise(
     acceptor: AcceptorId,
     mut vote_rounds: impl Iterator<Item = Round>,
 ) -> Result<(), ProofError> {
-    if promise_round != round {
+    let round_ok = if rules.stale_promises {
+        promise_round <= round
+    } else {
+        promise_round == round
+    };
+    if !round_ok {
         return Err(ProofError::WrongRound {
             acceptor,
             promise_round,

@@ -25,7 +25,15 @@ fn property<'a>(report: &'a Value, name: &str) -> &'a Value {
 
 #[test]
 fn small_configuration_passes_with_the_json_object_of_the_readme() {
-    let out = check(&["--max-round", "1", "--crashes", "0", "--json"]);
+    let out = check(&[
+        "--max-round",
+        "1",
+        "--crashes",
+        "0",
+        "--simulate-first",
+        "1",
+        "--json",
+    ]);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -80,6 +88,20 @@ fn a_broken_variant_exits_1_with_a_counterexample() {
 }
 
 #[test]
+fn random_walks_report_a_broken_variant_before_the_exhaustive_search() {
+    // On the default configuration (rounds 0..2, Z, a crash) the seeded walks find the
+    // double vote at once; the report says so.
+    let out = check(&["--variant", "vote-twice", "--threads", "1", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = json_of(&out);
+    assert!(
+        report["mode"].as_str().unwrap().starts_with("random walks"),
+        "{report}"
+    );
+    assert!(report["seconds"].as_f64().unwrap() < 10.0, "{report}");
+}
+
+#[test]
 fn human_output_numbers_the_counterexample_steps() {
     let out = check(&[
         "--variant",
@@ -123,6 +145,8 @@ fn list_variants_names_every_required_variant() {
         "no-single-value-rule",
         "threshold-one",
         "quorum-2f",
+        "stale-proof",
+        "any-round-values",
     ] {
         assert!(text.contains(name), "{name} missing from {text}");
     }

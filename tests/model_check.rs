@@ -123,6 +123,64 @@ fn learners_that_are_acceptors_decide_and_agree() {
     assert!(verdict(&verdicts, "fast path").holds);
 }
 
+#[test]
+fn a_client_learner_is_checked_exhaustively_where_it_can_be_fooled() {
+    // Rounds 0..1 with a Byzantine leader of round 0: LEARNs of two rounds, and of two
+    // values in round 0, are in flight together, so a learner that mixes rounds or counts
+    // too few LEARNs decides a value that is not chosen.
+    let cfg = ModelConfig {
+        learners: LearnerMode::Client,
+        unproposed_value: false,
+        max_round: 1,
+        max_crashes: 0,
+        ..ModelConfig::default()
+    };
+    let (verdicts, unique) = check_exhaustively(&cfg, true);
+    assert_all_as_expected(&cfg, &verdicts);
+    assert!(verdict(&verdicts, "agreement").holds);
+    assert!(verdict(&verdicts, "learner decides").holds);
+    assert!(verdict(&verdicts, "recovery after equivocation").holds);
+    assert!(unique > 10_000, "suspiciously small space: {unique} states");
+}
+
+#[test]
+fn the_byzantine_proposer_uses_promises_sent_to_another_proposer() {
+    // p0 leads rounds 0 and 2, p1 round 1. In a state where p0 holds a PROMISE for round 1
+    // (sent to p1), it can put it in a proof: the stale-proof variant takes that proof.
+    let cfg = ModelConfig {
+        max_crashes: 0,
+        unproposed_value: false,
+        ..ModelConfig::default()
+    };
+    let model = cfg.clone().into_model();
+    // Breadth-first: an acceptor's timeout sends the PROMISE at depth 1.
+    let mut pending: std::collections::VecDeque<State> = model.init_states().into();
+    let mut seen = HashSet::new();
+    let mut actions = Vec::new();
+    while let Some(state) = pending.pop_front() {
+        if seen.len() > 20_000 {
+            break;
+        }
+        if !seen.insert(fingerprint(&state)) {
+            continue;
+        }
+        let p0 = &state.actor_states[cfg.acceptors()];
+        if let ModelNodeState::Byzantine(b) = &**p0
+            && b.promises.iter().any(|p| p.round == 1)
+        {
+            return;
+        }
+        actions.clear();
+        model.actions(&state, &mut actions);
+        pending.extend(
+            actions
+                .drain(..)
+                .filter_map(|a| model.next_state(&state, a)),
+        );
+    }
+    panic!("the Byzantine p0 never holds a PROMISE for round 1");
+}
+
 /// The configuration on which each variant is checked in this test, and the search: the
 /// smallest that exposes the bug quickly.
 fn variant_case(variant: Variant) -> (ModelConfig, bool) {
@@ -141,9 +199,9 @@ fn variant_case(variant: Variant) -> (ModelConfig, bool) {
             false,
         ),
         // A Byzantine leader above round 0 is needed: breadth-first to the short trace.
-        Variant::NoProofCheck | Variant::LeakedKey => (base, true),
+        Variant::NoProofCheck | Variant::LeakedKey | Variant::StaleProof => (base, true),
         // Needs Byzantine → honest → Byzantine rounds.
-        Variant::NoSingleValueRule => (base, false),
+        Variant::NoSingleValueRule | Variant::AnyRoundValues => (base, false),
     }
 }
 

@@ -115,6 +115,18 @@ fn a_torture_runs_traces_validate_against_the_model_and_the_spec_and_tampering_i
     assert_eq!(code, 1, "{text}");
     assert!(text.contains("rejected at event"), "{text}");
 
+    // A vote on an ACCEPT from a proposer that does not lead its round: the spec replays
+    // the recorded sender, so its leader check must refuse it.
+    let mut usurped = history.clone();
+    let m = usurped.proposers.max(1) as u64;
+    let at = find(&usurped, |e| matches!(e, Event::Vote { .. }));
+    if let Event::Vote { round, from, .. } = &mut usurped.steps[at].event {
+        *from = ((u64::from(*round) + 1) % m) as u16;
+    }
+    let (code, text) = tlc(&usurped, "usurped");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("rejected at event"), "{text}");
+
     // A learner deciding a value that nobody voted.
     let mut decided = history.clone();
     let at = find(&decided, |e| matches!(e, Event::Decide { .. }));

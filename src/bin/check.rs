@@ -7,7 +7,7 @@ use bp_fast_paxos::models::log::properties::LOG_VARIANT_MUST_VIOLATE;
 use bp_fast_paxos::models::log::report::log_verdicts;
 use bp_fast_paxos::models::log::symmetry::log_representative;
 use bp_fast_paxos::models::log::{LogModel, LogModelConfig};
-use bp_fast_paxos::models::properties::{Model, VARIANT_MUST_VIOLATE};
+use bp_fast_paxos::models::properties::{Model, VARIANT_MUST_VIOLATE, must_hold};
 use bp_fast_paxos::models::report::{Verdict, verdicts};
 use bp_fast_paxos::models::symmetry::representative;
 use bp_fast_paxos::models::{LearnerMode, Menu, ModelConfig, NetworkKind, Variant};
@@ -155,6 +155,13 @@ struct SearchArgs {
     /// Seconds between progress lines on stderr.
     #[arg(long, default_value_t = 2, global = true)]
     progress_every: u64,
+    /// `check`: seconds of seeded random walks before the exhaustive search, so that a bug
+    /// that blows up the space is reported at once (0: none).
+    #[arg(long, default_value_t = 10, global = true)]
+    simulate_first: u64,
+    /// The seed of those random walks.
+    #[arg(long, default_value_t = 0, global = true)]
+    simulate_seed: u64,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -450,15 +457,22 @@ fn main() -> ExitCode {
     if let Some(depth) = search.depth {
         builder = builder.target_max_depth(depth);
     }
-    if cfg.variant.is_some() {
-        // A broken protocol is judged by its first safety violation; the rest of the space
-        // adds nothing to that verdict.
-        builder = builder.finish_when(HasDiscoveries::AnyOf(
-            VARIANT_MUST_VIOLATE.into_iter().collect(),
-        ));
-    }
+    // A broken protocol is judged by its first safety violation, and BP Fast Paxos fails at
+    // its first violated safety property: the rest of the space adds nothing to the verdict.
+    let stop_at: std::collections::BTreeSet<&'static str> = if cfg.variant.is_some() {
+        VARIANT_MUST_VIOLATE.into_iter().collect()
+    } else {
+        must_hold(&cfg)
+    };
+    builder = builder.finish_when(HasDiscoveries::AnyOf(stop_at.clone()));
     match command {
         Command::Check => {
+            if search.simulate_first > 0
+                && search.depth.is_none()
+                && let Some(code) = simulate_first(&cfg, search, threads, &stop_at)
+            {
+                return code;
+            }
             let how = if search.bfs { "bfs" } else { "dfs" };
             if !search.json {
                 println!("Checking {cfg}");
@@ -525,6 +539,43 @@ fn main() -> ExitCode {
             unreachable!("dispatched at the start of main")
         }
     }
+}
+
+/// Seeded random walks before the exhaustive search: a violation they find is reported at
+/// once (`Some(exit code)`); otherwise the exhaustive search, the final word, follows.
+fn simulate_first(
+    cfg: &ModelConfig,
+    search: &SearchArgs,
+    threads: usize,
+    stop_at: &std::collections::BTreeSet<&'static str>,
+) -> Option<ExitCode> {
+    let (seconds, seed) = (search.simulate_first, search.simulate_seed);
+    if !search.json {
+        println!("Random walks first: {seconds} s from seed {seed}");
+    }
+    let start = Instant::now();
+    let mut model = cfg.clone().into_model();
+    // Simulation replays walks by action index (see BpfpModel::replayable_actions).
+    model.replayable_actions = true;
+    let checker = model
+        .checker()
+        .threads(threads)
+        .finish_when(HasDiscoveries::AnyOf(stop_at.clone()))
+        .timeout(Duration::from_secs(seconds))
+        .spawn_simulation(seed, UniformChooser)
+        .join();
+    if !stop_at.iter().any(|name| checker.discovery(name).is_some()) {
+        return None;
+    }
+    let settings = json!({"search": "simulation", "seed": seed, "threads": threads});
+    Some(report(
+        cfg,
+        &checker,
+        start.elapsed().as_secs_f64(),
+        search.json,
+        settings,
+        "random walks before the exhaustive search, stopped at a safety violation",
+    ))
 }
 
 /// A configuration the binary checks: the single decree's or the log's.

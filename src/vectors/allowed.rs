@@ -393,6 +393,16 @@ fn edge_cases_f1() -> Vec<Case> {
             ],
         ),
         edge(
+            "an older vote for another value is no equivocation: only A, voted in round 1",
+            2,
+            "B",
+            vec![
+                signed(2, 0, vote(1, "A")),
+                signed(2, 1, vote(0, "B")),
+                signed(2, 2, None),
+            ],
+        ),
+        edge(
             "round 0 saw an equivocation: every value, Z included",
             1,
             "Z",

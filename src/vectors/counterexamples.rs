@@ -68,10 +68,11 @@ pub fn variant_case(variant: Variant) -> (ModelConfig, Search) {
             },
             Search::Bfs,
         ),
-        // A Byzantine leader above round 0 is needed.
-        Variant::NoProofCheck | Variant::LeakedKey => (base, Search::Bfs),
+        // A Byzantine leader above round 0 is needed (for stale-proof, one that sees the
+        // PROMISEs sent to the leader of round 1).
+        Variant::NoProofCheck | Variant::LeakedKey | Variant::StaleProof => (base, Search::Bfs),
         // Needs Byzantine, honest, Byzantine rounds: too deep for breadth-first search.
-        Variant::NoSingleValueRule => (
+        Variant::NoSingleValueRule | Variant::AnyRoundValues => (
             ModelConfig {
                 max_crashes: 0,
                 unproposed_value: false,
