@@ -67,6 +67,10 @@ enum Command {
         seconds: u64,
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Stop once this many states were visited (a bound that does not depend on the
+        /// machine's speed), or at the time limit, whichever comes first.
+        #[arg(long, value_name = "N")]
+        states: Option<usize>,
     },
     /// Write the test vectors to DIR (tests/vectors/README.md describes them).
     Vectors {
@@ -509,7 +513,11 @@ fn main() -> ExitCode {
                 run.finish(builder.spawn_dfs())
             }
         }
-        Command::Simulate { seconds, seed } => {
+        Command::Simulate {
+            seconds,
+            seed,
+            states,
+        } => {
             let start = Instant::now();
             if !search.json {
                 println!("Simulating {cfg}");
@@ -523,11 +531,12 @@ fn main() -> ExitCode {
                 settings,
                 mode: "simulation",
             };
-            run.finish(
-                builder
-                    .timeout(Duration::from_secs(seconds))
-                    .spawn_simulation(seed, UniformChooser),
-            )
+            let builder = builder.timeout(Duration::from_secs(seconds));
+            let builder = match states {
+                Some(n) => builder.target_state_count(n),
+                None => builder,
+            };
+            run.finish(builder.spawn_simulation(seed, UniformChooser))
         }
         Command::Explore { addr } => {
             println!("Serving the explorer for {cfg} on http://{addr}");
