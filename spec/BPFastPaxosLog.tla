@@ -45,7 +45,9 @@ CONSTANTS
                   \*    proof without checking it, and takes the ACCEPTs
                   \*    that name it;
                   \* "compact-early": votes are dropped before the decision
-                  \*    they depend on is durable
+                  \*    they depend on is durable;
+                  \* "stale-proof": ValidProof takes PROMISEs of rounds <= r,
+                  \*    not only of r
 
 ASSUME /\ Byzantine \subseteq Proposer
        /\ ClientValue \subseteq Value
@@ -56,7 +58,7 @@ ASSUME /\ Byzantine \subseteq Proposer
        /\ ProposerOrder \in Seq(Proposer) /\ Len(ProposerOrder) > 0
        /\ \A p \in Proposer \ Byzantine : ClientOf[p] \in ClientValue
        /\ Variant \in {"correct", "close-min-d", "omit-vote-at-d",
-                       "newround-unverified", "compact-early"}
+                       "newround-unverified", "compact-early", "stale-proof"}
 
 Round == 0 .. MaxRound
 Slot == 0 .. (Slots - 1)
@@ -138,13 +140,28 @@ Accs(Q) == {m.acc : m \in Q}
 \* a Byzantine proposer may send as it is.
 OnePerAcceptor(Q) == \A m1, m2 \in Q : m1.acc = m2.acc => m1 = m2
 
+\* The MAC check: a PROMISE's mac is a function of its content under a key
+\* no proposer holds, so a PROMISE record passes it exactly when an
+\* acceptor sent that very PROMISE.
+Authentic(m) == m \in msgs
+
+\* The PROMISE is for the proof's round (any round up to it in
+\* "stale-proof").
+ForRound(m, r) == IF Variant = "stale-proof" THEN m.rnd <= r ELSE m.rnd = r
+
+\* What ValidProof asks of each PROMISE of a proof for r: none that reports
+\* a vote in r itself (a RePromise after a vote in its round).
+PromiseOK(m, r) ==
+    /\ m.type = "promise" /\ ForRound(m, r)
+    /\ \A s \in Slot : m.vr[s] < r
+    /\ Authentic(m)
+
 \* The part of ValidProof that does not depend on the slot: what an
 \* acceptor checks once per round, on NEWROUND.
 ValidRoundProof(r, Q) ==
     /\ r > 0
     /\ OnePerAcceptor(Q)
-    /\ \A m \in Q : m.type = "promise" /\ m.rnd = r
-                    /\ \A s \in Slot : m.vr[s] < r
+    /\ \A m \in Q : PromiseOK(m, r)
     /\ Cardinality(Accs(Q)) >= QuorumSize
 
 \* Slots below the largest d of Q are closed (below the smallest in the
@@ -176,14 +193,60 @@ PromisesFor(r) == {m \in Promises : m.rnd = r}
 \* vote in round r (a RePromise after a vote in its round).
 UsableFor(r) == {m \in PromisesFor(r) : \A s \in Slot : m.vr[s] < r}
 
-\* The proofs a proposer can build for round r from PROMISEs really sent:
-\* one usable PROMISE from each acceptor of a quorum.  Any other set of
-\* PROMISEs is an invalid proof, or acts as one of these.
+\* The proofs an honest proposer builds for round r from the PROMISEs it
+\* received: one usable PROMISE from each acceptor of a quorum.
 Proofs(r) ==
     LET U == UsableFor(r)
         From(S) == {Q \in SUBSET {m \in U : m.acc \in S} :
                        Accs(Q) = S /\ Cardinality(Q) = Cardinality(S)}
     IN  UNION {From(S) : S \in Quorum}
+
+(***************************************************************************)
+(* The Byzantine proposer's proofs, as in BPFastPaxos.tla: it sees every   *)
+(* PROMISE on the network and may put in a proof any PROMISE ever sent (of *)
+(* any round and acceptor) and forgeries; the acceptors' own check         *)
+(* (PromiseOK) is what keeps out the wrong rounds and the forgeries.  An   *)
+(* acceptor reads only the first PROMISE of each acceptor of a proof, so   *)
+(* the menu takes at most one per acceptor; the search skips PROMISEs that *)
+(* fail PromiseOK and proofs too small for the check (pruning by the      *)
+(* acceptors' own check, so it holds every proof the check accepts).       *)
+(***************************************************************************)
+\* Made-up PROMISEs for round r: no decided prefix and no vote, the forgery
+\* that would allow the most.
+Forged(r) == [type : {"promise"}, rnd : {r}, acc : Acceptor, d : {0},
+              vr : {[s \in Slot |-> -1]}, vv : {[s \in Slot |-> None]}]
+
+ProofPool(r) == Promises \cup Forged(r)
+
+\* In "newround-unverified" a NEWROUND proof is not checked: any PROMISEs of
+\* round r, any number of them.
+Candidates(a, r) ==
+    IF Variant = "newround-unverified"
+    THEN {m \in PromisesFor(r) : m.acc = a}
+    ELSE {m \in ProofPool(r) : m.acc = a /\ PromiseOK(m, r)}
+
+NeededSize == IF Variant = "newround-unverified" THEN 0 ELSE QuorumSize
+
+\* Every set of at most one candidate of each acceptor of S.
+RECURSIVE Choices(_, _)
+Choices(S, r) ==
+    IF S = {} THEN {{}}
+    ELSE LET a == CHOOSE x \in S : TRUE
+         IN  {Q \cup X : Q \in Choices(S \ {a}, r),
+                         X \in {{}} \cup {{m} : m \in Candidates(a, r)}}
+
+ByzantineProofs(r) == {Q \in Choices(Acceptor, r) : Cardinality(Q) >= NeededSize}
+
+\* Some proof made of Q and at most one candidate of each acceptor of S
+\* makes an acceptor take ACCEPT(r, s, v): a search of ByzantineProofs(r)
+\* that stops at the first such proof, without building the menu.
+RECURSIVE SomeProof(_, _, _, _, _)
+SomeProof(r, s, v, S, Q) ==
+    /\ Cardinality(Q) + Cardinality(S) >= NeededSize
+    /\ IF S = {} THEN ValidProof(r, s, v, Q)
+       ELSE LET a == CHOOSE x \in S : TRUE
+            IN  \/ SomeProof(r, s, v, S \ {a}, Q)
+                \/ \E m \in Candidates(a, r) : SomeProof(r, s, v, S \ {a}, Q \cup {m})
 
 -----------------------------------------------------------------------------
 Init ==
@@ -241,12 +304,13 @@ HonestNewRound(p, r) ==
 (***************************************************************************)
 \* The PROMISE a sends for round r: its d and its last vote in every slot
 \* >= d (in the variant "omit-vote-at-d", in every slot > d).
-PromiseOf(a, r) ==
-    LET d == D(a)
-        reported(s) == IF Variant = "omit-vote-at-d" THEN s > d ELSE s >= d
+PromiseWith(a, r, d) ==
+    LET reported(s) == IF Variant = "omit-vote-at-d" THEN s > d ELSE s >= d
     IN  [type |-> "promise", rnd |-> r, acc |-> a, d |-> d,
          vr |-> [s \in Slot |-> IF reported(s) THEN vr[a][s] ELSE -1],
          vv |-> [s \in Slot |-> IF reported(s) THEN vv[a][s] ELSE None]]
+
+PromiseOf(a, r) == PromiseWith(a, r, D(a))
 
 \* Trust change to r2 > rnd[a], for any of PROTOCOL.md's triggers (a
 \* timeout, equivocation in some slot, an invalid proof from its leader, a
@@ -288,9 +352,8 @@ Vote(a, r, s, v) ==
     /\ UNCHANGED <<snap, known, rproof, decisions, crashed, restarts, msgs>>
 
 \* ACCEPT(r, s, v, proof) from Leader(r), sent by an honest proposer (in
-\* msgs) or now by a Byzantine one, with any proof made of PROMISEs of
-\* round r that acceptors sent (a proof with PROMISEs of another round, or
-\* under a quorum, is invalid, and the trust change it may cause is a
+\* msgs) or now by a Byzantine one, with any proof of its menu (an invalid
+\* proof leads to no vote, and the trust change it may cause is a
 \* TrustChange step).  Round 0 needs no proof.
 ReceiveAccept(a, r, s, v, Q) ==
     /\ CanVoteIn(a, r, s)
@@ -302,19 +365,26 @@ HonestAccept(a) ==
        /\ m.type = "accept" /\ ~m.digest
        /\ ReceiveAccept(a, m.rnd, m.slot, m.val, m.proof)
 
-\* (Quantified over the proof first, so that TLC builds the proofs of a
-\* state once for all acceptors, slots and values.)
+\* Some proof of the menu makes an acceptor take ACCEPT(r, s, v).  The proof
+\* leaves no trace in the state, so one is enough.
+ByzantineCanJustify(r, s, v) == r = 0 \/ SomeProof(r, s, v, Acceptor, {})
+
+\* (IF makes TLC evaluate the search for a proof once per round, slot and
+\* value, as a condition, not once per proof and acceptor.)
 ByzantineAccept ==
-    \E p \in Byzantine, r \in Round :
+    \E p \in Byzantine, r \in Round, s \in Slot, v \in Value :
        /\ p = Leader(r)
-       /\ \E Q \in IF r = 0 THEN {{}} ELSE Proofs(r) :
-             \E a \in Acceptor, s \in Slot, v \in Value : ReceiveAccept(a, r, s, v, Q)
+       /\ IF /\ \E a \in Acceptor : CanVoteIn(a, r, s)
+             /\ ByzantineCanJustify(r, s, v)
+          THEN \E a \in Acceptor : CanVoteIn(a, r, s) /\ Vote(a, r, s, v)
+          ELSE FALSE
 
 \* NEWROUND(r, Q) from Leader(r): a keeps Q for round r once Q is a valid
 \* round proof; it keeps the first proof of a round, and only for a round it
 \* may still vote in.  (Carried values are AcceptByDigest steps after it.)
-\* A Byzantine leader may send any Q; one that is not a valid round proof
-\* is refused (in "newround-unverified": any set of round r's PROMISEs).
+\* A Byzantine leader may send any Q of its menu; one that is not a valid
+\* round proof is refused (in "newround-unverified": any set of round r's
+\* PROMISEs is kept).
 KeepProof(a, r, Q) ==
     /\ Live(a) /\ r > 0 /\ rnd[a] <= r /\ rproof[a].rnd < r
     /\ IF Variant = "newround-unverified"
@@ -327,18 +397,10 @@ KeepProof(a, r, Q) ==
 HonestNewRoundKept(a) ==
     \E m \in msgs : m.type = "newround" /\ KeepProof(a, m.rnd, m.proof)
 
-\* The NEWROUND proofs of a Byzantine leader that an acceptor may keep: the
-\* valid round proofs (any other is refused), or in "newround-unverified"
-\* any set of PROMISEs of the round.
-ByzantineRoundProofs(r) ==
-    IF Variant = "newround-unverified"
-    THEN {Q \in SUBSET PromisesFor(r) : OnePerAcceptor(Q)}
-    ELSE Proofs(r)
-
 ByzantineNewRound ==
     \E p \in Byzantine, r \in Round :
        /\ p = Leader(r) /\ r > 0
-       /\ \E Q \in ByzantineRoundProofs(r), a \in Acceptor : KeepProof(a, r, Q)
+       /\ \E Q \in ByzantineProofs(r), a \in Acceptor : KeepProof(a, r, Q)
 
 \* ACCEPT(r, s, v, digest) from Leader(r): taken with the proof a kept for
 \* round r if the digest names it, ignored otherwise.  Only the slot's part
