@@ -150,7 +150,7 @@ if [ -n "$TRACE_DIR" ]; then
   echo "checker: $CHECKER_NAME"
   start=$(date +%s.%N)
   if [ $CHECKER = tlc ]; then
-    (cd "$WORK" && java -XX:+UseParallelGC -Xss64m -cp "$TLA2TOOLS_JAR" tlc2.TLC \
+    (cd "$WORK" && java -XX:+UseParallelGC -Xss64m -Djava.io.tmpdir="$WORK" -cp "$TLA2TOOLS_JAR" tlc2.TLC \
         -config TraceBPFastPaxosLog.cfg -workers 1 -metadir "$WORK/states" \
         -nowarning TraceBPFastPaxosLog.tla) > "$log" 2>&1
     STATES=$(sed -n 's/.* states generated, \([0-9,]*\) distinct states found.*/\1/p' "$log" | tail -n 1 | tr -d ,)
@@ -231,7 +231,7 @@ run_tlc() {
   # then reports a shortest counterexample, the same one on every run.
   [ "$expect" != holds ] && workers=1
   cp "$cfg" "$WORK/$name.cfg"
-  (cd "$WORK" && java -XX:+UseParallelGC -Xss16m -cp "$TLA2TOOLS_JAR" tlc2.TLC \
+  (cd "$WORK" && java -XX:+UseParallelGC -Xss16m -Djava.io.tmpdir="$WORK" -cp "$TLA2TOOLS_JAR" tlc2.TLC \
       -config "$name.cfg" -workers "$workers" -deadlock -metadir "$WORK/states-$name" \
       -nowarning "$(cfg_module "$cfg").tla") > "$log" 2>&1
   STATES=$(sed -n 's/.* states generated, \([0-9,]*\) distinct states found.*/\1/p' "$log" | tail -n 1 | tr -d ,)
