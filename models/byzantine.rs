@@ -14,7 +14,7 @@
 //! - `TRUSTCHANGE(r)` to every acceptor, and `LEARN(r, v)` to every learner, posing as
 //!   acceptors it is not;
 //! - on each PROMISE it sees (PROMISEs cross the network unencrypted, so it sees those sent to
-//!   other proposers too; the model delivers each to it at once, see `models/model.rs`): for
+//!   other proposers too; the model delivers each to it at once, see `models/core/reductions.rs`): for
 //!   every set `S` of the PROMISEs it holds, of any rounds and at most one per acceptor, that
 //!   includes the new one and has at least `2f` of them (one short of a quorum: the shortest
 //!   proof that matters), every round `r' > 0` it leads (a stale proof when `S` holds PROMISEs
@@ -42,9 +42,13 @@
 //! The full menu (`--menu full`) sends everything; a test checks that both menus bring the
 //! acceptors to exactly the same states.
 
-use super::config::ModelConfig;
+use super::config::{LearnerMode, Menu, ModelConfig};
+pub use super::core::menu::subsets;
+use super::core::mixed::Byzantine;
+use super::core::shape::Shape;
 use super::symbolic::SymbolicAuth;
 use super::value::ModelValue;
+use super::variant::Variant;
 use crate::auth::Mac;
 use crate::message::{Msg, Promise, Proof};
 use crate::rules::{Rules, check_promise, valid_proof};
@@ -79,11 +83,11 @@ pub struct ByzantineState {
 
 impl ByzantineProposer {
     pub fn new(cfg: &ModelConfig, id: ProposerId) -> Self {
-        let forge_learns_to = if cfg.learners == super::LearnerMode::Abstract {
+        let forge_learns_to = if cfg.learners == LearnerMode::Abstract {
             Vec::new()
         } else {
             let mut to = vec![cfg.learner_id()];
-            if cfg.learners == super::LearnerMode::Acceptors {
+            if cfg.learners == LearnerMode::Acceptors {
                 to.extend((0..cfg.acceptors()).map(Id::from));
             }
             to
@@ -95,9 +99,9 @@ impl ByzantineProposer {
             values: cfg.values(),
             min_proof: 2 * cfg.f,
             forge_learns_to,
-            knows_key: cfg.variant == Some(super::Variant::LeakedKey),
+            knows_key: cfg.variant == Some(Variant::LeakedKey),
             rules: cfg.rules(),
-            full_menu: cfg.menu == super::config::Menu::Full,
+            full_menu: cfg.menu == Menu::Full,
         }
     }
 
@@ -295,25 +299,7 @@ fn one_per_group<'a, T>(groups: &[Vec<&'a T>]) -> Vec<Vec<&'a T>> {
     out
 }
 
-/// Every subset of `items` with exactly `size` elements, in order.
-pub fn subsets<T: Clone>(items: &[T], size: usize) -> Vec<Vec<T>> {
-    fn go<T: Clone>(items: &[T], size: usize, acc: &mut Vec<T>, out: &mut Vec<Vec<T>>) {
-        if acc.len() == size {
-            out.push(acc.clone());
-            return;
-        }
-        for (i, item) in items.iter().enumerate() {
-            acc.push(item.clone());
-            go(&items[i + 1..], size, acc, out);
-            acc.pop();
-        }
-    }
-    let mut out = Vec::new();
-    go(items, size, &mut Vec::new(), &mut out);
-    out
-}
-
-impl super::mixed::Byzantine<Msg<ModelValue>> for ByzantineProposer {
+impl Byzantine<Msg<ModelValue>> for ByzantineProposer {
     type State = ByzantineState;
 
     fn start<A: Actor<Msg = Msg<ModelValue>>>(&self, o: &mut Out<A>) -> ByzantineState {
@@ -328,5 +314,9 @@ impl super::mixed::Byzantine<Msg<ModelValue>> for ByzantineProposer {
         o: &mut Out<A>,
     ) -> Option<ByzantineState> {
         ByzantineProposer::receive(self, state, src, msg, o)
+    }
+
+    fn wants(&self, state: &ByzantineState, msg: &Msg<ModelValue>) -> bool {
+        matches!(msg, Msg::Promise(p) if !state.promises.contains(p))
     }
 }

@@ -3,6 +3,7 @@
 //! and any authentic-looking PROMISE that a proof carried but no acceptor sent.
 
 use super::config::ModelConfig;
+use super::core::shape::Shape;
 use super::symbolic::SymbolicAuth;
 use super::value::ModelValue;
 use crate::message::{Msg, Promise, Vote};

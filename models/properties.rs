@@ -2,7 +2,12 @@
 //! follow the TLA+ spec.
 
 use super::actor::ModelNodeState;
-use super::config::ModelConfig;
+pub use super::actor::{BpfpModel as Model, State};
+use super::config::{LearnerMode, ModelConfig};
+pub use super::core::property::VARIANT_MUST_VIOLATE;
+use super::core::property::{self, PropertySpec};
+use super::core::protocol;
+use super::core::shape::Shape;
 use super::history::Ghost;
 use super::value::ModelValue;
 use crate::acceptor::AcceptorState;
@@ -12,25 +17,10 @@ use crate::types::{AcceptorId, Round};
 use stateright::Expectation;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub use super::model::{BpfpModel as Model, State};
+/// A property of the single decree's model.
+pub type DecreeProperty = PropertySpec<Model, ModelConfig>;
 
-/// A property of a model `M` and the verdict BP Fast Paxos must get on a configuration `C`
-/// (by default the single decree's; the replicated log has its own).
-pub struct PropertySpec<M: stateright::Model = Model, C = ModelConfig> {
-    pub name: &'static str,
-    /// The TLA+ name of the property.
-    pub tla_name: &'static str,
-    pub expectation: Expectation,
-    pub condition: fn(&M, &M::State) -> bool,
-    /// Whether the property must hold (`Always`) or be reachable (`Sometimes`) on `cfg`.
-    pub expected: fn(&C) -> bool,
-    pub meaning: &'static str,
-}
-
-/// The properties a broken variant must violate (at least one of them).
-pub const VARIANT_MUST_VIOLATE: [&str; 2] = ["agreement", "votes safe"];
-
-pub const PROPERTIES: &[PropertySpec] = &[
+pub const PROPERTIES: &[DecreeProperty] = &[
     PropertySpec {
         name: "agreement",
         tla_name: "Agreement",
@@ -121,46 +111,27 @@ pub const PROPERTIES: &[PropertySpec] = &[
         tla_name: "LearnerDecides",
         expectation: Expectation::Sometimes,
         condition: learner_decides,
-        expected: |cfg| cfg.learners != super::LearnerMode::Abstract,
+        expected: |cfg| cfg.learners != LearnerMode::Abstract,
         meaning: "a learner decides (learners that are not abstract)",
     },
 ];
 
 /// The safety properties BP Fast Paxos must keep on `cfg` (the `Always` properties expected
 /// to hold): a check stops at the first violation of one of them.
-pub fn must_hold(cfg: &ModelConfig) -> std::collections::BTreeSet<&'static str> {
-    PROPERTIES
-        .iter()
-        .filter(|p| p.expectation == Expectation::Always && (p.expected)(cfg))
-        .map(|p| p.name)
-        .collect()
+pub fn must_hold(cfg: &ModelConfig) -> BTreeSet<&'static str> {
+    property::must_hold(PROPERTIES, cfg)
 }
 
 /// The property named `name`.
-pub fn property(name: &str) -> Option<&'static PropertySpec> {
-    PROPERTIES.iter().find(|p| p.name == name)
-}
-
-/// The state space explored: rounds up to the bound, and crashes of acceptors only (a crashed
-/// Byzantine proposer is a silent one, which it can be anyway).
-pub fn within_bounds(cfg: &ModelConfig, state: &State) -> bool {
-    let n = cfg.acceptors();
-    acceptor_states(state).all(|(_, s)| s.rnd <= cfg.max_round)
-        && state.crashed.iter().skip(n).all(|crashed| !crashed)
+pub fn property(name: &str) -> Option<&'static DecreeProperty> {
+    property::find(PROPERTIES, name)
 }
 
 /// The state of every acceptor.
 pub fn acceptor_states(
     state: &State,
 ) -> impl Iterator<Item = (AcceptorId, &AcceptorState<ModelValue>)> {
-    state
-        .actor_states
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| match &**s {
-            ModelNodeState::Honest(NodeState::Acceptor(a)) => Some((AcceptorId(i as u16), a)),
-            _ => None,
-        })
+    protocol::acceptor_states::<ModelConfig>(state)
 }
 
 /// Every learner's decision.

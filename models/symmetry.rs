@@ -1,74 +1,19 @@
-//! Symmetry reduction: acceptors are interchangeable. Renaming them consistently everywhere
-//! (states, messages, PROMISE authenticators, the ghost history) maps a behaviour to a
-//! behaviour with the same verdict on every property, because no rule, property or
-//! Byzantine menu item singles out an acceptor by name. The representative renames them so
-//! that their states come out sorted; the checker fingerprints it instead of the state.
-//!
-//! The replicated log's model renames its own types (`models/log/symmetry.rs`) and shares
-//! the rest: [`representative_of`], the network, the learner.
-//!
-//! The representative also forgets the network's record of the last delivered message
-//! (`last_msg`), which no actor or property reads, and puts every proof in acceptor order
-//! (acceptors read a proof as a set: one PROMISE per acceptor, order irrelevant).
+//! Symmetry over acceptors for the single decree: its PROMISEs, messages, agents' states and
+//! ghost history renamed with the core's [`Renaming`] (`models/core/symmetry.rs` says why
+//! renaming acceptors loses nothing).
 
-use super::actor::{ModelNode, ModelNodeState};
+use super::actor::State;
 use super::byzantine::ByzantineState;
+use super::config::ModelConfig;
+use super::core::symmetry::{self, Rename, Renaming, Symmetric};
 use super::history::{Ghost, PromiseContent};
 use super::symbolic::SymbolicAuth;
 use super::value::ModelValue;
 use crate::acceptor::AcceptorState;
 use crate::auth::Mac;
-use crate::learner::LearnerState;
-use crate::log::message::ProofDigest;
 use crate::message::{Msg, Promise};
 use crate::node::NodeState;
 use crate::proposer::ProposerState;
-use crate::types::AcceptorId;
-use stateright::actor::{Actor, ActorModelState, Envelope, Id, Network};
-use std::collections::BTreeMap;
-use std::hash::Hash;
-
-/// A renaming of acceptors: acceptor `i` becomes `new_index[i]`.
-pub struct Renaming {
-    new_index: Vec<usize>,
-    /// Proof digests (log model), old to new: a digest names a proof, which names acceptors.
-    pub digests: BTreeMap<ProofDigest, ProofDigest>,
-}
-
-impl Renaming {
-    /// The digest of the renamed proof that `digest` named (unchanged if unknown).
-    pub fn digest(&self, digest: ProofDigest) -> ProofDigest {
-        self.digests.get(&digest).copied().unwrap_or(digest)
-    }
-
-    pub fn acceptor(&self, a: AcceptorId) -> AcceptorId {
-        match self.new_index.get(usize::from(a.0)) {
-            Some(i) => AcceptorId(*i as u16),
-            None => a,
-        }
-    }
-
-    pub fn id(&self, id: Id) -> Id {
-        match self.new_index.get(usize::from(id)) {
-            Some(i) => Id::from(*i),
-            None => id,
-        }
-    }
-
-    /// Moves per-actor entries to their new places (the acceptors come first).
-    fn positions<T: Clone>(&self, items: &[T]) -> Vec<T> {
-        let mut out = items.to_vec();
-        for (old, new) in self.new_index.iter().enumerate() {
-            out[*new] = items[old].clone();
-        }
-        out
-    }
-}
-
-/// Things that name acceptors.
-pub trait Rename {
-    fn rename(&self, r: &Renaming) -> Self;
-}
 
 impl Rename for Promise<ModelValue> {
     fn rename(&self, r: &Renaming) -> Self {
@@ -107,63 +52,33 @@ impl Rename for Msg<ModelValue> {
     }
 }
 
-impl<M: Rename> Rename for Envelope<M> {
-    fn rename(&self, r: &Renaming) -> Self {
-        Envelope {
-            src: r.id(self.src),
-            dst: r.id(self.dst),
-            msg: self.msg.rename(r),
-        }
-    }
-}
-
-impl<V: Clone + Ord> Rename for LearnerState<V> {
-    fn rename(&self, r: &Renaming) -> Self {
-        LearnerState {
-            learned: self
-                .learned
-                .iter()
-                .map(|(round, seen)| {
-                    let seen = seen
-                        .iter()
-                        .map(|(a, v)| (r.acceptor(*a), v.clone()))
-                        .collect();
-                    (*round, seen)
-                })
-                .collect(),
-            decided: self.decided.clone(),
-        }
-    }
-}
-
-impl Rename for ModelNodeState {
+impl Rename for NodeState<ModelValue> {
     fn rename(&self, r: &Renaming) -> Self {
         match self {
-            ModelNodeState::Honest(NodeState::Acceptor(s)) => {
-                ModelNodeState::Honest(NodeState::Acceptor(AcceptorState {
-                    learner: s.learner.rename(r),
-                    ..s.clone()
-                }))
-            }
-            ModelNodeState::Honest(NodeState::Proposer(s)) => {
-                ModelNodeState::Honest(NodeState::Proposer(ProposerState {
-                    promises: s
-                        .promises
-                        .iter()
-                        .map(|(round, by)| {
-                            let by = by.values().map(|p| (r.acceptor(p.acceptor), p.rename(r)));
-                            (*round, by.collect())
-                        })
-                        .collect(),
-                    proposed: s.proposed,
-                }))
-            }
-            ModelNodeState::Honest(NodeState::Learner(s)) => {
-                ModelNodeState::Honest(NodeState::Learner(s.rename(r)))
-            }
-            ModelNodeState::Byzantine(s) => ModelNodeState::Byzantine(ByzantineState {
-                promises: s.promises.iter().map(|p| p.rename(r)).collect(),
+            NodeState::Acceptor(s) => NodeState::Acceptor(AcceptorState {
+                learner: s.learner.rename(r),
+                ..s.clone()
             }),
+            NodeState::Proposer(s) => NodeState::Proposer(ProposerState {
+                promises: s
+                    .promises
+                    .iter()
+                    .map(|(round, by)| {
+                        let by = by.values().map(|p| (r.acceptor(p.acceptor), p.rename(r)));
+                        (*round, by.collect())
+                    })
+                    .collect(),
+                proposed: s.proposed,
+            }),
+            NodeState::Learner(s) => NodeState::Learner(s.rename(r)),
+        }
+    }
+}
+
+impl Rename for ByzantineState {
+    fn rename(&self, r: &Renaming) -> Self {
+        ByzantineState {
+            promises: self.promises.iter().map(|p| p.rename(r)).collect(),
         }
     }
 }
@@ -191,106 +106,10 @@ impl Rename for Ghost {
     }
 }
 
-impl<M: Rename + Clone + Eq + Hash> Rename for Network<M> {
-    fn rename(&self, r: &Renaming) -> Self {
-        match self {
-            Network::UnorderedDuplicating(envelopes, _last_msg) => {
-                Network::new_unordered_duplicating(envelopes.iter().map(|e| e.rename(r)))
-            }
-            Network::UnorderedNonDuplicating(counts) => Network::UnorderedNonDuplicating(
-                counts.iter().map(|(e, n)| (e.rename(r), *n)).collect(),
-            ),
-            Network::Ordered(flows) => Network::Ordered(
-                flows
-                    .iter()
-                    .map(|((src, dst), msgs)| {
-                        let msgs = msgs.iter().map(|m| m.rename(r)).collect();
-                        ((r.id(*src), r.id(*dst)), msgs)
-                    })
-                    .collect(),
-            ),
-        }
-    }
-}
+impl Symmetric for ModelConfig {}
 
 /// The representative of a state's class: acceptors renamed so that their (state, crashed,
 /// stored state) come out sorted.
-pub fn representative(
-    state: &ActorModelState<ModelNode, Ghost>,
-) -> ActorModelState<ModelNode, Ghost> {
-    // Acceptors come first among the actors.
-    let acceptors = state
-        .actor_states
-        .iter()
-        .take_while(|s| matches!(&***s, ModelNodeState::Honest(NodeState::Acceptor(_))))
-        .count();
-    representative_of(state, acceptors)
-}
-
-/// The representative of any actor model whose first `acceptors` actors are the acceptors
-/// and whose states, messages and history can be renamed.
-pub fn representative_of<A, H>(
-    state: &ActorModelState<A, H>,
-    acceptors: usize,
-) -> ActorModelState<A, H>
-where
-    A: Actor,
-    A::State: Rename + Ord,
-    A::Msg: Rename,
-    A::Storage: Ord,
-    H: Rename,
-{
-    apply_renaming(state, &canonical_renaming(state, acceptors))
-}
-
-/// The renaming that sorts the acceptors by (state, crashed, stored state).
-pub fn canonical_renaming<A, H>(state: &ActorModelState<A, H>, acceptors: usize) -> Renaming
-where
-    A: Actor,
-    A::State: Ord,
-    A::Storage: Ord,
-{
-    let mut order: Vec<usize> = (0..acceptors).collect();
-    order.sort_by(|&i, &j| {
-        let key = |k: usize| {
-            (
-                &state.actor_states[k],
-                state.crashed[k],
-                &state.actor_storages[k],
-            )
-        };
-        key(i).cmp(&key(j))
-    });
-    let mut new_index = vec![0; acceptors];
-    for (new, old) in order.iter().enumerate() {
-        new_index[*old] = new;
-    }
-    Renaming {
-        new_index,
-        digests: BTreeMap::new(),
-    }
-}
-
-/// `state` with its acceptors renamed by `r`.
-pub fn apply_renaming<A, H>(state: &ActorModelState<A, H>, r: &Renaming) -> ActorModelState<A, H>
-where
-    A: Actor,
-    A::State: Rename,
-    A::Msg: Rename,
-    H: Rename,
-{
-    let actor_states = r
-        .positions(&state.actor_states)
-        .iter()
-        .map(|s| std::sync::Arc::new(s.rename(r)))
-        .collect();
-    ActorModelState {
-        actor_states,
-        network: state.network.rename(r),
-        timers_set: r.positions(&state.timers_set),
-        random_choices: r.positions(&state.random_choices),
-        crashed: r.positions(&state.crashed),
-        history: state.history.rename(r),
-        actor_storages: r.positions(&state.actor_storages),
-    }
+pub fn representative(state: &State) -> State {
+    symmetry::representative::<ModelConfig>(state)
 }

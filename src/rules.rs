@@ -113,12 +113,24 @@ impl<V: Value> Allowed<V> {
     }
 }
 
+/// A PROMISE as a proof counts it: the acceptor it names. The single decree's PROMISE and
+/// the log's are both read this way.
+pub trait FromAcceptor {
+    fn sender(&self) -> AcceptorId;
+}
+
+impl<V> FromAcceptor for Promise<V> {
+    fn sender(&self) -> AcceptorId {
+        self.acceptor
+    }
+}
+
 /// One PROMISE per acceptor (the first one), in acceptor order: extra and duplicate PROMISEs
 /// of an acceptor are ignored.
-pub fn distinct_acceptors<V>(proof: &[Promise<V>]) -> BTreeMap<AcceptorId, &Promise<V>> {
+pub fn distinct_acceptors<P: FromAcceptor>(proof: &[P]) -> BTreeMap<AcceptorId, &P> {
     let mut by_acceptor = BTreeMap::new();
     for promise in proof {
-        by_acceptor.entry(promise.acceptor).or_insert(promise);
+        by_acceptor.entry(promise.sender()).or_insert(promise);
     }
     by_acceptor
 }

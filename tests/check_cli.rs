@@ -1,7 +1,11 @@
-//! The `check` binary as a user runs it: exit statuses, the `--json` object, variants.
+//! The `check` binary as a user runs it: exit statuses, the `--json` object, variants, and
+//! the same run path for the replicated log (`--log`): exhaustive, simulated, explored.
 
 use serde_json::Value;
-use std::process::{Command, Output};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn check(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_check"))
@@ -179,4 +183,145 @@ fn simulation_of_a_larger_configuration_reports_safety_without_panicking() {
     for name in ["agreement", "votes safe", "one vote per round", "validity"] {
         assert_eq!(property(&report, name)["holds"], true, "{name}");
     }
+}
+
+#[test]
+fn the_log_check_prints_the_json_object_with_the_figures_of_checking_md() {
+    // CHECKING.md's row "2 slots, rounds 0..1, A and Z, honest proposers": one thread, so the
+    // counts are the same on every run.
+    let out = check(&[
+        "--log",
+        "--crashes",
+        "0",
+        "--values",
+        "1",
+        "--byzantine",
+        "none",
+        "--threads",
+        "1",
+        "--simulate-first",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json_of(&out);
+    assert_eq!(report["config"]["log"], true);
+    assert_eq!(report["config"]["slots"], 2);
+    assert_eq!(report["mode"], "exhaustive");
+    assert_eq!(report["unique_states"], 9_842);
+    assert_eq!(report["states"], 41_725);
+    assert_eq!(property(&report, "logs are prefixes")["holds"], true);
+    assert_eq!(property(&report, "whole log chosen")["holds"], true);
+}
+
+#[test]
+fn the_log_simulates_like_the_single_decree() {
+    let out = check(&[
+        "--log",
+        "simulate",
+        "--seconds",
+        "2",
+        "--seed",
+        "3",
+        "--json",
+    ]);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json_of(&out);
+    assert_eq!(report["mode"], "simulation");
+    assert_eq!(report["config"]["log"], true);
+    assert!(report["states"].as_u64().unwrap() > 1_000, "{report}");
+    for name in [
+        "agreement",
+        "logs are prefixes",
+        "votes safe",
+        "one vote per round and slot",
+        "promises honest",
+        "validity",
+    ] {
+        assert_eq!(property(&report, name)["holds"], true, "{name}");
+    }
+}
+
+#[test]
+fn the_log_rejects_a_variant_with_random_walks_first() {
+    // As for the single decree, the seeded walks find the double vote before the search.
+    let out = check(&[
+        "--log",
+        "--variant",
+        "vote-twice",
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = json_of(&out);
+    assert!(
+        report["mode"].as_str().unwrap().starts_with("random walks"),
+        "{report}"
+    );
+    let violated = ["agreement", "votes safe"]
+        .iter()
+        .any(|name| property(&report, name)["holds"] == false);
+    assert!(violated, "{report}");
+}
+
+/// A port that was free a moment ago.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().unwrap().port()
+}
+
+/// `GET path` over a plain TCP connection: the whole response, or `None` if nobody answers.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .ok()?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    Some(response)
+}
+
+#[test]
+fn the_log_explorer_serves_the_log_model() {
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut explorer = Command::new(env!("CARGO_BIN_EXE_check"))
+        .args(["--log", "--crashes", "0", "explore", "--addr", &addr])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the check binary starts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut states = None;
+    while states.is_none() && Instant::now() < deadline {
+        if let Ok(Some(status)) = explorer.try_wait() {
+            panic!("the explorer exited: {status}");
+        }
+        states = http_get(port, "/.states");
+        if states.is_none() {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    let page = http_get(port, "/");
+    explorer.kill().expect("the explorer stops");
+    explorer.wait().expect("the explorer is reaped");
+    let states = states.expect("the explorer answers within a minute");
+    assert!(states.starts_with("HTTP/1.1 200"), "{states}");
+    // The initial state, with the log's properties and its acceptors' states.
+    assert!(states.contains("logs are prefixes"), "{states}");
+    assert!(states.contains("LogAcceptorState"), "{states}");
+    let page = page.expect("the explorer serves its page");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
 }

@@ -3,20 +3,19 @@
 //! rejected with a counterexample.
 
 use bp_fast_paxos::models::Variant;
-use bp_fast_paxos::models::log::LogModelConfig;
-use bp_fast_paxos::models::log::properties::LOG_VARIANT_MUST_VIOLATE;
-use bp_fast_paxos::models::log::report::log_verdicts;
-use bp_fast_paxos::models::log::symmetry::log_representative;
-use bp_fast_paxos::models::report::Verdict;
+use bp_fast_paxos::models::core::property::VARIANT_MUST_VIOLATE;
+use bp_fast_paxos::models::core::report::{Verdict, verdicts};
+use bp_fast_paxos::models::log::Config;
+use bp_fast_paxos::models::log::symmetry::representative;
 use bp_fast_paxos::types::ProposerId;
 use stateright::{Checker, HasDiscoveries, Model};
 
 /// Two slots, rounds 0..1, values A (the clients') and Z, no crashes.
-fn two_slots() -> LogModelConfig {
-    LogModelConfig {
+fn two_slots() -> Config {
+    Config {
         client_values: 1,
         max_crashes: 0,
-        ..LogModelConfig::default()
+        ..Config::default()
     }
 }
 
@@ -24,7 +23,7 @@ fn verdict<'a>(verdicts: &'a [Verdict], name: &str) -> &'a Verdict {
     verdicts.iter().find(|v| v.name == name).expect(name)
 }
 
-fn assert_all_as_expected(cfg: &LogModelConfig, verdicts: &[Verdict]) {
+fn assert_all_as_expected(cfg: &Config, verdicts: &[Verdict]) {
     for v in verdicts {
         assert!(
             v.as_expected(),
@@ -48,7 +47,7 @@ const SAFETY: [&str; 6] = [
 
 #[test]
 fn an_honest_cluster_gets_every_expected_verdict_exhaustively() {
-    let cfg = LogModelConfig {
+    let cfg = Config {
         byzantine: Vec::new(),
         ..two_slots()
     };
@@ -57,10 +56,10 @@ fn an_honest_cluster_gets_every_expected_verdict_exhaustively() {
         .into_model()
         .checker()
         .threads(1)
-        .symmetry_fn(log_representative)
+        .symmetry_fn(representative)
         .spawn_dfs()
         .join();
-    let verdicts = log_verdicts(&cfg, &checker);
+    let verdicts = verdicts(&checker);
     assert_all_as_expected(&cfg, &verdicts);
     assert!(verdict(&verdicts, "one value per round and slot").holds);
     assert!(verdict(&verdicts, "slot closed").holds);
@@ -80,10 +79,10 @@ fn a_byzantine_leader_of_round_0_breaks_no_safety_property_to_depth_12() {
         .checker()
         .threads(1)
         .target_max_depth(12)
-        .symmetry_fn(log_representative)
+        .symmetry_fn(representative)
         .spawn_dfs()
         .join();
-    let verdicts = log_verdicts(&cfg, &checker);
+    let verdicts = verdicts(&checker);
     assert_all_as_expected(&cfg, &verdicts);
     for safety in SAFETY {
         assert!(verdict(&verdicts, safety).holds, "{safety} must hold");
@@ -111,7 +110,7 @@ fn the_variants_are_rejected_with_a_counterexample() {
         (Variant::VoteTwice, vec![ProposerId(0)]),
     ];
     for (variant, byzantine) in cases {
-        let cfg = LogModelConfig {
+        let cfg = Config {
             variant: Some(variant),
             byzantine,
             ..two_slots()
@@ -122,14 +121,14 @@ fn the_variants_are_rejected_with_a_counterexample() {
             .checker()
             .threads(1)
             .finish_when(HasDiscoveries::AnyOf(
-                LOG_VARIANT_MUST_VIOLATE.into_iter().collect(),
+                VARIANT_MUST_VIOLATE.into_iter().collect(),
             ))
             .spawn_bfs()
             .join();
-        let verdicts = log_verdicts(&cfg, &checker);
+        let verdicts = verdicts(&checker);
         let broken: Vec<&Verdict> = verdicts
             .iter()
-            .filter(|v| LOG_VARIANT_MUST_VIOLATE.contains(&v.name) && !v.holds)
+            .filter(|v| VARIANT_MUST_VIOLATE.contains(&v.name) && !v.holds)
             .collect();
         assert!(
             !broken.is_empty(),
@@ -152,22 +151,22 @@ fn bounding_the_open_vote_bytes_breaks_no_property() {
     // 4 bytes hold one vote for A (3 bytes) and a no-op (1), or two for Z (2 each), but not A
     // in both slots: the acceptors refuse some of the Byzantine leader's ACCEPTs.
     let depth = 12;
-    let run = |cfg: &LogModelConfig| {
+    let run = |cfg: &Config| {
         cfg.clone()
             .into_model()
             .checker()
             .threads(1)
             .target_max_depth(depth)
-            .symmetry_fn(log_representative)
+            .symmetry_fn(representative)
             .spawn_dfs()
             .join()
     };
-    let bounded = LogModelConfig {
+    let bounded = Config {
         max_open_vote_bytes: Some(4),
         ..two_slots()
     };
     let checker = run(&bounded);
-    let verdicts = log_verdicts(&bounded, &checker);
+    let verdicts = verdicts(&checker);
     assert_all_as_expected(&bounded, &verdicts);
     for safety in SAFETY {
         assert!(verdict(&verdicts, safety).holds, "{safety} must hold");

@@ -10,7 +10,7 @@ use bp_fast_paxos::models::properties::{Model, State, VARIANT_MUST_VIOLATE};
 use bp_fast_paxos::models::report::{Verdict, verdicts};
 use bp_fast_paxos::models::symmetry::representative;
 use bp_fast_paxos::models::value::ModelValue;
-use bp_fast_paxos::models::{LearnerMode, Menu, ModelConfig, Variant};
+use bp_fast_paxos::models::{LearnerMode, Menu, ModelConfig, Shape, Variant};
 use stateright::actor::{Envelope, Network};
 use stateright::{Checker, HasDiscoveries, Model as _};
 use std::collections::HashSet;
@@ -31,7 +31,7 @@ fn check_exhaustively(cfg: &ModelConfig, symmetry: bool) -> (Vec<Verdict>, usize
         builder = builder.symmetry_fn(representative);
     }
     let checker = builder.spawn_dfs().join();
-    (verdicts(cfg, &checker), checker.unique_state_count())
+    (verdicts(&checker), checker.unique_state_count())
 }
 
 fn verdict<'a>(verdicts: &'a [Verdict], name: &str) -> &'a Verdict {
@@ -115,7 +115,7 @@ fn learners_that_are_acceptors_decide_and_agree() {
         .symmetry_fn(representative)
         .spawn_dfs()
         .join();
-    let verdicts = verdicts(&cfg, &checker);
+    let verdicts = verdicts(&checker);
     for safety in ["agreement", "votes safe", "one vote per round", "validity"] {
         assert!(verdict(&verdicts, safety).holds, "{safety} must hold");
     }
@@ -218,12 +218,9 @@ fn every_variant_is_rejected_with_a_counterexample() {
                     VARIANT_MUST_VIOLATE.into_iter().collect(),
                 ));
         let verdicts = if bfs {
-            verdicts(&cfg, &builder.spawn_bfs().join())
+            verdicts(&builder.spawn_bfs().join())
         } else {
-            verdicts(
-                &cfg,
-                &builder.symmetry_fn(representative).spawn_dfs().join(),
-            )
+            verdicts(&builder.symmetry_fn(representative).spawn_dfs().join())
         };
         let broken: Vec<&Verdict> = verdicts
             .iter()

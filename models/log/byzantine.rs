@@ -9,12 +9,13 @@
 //! a trust change), which stands for it below the highest round; for the same reason it makes
 //! up no PROMISEs (a forged mac is rejected). Messages every acceptor ignores are not sent.
 
-use super::SlotValue;
-use super::config::LogModelConfig;
+use super::config::{Config, SlotValue};
 use crate::log::Slot;
 use crate::log::message::{LogMsg, LogPromise, LogProof};
 use crate::log::rules::valid_log_proof;
-use crate::models::byzantine::subsets;
+use crate::models::core::menu::subsets;
+use crate::models::core::mixed::Byzantine;
+use crate::models::core::shape::Shape;
 use crate::models::symbolic::SymbolicAuth;
 use crate::rules::Rules;
 use crate::types::{Cluster, ProposerId, Round};
@@ -23,7 +24,7 @@ use stateright::actor::{Actor, Id, Out};
 use std::collections::BTreeSet;
 
 #[derive(Clone, Debug)]
-pub struct LogByzantine {
+pub struct ByzantineProposer {
     pub id: ProposerId,
     pub cluster: Cluster,
     pub max_round: Round,
@@ -37,13 +38,13 @@ pub struct LogByzantine {
 
 /// The genuine PROMISEs it holds, for the rounds it leads.
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct LogByzantineState {
+pub struct ByzantineState {
     pub promises: BTreeSet<LogPromise<SlotValue>>,
 }
 
-impl LogByzantine {
-    pub fn new(cfg: &LogModelConfig, id: ProposerId) -> Self {
-        LogByzantine {
+impl ByzantineProposer {
+    pub fn new(cfg: &Config, id: ProposerId) -> Self {
+        ByzantineProposer {
             id,
             cluster: cfg.cluster(),
             max_round: cfg.max_round,
@@ -89,21 +90,21 @@ impl LogByzantine {
         self.cluster.rounds_led_by(self.id, self.max_round)
     }
 
-    pub fn start<A: Actor<Msg = LogMsg<SlotValue>>>(&self, o: &mut Out<A>) -> LogByzantineState {
+    pub fn start<A: Actor<Msg = LogMsg<SlotValue>>>(&self, o: &mut Out<A>) -> ByzantineState {
         for round in self.rounds_led() {
             self.offer_all(round, &[], o);
         }
-        LogByzantineState::default()
+        ByzantineState::default()
     }
 
     /// On a PROMISE from the acceptor that sent it: every ACCEPT it can now build.
     pub fn receive<A: Actor<Msg = LogMsg<SlotValue>>>(
         &self,
-        state: &LogByzantineState,
+        state: &ByzantineState,
         src: Id,
         msg: &LogMsg<SlotValue>,
         o: &mut Out<A>,
-    ) -> Option<LogByzantineState> {
+    ) -> Option<ByzantineState> {
         let LogMsg::Promise(promise) = msg else {
             return None;
         };
@@ -134,20 +135,24 @@ impl LogByzantine {
     }
 }
 
-impl crate::models::mixed::Byzantine<LogMsg<SlotValue>> for LogByzantine {
-    type State = LogByzantineState;
+impl Byzantine<LogMsg<SlotValue>> for ByzantineProposer {
+    type State = ByzantineState;
 
-    fn start<A: Actor<Msg = LogMsg<SlotValue>>>(&self, o: &mut Out<A>) -> LogByzantineState {
-        LogByzantine::start(self, o)
+    fn start<A: Actor<Msg = LogMsg<SlotValue>>>(&self, o: &mut Out<A>) -> ByzantineState {
+        ByzantineProposer::start(self, o)
     }
 
     fn receive<A: Actor<Msg = LogMsg<SlotValue>>>(
         &self,
-        state: &LogByzantineState,
+        state: &ByzantineState,
         src: Id,
         msg: &LogMsg<SlotValue>,
         o: &mut Out<A>,
-    ) -> Option<LogByzantineState> {
-        LogByzantine::receive(self, state, src, msg, o)
+    ) -> Option<ByzantineState> {
+        ByzantineProposer::receive(self, state, src, msg, o)
+    }
+
+    fn wants(&self, state: &ByzantineState, msg: &LogMsg<SlotValue>) -> bool {
+        matches!(msg, LogMsg::Promise(p) if !state.promises.contains(p))
     }
 }

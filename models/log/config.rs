@@ -1,31 +1,25 @@
 //! A log model configuration: the cluster, the Byzantine proposers, the bounds (rounds and
-//! slots), the learners and the variant; and the stateright model it builds.
+//! slots), the learners and the variant.
 
-use super::SlotValue;
-use super::actor::LogModelNode;
-use super::byzantine::LogByzantine;
-use super::history::LogGhost;
-use super::model::LogModel;
-use super::properties;
 use crate::log::Slot;
-use crate::log::acceptor::{LogAcceptor, VoteLimits};
-use crate::log::node::{LogNode, LogRole};
-use crate::log::proposer::LogProposer;
+use crate::log::acceptor::VoteLimits;
 use crate::log::value::LogValue;
-use crate::models::symbolic::SymbolicAuth;
+use crate::models::core::shape::Shape;
 use crate::models::value::ModelValue;
 use crate::models::variant::Variant;
 use crate::node::Topology;
-use crate::rules::Rules;
-use crate::types::{Cluster, ProposerId, Round};
+use crate::types::{ProposerId, Round};
 use serde::{Deserialize, Serialize};
-use stateright::actor::{ActorModel, Id, LossyNetwork, Network, model_timeout};
+use stateright::actor::model_timeout;
 use std::fmt;
+
+/// What a slot holds in the model: a client's value `A, B, …`, `Z`, or a no-op.
+pub type SlotValue = LogValue<ModelValue>;
 
 /// What the model checker explores. The network is unordered and duplicating (a set of
 /// messages that only grows, as in TLA+).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct LogModelConfig {
+pub struct Config {
     /// Acceptor crashes tolerated; `n = 3f + 1`.
     pub f: usize,
     /// `m`; `leader(r) = p_{r mod m}`.
@@ -41,7 +35,7 @@ pub struct LogModelConfig {
     pub unproposed_value: bool,
     pub max_crashes: usize,
     /// A learner outside the cluster (the client) that decides from LEARNs. Acceptors always
-    /// learn chosen slots by state transfer (see [`LogModel`]).
+    /// learn chosen slots by state transfer (see [`super::model`]).
     pub client_learner: bool,
     pub variant: Option<Variant>,
     /// The acceptors' bound on the bytes of their open votes ([`VoteLimits`]); none if
@@ -50,11 +44,11 @@ pub struct LogModelConfig {
     pub max_open_vote_bytes: Option<usize>,
 }
 
-impl Default for LogModelConfig {
+impl Default for Config {
     /// f = 1, `p0` (leader of round 0) Byzantine, `p1` (round 1) honest, rounds 0..1, two
     /// slots, values A, B and Z, one crash, abstract learners.
     fn default() -> Self {
-        LogModelConfig {
+        Config {
             f: 1,
             proposers: 2,
             byzantine: vec![ProposerId(0)],
@@ -70,37 +64,31 @@ impl Default for LogModelConfig {
     }
 }
 
-impl LogModelConfig {
-    pub fn cluster(&self) -> Cluster {
-        Cluster::new(self.f, self.proposers)
+impl Shape for Config {
+    fn f(&self) -> usize {
+        self.f
     }
-
-    pub fn rules(&self) -> Rules {
-        let rules = Rules::standard(self.f);
-        self.variant.map_or(rules, |v| v.apply(rules))
+    fn proposers(&self) -> usize {
+        self.proposers
     }
-
-    /// A real quorum, `2f + 1`: what "chosen" means, whatever the variant.
-    pub fn quorum(&self) -> usize {
-        2 * self.f + 1
+    fn byzantine(&self) -> &[ProposerId] {
+        &self.byzantine
     }
-
-    pub fn acceptors(&self) -> usize {
-        self.cluster().acceptors()
+    fn max_round(&self) -> Round {
+        self.max_round
     }
-
-    pub fn is_byzantine(&self, p: ProposerId) -> bool {
-        self.byzantine.contains(&p)
+    fn max_crashes(&self) -> usize {
+        self.max_crashes
     }
-
-    /// Whether some Byzantine proposer leads a round in `rounds`.
-    pub fn byzantine_leads_in(&self, rounds: std::ops::RangeInclusive<Round>) -> bool {
-        let cluster = self.cluster();
-        rounds
-            .into_iter()
-            .any(|r| self.is_byzantine(cluster.leader(r)))
+    fn client_values(&self) -> usize {
+        self.client_values
     }
+    fn variant(&self) -> Option<Variant> {
+        self.variant
+    }
+}
 
+impl Config {
     /// Whether an honest proposer leads a round above 0.
     pub fn honest_leads_a_proof_round(&self) -> bool {
         let cluster = self.cluster();
@@ -118,11 +106,6 @@ impl LogModelConfig {
         values
     }
 
-    /// The batch of the client that honest proposer `p` serves.
-    pub fn client_batch(&self, p: ProposerId) -> ModelValue {
-        ModelValue::Client((usize::from(p.0) % self.client_values.max(1)) as u8)
-    }
-
     /// The acceptors' bounds on votes: only the open-vote bytes, if set.
     pub fn vote_limits(&self) -> VoteLimits {
         match self.max_open_vote_bytes {
@@ -134,33 +117,19 @@ impl LogModelConfig {
         }
     }
 
-    /// The client learner's id (also where LEARNs go when nobody reads them).
-    pub fn learner_id(&self) -> Id {
-        Id::from(self.acceptors() + self.proposers)
+    /// Where the agents are: LEARNs go to the client learner (or its sink).
+    pub fn topology(&self) -> Topology {
+        Topology {
+            cluster: self.cluster(),
+            learners: vec![self.learner_id()],
+            suspect_after: model_timeout(),
+        }
     }
 
     pub fn validate(&self) -> Result<(), String> {
-        if self.f == 0 || self.f > 2 {
-            return Err("f must be 1 or 2 for the log".into());
-        }
-        if self.proposers == 0 {
-            return Err("at least one proposer is needed".into());
-        }
-        if let Some(p) = self
-            .byzantine
-            .iter()
-            .find(|p| usize::from(p.0) >= self.proposers)
-        {
-            return Err(format!("Byzantine proposer {p} does not exist"));
-        }
+        self.validate_shape(2)?;
         if self.slots == 0 || self.slots > 4 {
             return Err("between 1 and 4 slots".into());
-        }
-        if self.client_values == 0 || self.client_values > 26 {
-            return Err("between 1 and 26 client values".into());
-        }
-        if self.max_crashes > self.f {
-            return Err(format!("at most f = {} crashes are tolerated", self.f));
         }
         if self.variant == Some(Variant::LeakedKey) {
             return Err(
@@ -171,66 +140,9 @@ impl LogModelConfig {
         }
         Ok(())
     }
-
-    /// The actors: acceptors, proposers, then the client learner if there is one.
-    pub fn actors(&self) -> Vec<LogModelNode> {
-        let cluster = self.cluster();
-        let rules = self.rules();
-        let topology = Topology {
-            cluster,
-            learners: vec![self.learner_id()],
-            suspect_after: model_timeout(),
-        };
-        let node = |role| {
-            LogModelNode::Honest(LogNode {
-                role,
-                topology: topology.clone(),
-            })
-        };
-        let mut actors = Vec::new();
-        for id in cluster.acceptor_ids() {
-            actors.push(node(LogRole::Acceptor(LogAcceptor {
-                id,
-                cluster,
-                rules,
-                auth: SymbolicAuth,
-                window: self.slots,
-                limits: self.vote_limits(),
-            })));
-        }
-        for id in cluster.proposer_ids() {
-            if self.is_byzantine(id) {
-                actors.push(LogModelNode::Byzantine(LogByzantine::new(self, id)));
-            } else {
-                actors.push(node(LogRole::Proposer(LogProposer {
-                    id,
-                    cluster,
-                    rules,
-                    batches: vec![self.client_batch(id)],
-                })));
-            }
-        }
-        if self.client_learner {
-            actors.push(node(LogRole::Learner(rules)));
-        }
-        actors
-    }
-
-    pub fn into_model(self) -> LogModel {
-        let actors = self.actors();
-        let max_crashes = self.max_crashes;
-        let actors = ActorModel::new(self, LogGhost::default())
-            .actors(actors)
-            .init_network(Network::new_unordered_duplicating([]))
-            .lossy_network(LossyNetwork::No)
-            .max_crashes(max_crashes)
-            .record_msg_out(LogGhost::record_sent)
-            .within_boundary(properties::within_bounds);
-        LogModel { actors }
-    }
 }
 
-impl fmt::Display for LogModelConfig {
+impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let byz: Vec<String> = self.byzantine.iter().map(|p| p.to_string()).collect();
         let values: Vec<String> = self

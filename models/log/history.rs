@@ -1,10 +1,10 @@
 //! Ghost state of the log model, recorded from the messages agents send (never read by an
 //! agent): every vote cast, every PROMISE sent, every ACCEPT proposed.
 
-use super::SlotValue;
-use super::config::LogModelConfig;
+use super::config::{Config, SlotValue};
 use crate::log::Slot;
 use crate::log::message::{LogMsg, SlotVote};
+use crate::models::core::shape::Shape;
 use crate::node::peer_of;
 use crate::step::Peer;
 use crate::types::{AcceptorId, ProposerId, Round};
@@ -13,30 +13,30 @@ use stateright::actor::Envelope;
 use std::collections::BTreeSet;
 
 /// What a PROMISE says, without its authenticator: round, acceptor, decided prefix, votes.
-pub type LogPromiseContent = (Round, AcceptorId, Slot, Vec<SlotVote<SlotValue>>);
+pub type PromiseContent = (Round, AcceptorId, Slot, Vec<SlotVote<SlotValue>>);
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct LogGhost {
+pub struct Ghost {
     /// `(a, r, s, v)`: acceptor `a` voted `v` in slot `s`, round `r` (it sent a LEARN).
     pub votes: BTreeSet<(AcceptorId, Round, Slot, SlotValue)>,
-    pub promises: BTreeSet<LogPromiseContent>,
+    pub promises: BTreeSet<PromiseContent>,
     /// `(p, r, s, v)`: proposer `p` sent `ACCEPT(r, s, v, …)`.
     pub proposals: BTreeSet<(ProposerId, Round, Slot, SlotValue)>,
 }
 
-impl LogGhost {
+impl Ghost {
     /// `record_msg_out` of the model.
     pub fn record_sent(
-        cfg: &LogModelConfig,
-        ghost: &LogGhost,
+        cfg: &Config,
+        ghost: &Ghost,
         env: Envelope<&LogMsg<SlotValue>>,
-    ) -> Option<LogGhost> {
+    ) -> Option<Ghost> {
         /// A copy of `ghost` with `item` added to the set `field` picks, if it is new.
         fn add<T: Ord>(
-            ghost: &LogGhost,
+            ghost: &Ghost,
             item: T,
-            field: fn(&mut LogGhost) -> &mut BTreeSet<T>,
-        ) -> Option<LogGhost> {
+            field: fn(&mut Ghost) -> &mut BTreeSet<T>,
+        ) -> Option<Ghost> {
             let mut probe = ghost.clone();
             field(&mut probe).insert(item).then_some(probe)
         }

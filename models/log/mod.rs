@@ -1,6 +1,7 @@
-//! The stateright model of the replicated log (PROTOCOL.md §8): the honest agents of
-//! [`crate::log::node`], an eager Byzantine proposer that works slot by slot, acceptors that
-//! catch up on chosen slots (so that PROMISEs close slots), and per-slot properties.
+//! The stateright model of the replicated log (PROTOCOL.md §8), the model core's second
+//! protocol: the honest agents of [`crate::log::node`], an eager Byzantine proposer that works
+//! slot by slot, acceptors that catch up on chosen slots (so that PROMISEs close slots), and
+//! per-slot properties. Its files match the single decree's, one for one.
 
 pub mod actor;
 pub mod byzantine;
@@ -11,11 +12,5 @@ pub mod properties;
 pub mod report;
 pub mod symmetry;
 
-pub use config::LogModelConfig;
-pub use model::LogModel;
-
-use super::value::ModelValue;
-use crate::log::value::LogValue;
-
-/// What a slot holds in the model: a client's value `A, B, …`, `Z`, or a no-op.
-pub type SlotValue = LogValue<ModelValue>;
+pub use actor::Model;
+pub use config::{Config, SlotValue};

@@ -1,7 +1,7 @@
-//! The checked log model: stateright's actor model of the configuration, in which a
-//! Byzantine proposer receives each PROMISE at once (as in [`crate::models::model`], for the
-//! same reason), plus one action of the model's own: an acceptor learns a chosen slot by state
-//! transfer (`CatchUp`).
+//! The replicated log as a protocol of the model core: its actors, its ghost history, its
+//! acceptors' states and properties, and one action of its own: an acceptor learns a chosen
+//! slot by state transfer (`CatchUp`). A Byzantine proposer receives each PROMISE sent to it
+//! at once, as in the single decree.
 //!
 //! Why `CatchUp` is sound: with abstract learners nobody decides from LEARNs, yet PROMISEs
 //! must report decided prefixes for slots to close. A slot is decided only if it is chosen,
@@ -9,160 +9,149 @@
 //! acceptor learn any chosen slot at any moment over-approximates when real learners and
 //! state transfer would teach it.
 
-use super::SlotValue;
-use super::actor::{LogModelNode, LogModelNodeState};
-use super::config::LogModelConfig;
-use super::history::LogGhost;
-use super::properties::{LOG_PROPERTIES, chosen};
+pub use super::actor::{Action, Model, State};
+use super::actor::{ActorAction, ModelNode, ModelNodeState};
+use super::byzantine::ByzantineProposer;
+use super::config::{Config, SlotValue};
+use super::history::Ghost;
+use super::properties::{PROPERTIES, Property, chosen};
 use crate::learner::Decision;
 use crate::log::Slot;
-use crate::log::acceptor::LogAcceptorState;
+use crate::log::acceptor::{LogAcceptor, LogAcceptorState, LogDurableState};
 use crate::log::message::LogMsg;
-use crate::log::node::{LogNodeState, LogRole};
-use crate::node::NodeTimer;
-use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Id};
-use stateright::{Model, Property};
+use crate::log::node::{LogNode, LogNodeState, LogRole};
+use crate::log::proposer::LogProposer;
+use crate::models::core::model::{Properties, ProtocolModel};
+use crate::models::core::protocol::{Actors, Protocol};
+use crate::models::core::shape::{NetworkKind, Shape};
+use crate::models::symbolic::SymbolicAuth;
+use crate::models::value::ModelValue;
+use crate::types::Round;
+use stateright::actor::{Envelope, Id};
 use std::sync::Arc;
 
-pub type LogState = ActorModelState<LogModelNode, LogGhost>;
-pub type LogActorAction = ActorModelAction<LogMsg<SlotValue>, NodeTimer, ()>;
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum LogAction {
-    Actor(LogActorAction),
-    /// Acceptor `acceptor` learns the decision of chosen slot `slot` from another replica.
-    CatchUp {
-        acceptor: Id,
-        slot: Slot,
-    },
-}
-
-#[derive(Clone)]
-pub struct LogModel {
-    pub actors: ActorModel<LogModelNode, LogModelConfig, LogGhost>,
-}
-
 /// The state of acceptor `index`, if it is one.
-pub fn acceptor_state(state: &LogState, index: usize) -> Option<&LogAcceptorState<SlotValue>> {
+pub fn acceptor_state(state: &State, index: usize) -> Option<&LogAcceptorState<SlotValue>> {
     match state.actor_states.get(index).map(|s| &**s) {
-        Some(LogModelNodeState::Honest(LogNodeState::Acceptor(a))) => Some(a),
+        Some(ModelNodeState::Honest(LogNodeState::Acceptor(a))) => Some(a),
         _ => None,
     }
 }
 
-impl LogModel {
-    pub fn cfg(&self) -> &LogModelConfig {
-        &self.actors.cfg
-    }
-
-    /// The decision a replica would transfer for `slot`: the value chosen in its lowest round.
-    fn chosen_in(&self, state: &LogState, slot: Slot) -> Option<Decision<SlotValue>> {
-        chosen(self.cfg(), &state.history)
-            .into_iter()
-            .find(|(_, s, _)| *s == slot)
-            .map(|(round, _, value)| Decision { round, value })
-    }
-
-    fn catch_up(&self, state: &LogState, acceptor: Id, slot: Slot) -> Option<LogState> {
-        let index = usize::from(acceptor);
-        if state.crashed[index] {
-            return None;
-        }
-        let current = acceptor_state(state, index)?;
-        let LogModelNode::Honest(node) = &self.actors.actors[index] else {
-            return None;
-        };
-        let LogRole::Acceptor(role) = &node.role else {
-            return None;
-        };
-        let decision = self.chosen_in(state, slot)?;
-        let step = role.catch_up(current, slot, &decision)?;
-        let mut next = state.clone();
-        next.actor_states[index] = Arc::new(LogModelNodeState::Honest(LogNodeState::Acceptor(
-            step.state,
-        )));
-        Some(next)
-    }
-
-    /// Whether crashing acceptor `id` can lose anything: as in the single decree, a crash
-    /// that recovers the very state it crashed in, with its timer armed, is a pause.
-    fn crash_matters(&self, state: &LogState, id: Id) -> bool {
-        let index = usize::from(id);
-        let Some(current) = acceptor_state(state, index) else {
-            return false;
-        };
-        let recovered = match &state.actor_storages[index] {
-            Some(durable) => LogAcceptorState::recover(durable),
-            None => LogAcceptorState::initial(),
-        };
-        let timer_armed = state.timers_set[index]
-            .iter()
-            .any(|t| *t == NodeTimer::SuspectLeader);
-        recovered != *current || !timer_armed
-    }
-
-    /// Delivers every PROMISE addressed to a Byzantine proposer that it does not hold yet.
-    fn settle(&self, mut state: LogState) -> LogState {
-        loop {
-            let pending = state.network.iter_deliverable().find_map(|env| {
-                let LogMsg::Promise(promise) = env.msg else {
-                    return None;
-                };
-                let Some(LogModelNodeState::Byzantine(byzantine)) =
-                    state.actor_states.get(usize::from(env.dst)).map(|s| &**s)
-                else {
-                    return None;
-                };
-                if byzantine.promises.contains(promise) {
-                    return None;
-                }
-                let deliver = ActorModelAction::Deliver {
-                    src: env.src,
-                    dst: env.dst,
-                    msg: env.msg.clone(),
-                };
-                self.actors.next_state(&state, deliver)
-            });
-            match pending {
-                Some(next) => state = next,
-                None => return state,
-            }
-        }
-    }
+/// The decision a replica would transfer for `slot`: the value chosen in its lowest round.
+fn chosen_in(cfg: &Config, state: &State, slot: Slot) -> Option<Decision<SlotValue>> {
+    chosen(cfg, &state.history)
+        .into_iter()
+        .find(|(_, s, _)| *s == slot)
+        .map(|(round, _, value)| Decision { round, value })
 }
 
-impl Model for LogModel {
-    type State = LogState;
-    type Action = LogAction;
+impl Protocol for Config {
+    type Honest = LogNode<ModelValue, SymbolicAuth>;
+    type Byzantine = ByzantineProposer;
+    type Ghost = Ghost;
+    type Acceptor = LogAcceptorState<SlotValue>;
+    type Action = Action;
 
-    fn init_states(&self) -> Vec<LogState> {
-        self.actors
-            .init_states()
-            .into_iter()
-            .map(|s| self.settle(s))
-            .collect()
+    /// Unordered and duplicating: a set of messages that only grows, as in TLA+.
+    fn network(&self) -> NetworkKind {
+        NetworkKind::Duplicating
     }
 
-    fn actions(&self, state: &LogState, actions: &mut Vec<LogAction>) {
-        let mut actor_actions = Vec::new();
-        self.actors.actions(state, &mut actor_actions);
-        actions.extend(
-            actor_actions
-                .into_iter()
-                .filter(|action| match action {
-                    ActorModelAction::Crash(id) => self.crash_matters(state, *id),
-                    _ => true,
-                })
-                .map(LogAction::Actor),
-        );
-        // Only the slot at an acceptor's decided prefix: learning a later one first changes
-        // nothing a PROMISE reports, and the acceptor can still learn it when its turn comes.
-        for (_, slot, _) in chosen(self.cfg(), &state.history) {
-            for index in 0..self.cfg().acceptors() {
+    fn prunes_lossless_crashes(&self) -> bool {
+        true
+    }
+
+    /// Only PROMISEs addressed to it: those of the rounds it leads.
+    fn byzantine_sees_all(&self) -> bool {
+        false
+    }
+
+    fn agents(&self) -> Vec<ModelNode> {
+        let cluster = self.cluster();
+        let rules = self.rules();
+        let topology = self.topology();
+        let honest = |role| {
+            ModelNode::Honest(LogNode {
+                role,
+                topology: topology.clone(),
+            })
+        };
+        let mut actors = Vec::new();
+        for id in cluster.acceptor_ids() {
+            actors.push(honest(LogRole::Acceptor(LogAcceptor {
+                id,
+                cluster,
+                rules,
+                auth: SymbolicAuth,
+                window: self.slots,
+                limits: self.vote_limits(),
+            })));
+        }
+        for id in cluster.proposer_ids() {
+            if self.is_byzantine(id) {
+                actors.push(ModelNode::Byzantine(ByzantineProposer::new(self, id)));
+            } else {
+                actors.push(honest(LogRole::Proposer(LogProposer {
+                    id,
+                    cluster,
+                    rules,
+                    batches: vec![self.client_value(id)],
+                })));
+            }
+        }
+        if self.client_learner {
+            actors.push(honest(LogRole::Learner(rules)));
+        }
+        actors
+    }
+
+    fn record_sent(&self, ghost: &Ghost, env: Envelope<&LogMsg<SlotValue>>) -> Option<Ghost> {
+        Ghost::record_sent(self, ghost, env)
+    }
+
+    fn acceptor(state: &LogNodeState<ModelValue>) -> Option<&LogAcceptorState<SlotValue>> {
+        match state {
+            LogNodeState::Acceptor(a) => Some(a),
+            _ => None,
+        }
+    }
+
+    fn round_of(acceptor: &LogAcceptorState<SlotValue>) -> Round {
+        acceptor.rnd
+    }
+
+    fn recover(storage: Option<&LogDurableState<SlotValue>>) -> LogAcceptorState<SlotValue> {
+        storage.map_or_else(LogAcceptorState::initial, LogAcceptorState::recover)
+    }
+
+    fn lift(action: ActorAction) -> Action {
+        Action::Actor(action)
+    }
+
+    fn as_actor(action: &Action) -> Option<&ActorAction> {
+        match action {
+            Action::Actor(action) => Some(action),
+            Action::CatchUp { .. } => None,
+        }
+    }
+
+    fn into_actor(action: Action) -> Result<ActorAction, Action> {
+        match action {
+            Action::Actor(action) => Ok(action),
+            own => Err(own),
+        }
+    }
+
+    /// Only the slot at an acceptor's decided prefix: learning a later one first changes
+    /// nothing a PROMISE reports, and the acceptor can still learn it when its turn comes.
+    fn own_actions(&self, _actors: &Actors<Self>, state: &State, actions: &mut Vec<Action>) {
+        for (_, slot, _) in chosen(self, &state.history) {
+            for index in 0..self.acceptors() {
                 let next_to_learn = acceptor_state(state, index)
                     .is_some_and(|a| a.learner.decided_prefix() == slot);
                 if next_to_learn && !state.crashed[index] {
-                    actions.push(LogAction::CatchUp {
+                    actions.push(Action::CatchUp {
                         acceptor: Id::from(index),
                         slot,
                     });
@@ -171,28 +160,44 @@ impl Model for LogModel {
         }
     }
 
-    fn next_state(&self, last_state: &LogState, action: LogAction) -> Option<LogState> {
-        match action {
-            LogAction::Actor(action) => self
-                .actors
-                .next_state(last_state, action)
-                .map(|s| self.settle(s)),
-            LogAction::CatchUp { acceptor, slot } => self.catch_up(last_state, acceptor, slot),
+    fn own_next_state(
+        &self,
+        actors: &Actors<Self>,
+        state: &State,
+        action: Action,
+    ) -> Option<State> {
+        let Action::CatchUp { acceptor, slot } = action else {
+            return None;
+        };
+        let index = usize::from(acceptor);
+        if state.crashed[index] {
+            return None;
         }
+        let current = acceptor_state(state, index)?;
+        let ModelNode::Honest(node) = &actors.actors[index] else {
+            return None;
+        };
+        let LogRole::Acceptor(role) = &node.role else {
+            return None;
+        };
+        let decision = chosen_in(self, state, slot)?;
+        let step = role.catch_up(current, slot, &decision)?;
+        let mut next = state.clone();
+        next.actor_states[index] =
+            Arc::new(ModelNodeState::Honest(LogNodeState::Acceptor(step.state)));
+        Some(next)
     }
+}
 
-    fn properties(&self) -> Vec<Property<Self>> {
-        LOG_PROPERTIES
-            .iter()
-            .map(|p| Property {
-                expectation: p.expectation.clone(),
-                name: p.name,
-                condition: p.condition,
-            })
-            .collect()
+impl Properties for Config {
+    fn properties() -> &'static [Property] {
+        PROPERTIES
     }
+}
 
-    fn within_boundary(&self, state: &LogState) -> bool {
-        Model::within_boundary(&self.actors, state)
+impl Config {
+    /// The stateright model of this configuration, with its properties.
+    pub fn into_model(self) -> Model {
+        ProtocolModel::new(self)
     }
 }

@@ -1,28 +1,27 @@
 //! The properties of PROTOCOL.md §6, slot by slot, and the one of a log: the decided logs of
 //! all learners are prefixes of one sequence.
 
-use super::SlotValue;
-use super::actor::LogModelNodeState;
-use super::config::LogModelConfig;
-use super::history::LogGhost;
-use super::model::{LogModel, LogState};
+use super::actor::{Model, ModelNodeState, State};
+use super::config::{Config, SlotValue};
+use super::history::Ghost;
 use crate::log::Slot;
 use crate::log::acceptor::LogAcceptorState;
 use crate::log::learner::LogLearnerState;
 use crate::log::node::LogNodeState;
 use crate::log::value::LogValue;
-use crate::models::properties::PropertySpec;
+use crate::models::core::property::PropertySpec;
+pub use crate::models::core::property::VARIANT_MUST_VIOLATE;
+use crate::models::core::protocol;
+use crate::models::core::shape::Shape;
 use crate::models::value::ModelValue;
 use crate::types::{AcceptorId, Round};
 use stateright::Expectation;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub type LogPropertySpec = PropertySpec<LogModel, LogModelConfig>;
+/// A property of the log's model.
+pub type Property = PropertySpec<Model, Config>;
 
-/// The properties a broken variant must violate (at least one of them).
-pub const LOG_VARIANT_MUST_VIOLATE: [&str; 2] = ["agreement", "votes safe"];
-
-pub const LOG_PROPERTIES: &[LogPropertySpec] = &[
+pub const PROPERTIES: &[Property] = &[
     PropertySpec {
         name: "agreement",
         tla_name: "Agreement",
@@ -132,37 +131,24 @@ pub const LOG_PROPERTIES: &[LogPropertySpec] = &[
     },
 ];
 
-/// Rounds up to the bound; only acceptors crash.
-pub fn within_bounds(cfg: &LogModelConfig, state: &LogState) -> bool {
-    let n = cfg.acceptors();
-    acceptor_states(state).all(|(_, s)| s.rnd <= cfg.max_round)
-        && state.crashed.iter().skip(n).all(|crashed| !crashed)
-}
-
+/// The state of every acceptor.
 pub fn acceptor_states(
-    state: &LogState,
+    state: &State,
 ) -> impl Iterator<Item = (AcceptorId, &LogAcceptorState<SlotValue>)> {
-    state
-        .actor_states
-        .iter()
-        .enumerate()
-        .filter_map(|(i, s)| match &**s {
-            LogModelNodeState::Honest(LogNodeState::Acceptor(a)) => Some((AcceptorId(i as u16), a)),
-            _ => None,
-        })
+    protocol::acceptor_states::<Config>(state)
 }
 
 /// Every learner: the acceptors and the client.
-pub fn learners(state: &LogState) -> impl Iterator<Item = &LogLearnerState<SlotValue>> {
+pub fn learners(state: &State) -> impl Iterator<Item = &LogLearnerState<SlotValue>> {
     state.actor_states.iter().filter_map(|s| match &**s {
-        LogModelNodeState::Honest(LogNodeState::Acceptor(a)) => Some(&a.learner),
-        LogModelNodeState::Honest(LogNodeState::Learner(l)) => Some(l),
+        ModelNodeState::Honest(LogNodeState::Acceptor(a)) => Some(&a.learner),
+        ModelNodeState::Honest(LogNodeState::Learner(l)) => Some(l),
         _ => None,
     })
 }
 
 /// `(r, s, v)` that a real quorum voted, by slot, round and value.
-pub fn chosen(cfg: &LogModelConfig, ghost: &LogGhost) -> BTreeSet<(Round, Slot, SlotValue)> {
+pub fn chosen(cfg: &Config, ghost: &Ghost) -> BTreeSet<(Round, Slot, SlotValue)> {
     let mut count: BTreeMap<(Slot, Round, SlotValue), usize> = BTreeMap::new();
     for (_, r, s, v) in &ghost.votes {
         *count.entry((*s, *r, *v)).or_default() += 1;
@@ -174,7 +160,7 @@ pub fn chosen(cfg: &LogModelConfig, ghost: &LogGhost) -> BTreeSet<(Round, Slot, 
         .collect()
 }
 
-fn agreement(model: &LogModel, state: &LogState) -> bool {
+fn agreement(model: &Model, state: &State) -> bool {
     let mut values: BTreeSet<(Slot, SlotValue)> = chosen(model.cfg(), &state.history)
         .into_iter()
         .map(|(_, s, v)| (s, v))
@@ -190,17 +176,17 @@ fn agreement(model: &LogModel, state: &LogState) -> bool {
     slots.len() == values.len()
 }
 
-fn logs_are_prefixes(_: &LogModel, state: &LogState) -> bool {
+fn logs_are_prefixes(_: &Model, state: &State) -> bool {
     let logs: Vec<Vec<&SlotValue>> = learners(state).map(|l| l.decided_log()).collect();
     let longest = logs.iter().max_by_key(|l| l.len());
     longest.is_none_or(|longest| logs.iter().all(|l| longest.starts_with(l)))
 }
 
-fn voted(ghost: &LogGhost, a: AcceptorId, r: Round, s: Slot, v: SlotValue) -> bool {
+fn voted(ghost: &Ghost, a: AcceptorId, r: Round, s: Slot, v: SlotValue) -> bool {
     ghost.votes.contains(&(a, r, s, v))
 }
 
-fn voted_in(ghost: &LogGhost, a: AcceptorId, r: Round, s: Slot) -> bool {
+fn voted_in(ghost: &Ghost, a: AcceptorId, r: Round, s: Slot) -> bool {
     ghost
         .votes
         .iter()
@@ -208,7 +194,7 @@ fn voted_in(ghost: &LogGhost, a: AcceptorId, r: Round, s: Slot) -> bool {
 }
 
 /// Whether `w` is or can still become chosen in slot `s`, round `c`.
-fn choosable(cfg: &LogModelConfig, state: &LogState, c: Round, s: Slot, w: SlotValue) -> bool {
+fn choosable(cfg: &Config, state: &State, c: Round, s: Slot, w: SlotValue) -> bool {
     let ghost = &state.history;
     let able = acceptor_states(state)
         .filter(|(a, st)| voted(ghost, *a, c, s, w) || (!voted_in(ghost, *a, c, s) && st.rnd <= c))
@@ -219,7 +205,7 @@ fn choosable(cfg: &LogModelConfig, state: &LogState, c: Round, s: Slot, w: SlotV
 /// `SafeAt(r, s, v)`: no value other than `v` is or can still be chosen in slot `s` in a
 /// round below `r`. Values that nobody voted in slot `s` cannot be chosen unless enough
 /// acceptors have yet to vote, so they are checked too (every value ever voted or proposed).
-pub fn safe_at(cfg: &LogModelConfig, state: &LogState, r: Round, s: Slot, v: SlotValue) -> bool {
+pub fn safe_at(cfg: &Config, state: &State, r: Round, s: Slot, v: SlotValue) -> bool {
     let mut domain: BTreeSet<SlotValue> = cfg.byzantine_values().into_iter().collect();
     domain.insert(LogValue::Noop);
     domain.extend(state.history.proposals.iter().map(|(_, _, _, w)| *w));
@@ -231,7 +217,7 @@ pub fn safe_at(cfg: &LogModelConfig, state: &LogState, r: Round, s: Slot, v: Slo
     })
 }
 
-fn votes_safe(model: &LogModel, state: &LogState) -> bool {
+fn votes_safe(model: &Model, state: &State) -> bool {
     state
         .history
         .votes
@@ -239,7 +225,7 @@ fn votes_safe(model: &LogModel, state: &LogState) -> bool {
         .all(|(_, r, s, v)| safe_at(model.cfg(), state, *r, *s, *v))
 }
 
-fn one_vote_per_round_and_slot(_: &LogModel, state: &LogState) -> bool {
+fn one_vote_per_round_and_slot(_: &Model, state: &State) -> bool {
     let mut seen = BTreeSet::new();
     state
         .history
@@ -248,7 +234,7 @@ fn one_vote_per_round_and_slot(_: &LogModel, state: &LogState) -> bool {
         .all(|(a, r, s, _)| seen.insert((*a, *r, *s)))
 }
 
-fn promises_honest(model: &LogModel, state: &LogState) -> bool {
+fn promises_honest(model: &Model, state: &State) -> bool {
     let ghost = &state.history;
     let chosen_slots: BTreeSet<Slot> = chosen(model.cfg(), ghost)
         .into_iter()
@@ -281,7 +267,7 @@ fn promises_honest(model: &LogModel, state: &LogState) -> bool {
     })
 }
 
-fn validity(model: &LogModel, state: &LogState) -> bool {
+fn validity(model: &Model, state: &State) -> bool {
     let cfg = model.cfg();
     let cluster = cfg.cluster();
     let ghost = &state.history;
@@ -293,7 +279,7 @@ fn validity(model: &LogModel, state: &LogState) -> bool {
     })
 }
 
-fn one_value_per_round_and_slot(_: &LogModel, state: &LogState) -> bool {
+fn one_value_per_round_and_slot(_: &Model, state: &State) -> bool {
     let mut value_of: BTreeMap<(Round, Slot), SlotValue> = BTreeMap::new();
     state
         .history
@@ -302,7 +288,7 @@ fn one_value_per_round_and_slot(_: &LogModel, state: &LogState) -> bool {
         .all(|(_, r, s, v)| *value_of.entry((*r, *s)).or_insert(*v) == *v)
 }
 
-fn whole_log_chosen(model: &LogModel, state: &LogState) -> bool {
+fn whole_log_chosen(model: &Model, state: &State) -> bool {
     let slots: BTreeSet<Slot> = chosen(model.cfg(), &state.history)
         .into_iter()
         .map(|(_, s, _)| s)
@@ -310,25 +296,25 @@ fn whole_log_chosen(model: &LogModel, state: &LogState) -> bool {
     slots.len() as Slot == model.cfg().slots
 }
 
-fn decided_after_trust_change(model: &LogModel, state: &LogState) -> bool {
+fn decided_after_trust_change(model: &Model, state: &State) -> bool {
     chosen(model.cfg(), &state.history)
         .iter()
         .any(|(r, _, _)| *r > 0)
 }
 
-fn slot_closed(_: &LogModel, state: &LogState) -> bool {
+fn slot_closed(_: &Model, state: &State) -> bool {
     state.history.promises.iter().any(|(_, _, d, _)| *d > 0)
 }
 
-fn noop_chosen(model: &LogModel, state: &LogState) -> bool {
+fn noop_chosen(model: &Model, state: &State) -> bool {
     chosen(model.cfg(), &state.history)
         .iter()
         .any(|(_, _, v)| *v == LogValue::Noop)
 }
 
-fn client_decides(_: &LogModel, state: &LogState) -> bool {
+fn client_decides(_: &Model, state: &State) -> bool {
     state.actor_states.iter().any(|s| match &**s {
-        LogModelNodeState::Honest(LogNodeState::Learner(l)) => {
+        ModelNodeState::Honest(LogNodeState::Learner(l)) => {
             l.decided_prefix() > 0 || l.slots.values().any(|s| s.decided.is_some())
         }
         _ => false,

@@ -1,19 +1,19 @@
 //! Symmetry over acceptors for the log model: the log's states, messages and history renamed
-//! with the single decree's [`Renaming`]; the representative is [`representative_of`]'s.
+//! with the core's [`Renaming`]; proof digests are renamed with the proofs they name.
 
-use super::SlotValue;
-use super::actor::{LogModelNode, LogModelNodeState};
-use super::byzantine::LogByzantineState;
-use super::history::LogGhost;
+use super::actor::{ModelNodeState, State};
+use super::byzantine::ByzantineState;
+use super::config::{Config, SlotValue};
+use super::history::Ghost;
 use crate::auth::Mac;
 use crate::log::acceptor::LogAcceptorState;
 use crate::log::learner::LogLearnerState;
 use crate::log::message::{LogMsg, LogPromise, LogProof, RoundProof};
 use crate::log::node::LogNodeState;
 use crate::log::proposer::{Leading, LogProposerState};
+use crate::models::core::symmetry::{self, Rename, Renaming, Symmetric};
 use crate::models::symbolic::SymbolicAuth;
-use crate::models::symmetry::{Rename, Renaming, apply_renaming, canonical_renaming};
-use stateright::actor::ActorModelState;
+use crate::models::value::ModelValue;
 
 impl Rename for LogPromise<SlotValue> {
     fn rename(&self, r: &Renaming) -> Self {
@@ -105,16 +105,15 @@ impl Rename for RoundProof<SlotValue> {
     }
 }
 
-impl Rename for LogModelNodeState {
+impl Rename for LogNodeState<ModelValue> {
     fn rename(&self, r: &Renaming) -> Self {
-        use crate::models::mixed::MixedState::{Byzantine, Honest};
         match self {
-            Honest(LogNodeState::Acceptor(s)) => Honest(LogNodeState::Acceptor(LogAcceptorState {
+            LogNodeState::Acceptor(s) => LogNodeState::Acceptor(LogAcceptorState {
                 learner: s.learner.rename(r),
                 round_proof: s.round_proof.as_ref().map(|k| k.rename(r)),
                 ..s.clone()
-            })),
-            Honest(LogNodeState::Proposer(s)) => Honest(LogNodeState::Proposer(LogProposerState {
+            }),
+            LogNodeState::Proposer(s) => LogNodeState::Proposer(LogProposerState {
                 promises: s
                     .promises
                     .iter()
@@ -127,18 +126,23 @@ impl Rename for LogModelNodeState {
                     proof: l.proof.rename(r),
                     next_slot: l.next_slot,
                 }),
-            })),
-            Honest(LogNodeState::Learner(s)) => Honest(LogNodeState::Learner(s.rename(r))),
-            Byzantine(s) => Byzantine(LogByzantineState {
-                promises: s.promises.iter().map(|p| p.rename(r)).collect(),
             }),
+            LogNodeState::Learner(s) => LogNodeState::Learner(s.rename(r)),
         }
     }
 }
 
-impl Rename for LogGhost {
+impl Rename for ByzantineState {
     fn rename(&self, r: &Renaming) -> Self {
-        LogGhost {
+        ByzantineState {
+            promises: self.promises.iter().map(|p| p.rename(r)).collect(),
+        }
+    }
+}
+
+impl Rename for Ghost {
+    fn rename(&self, r: &Renaming) -> Self {
+        Ghost {
             votes: self
                 .votes
                 .iter()
@@ -154,39 +158,37 @@ impl Rename for LogGhost {
     }
 }
 
+impl Symmetric for Config {
+    /// Digests in ACCEPTs name proofs, so each is renamed to the digest of its renamed proof.
+    fn complete_renaming(state: &State, r: &mut Renaming) {
+        // Digests in ACCEPTs name proofs; every proof they can name is in a NEWROUND, which the
+        // duplicating network keeps, or held by a proposer or an acceptor.
+        let mut proofs: Vec<&LogProof<SlotValue>> = Vec::new();
+        for env in state.network.iter_all() {
+            if let LogMsg::NewRound { proof, .. } = env.msg {
+                proofs.push(proof);
+            }
+        }
+        for s in &state.actor_states {
+            match &**s {
+                ModelNodeState::Honest(LogNodeState::Proposer(p)) => {
+                    proofs.extend(p.leading.as_ref().map(|l| &l.proof.proof));
+                }
+                ModelNodeState::Honest(LogNodeState::Acceptor(a)) => {
+                    proofs.extend(a.round_proof.as_ref().map(|k| &k.proof));
+                }
+                _ => {}
+            }
+        }
+        let digests = proofs
+            .into_iter()
+            .map(|p| (p.digest(), p.rename(r).digest()))
+            .collect();
+        r.digests = digests;
+    }
+}
+
 /// The representative of a log state's class under renaming of acceptors.
-pub fn log_representative(
-    state: &ActorModelState<LogModelNode, LogGhost>,
-) -> ActorModelState<LogModelNode, LogGhost> {
-    let acceptors = state
-        .actor_states
-        .iter()
-        .take_while(|s| matches!(&***s, LogModelNodeState::Honest(LogNodeState::Acceptor(_))))
-        .count();
-    let mut r = canonical_renaming(state, acceptors);
-    // Digests in ACCEPTs name proofs; every proof they can name is in a NEWROUND, which the
-    // duplicating network keeps, or held by a proposer or an acceptor.
-    let mut proofs: Vec<&LogProof<SlotValue>> = Vec::new();
-    for env in state.network.iter_all() {
-        if let LogMsg::NewRound { proof, .. } = env.msg {
-            proofs.push(proof);
-        }
-    }
-    for s in &state.actor_states {
-        match &**s {
-            LogModelNodeState::Honest(LogNodeState::Proposer(p)) => {
-                proofs.extend(p.leading.as_ref().map(|l| &l.proof.proof));
-            }
-            LogModelNodeState::Honest(LogNodeState::Acceptor(a)) => {
-                proofs.extend(a.round_proof.as_ref().map(|k| &k.proof));
-            }
-            _ => {}
-        }
-    }
-    let digests = proofs
-        .into_iter()
-        .map(|p| (p.digest(), p.rename(&r).digest()))
-        .collect();
-    r.digests = digests;
-    apply_renaming(state, &r)
+pub fn representative(state: &State) -> State {
+    symmetry::representative::<Config>(state)
 }

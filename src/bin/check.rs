@@ -1,16 +1,17 @@
 //! `check`: model-checks BP Fast Paxos with stateright.
 //!
 //! `check` exhausts the default configuration; `check explore` serves stateright's web
-//! explorer; `check simulate` runs random walks for configurations too big to exhaust.
+//! explorer; `check simulate` runs random walks for configurations too big to exhaust. Each
+//! works on the single decree and, with `--log`, on the replicated log: both are protocols of
+//! one model core, checked by one run path.
 
-use bp_fast_paxos::models::log::properties::LOG_VARIANT_MUST_VIOLATE;
-use bp_fast_paxos::models::log::report::log_verdicts;
-use bp_fast_paxos::models::log::symmetry::log_representative;
-use bp_fast_paxos::models::log::{LogModel, LogModelConfig};
-use bp_fast_paxos::models::properties::{Model, VARIANT_MUST_VIOLATE, must_hold};
-use bp_fast_paxos::models::report::{Verdict, verdicts};
-use bp_fast_paxos::models::symmetry::representative;
-use bp_fast_paxos::models::{LearnerMode, Menu, ModelConfig, NetworkKind, Variant};
+use bp_fast_paxos::models::core::model::{Properties, ProtocolModel};
+use bp_fast_paxos::models::core::property::{VARIANT_MUST_VIOLATE, must_hold};
+use bp_fast_paxos::models::core::protocol::{AgentState, Msg, State, Storage};
+use bp_fast_paxos::models::core::report::{Describe, Verdict, verdicts};
+use bp_fast_paxos::models::core::symmetry::{Rename, Symmetric, representative};
+use bp_fast_paxos::models::log;
+use bp_fast_paxos::models::{LearnerMode, Menu, ModelConfig, NetworkKind, Shape, Variant};
 use bp_fast_paxos::trace::read::read_history;
 use bp_fast_paxos::trace::replay::replay;
 use bp_fast_paxos::trace::tla::{MODULE, write_tla};
@@ -18,6 +19,7 @@ use bp_fast_paxos::types::ProposerId;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use stateright::{Checker, HasDiscoveries, Model as _, UniformChooser};
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -257,9 +259,9 @@ fn variant_of(args: &ModelArgs) -> Result<Option<Variant>, String> {
     }
 }
 
-fn log_config(args: &ModelArgs) -> Result<LogModelConfig, String> {
-    let defaults = LogModelConfig::default();
-    let cfg = LogModelConfig {
+fn log_config(args: &ModelArgs) -> Result<log::Config, String> {
+    let defaults = log::Config::default();
+    let cfg = log::Config {
         f: args.f,
         proposers: args.proposers,
         byzantine: parse_byzantine(&args.byzantine)?,
@@ -274,68 +276,6 @@ fn log_config(args: &ModelArgs) -> Result<LogModelConfig, String> {
     };
     cfg.validate()?;
     Ok(cfg)
-}
-
-/// `check --log`: exhausts the replicated log's configuration (DFS with symmetry unless
-/// `--bfs` or `--symmetry off`).
-fn check_log(cli: &Cli) -> ExitCode {
-    if !matches!(cli.command, None | Some(Command::Check)) {
-        return usage_error("the replicated log supports only `check`");
-    }
-    let cfg = match log_config(&cli.model) {
-        Ok(cfg) => cfg,
-        Err(e) => return usage_error(&e),
-    };
-    let search = &cli.search;
-    let threads = search
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if threads == 0 {
-        return usage_error("--threads must be at least 1");
-    }
-    let symmetry = search.symmetry == Toggle::On && !search.bfs;
-    let mut builder = cfg.clone().into_model().checker().threads(threads);
-    if symmetry {
-        builder = builder.symmetry_fn(log_representative);
-    }
-    if let Some(depth) = search.depth {
-        builder = builder.target_max_depth(depth);
-    }
-    if cfg.variant.is_some() {
-        builder = builder.finish_when(HasDiscoveries::AnyOf(
-            LOG_VARIANT_MUST_VIOLATE.into_iter().collect(),
-        ));
-    }
-    let how = if search.bfs { "bfs" } else { "dfs" };
-    if !search.json {
-        println!("Checking {cfg}");
-        println!(
-            "Search: {how}, {threads} thread(s), symmetry {}, depth {}",
-            if symmetry { "on" } else { "off" },
-            search
-                .depth
-                .map_or("unbounded".to_string(), |d| d.to_string())
-        );
-    }
-    let run = Run {
-        cfg: &cfg,
-        start: Instant::now(),
-        search,
-        settings: json!({
-            "search": how, "threads": threads, "symmetry": symmetry,
-            "depth_bound": search.depth,
-        }),
-        mode: match (cfg.variant.is_some(), search.depth.is_some()) {
-            (true, _) => "until the first agreement or votes-safe violation",
-            (false, false) => "exhaustive",
-            (false, true) => "bounded by depth, not exhaustive",
-        },
-    };
-    if search.bfs {
-        run.finish(builder.spawn_bfs())
-    } else {
-        run.finish(builder.spawn_dfs())
-    }
 }
 
 /// The trace files named, with each directory standing for its `*.trace.jsonl` files.
@@ -430,21 +370,79 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    if cli.model.log || cli.model.slots.is_some() {
-        return check_log(&cli);
-    }
-    let cfg = match model_config(&cli.model) {
-        Ok(cfg) => cfg,
-        Err(e) => return usage_error(&e),
+    let command = cli.command.unwrap_or(Command::Check);
+    let checked = if cli.model.log || cli.model.slots.is_some() {
+        log_config(&cli.model).map(|cfg| run(cfg, &cli.search, command))
+    } else {
+        model_config(&cli.model).map(|cfg| run(cfg, &cli.search, command))
     };
-    let search = &cli.search;
+    checked.unwrap_or_else(|e| usage_error(&e))
+}
+
+/// What `check` needs of a protocol's configuration beyond the model core: its JSON.
+trait Checkable: Properties + Describe + Symmetric + std::fmt::Display {
+    /// The configuration in the `--json` report, with the search `settings`.
+    fn config_json(&self, settings: serde_json::Value) -> serde_json::Value;
+}
+
+impl Checkable for ModelConfig {
+    fn config_json(&self, settings: serde_json::Value) -> serde_json::Value {
+        let cfg = self;
+        json!({
+            "f": cfg.f,
+            "acceptors": cfg.acceptors(),
+            "proposers": cfg.proposers,
+            "byzantine": cfg.byzantine.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            "max_round": cfg.max_round,
+            "values": cfg.values().iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            "max_crashes": cfg.max_crashes,
+            "network": cfg.network.name(),
+            "learners": cfg.learners.name(),
+            "menu": cfg.menu.name(),
+            "crash_pruning": cfg.prune_lossless_crashes,
+            "variant": cfg.variant.map(|v| v.name()),
+            "settings": settings,
+        })
+    }
+}
+
+impl Checkable for log::Config {
+    fn config_json(&self, settings: serde_json::Value) -> serde_json::Value {
+        let cfg = self;
+        json!({
+            "log": true,
+            "f": cfg.f,
+            "acceptors": cfg.acceptors(),
+            "proposers": cfg.proposers,
+            "byzantine": cfg.byzantine.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            "max_round": cfg.max_round,
+            "slots": cfg.slots,
+            "values": cfg.byzantine_values().iter().map(|v| v.to_string()).collect::<Vec<_>>(),
+            "max_crashes": cfg.max_crashes,
+            "learners": if cfg.client_learner { "client" } else { "abstract" },
+            "variant": cfg.variant.map(|v| v.name()),
+            "max_open_vote_bytes": cfg.max_open_vote_bytes,
+            "settings": settings,
+        })
+    }
+}
+
+/// The one run path: `check`, `simulate` or `explore` on a configuration of either protocol.
+fn run<P>(cfg: P, search: &SearchArgs, command: Command) -> ExitCode
+where
+    P: Checkable,
+    AgentState<P>: Rename + Ord,
+    Msg<P>: Rename,
+    Storage<P>: Ord,
+    P::Ghost: Rename,
+    State<P>: std::fmt::Debug,
+{
     let threads = search
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads == 0 {
         return usage_error("--threads must be at least 1");
     }
-    let command = cli.command.unwrap_or(Command::Check);
     // Symmetry serves exhaustive DFS only: stateright's simulation rebuilds paths from the
     // states it walked, which a representative is not, and the explorer shows real states.
     let symmetry =
@@ -452,23 +450,25 @@ fn main() -> ExitCode {
     if search.symmetry == Toggle::On && search.bfs && !search.json {
         eprintln!("check: symmetry reduction needs DFS; this BFS run explores without it");
     }
-    let mut model = cfg.clone().into_model();
+    let mut model = ProtocolModel::new(cfg.clone());
     model.replayable_actions = !matches!(command, Command::Check);
-    let mut builder = model.checker().threads(threads);
+    // A broken protocol is judged by its first safety violation, and BP Fast Paxos fails at
+    // its first violated safety property: the rest of the space adds nothing to the verdict.
+    let stop_at: BTreeSet<&'static str> = if cfg.variant().is_some() {
+        VARIANT_MUST_VIOLATE.into_iter().collect()
+    } else {
+        must_hold(model.properties, &cfg)
+    };
+    let mut builder = model
+        .checker()
+        .threads(threads)
+        .finish_when(HasDiscoveries::AnyOf(stop_at.clone()));
     if symmetry {
-        builder = builder.symmetry_fn(representative);
+        builder = builder.symmetry_fn(representative::<P>);
     }
     if let Some(depth) = search.depth {
         builder = builder.target_max_depth(depth);
     }
-    // A broken protocol is judged by its first safety violation, and BP Fast Paxos fails at
-    // its first violated safety property: the rest of the space adds nothing to the verdict.
-    let stop_at: std::collections::BTreeSet<&'static str> = if cfg.variant.is_some() {
-        VARIANT_MUST_VIOLATE.into_iter().collect()
-    } else {
-        must_hold(&cfg)
-    };
-    builder = builder.finish_when(HasDiscoveries::AnyOf(stop_at.clone()));
     match command {
         Command::Check => {
             if search.simulate_first > 0
@@ -488,17 +488,15 @@ fn main() -> ExitCode {
                         .map_or("unbounded".to_string(), |d| d.to_string())
                 );
             }
-            let start = Instant::now();
-            let settings = json!({
-                "search": how, "threads": threads, "symmetry": symmetry,
-                "depth_bound": search.depth,
-            });
             let run = Run {
                 cfg: &cfg,
-                start,
+                start: Instant::now(),
                 search,
-                settings,
-                mode: match (cfg.variant.is_some(), search.depth.is_some()) {
+                settings: json!({
+                    "search": how, "threads": threads, "symmetry": symmetry,
+                    "depth_bound": search.depth,
+                }),
+                mode: match (cfg.variant().is_some(), search.depth.is_some()) {
                     (true, false) => "exhaustive until the first agreement or votes-safe violation",
                     (true, true) => {
                         "bounded by depth, until the first agreement or votes-safe violation"
@@ -518,17 +516,15 @@ fn main() -> ExitCode {
             seed,
             states,
         } => {
-            let start = Instant::now();
             if !search.json {
                 println!("Simulating {cfg}");
                 println!("Random walks for {seconds} s from seed {seed}, {threads} thread(s)");
             }
-            let settings = json!({"search": "simulation", "seed": seed, "threads": threads});
             let run = Run {
                 cfg: &cfg,
-                start,
+                start: Instant::now(),
                 search,
-                settings,
+                settings: json!({"search": "simulation", "seed": seed, "threads": threads}),
                 mode: "simulation",
             };
             let builder = builder.timeout(Duration::from_secs(seconds));
@@ -552,19 +548,19 @@ fn main() -> ExitCode {
 
 /// Seeded random walks before the exhaustive search: a violation they find is reported at
 /// once (`Some(exit code)`); otherwise the exhaustive search, the final word, follows.
-fn simulate_first(
-    cfg: &ModelConfig,
+fn simulate_first<P: Checkable>(
+    cfg: &P,
     search: &SearchArgs,
     threads: usize,
-    stop_at: &std::collections::BTreeSet<&'static str>,
+    stop_at: &BTreeSet<&'static str>,
 ) -> Option<ExitCode> {
     let (seconds, seed) = (search.simulate_first, search.simulate_seed);
     if !search.json {
         println!("Random walks first: {seconds} s from seed {seed}");
     }
     let start = Instant::now();
-    let mut model = cfg.clone().into_model();
-    // Simulation replays walks by action index (see BpfpModel::replayable_actions).
+    let mut model = ProtocolModel::new(cfg.clone());
+    // Simulation replays walks by action index (see ProtocolModel::replayable_actions).
     model.replayable_actions = true;
     let checker = model
         .checker()
@@ -587,82 +583,18 @@ fn simulate_first(
     ))
 }
 
-/// A configuration the binary checks: the single decree's or the log's.
-trait Checked: std::fmt::Display {
-    type M: stateright::Model;
-    fn verdicts<C: Checker<Self::M>>(&self, checker: &C) -> Vec<Verdict>;
-    fn variant(&self) -> Option<Variant>;
-    fn config_json(&self, settings: serde_json::Value) -> serde_json::Value;
-}
-
-impl Checked for ModelConfig {
-    type M = Model;
-    fn verdicts<C: Checker<Model>>(&self, checker: &C) -> Vec<Verdict> {
-        verdicts(self, checker)
-    }
-    fn variant(&self) -> Option<Variant> {
-        self.variant
-    }
-    fn config_json(&self, settings: serde_json::Value) -> serde_json::Value {
-        let cfg = self;
-        json!({
-            "f": cfg.f,
-            "acceptors": cfg.acceptors(),
-            "proposers": cfg.proposers,
-            "byzantine": cfg.byzantine.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-            "max_round": cfg.max_round,
-            "values": cfg.values().iter().map(|v| v.to_string()).collect::<Vec<_>>(),
-            "max_crashes": cfg.max_crashes,
-            "network": cfg.network.name(),
-            "learners": cfg.learners.name(),
-            "menu": cfg.menu.name(),
-            "crash_pruning": cfg.prune_lossless_crashes,
-            "variant": cfg.variant.map(|v| v.name()),
-            "settings": settings,
-        })
-    }
-}
-
-impl Checked for LogModelConfig {
-    type M = LogModel;
-    fn verdicts<C: Checker<LogModel>>(&self, checker: &C) -> Vec<Verdict> {
-        log_verdicts(self, checker)
-    }
-    fn variant(&self) -> Option<Variant> {
-        self.variant
-    }
-    fn config_json(&self, settings: serde_json::Value) -> serde_json::Value {
-        let cfg = self;
-        json!({
-            "log": true,
-            "f": cfg.f,
-            "acceptors": cfg.acceptors(),
-            "proposers": cfg.proposers,
-            "byzantine": cfg.byzantine.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-            "max_round": cfg.max_round,
-            "slots": cfg.slots,
-            "values": cfg.byzantine_values().iter().map(|v| v.to_string()).collect::<Vec<_>>(),
-            "max_crashes": cfg.max_crashes,
-            "learners": if cfg.client_learner { "client" } else { "abstract" },
-            "variant": cfg.variant.map(|v| v.name()),
-            "max_open_vote_bytes": cfg.max_open_vote_bytes,
-            "settings": settings,
-        })
-    }
-}
-
 /// A check under way.
-struct Run<'a, K> {
-    cfg: &'a K,
+struct Run<'a, P> {
+    cfg: &'a P,
     start: Instant,
     search: &'a SearchArgs,
     settings: serde_json::Value,
     mode: &'static str,
 }
 
-impl<K: Checked> Run<'_, K> {
+impl<P: Checkable> Run<'_, P> {
     /// Waits for the checker, printing progress on stderr, then reports.
-    fn finish<C: Checker<K::M>>(self, checker: C) -> ExitCode {
+    fn finish<C: Checker<ProtocolModel<P>>>(self, checker: C) -> ExitCode {
         let every = Duration::from_secs(self.search.progress_every.max(1));
         let mut last = Instant::now();
         let mut last_count = 0;
@@ -724,21 +656,20 @@ fn conclusion(variant: Option<Variant>, verdicts: &[Verdict], ok: bool) -> Strin
     }
 }
 
-fn report<K: Checked, C: Checker<K::M>>(
-    cfg: &K,
+fn report<P: Checkable, C: Checker<ProtocolModel<P>>>(
+    cfg: &P,
     checker: &C,
     seconds: f64,
     as_json: bool,
     settings: serde_json::Value,
     mode: &str,
 ) -> ExitCode {
-    let verdicts = cfg.verdicts(checker);
+    let verdicts = verdicts(checker);
     let ok = verdicts.iter().all(Verdict::as_expected);
     let peak = peak_rss_mib();
     if as_json {
-        let config = cfg.config_json(settings);
         let out = json!({
-            "config": config,
+            "config": cfg.config_json(settings),
             "mode": mode,
             "states": checker.state_count(),
             "unique_states": checker.unique_state_count(),

@@ -6,7 +6,9 @@ use super::Slot;
 use super::message::LogPromise;
 use crate::auth::Authenticator;
 use crate::message::Vote;
-use crate::rules::{Allowed, ProofError, Rules, allowed_over_votes, check_promise, check_quorum};
+use crate::rules::{
+    Allowed, FromAcceptor, ProofError, Rules, allowed_over_votes, check_promise, check_quorum,
+};
 use crate::types::{AcceptorId, Round, Value};
 use std::collections::BTreeMap;
 
@@ -39,14 +41,13 @@ impl<V: Value> SlotRule<V> {
     }
 }
 
-/// One PROMISE per acceptor (the first one), in acceptor order: extra and duplicate PROMISEs
-/// of an acceptor are ignored.
-pub fn distinct_acceptors<V>(proof: &[LogPromise<V>]) -> BTreeMap<AcceptorId, &LogPromise<V>> {
-    let mut by_acceptor = BTreeMap::new();
-    for promise in proof {
-        by_acceptor.entry(promise.acceptor).or_insert(promise);
+/// One PROMISE per acceptor, as in the single decree.
+pub use crate::rules::distinct_acceptors;
+
+impl<V> FromAcceptor for LogPromise<V> {
+    fn sender(&self) -> AcceptorId {
+        self.acceptor
     }
-    by_acceptor
 }
 
 /// The largest decided prefix that Q reports: slots below it are closed.

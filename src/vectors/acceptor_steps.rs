@@ -13,6 +13,7 @@ use crate::acceptor::{Acceptor, AcceptorState};
 use crate::auth::{Authenticator, HmacSha256, Mac};
 use crate::learner;
 use crate::message::{Msg, Promise, Vote};
+use crate::models::Shape;
 use crate::models::actor::ModelNodeState;
 use crate::models::model::State;
 use crate::models::value::ModelValue;

@@ -8,6 +8,7 @@ use super::{convert, domain_auth, with_header};
 use crate::auth::{HmacSha256, Mac};
 use crate::message::{Promise, Vote};
 use crate::models::ModelConfig;
+use crate::models::Shape;
 use crate::models::actor::ModelNodeState;
 use crate::models::byzantine::subsets;
 use crate::models::model::State;

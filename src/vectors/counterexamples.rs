@@ -11,6 +11,7 @@ use super::verify::{Findings, compare};
 use super::walk::sorted_actions;
 use super::with_header;
 use crate::message::Msg;
+use crate::models::Shape;
 use crate::models::model::{Action, BpfpModel, State};
 use crate::models::properties::{PROPERTIES, VARIANT_MUST_VIOLATE};
 use crate::models::report::{describe_action, describe_steps};

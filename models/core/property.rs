@@ -1,0 +1,40 @@
+//! A property of a model and the verdict BP Fast Paxos must get on a configuration.
+
+use stateright::Expectation;
+use std::collections::BTreeSet;
+
+/// A property of a model `M`, and the verdict BP Fast Paxos must get on a configuration `C`.
+pub struct PropertySpec<M: stateright::Model, C> {
+    pub name: &'static str,
+    /// The TLA+ name of the property.
+    pub tla_name: &'static str,
+    pub expectation: Expectation,
+    pub condition: fn(&M, &M::State) -> bool,
+    /// Whether the property must hold (`Always`) or be reachable (`Sometimes`) on `cfg`.
+    pub expected: fn(&C) -> bool,
+    pub meaning: &'static str,
+}
+
+/// The properties a broken variant must violate (at least one of them), in both models.
+pub const VARIANT_MUST_VIOLATE: [&str; 2] = ["agreement", "votes safe"];
+
+/// The safety properties BP Fast Paxos must keep on `cfg` (the `Always` properties expected
+/// to hold): a check stops at the first violation of one of them.
+pub fn must_hold<M: stateright::Model, C>(
+    properties: &[PropertySpec<M, C>],
+    cfg: &C,
+) -> BTreeSet<&'static str> {
+    properties
+        .iter()
+        .filter(|p| p.expectation == Expectation::Always && (p.expected)(cfg))
+        .map(|p| p.name)
+        .collect()
+}
+
+/// The property named `name`.
+pub fn find<'a, M: stateright::Model, C>(
+    properties: &'a [PropertySpec<M, C>],
+    name: &str,
+) -> Option<&'a PropertySpec<M, C>> {
+    properties.iter().find(|p| p.name == name)
+}

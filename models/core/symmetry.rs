@@ -1,0 +1,202 @@
+//! Symmetry reduction: acceptors are interchangeable. Renaming them consistently everywhere
+//! (states, messages, PROMISE authenticators, the ghost history) maps a behaviour to a
+//! behaviour with the same verdict on every property, because no rule, property or
+//! Byzantine menu item singles out an acceptor by name. The representative renames them so
+//! that their states come out sorted; the checker fingerprints it instead of the state.
+//!
+//! Each protocol renames its own types ([`Rename`]); the core renames the network, the
+//! actors' places and the learner, and builds the representative.
+//!
+//! The representative also forgets the network's record of the last delivered message
+//! (`last_msg`), which no actor or property reads, and puts every proof in acceptor order
+//! (acceptors read a proof as a set: one PROMISE per acceptor, order irrelevant).
+
+use super::mixed::MixedState;
+use super::protocol::{AgentState, Msg, Protocol, State, Storage};
+use crate::learner::LearnerState;
+use crate::log::message::ProofDigest;
+use crate::types::AcceptorId;
+use stateright::actor::{Actor, ActorModelState, Envelope, Id, Network};
+use std::collections::BTreeMap;
+use std::hash::Hash;
+
+/// A renaming of acceptors: acceptor `i` becomes `new_index[i]`.
+pub struct Renaming {
+    new_index: Vec<usize>,
+    /// Proof digests (log model), old to new: a digest names a proof, which names acceptors.
+    pub digests: BTreeMap<ProofDigest, ProofDigest>,
+}
+
+impl Renaming {
+    /// The digest of the renamed proof that `digest` named (unchanged if unknown).
+    pub fn digest(&self, digest: ProofDigest) -> ProofDigest {
+        self.digests.get(&digest).copied().unwrap_or(digest)
+    }
+
+    pub fn acceptor(&self, a: AcceptorId) -> AcceptorId {
+        match self.new_index.get(usize::from(a.0)) {
+            Some(i) => AcceptorId(*i as u16),
+            None => a,
+        }
+    }
+
+    pub fn id(&self, id: Id) -> Id {
+        match self.new_index.get(usize::from(id)) {
+            Some(i) => Id::from(*i),
+            None => id,
+        }
+    }
+
+    /// Moves per-actor entries to their new places (the acceptors come first).
+    fn positions<T: Clone>(&self, items: &[T]) -> Vec<T> {
+        let mut out = items.to_vec();
+        for (old, new) in self.new_index.iter().enumerate() {
+            out[*new] = items[old].clone();
+        }
+        out
+    }
+}
+
+/// Things that name acceptors.
+pub trait Rename {
+    fn rename(&self, r: &Renaming) -> Self;
+}
+
+impl<H: Rename, B: Rename> Rename for MixedState<H, B> {
+    fn rename(&self, r: &Renaming) -> Self {
+        match self {
+            MixedState::Honest(h) => MixedState::Honest(h.rename(r)),
+            MixedState::Byzantine(b) => MixedState::Byzantine(b.rename(r)),
+        }
+    }
+}
+
+impl<M: Rename> Rename for Envelope<M> {
+    fn rename(&self, r: &Renaming) -> Self {
+        Envelope {
+            src: r.id(self.src),
+            dst: r.id(self.dst),
+            msg: self.msg.rename(r),
+        }
+    }
+}
+
+impl<V: Clone + Ord> Rename for LearnerState<V> {
+    fn rename(&self, r: &Renaming) -> Self {
+        LearnerState {
+            learned: self
+                .learned
+                .iter()
+                .map(|(round, seen)| {
+                    let seen = seen
+                        .iter()
+                        .map(|(a, v)| (r.acceptor(*a), v.clone()))
+                        .collect();
+                    (*round, seen)
+                })
+                .collect(),
+            decided: self.decided.clone(),
+        }
+    }
+}
+
+impl<M: Rename + Clone + Eq + Hash> Rename for Network<M> {
+    fn rename(&self, r: &Renaming) -> Self {
+        match self {
+            Network::UnorderedDuplicating(envelopes, _last_msg) => {
+                Network::new_unordered_duplicating(envelopes.iter().map(|e| e.rename(r)))
+            }
+            Network::UnorderedNonDuplicating(counts) => Network::UnorderedNonDuplicating(
+                counts.iter().map(|(e, n)| (e.rename(r), *n)).collect(),
+            ),
+            Network::Ordered(flows) => Network::Ordered(
+                flows
+                    .iter()
+                    .map(|((src, dst), msgs)| {
+                        let msgs = msgs.iter().map(|m| m.rename(r)).collect();
+                        ((r.id(*src), r.id(*dst)), msgs)
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
+/// A protocol whose states, messages and history can be renamed.
+pub trait Symmetric: Protocol {
+    /// Completes the renaming of `state` with what names acceptors indirectly (the log's
+    /// proof digests); nothing by default.
+    fn complete_renaming(_state: &State<Self>, _r: &mut Renaming) {}
+}
+
+/// The representative of a state's class: acceptors renamed so that their (state, crashed,
+/// stored state) come out sorted.
+pub fn representative<P>(state: &State<P>) -> State<P>
+where
+    P: Symmetric,
+    AgentState<P>: Rename + Ord,
+    Msg<P>: Rename,
+    Storage<P>: Ord,
+    P::Ghost: Rename,
+{
+    let acceptors = state
+        .actor_states
+        .iter()
+        .take_while(|s| matches!(&***s, MixedState::Honest(h) if P::acceptor(h).is_some()))
+        .count();
+    let mut r = canonical_renaming(state, acceptors);
+    P::complete_renaming(state, &mut r);
+    apply_renaming(state, &r)
+}
+
+/// The renaming that sorts the acceptors by (state, crashed, stored state).
+pub fn canonical_renaming<A, H>(state: &ActorModelState<A, H>, acceptors: usize) -> Renaming
+where
+    A: Actor,
+    A::State: Ord,
+    A::Storage: Ord,
+{
+    let mut order: Vec<usize> = (0..acceptors).collect();
+    order.sort_by(|&i, &j| {
+        let key = |k: usize| {
+            (
+                &state.actor_states[k],
+                state.crashed[k],
+                &state.actor_storages[k],
+            )
+        };
+        key(i).cmp(&key(j))
+    });
+    let mut new_index = vec![0; acceptors];
+    for (new, old) in order.iter().enumerate() {
+        new_index[*old] = new;
+    }
+    Renaming {
+        new_index,
+        digests: BTreeMap::new(),
+    }
+}
+
+/// `state` with its acceptors renamed by `r`.
+pub fn apply_renaming<A, H>(state: &ActorModelState<A, H>, r: &Renaming) -> ActorModelState<A, H>
+where
+    A: Actor,
+    A::State: Rename,
+    A::Msg: Rename,
+    H: Rename,
+{
+    let actor_states = r
+        .positions(&state.actor_states)
+        .iter()
+        .map(|s| std::sync::Arc::new(s.rename(r)))
+        .collect();
+    ActorModelState {
+        actor_states,
+        network: state.network.rename(r),
+        timers_set: r.positions(&state.timers_set),
+        random_choices: r.positions(&state.random_choices),
+        crashed: r.positions(&state.crashed),
+        history: state.history.rename(r),
+        actor_storages: r.positions(&state.actor_storages),
+    }
+}
