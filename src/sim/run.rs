@@ -160,6 +160,10 @@ const SUSPECT_LEADER_MS: u64 = 400;
 /// Applied slots a replica keeps for peers (256 by default): fewer, so that restarted
 /// replicas catch up by snapshot as often as by decisions, and steps copy less.
 pub const RETAIN: u64 = 16;
+/// A replica snapshots every this many applied slots (256 by default): an acceptor then keeps
+/// few votes, which every step of its log copies (the simulator's main cost), and snapshots
+/// and compaction happen often in every run.
+pub const SNAPSHOT_EVERY: u64 = 32;
 
 /// The violations a summary lists (the first, by step).
 const SHOWN_VIOLATIONS: usize = 10;
@@ -498,6 +502,7 @@ fn run(options: &SimOptions, config: &ClusterConfig, dir: &Path) -> Result<SimRe
         broken: rules,
         tuning: Tuning {
             retain: RETAIN,
+            snapshot_every: SNAPSHOT_EVERY,
             ..Tuning::default()
         },
         ..ServerOptions::default()
