@@ -2,6 +2,7 @@
 //! broken build is caught by every seed of it, a seed replays byte for byte, and a failing
 //! seed prints the command that replays it and the first step at which it fails.
 
+use bp_fast_paxos::sim::checks::Property;
 use bp_fast_paxos::sim::{SimBroken, SimOptions, SimReport, simulate};
 use std::process::{Command, Output};
 
@@ -28,37 +29,55 @@ fn the_seed_range_passes() {
     }
 }
 
-fn caught_by_every_seed(name: &str) {
+/// Every seed of CI's range catches the broken build `name` by `property` (the run stops at
+/// the first violation; the steps are those CHECKING.md records).
+fn caught_by_every_seed(name: &str, property: Property) {
     let broken = SimBroken::parse(name).expect("a known broken build");
+    let mut steps = Vec::new();
     for seed in CI_SEEDS {
         let report = run(&SimOptions {
             broken: Some(broken),
+            stop_at_violation: true,
             ..SimOptions::new(seed)
         });
-        assert!(
-            !report.passed(),
-            "{name} not caught by seed {seed}:\n{}",
-            report.summary()
-        );
+        let caught = report.violations.iter().find(|v| v.property == property);
+        let Some(caught) = caught else {
+            panic!(
+                "{name} not caught by {property} with seed {seed}:\n{}",
+                report.summary()
+            );
+        };
+        steps.push((seed, caught.step));
     }
+    eprintln!("{name}: caught by {property} at (seed, step) {steps:?}");
 }
 
 #[test]
-#[ignore = "not yet caught by every seed of CI's range: CHECKING.md"]
+fn learner_f_plus_1_is_caught_by_every_seed() {
+    caught_by_every_seed("learner-f-plus-1", Property::Agreement);
+}
+
+#[test]
 fn vote_twice_is_caught_by_every_seed() {
-    caught_by_every_seed("vote-twice");
+    caught_by_every_seed("vote-twice", Property::VoteOnce);
 }
 
 #[test]
-#[ignore = "not yet caught by every seed of CI's range: CHECKING.md"]
 fn send_before_sync_is_caught_by_every_seed() {
-    caught_by_every_seed("send-before-sync");
+    caught_by_every_seed("send-before-sync", Property::SyncedBeforeSend);
 }
 
 #[test]
-#[ignore = "not yet caught by every seed of CI's range: CHECKING.md"]
 fn apply_twice_is_caught_by_every_seed() {
-    caught_by_every_seed("apply-twice");
+    caught_by_every_seed("apply-twice", Property::Agreement);
+}
+
+#[test]
+fn compact_before_snapshot_is_caught_by_every_seed() {
+    caught_by_every_seed(
+        "compact-before-snapshot",
+        Property::SnapshotBeforeCompaction,
+    );
 }
 
 fn bpfp(args: &[&str]) -> Output {
@@ -105,7 +124,6 @@ fn a_seed_replays_byte_for_byte() {
 }
 
 #[test]
-#[ignore = "not yet caught by every seed of CI's range: CHECKING.md"]
 fn a_failing_seed_prints_its_replay_and_its_first_failing_step() {
     let out = bpfp(&[
         "simulate",
@@ -121,13 +139,33 @@ fn a_failing_seed_prints_its_replay_and_its_first_failing_step() {
         text.contains("replay: bpfp simulate --seed 5 --broken apply-twice"),
         "{text}"
     );
-    let step: u64 = text
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("first failing step: "))
-        .and_then(|rest| rest.split(':').next())
+    let line = |prefix: &str| {
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(prefix).map(str::to_string))
+            .unwrap_or_else(|| panic!("no {prefix:?} in {text}"))
+    };
+    let first: u64 = line("first violation at step ").parse().unwrap();
+    let shrunk: u64 = line("first failing step: ")
+        .split(':')
+        .next()
         .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no first failing step in {text}"));
-    // The run cut at that step fails; one step less passes.
+        .unwrap();
+    assert_eq!(first, shrunk);
+    // The printed command replays the run up to that step, and fails there.
+    let replay = line("replay up to it: bpfp ");
+    let args: Vec<&str> = replay.split_whitespace().collect();
+    assert!(
+        replay.ends_with(&format!("--until-step {first}")),
+        "{replay}"
+    );
+    let cut = bpfp(&args);
+    assert_eq!(cut.status.code(), Some(1), "{}", stdout(&cut));
+    assert!(
+        stdout(&cut).contains(&format!("first violation at step {first}")),
+        "{}",
+        stdout(&cut)
+    );
+    // One step less passes.
     let at = |n: u64| {
         run(&SimOptions {
             broken: SimBroken::parse("apply-twice").ok(),
@@ -135,6 +173,6 @@ fn a_failing_seed_prints_its_replay_and_its_first_failing_step() {
             ..SimOptions::new(5)
         })
     };
-    assert!(!at(step).passed());
-    assert!(at(step - 1).passed(), "{}", at(step - 1).summary());
+    assert!(!at(first).passed());
+    assert!(at(first - 1).passed(), "{}", at(first - 1).summary());
 }

@@ -1,7 +1,8 @@
 //! Checks the simulator makes as the run goes, from the outside of the nodes: every replica
 //! applied the same log (digests of equally long applied prefixes agree), an acceptor never
-//! votes two values in one slot and round, and an acceptor that restarts recovers at least
-//! what it had already announced (its round, its votes).
+//! votes two values in one slot and round, every PROMISE, TRUSTCHANGE and LEARN an acceptor
+//! sends is covered by what its disk had synced when it left, and an acceptor that restarts
+//! recovers at least what it had already announced (its round, its votes).
 
 use crate::log::Slot;
 use crate::log::acceptor::LogDurableState;
@@ -9,12 +10,111 @@ use crate::log::message::LogMsg;
 use crate::service::msg::SlotValue;
 use crate::types::Round;
 use std::collections::BTreeMap;
+use std::fmt;
+
+/// The property a violation breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Property {
+    /// Replicas applied the same log, and acceptors decided the same values.
+    Agreement,
+    /// An acceptor votes at most one value in a slot and round.
+    VoteOnce,
+    /// An acceptor's PROMISE, TRUSTCHANGE or LEARN leaves only once its disk synced the
+    /// round or vote it announces.
+    SyncedBeforeSend,
+    /// A store drops the votes of a slot only once its synced snapshot covers the slot.
+    SnapshotBeforeCompaction,
+    /// A restarted acceptor recovers every round and vote it announced.
+    Recovery,
+    /// A store fails only when its disk does.
+    Store,
+    /// Per key, the history is linearizable.
+    Linearizable,
+    /// After the faults heal, every operation completes within the bound.
+    Liveness,
+    /// Every reply answers the command it names.
+    Replies,
+}
+
+impl Property {
+    pub fn name(self) -> &'static str {
+        match self {
+            Property::Agreement => "agreement",
+            Property::VoteOnce => "vote once",
+            Property::SyncedBeforeSend => "synced before send",
+            Property::SnapshotBeforeCompaction => "snapshot before compaction",
+            Property::Recovery => "recovery",
+            Property::Store => "store",
+            Property::Linearizable => "linearizable",
+            Property::Liveness => "liveness",
+            Property::Replies => "replies",
+        }
+    }
+
+    /// Checked as the run goes (so a run cut short still shows it), not only at its end.
+    pub fn online(self) -> bool {
+        !matches!(
+            self,
+            Property::Linearizable | Property::Liveness | Property::Replies
+        )
+    }
+}
+
+impl fmt::Display for Property {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// A violation, with the step at which it was found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
     pub step: u64,
+    pub property: Property,
     pub what: String,
+}
+
+/// Why `msg`, sent by acceptor `a`, is not covered by `synced`, the round and votes its disk
+/// had synced when the message left: a PROMISE or TRUSTCHANGE of a round above the synced
+/// one, a PROMISE that reports a vote not synced, or a LEARN of a vote not synced (a slot
+/// below the synced base is decided, and its vote rightly dropped).
+pub fn unsynced(
+    a: usize,
+    synced: &LogDurableState<SlotValue>,
+    msg: &LogMsg<SlotValue>,
+) -> Option<String> {
+    let has_vote = |slot: Slot, round: Round, value: &SlotValue| {
+        slot < synced.base
+            || synced
+                .votes
+                .get(&slot)
+                .is_some_and(|v| v.round == round && v.value == *value)
+    };
+    match msg {
+        LogMsg::Promise(p) if p.round > synced.rnd => Some(format!(
+            "acceptor {a} sent a PROMISE of round {} with round {} synced",
+            p.round, synced.rnd
+        )),
+        LogMsg::Promise(p) => p
+            .votes
+            .iter()
+            .find(|v| !has_vote(v.slot, v.vote.round, &v.vote.value))
+            .map(|v| {
+                format!(
+                    "acceptor {a} sent a PROMISE that reports its vote of round {} in slot {}, \
+                     not synced",
+                    v.vote.round, v.slot
+                )
+            }),
+        LogMsg::TrustChange { round } if *round > synced.rnd => Some(format!(
+            "acceptor {a} sent a TRUSTCHANGE of round {round} with round {} synced",
+            synced.rnd
+        )),
+        LogMsg::Learn { round, slot, value } if !has_vote(*slot, *round, value) => Some(format!(
+            "acceptor {a} sent a LEARN of round {round} in slot {slot} before its vote was synced"
+        )),
+        _ => None,
+    }
 }
 
 /// The applied logs seen so far, by length, with the acceptor that first applied each.

@@ -2,15 +2,25 @@
 //! log of changes and its replica's snapshot, in files of the run's directory) behind the
 //! [`Storage`] trait, with the disk's faults around it: sync latency on the simulated clock, a
 //! crash in the middle of a write (the record is torn: recovery must cut it), and a full disk
-//! that refuses writes (the node stops; nothing synced is lost).
+//! that refuses writes (the node stops; nothing synced is lost). It also keeps what it synced,
+//! for the checks: the round and votes (which every message the node sends must be covered
+//! by), and the slot its snapshot covers (below which alone votes may be dropped).
 
 use crate::durable::DurableError;
+use crate::log::Slot;
+use crate::log::acceptor::LogDurableState;
 use crate::runtime::storage::Storage;
+use crate::service::msg::SlotValue;
 use crate::service::store::{ServiceDurable, ServiceStore, store_path};
+use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The round and votes a disk has synced, shared with the node's outbox so that each message
+/// is checked against it the moment it leaves.
+pub type Synced = Arc<Mutex<LogDurableState<SlotValue>>>;
 
 /// What the disk does on the next write.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -48,6 +58,12 @@ pub struct SimDisk {
     /// Why the last save failed, if it did.
     pub stopped: Option<DiskStop>,
     pub saves: u64,
+    /// What the store holds, as of its last completed save.
+    pub synced: Synced,
+    /// The `applied` of the snapshot the store holds (0: none).
+    pub snapshot_applied: Slot,
+    /// A save that dropped votes its snapshot does not cover: the slots, for the checks.
+    pub uncovered_drop: Option<(Slot, Slot)>,
 }
 
 /// What a reopened store recovered.
@@ -62,6 +78,18 @@ impl SimDisk {
     /// Opens (or creates) the files of acceptor `id` in `dir`, recovering what they hold.
     pub fn open(dir: &Path, id: u16, clock: Arc<AtomicU64>) -> Result<Reopened, DurableError> {
         let opened = ServiceStore::open(dir, id)?;
+        let recovered = opened.state.as_ref();
+        let synced = recovered.map_or_else(
+            || LogDurableState {
+                rnd: 0,
+                base: 0,
+                votes: BTreeMap::new(),
+            },
+            |s| s.log.clone(),
+        );
+        let snapshot_applied = recovered
+            .and_then(|s| s.snapshot.as_ref())
+            .map_or(0, |s| s.applied);
         Ok(Reopened {
             disk: SimDisk {
                 store: opened.store,
@@ -71,6 +99,9 @@ impl SimDisk {
                 sync_latency: 0,
                 stopped: None,
                 saves: 0,
+                synced: Arc::new(Mutex::new(synced)),
+                snapshot_applied,
+                uncovered_drop: None,
             },
             state: opened.state,
             torn_bytes: opened.torn_tail.map(|t| t.cut_bytes),
@@ -79,6 +110,19 @@ impl SimDisk {
 
     pub fn path(&self) -> PathBuf {
         self.log_path.clone()
+    }
+
+    /// `state` is synced: what the checks compare against from now on.
+    fn synced_now(&mut self, state: &ServiceDurable) {
+        if let Some(snapshot) = &state.snapshot {
+            self.snapshot_applied = snapshot.applied;
+        }
+        if state.log.base > self.snapshot_applied {
+            self.uncovered_drop = Some((self.snapshot_applied, state.log.base));
+        }
+        if let Ok(mut synced) = self.synced.lock() {
+            synced.clone_from(&state.log);
+        }
     }
 }
 
@@ -116,6 +160,7 @@ impl Storage<ServiceDurable> for SimDisk {
             Ok(()) => {
                 self.saves += 1;
                 self.clock.fetch_add(self.sync_latency, Ordering::Relaxed);
+                self.synced_now(state);
                 Ok(())
             }
             Err(e) => {

@@ -10,6 +10,7 @@
 //! - [`checks`]: the checks made as the run goes.
 //! - [`run`]: options, the fault schedule, the phases of a run, the final checks and report.
 
+pub mod attack;
 pub mod checks;
 pub mod client;
 pub mod disk;

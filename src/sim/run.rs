@@ -3,7 +3,8 @@
 //! partitions, a whole-cluster restart, a faulty network), then healing, a calm
 //! phase in which every operation must complete, final reads of every key, and the checks.
 
-use super::checks::Violation;
+use super::attack::Attack;
+use super::checks::{Property, Violation};
 use super::client::{ByzantineClient, SimClient};
 use super::disk::DiskFault;
 use super::net::{NetProfile, Network};
@@ -34,7 +35,7 @@ pub enum SimBroken {
 }
 
 impl SimBroken {
-    pub const ALL: [(&'static str, SimBroken); 4] = [
+    pub const ALL: [(&'static str, SimBroken); 5] = [
         (
             "learner-f-plus-1",
             SimBroken::Rules(Broken::LearnerQuorumFPlus1),
@@ -45,6 +46,10 @@ impl SimBroken {
             SimBroken::Driver(BrokenDriver::SendBeforeSync),
         ),
         ("apply-twice", SimBroken::Driver(BrokenDriver::ApplyTwice)),
+        (
+            "compact-before-snapshot",
+            SimBroken::Driver(BrokenDriver::CompactBeforeSnapshot),
+        ),
     ];
 
     pub fn name(self) -> &'static str {
@@ -84,6 +89,8 @@ pub struct SimOptions {
     pub byzantine: bool,
     /// Stop after this many steps (events) and check what happened so far.
     pub until_step: Option<u64>,
+    /// Stop at the first step that finds a violation (the checks at the end still run).
+    pub stop_at_violation: bool,
     /// Where to keep the acceptors' stores (a fresh directory is made inside).
     pub scratch: PathBuf,
 }
@@ -100,6 +107,7 @@ impl SimOptions {
             whole_cluster: true,
             byzantine: true,
             until_step: None,
+            stop_at_violation: false,
             scratch: default_scratch(),
         }
     }
@@ -152,6 +160,13 @@ const SUSPECT_LEADER_MS: u64 = 400;
 /// Applied slots a replica keeps for peers (256 by default): fewer, so that restarted
 /// replicas catch up by snapshot as often as by decisions, and steps copy less.
 pub const RETAIN: u64 = 16;
+/// A replica snapshots every this many applied slots (256 by default): an acceptor then keeps
+/// few votes, which every step of its log copies (the simulator's main cost), and snapshots
+/// and compaction happen often in every run.
+pub const SNAPSHOT_EVERY: u64 = 32;
+
+/// The violations a summary lists (the first, by step).
+const SHOWN_VIOLATIONS: usize = 10;
 
 /// What a run did and found.
 #[derive(Debug)]
@@ -212,11 +227,35 @@ impl SimReport {
             let _ = writeln!(s, "  no violation");
         } else {
             let first = self.violations.iter().map(|v| v.step).min().unwrap_or(0);
-            for v in &self.violations {
-                let _ = writeln!(s, "  VIOLATION at step {}: {}", v.step, v.what.trim_end());
+            for v in self.violations.iter().take(SHOWN_VIOLATIONS) {
+                let _ = writeln!(
+                    s,
+                    "  VIOLATION at step {} ({}): {}",
+                    v.step,
+                    v.property,
+                    v.what.trim_end()
+                );
+            }
+            if self.violations.len() > SHOWN_VIOLATIONS {
+                let more = self.violations.len() - SHOWN_VIOLATIONS;
+                let _ = writeln!(s, "  and {more} more violations");
             }
             let _ = writeln!(s, "  first violation at step {first}");
             let _ = writeln!(s, "  replay: {}", o.replay_command());
+            let online = self.violations.iter().find(|v| v.property.online());
+            if let Some(v) = online.filter(|v| v.step == first) {
+                let shortened = SimOptions {
+                    until_step: Some(v.step),
+                    ..o.clone()
+                };
+                let _ = writeln!(s, "  replay up to it: {}", shortened.replay_command());
+            } else {
+                let _ = writeln!(
+                    s,
+                    "  found by the checks at the end of the run: --shrink finds the first step \
+                     at which a run cut short fails"
+                );
+            }
         }
         s
     }
@@ -288,10 +327,14 @@ pub enum Fault {
     WholeCluster,
 }
 
+/// The strike that cuts the leader off.
+const LEADER_CUT_OFF: u64 = 11;
+
 /// The fault schedule's state.
 struct Nemesis {
     faulting: bool,
-    first: bool,
+    /// Strikes so far: the first two are set, so that every run has them.
+    strikes: u64,
     whole_cluster: bool,
     descriptions: BTreeMap<&'static str, u64>,
 }
@@ -328,6 +371,7 @@ impl Nemesis {
                 w.start_all_down();
                 // The Byzantine nodes are faults too: they stop.
                 w.byzantine = None;
+                w.attack = None;
                 w.byzantine_client = None;
             }
             Move::EndWorkload => w.workload_over = true,
@@ -339,8 +383,14 @@ impl Nemesis {
     fn strike(&mut self, w: &mut World) {
         let acceptors = w.acceptors;
         let a = w.rng.below(acceptors as u64) as usize;
-        let roll = if self.first { 0 } else { w.rng.below(12) };
-        self.first = false;
+        // First a crash in the middle of a write (a torn record), then the leader cut off
+        // (so that the acceptors move to a round the Byzantine proposer leads); then any.
+        let roll = match self.strikes {
+            0 => 0,
+            1 => LEADER_CUT_OFF,
+            _ => w.rng.below(12),
+        };
+        self.strikes += 1;
         let (fault, hold) = match roll {
             // A crash in the middle of a write: the record is torn.
             0..=2 => {
@@ -376,7 +426,12 @@ impl Nemesis {
                 (Fault::WholeCluster, 100_000 + w.rng.below(400_000))
             }
             _ => {
-                let cut: Vec<Id> = match w.rng.below(3) {
+                let kind = if roll == LEADER_CUT_OFF {
+                    2
+                } else {
+                    w.rng.below(3)
+                };
+                let cut: Vec<Id> = match kind {
                     0 => {
                         self.count("one node cut off");
                         let n = w.nodes.len() as u64;
@@ -393,7 +448,13 @@ impl Nemesis {
                 };
                 w.net.cut = cut.into_iter().collect();
                 w.counts.partitions += 1;
-                (Fault::Partition, 200_000 + w.rng.below(1_000_000))
+                // The set one long enough for the acceptors to suspect the leader.
+                let least = if roll == LEADER_CUT_OFF {
+                    1_000_000
+                } else {
+                    200_000
+                };
+                (Fault::Partition, least + w.rng.below(1_000_000))
             }
         };
         w.schedule(hold, Happening::Nemesis(Move::Recover(fault)));
@@ -441,6 +502,7 @@ fn run(options: &SimOptions, config: &ClusterConfig, dir: &Path) -> Result<SimRe
         broken: rules,
         tuning: Tuning {
             retain: RETAIN,
+            snapshot_every: SNAPSHOT_EVERY,
             ..Tuning::default()
         },
         ..ServerOptions::default()
@@ -501,6 +563,11 @@ fn run(options: &SimOptions, config: &ClusterConfig, dir: &Path) -> Result<SimRe
         Some(SimBroken::Driver(d)) => Some(d),
         _ => None,
     };
+    let attack = if options.byzantine {
+        Some(Attack::new(config, 0)?)
+    } else {
+        None
+    };
     let mut w = World::new(
         nodes,
         acceptors,
@@ -514,6 +581,8 @@ fn run(options: &SimOptions, config: &ClusterConfig, dir: &Path) -> Result<SimRe
     w.resend_after_us = SUSPECT_LEADER_MS * 1000 / 4;
     w.client_timeout_us = CLIENT_TIMEOUT_MS * 1000;
     w.until_step = options.until_step;
+    w.stop_at_violation = options.stop_at_violation;
+    w.attack = attack;
     w.start_all_down();
     for c in 0..w.clients.len() {
         w.start_client(c);
@@ -534,7 +603,7 @@ fn run(options: &SimOptions, config: &ClusterConfig, dir: &Path) -> Result<SimRe
     );
     let mut nemesis = Nemesis {
         faulting: true,
-        first: true,
+        strikes: 0,
         whole_cluster: options.whole_cluster,
         descriptions: BTreeMap::new(),
     };
@@ -637,8 +706,9 @@ fn finish(
         if stuck > 0 {
             violations.push(Violation {
                 step: steps,
+                property: Property::Liveness,
                 what: format!(
-                    "liveness: {stuck} operations invoked {RECOVERY_MS} ms or more after the faults \
+                    "{stuck} operations invoked {RECOVERY_MS} ms or more after the faults \
                      healed did not complete within {CLIENT_TIMEOUT_MS} ms"
                 ),
             });
@@ -651,16 +721,15 @@ fn finish(
         if reads < options.keys.max(1) {
             violations.push(Violation {
                 step: steps,
-                what: format!(
-                    "liveness: {reads} of {} final reads completed",
-                    options.keys.max(1)
-                ),
+                property: Property::Liveness,
+                what: format!("{reads} of {} final reads completed", options.keys.max(1)),
             });
         }
     }
     if w.mismatched_replies > 0 {
         violations.push(Violation {
             step: steps,
+            property: Property::Replies,
             what: format!(
                 "{} replies did not answer their command",
                 w.mismatched_replies
@@ -671,18 +740,20 @@ fn finish(
         Ok(Verdict::Linearizable { .. }) => {}
         Ok(verdict) => violations.push(Violation {
             step: steps,
+            property: Property::Linearizable,
             what: verdict.to_string(),
         }),
         Err(e) => violations.push(Violation {
             step: steps,
+            property: Property::Linearizable,
             what: format!("malformed history: {e}"),
         }),
     }
-    violations.extend(
-        decided_conflicts(&w)
-            .into_iter()
-            .map(|what| Violation { step: steps, what }),
-    );
+    violations.extend(decided_conflicts(&w).into_iter().map(|what| Violation {
+        step: steps,
+        property: Property::Agreement,
+        what,
+    }));
     violations.sort_by_key(|v| v.step);
     let c = &w.counts;
     let n = &w.net.counts;
@@ -749,7 +820,7 @@ pub fn first_failing_step(options: &SimOptions, report: &SimReport) -> Option<u6
     let online = report
         .violations
         .iter()
-        .filter(|v| v.step < report.steps)
+        .filter(|v| v.property.online())
         .map(|v| v.step)
         .min();
     if online.is_some() {

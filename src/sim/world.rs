@@ -3,9 +3,10 @@
 //! The servers are the real [`ServiceNode`] actors, and their effects are carried out by the
 //! same [`effects::carry_out`] as the UDP event loop's.
 
-use super::checks::{Announced, Prefixes, Violation};
+use super::attack::Attack;
+use super::checks::{Announced, Prefixes, Property, Violation, unsynced};
 use super::client::{ByzantineClient, Datagram, SimClient};
-use super::disk::{DiskFault, DiskStop, SimDisk};
+use super::disk::{DiskFault, DiskStop, SimDisk, Synced};
 use super::net::Network;
 use crate::log::node::LogNodeState;
 use crate::runtime::codec::WireCodec;
@@ -16,6 +17,7 @@ use crate::runtime::storage::Volatile;
 use crate::service::kv::Reply;
 use crate::service::msg::ServiceMsg;
 use crate::service::node::{ServiceNode, ServiceState, ServiceTimer};
+use crate::service::store::ServiceDurable;
 use crate::torture::byzantine::Byzantine;
 use crate::torture::history::{Event, EventType, op_event, reply_event};
 use stateright::actor::{Actor, Command as OutCommand, Id, Out};
@@ -87,6 +89,8 @@ pub enum BrokenDriver {
     SendBeforeSync,
     /// A replica (acceptor 0's) applies the last slot it applied a second time.
     ApplyTwice,
+    /// Replicas drop the votes of every slot they applied, before a snapshot covers it.
+    CompactBeforeSnapshot,
 }
 
 /// Why a server is down.
@@ -122,14 +126,25 @@ enum Input {
     Timeout(ServiceTimer),
 }
 
-/// The sends of one step, stamped with the node's clock (which a sync moves on).
+/// The sends of one step, stamped with the node's clock (which a sync moves on). An
+/// acceptor's messages are checked against what its disk has synced as they leave: a crash
+/// could strike right after any send.
 struct Outbox<'a> {
     clock: &'a AtomicU64,
+    synced: Option<Synced>,
+    acceptor: usize,
     sends: Vec<(Id, ServiceMsg, u64)>,
+    unsynced: Vec<String>,
 }
 
 impl Transport<ServiceMsg> for Outbox<'_> {
     fn send(&mut self, to: Id, msg: ServiceMsg) {
+        if let (Some(synced), ServiceMsg::Log(m)) = (&self.synced, &msg)
+            && let Ok(synced) = synced.lock()
+            && let Some(what) = unsynced(self.acceptor, &synced, m)
+        {
+            self.unsynced.push(what);
+        }
         self.sends
             .push((to, msg, self.clock.load(Ordering::Relaxed)));
     }
@@ -173,6 +188,8 @@ pub struct World {
     pub clients: Vec<SimClient>,
     client_generation: Vec<u64>,
     pub byzantine: Option<(usize, Byzantine)>,
+    /// The Byzantine proposer's aimed attacks (with `byzantine`).
+    pub attack: Option<Attack>,
     /// The server the Byzantine proposer took over, for the whole run (never started).
     pub byzantine_slot: Option<usize>,
     pub byzantine_client: Option<ByzantineClient>,
@@ -192,6 +209,8 @@ pub struct World {
     pub final_reads: Option<VecDeque<usize>>,
     pub mismatched_replies: u64,
     pub until_step: Option<u64>,
+    /// Stop at the first step that found a violation.
+    pub stop_at_violation: bool,
 }
 
 impl World {
@@ -218,6 +237,7 @@ impl World {
             client_generation: vec![0; n],
             byzantine_slot: byzantine.as_ref().map(|(b, _)| *b),
             byzantine,
+            attack: None,
             byzantine_client,
             net,
             history: Vec::new(),
@@ -233,6 +253,7 @@ impl World {
             final_reads: None,
             mismatched_replies: 0,
             until_step: None,
+            stop_at_violation: false,
         }
     }
 
@@ -245,15 +266,17 @@ impl World {
         });
     }
 
-    fn violation(&mut self, what: String) {
+    fn violation(&mut self, property: Property, what: String) {
         self.violations.push(Violation {
             step: self.counts.steps,
+            property,
             what,
         });
     }
 
     /// Runs events until the clock reaches `until` (µs), the queue empties or the step limit
-    /// is reached; false if the step limit stopped it.
+    /// is reached (or a violation is found, with `stop_at_violation`); false if it stopped
+    /// short.
     pub fn run_until(
         &mut self,
         until: u64,
@@ -263,7 +286,9 @@ impl World {
             if next.at > until {
                 break;
             }
-            if self.until_step.is_some_and(|n| self.counts.steps >= n) {
+            if self.until_step.is_some_and(|n| self.counts.steps >= n)
+                || (self.stop_at_violation && !self.violations.is_empty())
+            {
                 return false;
             }
             let Some(event) = self.queue.pop() else { break };
@@ -318,12 +343,15 @@ impl World {
                         .announced
                         .restarted(i, recovered.as_ref().map(|r: &Stable| &r.log));
                     for what in lost {
-                        self.violation(what);
+                        self.violation(Property::Recovery, what);
                     }
                 }
                 Err(e) => {
                     self.nodes[i].down = Some(Down::StoreFailed);
-                    self.violation(format!("acceptor {i} cannot recover its store: {e}"));
+                    self.violation(
+                        Property::Store,
+                        format!("acceptor {i} cannot recover its store: {e}"),
+                    );
                     return;
                 }
             }
@@ -364,6 +392,7 @@ impl World {
             let Some(state) = node.state.take() else {
                 return;
             };
+            let applied_before = applied(&state);
             let mut state = Cow::Owned(state);
             let mut out = Out::new();
             match input {
@@ -372,14 +401,16 @@ impl World {
                     node.actor.on_timeout(node.id, &mut state, &timer, &mut out)
                 }
             }
-            let applied_before = applied(&state);
             let mut state = state.into_owned();
-            // One replica is broken: the others show what it should have applied.
-            if self.broken == Some(BrokenDriver::ApplyTwice)
-                && i == 0
-                && applied(&state) > applied_before
-            {
-                apply_last_twice(node, &mut state);
+            match self.broken {
+                // One replica is broken: the others show what it should have applied.
+                Some(BrokenDriver::ApplyTwice) if i == 0 && applied(&state) > applied_before => {
+                    apply_last_twice(node, &mut state);
+                }
+                Some(BrokenDriver::CompactBeforeSnapshot) => {
+                    out = compact_applied(&mut state, out);
+                }
+                _ => {}
             }
             node.state = Some(state);
             self.observe(i);
@@ -396,7 +427,7 @@ impl World {
         };
         let (applied, digest) = (replica.applied, replica.log_digest);
         if let Some(what) = self.prefixes.record(i, applied, digest) {
-            self.violation(what);
+            self.violation(Property::Agreement, what);
         }
     }
 
@@ -413,7 +444,10 @@ impl World {
         node.clock.store(self.now, Ordering::Relaxed);
         let mut outbox = Outbox {
             clock: &node.clock,
+            synced: node.disk.as_ref().map(|d| Arc::clone(&d.synced)),
+            acceptor: i,
             sends: Vec::new(),
+            unsynced: Vec::new(),
         };
         let mut timers = TimerCommands::default();
         let result = match &mut node.disk {
@@ -427,15 +461,30 @@ impl World {
             None => effects::carry_out(out, &mut Volatile, &mut outbox, &mut timers)
                 .map_err(|_| DiskStop::Failed),
         };
-        let sends = outbox.sends;
+        let Outbox {
+            sends, unsynced, ..
+        } = outbox;
+        let uncovered = node.disk.as_mut().and_then(|d| d.uncovered_drop.take());
         let (id, acceptor) = (node.id, node.acceptor);
+        for what in unsynced {
+            self.violation(Property::SyncedBeforeSend, what);
+        }
+        if let Some((covered, base)) = uncovered {
+            self.violation(
+                Property::SnapshotBeforeCompaction,
+                format!(
+                    "acceptor {i}'s store dropped the votes below slot {base}, but its snapshot \
+                     covers only the slots below {covered}"
+                ),
+            );
+        }
         let mut to_self = Vec::new();
         for (to, msg, at) in sends {
             if acceptor
                 && let ServiceMsg::Log(m) = &msg
                 && let Some(what) = self.announced.sent(i, m)
             {
-                self.violation(what);
+                self.violation(Property::VoteOnce, what);
             }
             if to == id {
                 to_self.push((id, msg));
@@ -462,7 +511,10 @@ impl World {
                 }
                 DiskStop::Full => Down::DiskFull,
                 DiskStop::Failed => {
-                    self.violation(format!("server {i} stopped on its own: its store failed"));
+                    self.violation(
+                        Property::Store,
+                        format!("server {i} stopped on its own: its store failed"),
+                    );
                     Down::StoreFailed
                 }
             };
@@ -521,6 +573,9 @@ impl World {
             && *b == index
         {
             byzantine.observe(&datagram);
+            if let Some(attack) = &mut self.attack {
+                attack.observe(&datagram);
+            }
             return;
         }
         if index < self.nodes.len() {
@@ -670,8 +725,16 @@ impl World {
             return;
         };
         let from = Id::from(*b);
-        let elapsed = Duration::from_micros(self.now);
-        let datagrams = byzantine.misbehave(elapsed);
+        // Past the random proposer's own opening: the aimed attacks make a sharper one.
+        let elapsed = Duration::from_micros(self.now) + OPENING;
+        let mut datagrams = Vec::new();
+        if let Some(attack) = &mut self.attack {
+            datagrams.extend(attack.act());
+        }
+        // Its random mischief starts once the opening is over, not to spoil it.
+        if self.attack.as_ref().is_none_or(Attack::opened) {
+            datagrams.extend(byzantine.misbehave(elapsed));
+        }
         for (to, bytes) in datagrams {
             self.transmit(from, to, bytes, 0);
         }
@@ -763,6 +826,44 @@ impl World {
             disk.fault = fault;
         }
     }
+}
+
+/// How long the torture's Byzantine proposer keeps to equivocating in round 0 when it starts.
+const OPENING: Duration = Duration::from_millis(500);
+
+/// The broken compaction of [`BrokenDriver::CompactBeforeSnapshot`]: an acceptor drops the
+/// votes of every slot its replica applied, before a snapshot covers them, and saves that
+/// (first, as the actor's one save of a step is).
+fn compact_applied(state: &mut ServiceState, out: Out<ServiceNode>) -> Out<ServiceNode> {
+    let ServiceState::Acceptor {
+        log: LogNodeState::Acceptor(log),
+        replica,
+    } = state
+    else {
+        return out;
+    };
+    let Some(next) = log.drop_decided_votes_below(replica.applied) else {
+        return out;
+    };
+    *log = next;
+    let mut snapshot = None;
+    let mut rest: Out<ServiceNode> = Out::new();
+    for command in out {
+        match command {
+            OutCommand::Save(saved) => snapshot = saved.snapshot.or(snapshot),
+            OutCommand::Send(to, msg) => rest.send(to, msg),
+            OutCommand::SetTimer(t, r) => rest.set_timer(t, r),
+            OutCommand::CancelTimer(t) => rest.cancel_timer(t),
+            OutCommand::ChooseRandom(..) => {}
+        }
+    }
+    let mut compacted = Out::new();
+    compacted.save(ServiceDurable {
+        log: log.durable(),
+        snapshot,
+    });
+    compacted.append(&mut rest);
+    compacted
 }
 
 /// The broken driver of [`BrokenDriver::SendBeforeSync`]: every send of a step before its saves.

@@ -28,7 +28,7 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 5_000)]
     calm_ms: u64,
     /// Run a deliberately broken build, which the checks must catch: learner-f-plus-1,
-    /// vote-twice, send-before-sync, apply-twice.
+    /// vote-twice, send-before-sync, apply-twice, compact-before-snapshot.
     #[arg(long, value_parser = SimBroken::parse)]
     broken: Option<SimBroken>,
     /// No crash and restart of the whole cluster during the faults.
@@ -40,6 +40,9 @@ pub struct SimulateArgs {
     /// Stop after this many steps and check what happened until then.
     #[arg(long)]
     until_step: Option<u64>,
+    /// Stop a run at the first step that finds a violation.
+    #[arg(long)]
+    stop_at_violation: bool,
     /// On a violation, find the first step at which the run fails (by binary search).
     #[arg(long)]
     shrink: bool,
@@ -83,6 +86,7 @@ pub fn run_simulate(args: SimulateArgs) -> Result<(), Failure> {
             whole_cluster: !args.no_whole_cluster,
             byzantine: !args.no_byzantine,
             until_step: args.until_step,
+            stop_at_violation: args.stop_at_violation,
             ..SimOptions::new(seed)
         };
         let run_started = Instant::now();
