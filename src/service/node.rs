@@ -313,6 +313,7 @@ impl ServiceNode {
                             replica.store = Arc::new(store);
                             replica.applied = applied;
                             replica.log_digest = log_digest;
+                            replica.installed += 1;
                             if let Some(learner) = acceptor.learner.skip_to(applied) {
                                 acceptor.learner = learner;
                             }

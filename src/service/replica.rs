@@ -42,6 +42,8 @@ pub struct Replica {
     pub snapshot_at: Slot,
     /// The copies of the store this replica sends and receives in parts.
     pub transfer: Transfer,
+    /// How many copies of a peer's store it installed (snapshot catch-ups), for reports.
+    pub installed: u64,
 }
 
 /// A reply for a client.
