@@ -34,9 +34,12 @@ pub struct TortureOptions {
     pub keys: usize,
     pub seed: u64,
     pub rates: FaultRates,
-    /// Crash and restart acceptors: one at a time, and every one at once (a crash of the
-    /// whole cluster).
+    /// Crash and restart acceptors, one at a time.
     pub crashes: bool,
+    /// Crash every acceptor at once and restart them all (at least once per run).
+    pub whole_cluster_crashes: bool,
+    /// A tenth of the operations put values up to `max_command_bytes` on keys of their own.
+    pub large_values: bool,
     /// Isolate an acceptor or the honest proposer for a while, one at a time.
     pub partitions: bool,
     /// Proposer 0 (the leader of round 0) is Byzantine, and so is one more client.
@@ -65,6 +68,8 @@ impl TortureOptions {
                 max_delay: Duration::from_millis(20),
             },
             crashes: true,
+            whole_cluster_crashes: true,
+            large_values: true,
             partitions: true,
             byzantine: true,
             broken: None,
@@ -257,6 +262,7 @@ pub fn torture(options: &TortureOptions) -> Result<TortureReport, String> {
     let mismatches = Arc::new(AtomicU64::new(0));
     let large_writes = Arc::new(AtomicU64::new(0));
     let max_command_bytes = usize::try_from(config.limits.max_command_bytes).unwrap_or(usize::MAX);
+    let large_values = options.large_values;
     let workers: Vec<_> = (0..clients)
         .map(|i| {
             let client = Client::connect(&config, i as u16).map_err(|e| e.to_string())?;
@@ -278,6 +284,7 @@ pub fn torture(options: &TortureOptions) -> Result<TortureReport, String> {
                     seen: BTreeMap::new(),
                     written: 0,
                     max_command_bytes,
+                    large_values,
                     large_writes,
                 };
                 worker.run(&recorder, &stop, &mismatches);
@@ -491,7 +498,10 @@ fn nemesis(
         }
         let acceptor = NodeId::new(Role::Acceptor, rng.below(4) as u16);
         let mut fault = rng.below(3);
-        if options.crashes && report.whole_cluster_restarts == 0 && Instant::now() >= half_time {
+        if options.whole_cluster_crashes
+            && report.whole_cluster_restarts == 0
+            && Instant::now() >= half_time
+        {
             // Every run of at least a few seconds crashes the whole cluster at least once.
             fault = 2;
         }
@@ -518,7 +528,7 @@ fn nemesis(
                 nap(&mut rng, 1_000);
                 faults.heal();
             }
-            2 if options.crashes => {
+            2 if options.whole_cluster_crashes => {
                 // A crash of the whole cluster: every acceptor at once, none with time to
                 // save anything more, then all back from their stores.
                 let acceptors: Vec<NodeId> =
@@ -813,6 +823,7 @@ struct Worker {
     written: u64,
     /// The cluster's `max_command_bytes`: its large puts come up to it.
     max_command_bytes: usize,
+    large_values: bool,
     large_writes: Arc<AtomicU64>,
 }
 
@@ -820,7 +831,7 @@ impl Worker {
     fn run(&mut self, recorder: &Recorder, stop: &AtomicBool, mismatches: &AtomicU64) {
         while !stop.load(Ordering::Relaxed) {
             let k = self.rng.below(self.keys as u64) as usize;
-            let op = if self.rng.chance(0.1) {
+            let op = if self.large_values && self.rng.chance(0.1) {
                 self.large_put()
             } else {
                 self.next_op(k)
