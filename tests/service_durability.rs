@@ -83,6 +83,64 @@ fn a_restart_of_every_acceptor_loses_no_acknowledged_write() {
     std::thread::sleep(Duration::from_millis(10));
 }
 
+/// After every acceptor restarts, the slots above their snapshots are decided only in their
+/// votes: no learner remembers them. A command issued then must not wait for a suspicion of
+/// the leader (a trust change) before those slots are learned again and it is answered.
+#[test]
+fn after_a_restart_of_every_acceptor_a_command_is_answered_without_a_trust_change() {
+    let dir = TempDir::new("relearn-after-restart");
+    let (mut config, sockets) = loopback_config(1, 2, 1).expect("loopback ports");
+    // A trust change takes at least this long: far longer than relearning needs.
+    config.timing.suspect_leader_ms = 10_000;
+    config.timing.client_timeout_ms = 30_000;
+    let options = ServerOptions {
+        tuning: compacting(),
+        ..ServerOptions::default()
+    };
+    let mut cluster =
+        LocalCluster::start_with(config, dir.path(), sockets, options).expect("the cluster starts");
+    let mut alice = Client::connect(&cluster.config, 0).unwrap();
+    // 40 slots: snapshots at 16 and 32, so slots 32.. live only in the votes.
+    let keys = 40;
+    for i in 0..keys {
+        let reply = alice.execute(put(&format!("k{i}"), &format!("v{i}")));
+        assert_eq!(reply.unwrap(), Reply::Stored, "put k{i}");
+    }
+    for a in 0..4 {
+        assert!(cluster.kill(acceptor(a)));
+    }
+    for a in 0..4 {
+        cluster
+            .restart(acceptor(a))
+            .expect("restarts from its store");
+    }
+    let start = std::time::Instant::now();
+    let last = keys - 1;
+    let reply = alice.execute(get(&format!("k{last}")));
+    let waited = start.elapsed();
+    assert_eq!(
+        reply.map_err(|e| e.to_string()),
+        Ok(Reply::Value(Some(format!("v{last}")))),
+        "get k{last} after the restart"
+    );
+    assert!(
+        waited < Duration::from_secs(3),
+        "the first command after the restart waited {waited:?}"
+    );
+    for a in 0..4 {
+        let state = cluster.server(acceptor(a)).unwrap().state();
+        let (log, replica) = state.acceptor().unwrap();
+        assert_eq!(log.rnd, 0, "acceptor {a} changed trust");
+        assert!(
+            replica.applied > 32,
+            "acceptor {a} applied {}",
+            replica.applied
+        );
+    }
+    drop(cluster);
+    std::thread::sleep(Duration::from_millis(10));
+}
+
 /// A slot value of about `len` bytes.
 fn big_value(seq: u64, len: usize) -> SlotValue {
     let command = Command::signed(ClientId(0), seq, put("k", &"x".repeat(len)), &[7u8; 32]);

@@ -320,6 +320,70 @@ fn a_replayed_client_datagram_does_not_redirect_replies() {
     assert!(bytes_received(&own, Duration::from_secs(3)) > 5_000);
 }
 
+/// The signed requests of client 0 for `get(key)` with `seq`, to every server of `config`.
+fn signed_gets(config: &ClusterConfig, seq: u64, key: &str) -> Vec<(NodeId, Vec<u8>)> {
+    let me = config.stateright_id(client(0));
+    let codec = WireCodec::from_config(config, client(0)).unwrap();
+    let mac_key = config.command_key(ClientId(0)).unwrap().to_bytes().unwrap();
+    let request = ServiceMsg::Request(Command::signed(ClientId(0), seq, get(key), &mac_key));
+    config
+        .nodes()
+        .filter(|n| n.role() != Role::Client)
+        .map(|n| {
+            let mut d = codec.encode(me, config.stateright_id(n), &request).unwrap();
+            (n, d.remove(0))
+        })
+        .collect()
+}
+
+/// A replay after a restart: the servers that restarted must still know that the client's
+/// address moved for this command already, so a copy from elsewhere moves nothing.
+#[test]
+fn a_replayed_client_datagram_does_not_redirect_replies_after_a_restart() {
+    let mut cluster = cluster_with(1, |_| {});
+    let config = cluster.config.clone();
+    let mut alice = Client::connect(&config, 0).unwrap();
+    let value = "v".repeat(5_000);
+    assert_eq!(alice.execute(put("big", &value)).unwrap(), Reply::Stored);
+    drop(alice);
+    let seq = u64::MAX / 2;
+    let captured = signed_gets(&config, seq, "big");
+    let own = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for (n, d) in &captured {
+        own.send_to(d, config.address(*n).unwrap()).unwrap();
+    }
+    assert!(
+        bytes_received(&own, Duration::from_secs(3)) > 5_000,
+        "the client got its reply"
+    );
+    for a in 0..4 {
+        assert!(cluster.kill(acceptor(a)));
+    }
+    for a in 0..4 {
+        cluster
+            .restart(acceptor(a))
+            .expect("restarts from its store");
+    }
+    let victim = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut sent = 0;
+    for _ in 0..3 {
+        for (n, d) in &captured {
+            victim.send_to(d, config.address(*n).unwrap()).unwrap();
+            sent += d.len();
+        }
+    }
+    let reflected = bytes_received(&victim, Duration::from_secs(3));
+    assert_eq!(
+        reflected, 0,
+        "{reflected} bytes reflected at the victim for {sent} sent after a restart"
+    );
+    // The client's next command is answered at its own address.
+    for (n, d) in &signed_gets(&config, seq + 1, "big") {
+        own.send_to(d, config.address(*n).unwrap()).unwrap();
+    }
+    assert!(bytes_received(&own, Duration::from_secs(3)) > 5_000);
+}
+
 /// Failure 7: an acceptor takes an ACCEPT only from a proposer; a client's copy of one it
 /// voted for gets no LEARN, no decision, nothing.
 #[test]

@@ -39,6 +39,17 @@ fn a_short_torture_run_with_every_fault_passes_every_check() {
         );
         assert!(report.lost > 0 && report.duplicated > 0 && report.delayed > 0);
         assert!(report.crashes + report.partitions > 0);
+        // Every acceptor crashed at once and came back, and no acknowledged write was lost:
+        // the linearizability check passed (above), and every key whose last write is
+        // certain read it back at the end, values up to the command limit among them.
+        assert!(report.whole_cluster_restarts > 0, "{}", report.summary());
+        assert!(report.large_writes > 0, "{}", report.summary());
+        assert!(
+            report.keys_with_a_certain_last_write > 0,
+            "{}",
+            report.summary()
+        );
+        assert_eq!(report.acknowledged_writes_lost, 0, "{}", report.summary());
         assert!(report.byzantine_actions > 0);
         // The Byzantine client tried every trick; its oversized requests were answered "too
         // large", and what reached the victim's address is no more than it sent (the
@@ -75,4 +86,52 @@ fn learners_that_decide_on_f_plus_1_learns_are_caught() {
         "{:?}",
         report.violations
     );
+}
+
+/// The check of acknowledged writes has teeth: a key whose last write is certain but whose
+/// final read got another value is a lost write; a write that may follow it (timed out) makes
+/// the key uncertain, and a read of the right value is no loss.
+#[test]
+fn a_certain_last_write_read_back_otherwise_is_a_lost_write() {
+    use bp_fast_paxos::torture::history::{Event, Func};
+    use bp_fast_paxos::torture::run::{FINAL_READER, lost_writes};
+    use serde_json::{Value, json};
+    let event = |process: u64, kind: EventType, f: Func, value: Value| Event {
+        process,
+        kind,
+        f,
+        key: "k".into(),
+        value,
+        time: 0,
+    };
+    let write =
+        |process: u64, kind: EventType, v: &str| event(process, kind, Func::Write, json!(v));
+    let final_read = |v: Value| {
+        vec![
+            event(FINAL_READER, EventType::Invoke, Func::Read, Value::Null),
+            event(FINAL_READER, EventType::Ok, Func::Read, v),
+        ]
+    };
+    let acknowledged = vec![
+        write(1, EventType::Invoke, "old"),
+        write(1, EventType::Ok, "old"),
+        write(2, EventType::Invoke, "new"),
+        write(2, EventType::Ok, "new"),
+    ];
+    let lost: Vec<Event> = [acknowledged.clone(), final_read(json!("old"))].concat();
+    let (certain, violations) = lost_writes(&lost, FINAL_READER);
+    assert_eq!((certain, violations.len()), (1, 1), "{violations:?}");
+    let kept: Vec<Event> = [acknowledged.clone(), final_read(json!("new"))].concat();
+    assert_eq!(lost_writes(&kept, FINAL_READER), (1, vec![]));
+    // A write that timed out may take effect after "new": "other" is a possible final value.
+    let uncertain: Vec<Event> = [
+        acknowledged,
+        vec![
+            write(3, EventType::Invoke, "other"),
+            write(3, EventType::Info, "other"),
+        ],
+        final_read(json!("other")),
+    ]
+    .concat();
+    assert_eq!(lost_writes(&uncertain, FINAL_READER), (0, vec![]));
 }

@@ -21,6 +21,7 @@ use bp_fast_paxos::log::changes::{AcceptorRecord, Change, diff, fold};
 use bp_fast_paxos::log::message::{LogMsg, LogPromise, LogProof, ProofDigest, SlotVote};
 use bp_fast_paxos::log::value::LogValue;
 use bp_fast_paxos::message::Vote;
+use bp_fast_paxos::runtime::floors::{self, FreshnessFloors};
 use bp_fast_paxos::runtime::wire::{
     ChannelKeys, FRAGMENT_DATA, FRAGMENT_HEADER_LEN, HEADER_LEN, MAGIC, MAX_DATAGRAM, MAX_MESSAGE,
     Reassembly, ReassemblyLimits, TAG_LEN, VERSION, WireError, decode, encode, encode_message,
@@ -241,6 +242,7 @@ fn examples() -> Vec<(&'static str, Vec<u8>)> {
             "snapshot-file",
             encode_snapshot(&postcard(&replica_snapshot())),
         ),
+        ("floors-record-payload", postcard(&floors_example())),
     ]
 }
 
@@ -257,6 +259,12 @@ fn acceptor_changes() -> AcceptorRecord<SlotValue> {
             },
         },
     ])
+}
+
+/// WIRE.md's floors: client 6's address last moved for seq 300.
+fn floors_example() -> FreshnessFloors {
+    let raised = floors::raised(&FreshnessFloors::new(), Id::from(6), 300);
+    raised.expect("a new client's floor rises")
 }
 
 fn replica_snapshot() -> ReplicaSnapshot {

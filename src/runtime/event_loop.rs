@@ -4,6 +4,7 @@
 
 use super::effects::{self, Timers, Transport};
 use super::faults::{Fate, FaultRng, Faults};
+use super::floors::AddressFloors;
 use super::storage::Storage;
 use super::wire::DropCounts;
 use stateright::actor::{Actor, Id, Out};
@@ -192,8 +193,27 @@ impl<A: Actor> Drop for RunningNode<A> {
     }
 }
 
-/// Starts the node on a thread of its own.
+/// Starts the node on a thread of its own, with floors of client addresses that a restart
+/// forgets.
 pub fn spawn<A, C, S>(spec: NodeSpec<A, C, S>) -> io::Result<RunningNode<A>>
+where
+    A: Actor + Send + 'static,
+    A::State: Send + 'static,
+    A::Timer: Send,
+    A::Msg: Send + Freshness,
+    A::Storage: Send,
+    A::Random: Send,
+    C: Codec<A::Msg>,
+    S: Storage<A::Storage>,
+{
+    spawn_with_floors(spec, AddressFloors::volatile())
+}
+
+/// Starts the node on a thread of its own; it moves a client's address only above `floors`.
+pub fn spawn_with_floors<A, C, S>(
+    spec: NodeSpec<A, C, S>,
+    floors: AddressFloors,
+) -> io::Result<RunningNode<A>>
 where
     A: Actor + Send + 'static,
     A::State: Send + 'static,
@@ -243,6 +263,7 @@ where
             faults,
             counters: Arc::clone(&counters),
             learned: HashMap::new(),
+            floors,
             to_self: VecDeque::new(),
             fault_rng,
             delayed: Vec::new(),
@@ -302,8 +323,10 @@ struct Net<M, C> {
     faults: Option<Arc<Faults>>,
     counters: Arc<Counters>,
     /// The addresses of nodes with none in [`NodeSpec::addresses`] (clients), taken from
-    /// their fresh authenticated datagrams, with the freshness it was taken at.
-    learned: HashMap<Id, (SocketAddr, u64)>,
+    /// their fresh authenticated datagrams.
+    learned: HashMap<Id, SocketAddr>,
+    /// The freshness each of those addresses was last taken at.
+    floors: AddressFloors,
     /// Messages the node sent to itself (an acceptor's LEARN reaches its own learner). They
     /// never touch the socket: there is no channel key of a node with itself.
     to_self: VecDeque<M>,
@@ -374,11 +397,13 @@ where
         let Some(fresh) = msg.freshness() else {
             return;
         };
-        match self.net.learned.get(&src) {
-            Some((_, seen)) if *seen >= fresh => {}
-            _ => {
-                self.net.learned.insert(src, (source, fresh));
+        match self.net.floors.raise(src, fresh) {
+            Ok(true) => {
+                self.net.learned.insert(src, source);
             }
+            Ok(false) => {}
+            // Not moving the address is safe: the client's next command tries again.
+            Err(e) => tracing::warn!(client = usize::from(src), %e, "cannot save a client's floor"),
         }
     }
 
@@ -485,7 +510,7 @@ impl<M, C: Codec<M>> Transport<M> for Net<M, C> {
             return;
         }
         let known = self.addresses.get(usize::from(dst));
-        let learned = self.learned.get(&dst).map(|(addr, _)| addr);
+        let learned = self.learned.get(&dst);
         let Some(addr) = known.or(learned).copied() else {
             Counters::bump(&self.counters.send_errors);
             return;

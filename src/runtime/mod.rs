@@ -13,5 +13,6 @@ pub mod codec;
 pub mod effects;
 pub mod event_loop;
 pub mod faults;
+pub mod floors;
 pub mod storage;
 pub mod wire;

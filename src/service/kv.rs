@@ -41,6 +41,11 @@ pub struct KvStore {
 }
 
 impl KvStore {
+    /// The bytes of its keys and values: how large the store has grown.
+    pub fn data_bytes(&self) -> usize {
+        self.data.iter().map(|(k, v)| k.len() + v.len()).sum()
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
         self.data.get(key).map(String::as_str)
     }

@@ -253,8 +253,14 @@ impl ServiceNode {
                     } else {
                         replica.catch_up_answer(acceptor, from)
                     };
-                    if let Some(answer) = answer {
-                        o.send(src, answer);
+                    match answer {
+                        Some(answer) => o.send(src, answer),
+                        // Not known decided here either: its votes may decide it again.
+                        None => {
+                            for learn in replica.relearn(acceptor, from) {
+                                o.send(src, ServiceMsg::Log(learn));
+                            }
+                        }
                     }
                 }
                 false
@@ -307,6 +313,7 @@ impl ServiceNode {
                             replica.store = Arc::new(store);
                             replica.applied = applied;
                             replica.log_digest = log_digest;
+                            replica.installed += 1;
                             if let Some(learner) = acceptor.learner.skip_to(applied) {
                                 acceptor.learner = learner;
                             }
@@ -600,6 +607,13 @@ impl ServiceNode {
                 {
                     for peer in self.log.topology.recipients(id, To::OtherAcceptors) {
                         o.send(peer, ServiceMsg::CatchUp { from });
+                    }
+                    // Its own votes count towards a quorum too: a restarted learner heard
+                    // none of its LEARNs.
+                    if from >= acceptor.learner.base {
+                        for learn in replica.relearn(acceptor, from) {
+                            o.send(id, ServiceMsg::Log(learn));
+                        }
                     }
                 }
                 o.set_timer(ServiceTimer::Tick, self.tuning.tick..self.tuning.tick * 2);

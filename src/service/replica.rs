@@ -10,6 +10,7 @@ use super::transfer::Transfer;
 use crate::learner::Decision;
 use crate::log::Slot;
 use crate::log::acceptor::LogAcceptorState;
+use crate::log::message::LogMsg;
 use crate::log::value::LogValue;
 use crate::runtime::wire::encoded_len;
 use crate::types::{AcceptorId, ClientId, Value};
@@ -41,6 +42,8 @@ pub struct Replica {
     pub snapshot_at: Slot,
     /// The copies of the store this replica sends and receives in parts.
     pub transfer: Transfer,
+    /// How many copies of a peer's store it installed (snapshot catch-ups), for reports.
+    pub installed: u64,
 }
 
 /// A reply for a client.
@@ -222,6 +225,30 @@ impl Replica {
             first: from,
             decisions,
         })
+    }
+
+    /// The LEARNs of this acceptor's own votes from slot `from` on (as many as fit
+    /// [`CATCH_UP_BYTES`], at least one), for a replica that lags where no replica knows
+    /// the slots decided: after every acceptor restarted, the slots above their snapshots
+    /// are decided only in the votes they hold, and a learner that hears the LEARNs of a
+    /// quorum again decides them again, with no trust change. Each repeats a vote this
+    /// acceptor cast, as a repeated ACCEPT makes it do (PROTOCOL.md §8).
+    pub fn relearn(&self, log: &LogAcceptorState<SlotValue>, from: Slot) -> Vec<LogMsg<SlotValue>> {
+        let mut learns = Vec::new();
+        let mut bytes = 0;
+        for (slot, vote) in log.votes.range(from..) {
+            let size = encoded_len(&vote.value);
+            if !learns.is_empty() && bytes + size > CATCH_UP_BYTES {
+                break;
+            }
+            bytes += size;
+            learns.push(LogMsg::Learn {
+                round: vote.round,
+                slot: *slot,
+                value: vote.value.clone(),
+            });
+        }
+        learns
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::command::CommandKeys;
 use super::node::{ServiceNode, Tuning};
-use super::store::ServiceStore;
+use super::store::{ServiceStore, open_floors};
 use crate::auth::BadKey;
 use crate::cluster_config::{ClusterConfig, Limits, NodeId, Role};
 use crate::durable::DurableError;
@@ -13,7 +13,9 @@ use crate::log::proposer::LogProposer;
 use crate::node::Topology;
 use crate::rules::Rules;
 use crate::runtime::codec::WireCodec;
-use crate::runtime::event_loop::{Addresses, NodeSpec, Observer, RunningNode, spawn};
+use crate::runtime::event_loop::{
+    Addresses, NodeSpec, Observer, RunningNode, spawn, spawn_with_floors,
+};
 use crate::runtime::faults::Faults;
 use crate::runtime::storage::Volatile;
 use crate::trace::record::TraceRecorder;
@@ -234,7 +236,7 @@ pub fn server_addresses(config: &ClusterConfig) -> Result<Addresses, ServerError
         .map(Arc::new)
 }
 
-pub use super::store::{snapshot_path, store_path};
+pub use super::store::{floors_path, snapshot_path, store_path};
 
 /// Starts `node` on its address (or on `socket`, already bound to it). An acceptor recovers
 /// its round and votes from its store in `data_dir` first.
@@ -268,6 +270,7 @@ pub fn start_server(
             }
             let opened =
                 ServiceStore::open(data_dir, node.index()).map_err(ServerError::Storage)?;
+            let floors = open_floors(data_dir, node.index()).map_err(ServerError::Storage)?;
             if let Some(torn) = &opened.torn_tail {
                 tracing::warn!(%torn, "cut a torn tail off the acceptor's store");
             }
@@ -285,17 +288,20 @@ pub fn start_server(
                 }
                 None => None,
             };
-            spawn(NodeSpec {
-                actor,
-                id,
-                socket,
-                addresses,
-                codec,
-                storage: opened.store,
-                recovered: opened.state,
-                faults: faults.clone(),
-                observer,
-            })
+            spawn_with_floors(
+                NodeSpec {
+                    actor,
+                    id,
+                    socket,
+                    addresses,
+                    codec,
+                    storage: opened.store,
+                    recovered: opened.state,
+                    faults: faults.clone(),
+                    observer,
+                },
+                floors,
+            )
         }
         _ => spawn(NodeSpec {
             actor,

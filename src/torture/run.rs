@@ -5,7 +5,7 @@
 
 use super::byzantine::ByzantineProposer;
 use super::byzantine_client::{ByzantineClient, ClientMischief};
-use super::history::{HistoryError, Recorder, write_jsonl};
+use super::history::{Event, HistoryError, Recorder, write_jsonl};
 use super::linearizable::{Verdict, check};
 use crate::cluster_config::{NodeId, Role};
 use crate::log::acceptor::LogAcceptorState;
@@ -13,9 +13,11 @@ use crate::runtime::faults::{FaultCounts, FaultRates, FaultRng, Faults};
 use crate::service::client::{Client, ClientError};
 use crate::service::msg::SlotValue;
 use crate::service::node::Tuning;
+use crate::service::replica::Replica;
 use crate::service::server::{Broken, LocalCluster, ServerOptions, TraceTo, loopback_config};
-use crate::service::{Op, Reply};
+use crate::service::{Command, Op, Reply};
 use crate::trace::event::value_digest;
+use crate::types::ClientId;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -34,6 +36,10 @@ pub struct TortureOptions {
     pub rates: FaultRates,
     /// Crash and restart acceptors, one at a time.
     pub crashes: bool,
+    /// Crash every acceptor at once and restart them all (at least once per run).
+    pub whole_cluster_crashes: bool,
+    /// A tenth of the operations put values up to `max_command_bytes` on keys of their own.
+    pub large_values: bool,
     /// Isolate an acceptor or the honest proposer for a while, one at a time.
     pub partitions: bool,
     /// Proposer 0 (the leader of round 0) is Byzantine, and so is one more client.
@@ -62,6 +68,8 @@ impl TortureOptions {
                 max_delay: Duration::from_millis(20),
             },
             crashes: true,
+            whole_cluster_crashes: true,
+            large_values: true,
             partitions: true,
             byzantine: true,
             broken: None,
@@ -82,6 +90,8 @@ pub struct TortureReport {
     pub delayed: u64,
     pub partitioned: u64,
     pub crashes: u64,
+    /// Crashes of every acceptor at once, each followed by a restart of them all.
+    pub whole_cluster_restarts: u64,
     pub partitions: u64,
     pub byzantine_actions: u64,
     /// The Byzantine client's requests: over the size limit, answered "too large",
@@ -95,6 +105,20 @@ pub struct TortureReport {
     pub sent_from_victim: u64,
     /// The highest round an acceptor reached: how many trust changes there were, at most.
     pub highest_round: u32,
+    /// Puts of values up to `max_command_bytes` (on keys of their own), invoked.
+    pub large_writes: u64,
+    /// The most bytes of keys and values a replica's store held.
+    pub largest_store_bytes: u64,
+    /// Rises seen of an acceptor's snapshot and of its durable base (votes of decided slots
+    /// dropped), and copies of a peer's store installed (snapshot catch-ups). The first two
+    /// are sampled, so they are lower bounds.
+    pub snapshots: u64,
+    pub compactions: u64,
+    pub snapshot_catch_ups: u64,
+    /// Keys whose last write is certain (acknowledged, with no other write that could
+    /// follow it) and read back at the end; of those, how many read another value.
+    pub keys_with_a_certain_last_write: u64,
+    pub acknowledged_writes_lost: u64,
     pub history: PathBuf,
     /// Every violation found; empty when the run passed.
     pub violations: Vec<String>,
@@ -114,14 +138,29 @@ impl TortureReport {
         );
         let _ = writeln!(
             s,
-            "faults: {} datagrams lost, {} duplicated, {} delayed, {} cut by partitions; {} acceptor crashes, {} partitions; {} Byzantine actions",
+            "faults: {} datagrams lost, {} duplicated, {} delayed, {} cut by partitions; {} acceptor crashes, {} whole-cluster crashes and restarts, {} partitions; {} Byzantine actions",
             self.lost,
             self.duplicated,
             self.delayed,
             self.partitioned,
             self.crashes,
+            self.whole_cluster_restarts,
             self.partitions,
             self.byzantine_actions
+        );
+        let _ = writeln!(
+            s,
+            "store: {} large writes invoked, largest store {} bytes; at least {} snapshots and {} compactions seen, {} snapshot catch-ups",
+            self.large_writes,
+            self.largest_store_bytes,
+            self.snapshots,
+            self.compactions,
+            self.snapshot_catch_ups
+        );
+        let _ = writeln!(
+            s,
+            "acknowledged writes lost: {} (of {} keys whose last write is certain)",
+            self.acknowledged_writes_lost, self.keys_with_a_certain_last_write
         );
         let _ = writeln!(
             s,
@@ -221,11 +260,18 @@ pub fn torture(options: &TortureOptions) -> Result<TortureReport, String> {
     let recorder = Recorder::new();
     let stop = Arc::new(AtomicBool::new(false));
     let mismatches = Arc::new(AtomicU64::new(0));
+    let large_writes = Arc::new(AtomicU64::new(0));
+    let max_command_bytes = usize::try_from(config.limits.max_command_bytes).unwrap_or(usize::MAX);
+    let large_values = options.large_values;
     let workers: Vec<_> = (0..clients)
         .map(|i| {
             let client = Client::connect(&config, i as u16).map_err(|e| e.to_string())?;
-            let (recorder, stop, mismatches) =
-                (recorder.clone(), Arc::clone(&stop), Arc::clone(&mismatches));
+            let (recorder, stop, mismatches, large_writes) = (
+                recorder.clone(),
+                Arc::clone(&stop),
+                Arc::clone(&mismatches),
+                Arc::clone(&large_writes),
+            );
             let (keys, seed, clients) = (options.keys.max(1), options.seed, clients);
             Ok(std::thread::spawn(move || {
                 let mut worker = Worker {
@@ -237,6 +283,9 @@ pub fn torture(options: &TortureOptions) -> Result<TortureReport, String> {
                     keys,
                     seen: BTreeMap::new(),
                     written: 0,
+                    max_command_bytes,
+                    large_values,
+                    large_writes,
                 };
                 worker.run(&recorder, &stop, &mismatches);
             }))
@@ -265,6 +314,7 @@ pub fn torture(options: &TortureOptions) -> Result<TortureReport, String> {
     faults.heal();
     restart_all(&cluster, &mut report);
     final_reads(&config, clients, options.keys.max(1), &recorder);
+    report.large_writes = large_writes.load(Ordering::Relaxed);
 
     let counts = &faults.counts;
     report.lost = FaultCounts::get(&counts.lost);
@@ -292,13 +342,22 @@ pub fn torture(options: &TortureOptions) -> Result<TortureReport, String> {
             mismatches.load(Ordering::Relaxed)
         ));
     }
+    let (certain, lost) = lost_writes(&events, FINAL_READER);
+    report.keys_with_a_certain_last_write = certain;
+    report.acknowledged_writes_lost = lost.len() as u64;
+    report.violations.extend(lost);
     match check(&events) {
         Ok(Verdict::Linearizable { .. }) => {}
         Ok(verdict) => report.violations.push(verdict.to_string()),
         Err(e) => report.violations.push(format!("malformed history: {e}")),
     }
     check_replicas(&lock(&cluster), &mut report);
-    report.violations.extend(observer.finish());
+    let seen = observer.finish();
+    report.violations.extend(seen.conflicts);
+    report.largest_store_bytes = seen.stats.largest_store_bytes;
+    report.snapshots = seen.stats.snapshots;
+    report.compactions = seen.stats.compactions;
+    report.snapshot_catch_ups = seen.stats.installed;
     Ok(report)
 }
 
@@ -328,10 +387,45 @@ fn note_client_mischief(m: &ClientMischief, report: &mut TortureReport) {
 
 /// Watches the acceptors during the whole run: every slot decided, and the digest of every
 /// applied prefix, so that a divergence is caught even if the slot is later forgotten or a
-/// snapshot papers over it.
+/// snapshot papers over it; and how far the stores grew and were compacted.
 struct Observer {
     stop: Arc<AtomicBool>,
-    thread: std::thread::JoinHandle<Vec<String>>,
+    thread: std::thread::JoinHandle<Seen>,
+}
+
+/// What the observer found.
+struct Seen {
+    conflicts: Vec<String>,
+    stats: StoreStats,
+}
+
+/// The stores' growth and compaction, sampled.
+#[derive(Default)]
+struct StoreStats {
+    largest_store_bytes: u64,
+    snapshots: u64,
+    compactions: u64,
+    installed: u64,
+    /// Per acceptor: its snapshot's `applied`, durable base and stores installed when last
+    /// sampled.
+    last: BTreeMap<NodeId, (u64, u64, u64)>,
+}
+
+impl StoreStats {
+    fn record(&mut self, node: NodeId, log: &LogAcceptorState<SlotValue>, replica: &Replica) {
+        let bytes = replica.store.data_bytes() as u64;
+        self.largest_store_bytes = self.largest_store_bytes.max(bytes);
+        let now = (replica.snapshot_at, log.decided_base, replica.installed);
+        let (snapshot, base, installed) = self.last.insert(node, now).unwrap_or((0, 0, 0));
+        self.snapshots += u64::from(now.0 > snapshot);
+        self.compactions += u64::from(now.1 > base);
+        // The count restarts at 0 with the acceptor.
+        self.installed += if now.2 >= installed {
+            now.2 - installed
+        } else {
+            now.2
+        };
+    }
 }
 
 impl Observer {
@@ -342,6 +436,7 @@ impl Observer {
             std::thread::spawn(move || {
                 let mut decided = Decided::default();
                 let mut prefixes = Prefixes::default();
+                let mut stats = StoreStats::default();
                 while !stop.load(Ordering::Relaxed)
                     && prefixes.conflicts.len() + decided.conflicts.len() < 10
                 {
@@ -359,24 +454,26 @@ impl Observer {
                         };
                         decided.record(*node, log);
                         prefixes.record(*node, replica.applied, replica.log_digest);
+                        stats.record(*node, log, replica);
                     }
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 let mut conflicts = prefixes.conflicts;
                 conflicts.extend(decided.conflicts);
                 conflicts.dedup();
-                conflicts
+                Seen { conflicts, stats }
             })
         };
         Observer { stop, thread }
     }
 
-    /// Stops watching; the divergences seen.
-    fn finish(self) -> Vec<String> {
+    /// Stops watching; the divergences seen, and the stores' growth.
+    fn finish(self) -> Seen {
         self.stop.store(true, Ordering::Relaxed);
-        self.thread
-            .join()
-            .unwrap_or_else(|_| vec!["the observer thread panicked".into()])
+        self.thread.join().unwrap_or_else(|_| Seen {
+            conflicts: vec!["the observer thread panicked".into()],
+            stats: StoreStats::default(),
+        })
     }
 }
 
@@ -393,13 +490,22 @@ fn nemesis(
         let wait = Duration::from_millis(ms / 2 + rng.below(ms));
         std::thread::sleep(wait.min(end.saturating_duration_since(Instant::now())));
     };
+    let half_time = Instant::now() + options.duration / 2;
     while Instant::now() < end {
         nap(&mut rng, 1_500);
         if Instant::now() >= end {
             break;
         }
         let acceptor = NodeId::new(Role::Acceptor, rng.below(4) as u16);
-        match rng.below(2) {
+        let mut fault = rng.below(3);
+        if options.whole_cluster_crashes
+            && report.whole_cluster_restarts == 0
+            && Instant::now() >= half_time
+        {
+            // Every run of at least a few seconds crashes the whole cluster at least once.
+            fault = 2;
+        }
+        match fault {
             0 if options.crashes => {
                 lock(cluster).kill(acceptor);
                 report.crashes += 1;
@@ -421,6 +527,30 @@ fn nemesis(
                 report.partitions += 1;
                 nap(&mut rng, 1_000);
                 faults.heal();
+            }
+            2 if options.whole_cluster_crashes => {
+                // A crash of the whole cluster: every acceptor at once, none with time to
+                // save anything more, then all back from their stores.
+                let acceptors: Vec<NodeId> =
+                    (0..4).map(|i| NodeId::new(Role::Acceptor, i)).collect();
+                {
+                    let mut cluster = lock(cluster);
+                    for a in &acceptors {
+                        cluster.kill(*a);
+                    }
+                }
+                report.whole_cluster_restarts += 1;
+                nap(&mut rng, 1_000);
+                let mut cluster = lock(cluster);
+                for a in acceptors {
+                    if cluster.server(a).is_none()
+                        && let Err(e) = cluster.restart(a)
+                    {
+                        report
+                            .violations
+                            .push(format!("{a} could not restart: {e}"));
+                    }
+                }
             }
             _ => {}
         }
@@ -460,9 +590,10 @@ fn final_reads(
         return;
     };
     client.timeout = Duration::from_secs(10);
-    let process = 1_000_000;
-    for k in 0..keys {
-        let op = Op::Get { key: key(k) };
+    let process = FINAL_READER;
+    let every_key = (0..keys).map(key).chain((0..BULK_KEYS).map(bulk_key));
+    for key in every_key {
+        let op = Op::Get { key };
         recorder.invoke_op(process, &op);
         let reply = client.execute(op.clone()).ok();
         let _ = recorder.complete_op(process, &op, reply.as_ref());
@@ -580,8 +711,102 @@ impl Decided {
     }
 }
 
+/// The process id of the reads after the faults.
+pub const FINAL_READER: u64 = 1_000_000;
+
 fn key(k: usize) -> String {
     format!("k{k}")
+}
+
+/// Keys that only puts of large values write: with values up to the command limit they grow
+/// the store past a megabyte (96 of 16 KB), so that snapshots and their transfer in parts
+/// carry real weight.
+const BULK_KEYS: usize = 96;
+
+fn bulk_key(k: usize) -> String {
+    format!("bulk{k}")
+}
+
+/// Keys whose last write is certain, and a violation for each whose final read found another
+/// value. A key's last write is certain when an acknowledged write `w` is such that every
+/// other write or cas of the key either failed (wrote nothing) or completed before `w` was
+/// invoked: then every order that explains the history ends with `w`, and the final read
+/// (by `reader`) must return its value. (The linearizability check covers this too; this
+/// says it plainly and counts it.)
+pub fn lost_writes(events: &[Event], reader: u64) -> (u64, Vec<String>) {
+    use super::history::{EventType, Func};
+    // Per key: each write or cas, as (invoke index, completion index and kind, value).
+    type Op = (usize, Option<(usize, EventType)>, serde_json::Value);
+    let mut ops: BTreeMap<&str, Vec<Op>> = BTreeMap::new();
+    let mut open: BTreeMap<u64, (usize, &str)> = BTreeMap::new();
+    let mut final_reads: BTreeMap<&str, &serde_json::Value> = BTreeMap::new();
+    for (i, e) in events.iter().enumerate() {
+        match (e.kind, e.f) {
+            (EventType::Invoke, Func::Write | Func::Cas) => {
+                ops.entry(&e.key)
+                    .or_default()
+                    .push((i, None, e.value.clone()));
+                open.insert(e.process, (i, &e.key));
+            }
+            (EventType::Invoke, Func::Read) => {}
+            (kind, Func::Write | Func::Cas) => {
+                if let Some((invoked, key)) = open.remove(&e.process)
+                    && let Some(op) = ops
+                        .get_mut(key)
+                        .and_then(|v| v.iter_mut().find(|o| o.0 == invoked))
+                {
+                    op.1 = Some((i, kind));
+                }
+            }
+            (EventType::Ok, Func::Read) if e.process == reader => {
+                final_reads.insert(&e.key, &e.value);
+            }
+            _ => {}
+        }
+    }
+    let mut certain = 0;
+    let mut lost = Vec::new();
+    for (key, writes) in &ops {
+        let Some(read) = final_reads.get(key) else {
+            continue;
+        };
+        let last = writes
+            .iter()
+            .filter(|w| w.1.is_some_and(|c| c.1 == EventType::Ok));
+        let Some(w) = last.max_by_key(|w| w.1.map(|c| c.0)) else {
+            continue;
+        };
+        let follows_nothing = writes.iter().all(|o| {
+            o.0 == w.0
+                || matches!(o.1, Some((_, EventType::Fail)))
+                || matches!(o.1, Some((done, EventType::Ok)) if done < w.0)
+        });
+        if !follows_nothing {
+            continue;
+        }
+        certain += 1;
+        // A write's value is the string written; a cas's is [expected, new].
+        let written = match &w.2 {
+            serde_json::Value::Array(pair) => pair.get(1).cloned().unwrap_or_default(),
+            v => v.clone(),
+        };
+        if **read != written {
+            lost.push(format!(
+                "acknowledged write lost: the last write of {key} ({}) is certain, the final read got {}",
+                short(&written),
+                short(read)
+            ));
+        }
+    }
+    (certain, lost)
+}
+
+/// A value for a message: large ones by their length.
+fn short(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) if s.len() > 40 => format!("a value of {} bytes", s.len()),
+        v => v.to_string(),
+    }
 }
 
 /// One client process of the workload.
@@ -596,13 +821,21 @@ struct Worker {
     /// The last value it saw of each key, for CAS that may succeed.
     seen: BTreeMap<usize, Option<String>>,
     written: u64,
+    /// The cluster's `max_command_bytes`: its large puts come up to it.
+    max_command_bytes: usize,
+    large_values: bool,
+    large_writes: Arc<AtomicU64>,
 }
 
 impl Worker {
     fn run(&mut self, recorder: &Recorder, stop: &AtomicBool, mismatches: &AtomicU64) {
         while !stop.load(Ordering::Relaxed) {
             let k = self.rng.below(self.keys as u64) as usize;
-            let op = self.next_op(k);
+            let op = if self.large_values && self.rng.chance(0.1) {
+                self.large_put()
+            } else {
+                self.next_op(k)
+            };
             recorder.invoke_op(self.process, &op);
             match self.client.execute(op.clone()) {
                 Ok(reply) => {
@@ -629,6 +862,31 @@ impl Worker {
                     self.process += self.clients as u64;
                 }
             }
+        }
+    }
+
+    /// A put of a value up to the command limit on a bulk key: a third exactly at the limit,
+    /// the others from half of it up.
+    fn large_put(&mut self) -> Op {
+        self.written += 1;
+        self.large_writes.fetch_add(1, Ordering::Relaxed);
+        let key = bulk_key(self.rng.below(BULK_KEYS as u64) as usize);
+        let tag = format!("{}-{}-", self.index, self.written);
+        let empty = Op::Put {
+            key: key.clone(),
+            value: tag.clone(),
+        };
+        let room = self
+            .max_command_bytes
+            .saturating_sub(Command::signed(ClientId(0), 0, empty, &[]).encoded_len());
+        let pad = if self.rng.chance(1.0 / 3.0) {
+            room
+        } else {
+            room / 2 + self.rng.below(room as u64 / 2 + 1) as usize
+        };
+        Op::Put {
+            key,
+            value: tag + &"x".repeat(pad),
         }
     }
 

@@ -95,6 +95,9 @@ pub fn run_torture(args: TortureArgs) -> Result<(), Failure> {
             max_delay: Duration::from_millis(args.max_delay_ms),
         },
         crashes: !args.no_crashes,
+        // Under --no-crashes too: no crash at all.
+        whole_cluster_crashes: !args.no_crashes,
+        large_values: true,
         partitions: !args.no_partitions,
         byzantine: !args.no_byzantine,
         broken: args.broken,
