@@ -453,9 +453,12 @@ CatchUp(a) == \E <<s, v>> \in decisions : CatchUpAt(a, s, v)
 \* State transfer: a replica sends its decided prefix up to k (its snapshot
 \* and the decisions above it); every slot below k was decided by some
 \* learner.
+\* (An IF condition is evaluated as one boolean; a disjunction under \A in an
+\* action would make TLC branch once per slot where both disjuncts hold.)
 StateTransferTo(a, k) ==
     /\ Live(a)
-    /\ \A s \in 0 .. (k - 1) : known[a][s] # None \/ \E v \in Value : <<s, v>> \in decisions
+    /\ IF \A s \in 0 .. (k - 1) : known[a][s] # None \/ \E v \in Value : <<s, v>> \in decisions
+       THEN TRUE ELSE FALSE
     /\ known' = [known EXCEPT ![a] =
                    [s \in Slot |-> IF s < k /\ known[a][s] = None
                                    THEN CHOOSE v \in Value : <<s, v>> \in decisions

@@ -8,12 +8,13 @@ use bp_fast_paxos::runtime::faults::FaultRates;
 use bp_fast_paxos::service::server::Broken;
 use bp_fast_paxos::torture::run::{TortureOptions, torture};
 use bp_fast_paxos::trace::event::{Event, Via};
-use bp_fast_paxos::trace::read::{History, read_history, read_trace};
+use bp_fast_paxos::trace::read::{History, Step, read_history, read_trace};
 use bp_fast_paxos::trace::replay::replay;
 use bp_fast_paxos::trace::tla::write_tla;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("bpfp-trace-{}-{name}", std::process::id()));
@@ -51,23 +52,47 @@ fn traced_run(name: &str, seed: u64, seconds: u64, loss: f64, broken: Option<Bro
     read_history(&files).expect("the traces read back")
 }
 
+/// How long one TLC run over a trace may take before the test fails: a single path replays
+/// in seconds, so a run that needs minutes is a spec step that branches (as a disjunction
+/// under a `\A` in an action once did), not a slow machine.
+const TLC_LIMIT: Duration = Duration::from_secs(300);
+
 /// `spec/check.sh --trace` on the module written for `history`: its exit code and output.
 fn tlc(history: &History, name: &str) -> (i32, String) {
     let dir = scratch(&format!("tla-{name}"));
     write_tla(history, &dir).expect("the module is written");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/check.sh");
-    let out = Command::new(script)
+    let log = dir.join("check.out");
+    let mut child = Command::new(script)
         .arg("--trace")
         .arg(&dir)
-        .output()
+        .stdout(std::fs::File::create(&log).expect("the log is created"))
+        .stderr(std::process::Stdio::null())
+        // Its own process group, so that a run over the limit is stopped with its TLC.
+        .process_group(0)
+        .spawn()
         .expect("spec/check.sh runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("spec/check.sh is waited for") {
+            break status;
+        }
+        if started.elapsed() > TLC_LIMIT {
+            let _ = Command::new("kill")
+                .arg("--")
+                .arg(format!("-{}", child.id()))
+                .status();
+            let _ = child.wait();
+            panic!(
+                "{name}: TLC did not replay the trace in {TLC_LIMIT:?}: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
     eprintln!("{name}: {text}");
-    (out.status.code().unwrap_or(-1), text)
+    (status.code().unwrap_or(-1), text)
 }
 
 /// The position of the first event that `pick` accepts.
@@ -357,4 +382,81 @@ fn a_torn_last_line_is_a_crash_mid_write_and_other_damage_is_an_error() {
     std::fs::write(&damaged, format!("{header}{{\"t\":2,\"seq\"\n{start}")).unwrap();
     let e = read_trace(&damaged).expect_err("damage before the end is an error");
     assert!(e.to_string().contains(":2:"), "{e}");
+}
+
+/// A history of `slots` slots decided in round 0 by every acceptor, after which acceptor 3
+/// compacts them, restarts from its snapshot and takes a state transfer over the same prefix.
+fn restart_then_state_transfer(slots: u64) -> History {
+    let mut steps = Vec::new();
+    let mut push = |acceptor: u16, event: Event| {
+        let t = steps.len() as u64;
+        steps.push(Step {
+            acceptor,
+            t,
+            origin: format!("synthetic:{t}"),
+            event,
+        })
+    };
+    for a in 0..4 {
+        push(
+            a,
+            Event::Start {
+                rnd: 0,
+                base: 0,
+                votes: vec![],
+            },
+        );
+    }
+    for slot in 0..slots {
+        let value = format!("{slot:016x}");
+        for a in 0..4 {
+            push(
+                a,
+                Event::Vote {
+                    slot,
+                    round: 0,
+                    value: value.clone(),
+                    from: 0,
+                    proof: vec![],
+                    digest: false,
+                },
+            );
+        }
+        for a in 0..4 {
+            push(
+                a,
+                Event::Decide {
+                    slot,
+                    round: 0,
+                    value: value.clone(),
+                    via: Via::Learn,
+                },
+            );
+        }
+    }
+    push(3, Event::Drop { base: slots });
+    push(
+        3,
+        Event::Start {
+            rnd: 0,
+            base: slots,
+            votes: vec![],
+        },
+    );
+    push(3, Event::Skip { to: slots });
+    History {
+        f: 1,
+        proposers: 2,
+        steps,
+    }
+}
+
+#[test]
+fn a_state_transfer_over_a_long_decided_prefix_is_one_step_for_tlc() {
+    // Every slot below the transfer is both known and decided: a step that branched per slot
+    // where both hold would have 2^40 successors, and TLC would not finish.
+    let history = restart_then_state_transfer(40);
+    let (code, text) = tlc(&history, "transfer");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains(": valid ("), "{text}");
 }
