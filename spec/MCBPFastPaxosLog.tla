@@ -151,4 +151,15 @@ MCView ==
     <<rnd, vr, vv, snap, known,
       [a \in Acceptor |-> <<rproof[a].rnd, ProofView(rproof[a].proof)>>],
       votes, crashed, restarts, {MsgView(m) : m \in msgs}>>
+
+-----------------------------------------------------------------------------
+(***************************************************************************)
+(* The full Spec beside the reduced model (spec/check.sh --compare): with  *)
+(* MCRePromise = FALSE, an action constraint keeps the full spec to one     *)
+(* PROMISE per acceptor and round too (every new PROMISE is for a round    *)
+(* above the sender's: no RePromise step), so the two differ only by the   *)
+(* other reductions.                                                       *)
+(***************************************************************************)
+MCOnePromisePerRound ==
+    MCRePromise \/ \A m \in msgs' \ msgs : m.type = "promise" => m.rnd > rnd[m.acc]
 =============================================================================
