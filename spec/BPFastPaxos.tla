@@ -543,6 +543,14 @@ D == INSTANCE Consensus WITH chosen <- DecidedValues
 
 DecidedRefined == D!Spec
 
+\* The votes and rounds refine Lamport's Voting (spec/Voting.tla, several
+\* values per ballot): every vote is cast at or above the acceptor's round,
+\* once per round, for a value safe at that round in the state before the
+\* vote, and rounds only grow.
+VT == INSTANCE Voting WITH maxBal <- rnd, Ballot <- Round
+
+VotingRefined == VT!Spec
+
 (***************************************************************************)
 (* Liveness: once the honest leader of the last round gets going, a value  *)
 (* is chosen.  Fairness for every acceptor's trust change (so each ends in *)
