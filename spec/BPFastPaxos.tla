@@ -547,7 +547,8 @@ DecidedRefined == D!Spec
 \* values per ballot): every vote is cast at or above the acceptor's round,
 \* once per round, for a value safe at that round in the state before the
 \* vote, and rounds only grow.
-VT == INSTANCE Voting WITH maxBal <- rnd, Ballot <- Round
+VT == INSTANCE Voting WITH Value <- Value, Acceptor <- Acceptor, Ballot <- Round,
+                           QuorumSize <- QuorumSize, votes <- votes, maxBal <- rnd
 
 VotingRefined == VT!Spec
 
