@@ -50,7 +50,7 @@ TLC_CACHE=${TLC_CACHE:-$HOME/.cache/bp-fast-paxos/tlc}
 WORKERS=${TLC_WORKERS:-$(nproc 2>/dev/null || echo 1)}
 JOBS=${CHECK_JOBS:-$(nproc 2>/dev/null || echo 1)}
 
-usage() { sed -n '2,38p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -u/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 all_configs() {
   echo default
