@@ -36,6 +36,7 @@ pub mod log;
 pub mod message;
 pub mod node;
 pub mod proposer;
+pub mod protocol;
 pub mod rules;
 pub mod runtime;
 pub mod service;
