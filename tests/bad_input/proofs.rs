@@ -1,10 +1,8 @@
-//! Bad input, the proof verifiers (src/rules.rs, src/log/rules.rs) on arbitrary proofs, checked
+//! The proof verifiers (src/rules.rs, src/log/rules.rs) on arbitrary proofs, checked
 //! against an independent re-implementation of `ValidProof` (PROTOCOL.md §4, §8), and only
 //! genuine PROMISEs are authentic.
 
-mod bad_input_support;
-mod common;
-use bad_input_support::*;
+use crate::support::*;
 
 use bp_fast_paxos::auth::{Authenticator, HmacSha256, Mac};
 use bp_fast_paxos::log::Slot;

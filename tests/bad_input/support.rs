@@ -1,12 +1,8 @@
-//! Bad input: what the property tests of `tests/bad_input_*.rs` share: the counting global
-//! allocator and the allocation bounds, the runner of a property (fixed seed, printed counts),
-//! cheap random bytes and length claims, and values of the real message types.
-//!
-//! Each property prints its number of cases and its time (`-- --nocapture` shows them). The
-//! seed is fixed; `PROPTEST_RNG_SEED` and `PROPTEST_CASES` override the seed and the counts.
-#![allow(dead_code)]
+//! What the bad-input properties share: the counting global allocator and the allocation
+//! bounds, the runner of a property (fixed seed, printed counts), cheap random bytes and
+//! length claims, and values of the real message types.
 
-use super::common::counting::{Counting, Usage};
+use crate::common::counting::{Counting, Usage};
 use bp_fast_paxos::auth::Mac;
 use bp_fast_paxos::learner::Decision;
 use bp_fast_paxos::log::message::{LogMsg, LogPromise, LogProof, ProofDigest, SlotVote};

@@ -1,12 +1,10 @@
-//! Bad input, the durable store's recovery (src/durable): arbitrary files, files of valid frames
+//! The durable store's recovery (src/durable): arbitrary files, files of valid frames
 //! over garbage, and real stores with bytes appended, a byte flipped, or cut at any point, each
 //! checked against a model of what recovery must find; recovery never panics.
 
-mod bad_input_support;
-mod common;
-use bad_input_support::*;
-use common::TempDir;
-use common::counting::{Usage, measure};
+use crate::common::TempDir;
+use crate::common::counting::{Usage, measure};
+use crate::support::*;
 
 use bp_fast_paxos::durable::{DurableError, DurableLog, DurableOptions, Recovered};
 use bp_fast_paxos::log::acceptor::LogDurableState;

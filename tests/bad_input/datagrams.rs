@@ -1,14 +1,12 @@
-//! Bad input, the datagram decoder (src/runtime/wire.rs): arbitrary bytes never panic and never
+//! The datagram decoder (src/runtime/wire.rs): arbitrary bytes never panic and never
 //! allocate without bound. Arbitrary bytes, valid headers over random bytes, authentic
 //! datagrams (a valid tag) over random or mutated payloads, so that postcard really parses
 //! garbage; round trips; any flipped byte refused before the deserializer. A counting global
 //! allocator shows that no datagram of at most [`MAX_DATAGRAM`] bytes makes an allocation
 //! above 1 MiB, length-prefix bombs and the densest messages and stores included.
 
-mod bad_input_support;
-mod common;
-use bad_input_support::*;
-use common::counting::{Usage, measure};
+use crate::common::counting::{Usage, measure};
+use crate::support::*;
 
 use bp_fast_paxos::auth::Mac;
 use bp_fast_paxos::learner::Decision;
@@ -38,11 +36,11 @@ use std::time::Instant;
 // The datagram decoder.
 // ---------------------------------------------------------------------------------------------
 
-use common::id;
-use common::nodes::{A1, P0};
+use crate::common::id;
+use crate::common::nodes::{A1, P0};
 
 fn keys() -> ChannelKeys {
-    common::channel_keys()
+    crate::common::channel_keys()
 }
 
 /// The header of a datagram from the proposer to a1.
