@@ -1,7 +1,7 @@
 //! A model configuration of the single decree: the cluster, which proposers are Byzantine,
 //! the bounds, the network, the learners and the variant.
 
-use super::core::shape::{NetworkKind, Shape};
+use super::core::shape::{NetworkKind, Shape, shape_from_fields};
 use super::value::ModelValue;
 use super::variant::Variant;
 use crate::node::Topology;
@@ -108,29 +108,7 @@ impl Default for ModelConfig {
     }
 }
 
-impl Shape for ModelConfig {
-    fn f(&self) -> usize {
-        self.f
-    }
-    fn proposers(&self) -> usize {
-        self.proposers
-    }
-    fn byzantine(&self) -> &[ProposerId] {
-        &self.byzantine
-    }
-    fn max_round(&self) -> Round {
-        self.max_round
-    }
-    fn max_crashes(&self) -> usize {
-        self.max_crashes
-    }
-    fn client_values(&self) -> usize {
-        self.client_values
-    }
-    fn variant(&self) -> Option<Variant> {
-        self.variant
-    }
-}
+shape_from_fields!(ModelConfig);
 
 impl ModelConfig {
     /// The value domain.

@@ -12,7 +12,6 @@ use super::value::ModelValue;
 use crate::acceptor::AcceptorState;
 use crate::auth::Mac;
 use crate::message::{Msg, Promise};
-use crate::node::NodeState;
 use crate::proposer::ProposerState;
 
 impl Rename for Promise<ModelValue> {
@@ -52,25 +51,20 @@ impl Rename for Msg<ModelValue> {
     }
 }
 
-impl Rename for NodeState<ModelValue> {
+impl Rename for AcceptorState<ModelValue> {
     fn rename(&self, r: &Renaming) -> Self {
-        match self {
-            NodeState::Acceptor(s) => NodeState::Acceptor(AcceptorState {
-                learner: s.learner.rename(r),
-                ..s.clone()
-            }),
-            NodeState::Proposer(s) => NodeState::Proposer(ProposerState {
-                promises: s
-                    .promises
-                    .iter()
-                    .map(|(round, by)| {
-                        let by = by.values().map(|p| (r.acceptor(p.acceptor), p.rename(r)));
-                        (*round, by.collect())
-                    })
-                    .collect(),
-                proposed: s.proposed,
-            }),
-            NodeState::Learner(s) => NodeState::Learner(s.rename(r)),
+        AcceptorState {
+            learner: self.learner.rename(r),
+            ..self.clone()
+        }
+    }
+}
+
+impl Rename for ProposerState<ModelValue> {
+    fn rename(&self, r: &Renaming) -> Self {
+        ProposerState {
+            promises: symmetry::rename_promises(&self.promises, r, |p| p.acceptor),
+            proposed: self.proposed,
         }
     }
 }

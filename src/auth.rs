@@ -1,11 +1,9 @@
-//! PROMISE authenticators (PROTOCOL.md §3): `mac = HMAC-SHA256(K, encode(r, a, vrnd, vval))`
-//! with a domain key `K` that acceptors share and proposers never hold; and the replicated
-//! log's PROMISE (PROTOCOL.md §8), which one mac covers whole.
+//! PROMISE authenticators (PROTOCOL.md §3): `mac = HMAC-SHA256(K, encode(promise))` with a
+//! domain key `K` that acceptors share and proposers never hold. Authentication works on
+//! canonical bytes: each PROMISE kind ([`crate::message::Promise`], the log's
+//! [`crate::log::message::LogPromise`]) says what its bytes are by implementing
+//! [`Authenticated`], so this module depends on no message.
 
-use crate::log::Slot;
-use crate::log::message::{LogPromise, SlotVote};
-use crate::message::Vote;
-use crate::types::{AcceptorId, Round, Value};
 use hmac::{Hmac, Mac as _};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
@@ -31,32 +29,6 @@ impl Display for Mac {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", hex::encode(&self.0[..2]))
     }
-}
-
-/// Domain separation: these bytes start every encoded PROMISE.
-const PROMISE_TAG: &[u8] = b"BPFP/PROMISE/1";
-
-/// The canonical encoding of the authenticated fields of `PROMISE(r, a, vrnd, vval)`:
-/// the tag, `r` (u32 BE), `a` (u16 BE), then `0x00` for no vote or `0x01`, `vrnd` (u32 BE)
-/// and the value's own encoding.
-pub fn encode_promise<V: Value>(
-    round: Round,
-    acceptor: AcceptorId,
-    last_vote: Option<&Vote<V>>,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(PROMISE_TAG.len() + 16);
-    out.extend_from_slice(PROMISE_TAG);
-    out.extend_from_slice(&round.to_be_bytes());
-    out.extend_from_slice(&acceptor.0.to_be_bytes());
-    match last_vote {
-        None => out.push(0),
-        Some(vote) => {
-            out.push(1);
-            out.extend_from_slice(&vote.round.to_be_bytes());
-            vote.value.encode(&mut out);
-        }
-    }
-    out
 }
 
 /// Computes and checks PROMISE authenticators. Acceptors hold one; proposers never do.
@@ -146,79 +118,15 @@ impl Authenticator for HmacSha256 {
     }
 }
 
-impl<V: Value> crate::message::Promise<V> {
-    /// A PROMISE authenticated by its sender.
-    pub fn signed<A: Authenticator>(
-        auth: &A,
-        round: Round,
-        acceptor: AcceptorId,
-        last_vote: Option<Vote<V>>,
-    ) -> Self {
-        let mac = auth.authenticate(&encode_promise(round, acceptor, last_vote.as_ref()));
-        crate::message::Promise {
-            round,
-            acceptor,
-            last_vote,
-            mac,
-        }
-    }
+/// A message whose authenticator covers a canonical encoding of its fields: both PROMISE kinds.
+pub trait Authenticated {
+    /// The canonical bytes the authenticator covers (tag first, for domain separation).
+    fn canonical_bytes(&self) -> Vec<u8>;
+    /// The authenticator the message carries.
+    fn mac(&self) -> &Mac;
 
-    /// Whether this PROMISE carries a valid authenticator, i.e. its acceptor really sent it.
-    pub fn is_authentic<A: Authenticator>(&self, auth: &A) -> bool {
-        let encoded = encode_promise(self.round, self.acceptor, self.last_vote.as_ref());
-        auth.verify(&encoded, &self.mac)
-    }
-}
-
-/// Domain separation for the replicated log's PROMISE.
-const LOG_PROMISE_TAG: &[u8] = b"BPFP/LOG-PROMISE/1";
-
-/// The canonical encoding of `PROMISE(r, a, d, votes)` of the replicated log (PROTOCOL.md §8):
-/// the tag, `r` (u32 BE), `a` (u16 BE), `d` (u64 BE), the number of votes (u64 BE), then for
-/// each vote, in the order given, its slot (u64 BE), round (u32 BE) and value's encoding.
-pub fn encode_log_promise<V: Value>(
-    round: Round,
-    acceptor: AcceptorId,
-    decided_prefix: Slot,
-    votes: &[SlotVote<V>],
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(LOG_PROMISE_TAG.len() + 24 + 16 * votes.len());
-    out.extend_from_slice(LOG_PROMISE_TAG);
-    out.extend_from_slice(&round.to_be_bytes());
-    out.extend_from_slice(&acceptor.0.to_be_bytes());
-    out.extend_from_slice(&decided_prefix.to_be_bytes());
-    out.extend_from_slice(&(votes.len() as u64).to_be_bytes());
-    for v in votes {
-        out.extend_from_slice(&v.slot.to_be_bytes());
-        out.extend_from_slice(&v.vote.round.to_be_bytes());
-        v.vote.value.encode(&mut out);
-    }
-    out
-}
-
-impl<V: Value> LogPromise<V> {
-    /// A log PROMISE authenticated by its sender.
-    pub fn signed<A: Authenticator>(
-        auth: &A,
-        round: Round,
-        acceptor: AcceptorId,
-        decided_prefix: Slot,
-        votes: Vec<SlotVote<V>>,
-    ) -> Self {
-        let mac = auth.authenticate(&encode_log_promise(round, acceptor, decided_prefix, &votes));
-        LogPromise {
-            round,
-            acceptor,
-            decided_prefix,
-            votes: votes.into(),
-            mac,
-        }
-    }
-
-    /// Whether this PROMISE carries a valid authenticator, i.e. its acceptor really sent it.
-    pub fn is_authentic<A: Authenticator>(&self, auth: &A) -> bool {
-        let encoded =
-            encode_log_promise(self.round, self.acceptor, self.decided_prefix, &self.votes);
-        auth.verify(&encoded, &self.mac)
+    /// Whether the message carries a valid authenticator, i.e. its sender really sent it.
+    fn is_authentic<A: Authenticator>(&self, auth: &A) -> bool {
+        auth.verify(&self.canonical_bytes(), self.mac())
     }
 }

@@ -8,18 +8,21 @@
 //! with fresh random keys).
 //!
 //! - [`types`]: rounds, agent ids, values and the shape of the cluster.
-//! - [`message`]: the four messages of the protocol.
-//! - [`auth`]: the canonical encoding of a PROMISE and its HMAC-SHA256 authenticator.
+//! - [`protocol`]: what every protocol of the crate shares: the [`protocol::Protocol`] trait,
+//!   the shape of a step and its effects, and the one stateright actor that routes for any
+//!   protocol.
+//! - [`message`]: the four messages of the protocol, and the canonical encoding of a PROMISE.
+//! - [`auth`]: HMAC-SHA256 authenticators over the canonical bytes of a message.
 //! - [`rules`]: the quorum rules, `Allowed` and `ValidProof`.
 //! - [`learner`], [`acceptor`], [`proposer`]: the step functions of each agent.
-//! - [`node`]: those agents as stateright actors.
+//! - [`node`]: the single decree as a [`protocol::Protocol`], its agents as stateright actors.
 //! - [`log`]: the replicated log of PROTOCOL.md §8, one instance per slot, same style.
 //! - [`runtime`]: those same actors over UDP: the event loop and its datagrams.
 //! - [`durable`]: the acceptor's durable store, an fsynced append-only file of records.
 //! - [`service`]: the replicated key-value store: signed client commands, batches, the state machine.
 //! - [`cluster_config`]: the TOML cluster config of the UDP runtime: nodes, addresses, keys.
-//! - [`torture`]: fault-injection runs of the service, their histories and the
-//!   linearizability check.
+//! - [`history`]: histories of the service's operations and the linearizability check.
+//! - [`torture`]: fault-injection runs of the service, recorded as histories.
 //! - [`trace`]: trace validation: what running acceptors did, checked against the model
 //!   and the TLA+ spec.
 //! - [`bench`]: the stateright paxos baseline of `bpfp bench`.
@@ -31,11 +34,13 @@ pub mod auth;
 pub mod bench;
 pub mod cluster_config;
 pub mod durable;
+pub mod history;
 pub mod learner;
 pub mod log;
 pub mod message;
 pub mod node;
 pub mod proposer;
+pub mod protocol;
 pub mod rules;
 pub mod runtime;
 pub mod service;

@@ -1,7 +1,8 @@
 //! HMAC-SHA256 PROMISE authenticators (PROTOCOL.md §3, src/auth.rs): the canonical encoding,
 //! known vectors, verification, key parsing and `Mac::FORGED`.
 
-use bp_fast_paxos::auth::{Authenticator, HmacSha256, Mac, encode_promise};
+use bp_fast_paxos::auth::{Authenticator, HmacSha256, Mac};
+use bp_fast_paxos::message::encode_promise;
 use bp_fast_paxos::message::{Promise, Vote};
 use bp_fast_paxos::types::{AcceptorId, Round, Value};
 use hmac::{Hmac, Mac as _};

@@ -138,6 +138,30 @@ fn bad_arguments_exit_2_with_a_message() {
     }
 }
 
+/// The log's model has one network (duplicating), one menu (pruned), always prunes lossless
+/// crashes and has its own learner option: `check --log` refuses the single decree's other
+/// choices by name rather than ignoring them.
+#[test]
+fn the_log_refuses_the_single_decree_options_it_does_not_take() {
+    for (args, named) in [
+        (&["--log", "--network", "ordered"][..], "--network"),
+        (&["--log", "--network", "non-duplicating"], "--network"),
+        (&["--slots", "3", "--menu", "full"], "--menu"),
+        (&["--log", "--crash-pruning", "off"], "--crash-pruning"),
+        (&["--log", "--learners", "acceptors"], "--learners"),
+        (
+            &["--log", "--learners", "client", "simulate"],
+            "--client-learner",
+        ),
+    ] {
+        let out = check(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: it ran a check");
+    }
+}
+
 #[test]
 fn list_variants_names_every_required_variant() {
     let out = check(&["--list-variants"]);

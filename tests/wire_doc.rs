@@ -9,18 +9,18 @@
 mod common;
 use common::TempDir;
 
-use bp_fast_paxos::auth::{
-    Authenticator, HmacSha256, MIN_KEY_BYTES, encode_log_promise, encode_promise,
-};
+use bp_fast_paxos::auth::{Authenticator, HmacSha256, MIN_KEY_BYTES};
 use bp_fast_paxos::cluster_config::{ClusterConfig, GENERATED_KEY_BYTES, NodeId};
 use bp_fast_paxos::durable::snapshot::encode_snapshot;
 use bp_fast_paxos::durable::{self, DurableLog, DurableOptions, MAX_FILE_LEN, MAX_RECORD_LEN};
 use bp_fast_paxos::learner::Decision;
 use bp_fast_paxos::log::acceptor::LogDurableState;
 use bp_fast_paxos::log::changes::{AcceptorRecord, Change, diff, fold};
+use bp_fast_paxos::log::message::encode_log_promise;
 use bp_fast_paxos::log::message::{LogMsg, LogPromise, LogProof, ProofDigest, SlotVote};
 use bp_fast_paxos::log::value::LogValue;
 use bp_fast_paxos::message::Vote;
+use bp_fast_paxos::message::encode_promise;
 use bp_fast_paxos::runtime::floors::{self, FreshnessFloors};
 use bp_fast_paxos::runtime::wire::{
     ChannelKeys, FRAGMENT_DATA, FRAGMENT_HEADER_LEN, HEADER_LEN, MAGIC, MAX_DATAGRAM, MAX_MESSAGE,

@@ -132,3 +132,35 @@ pub trait Shape {
         Ok(())
     }
 }
+
+/// Implements [`Shape`] for a configuration struct whose fields have the accessors' names
+/// (`f`, `proposers`, `byzantine`, `max_round`, `max_crashes`, `client_values`, `variant`),
+/// as both models' configurations do.
+macro_rules! shape_from_fields {
+    ($config:ty) => {
+        impl $crate::models::core::shape::Shape for $config {
+            fn f(&self) -> usize {
+                self.f
+            }
+            fn proposers(&self) -> usize {
+                self.proposers
+            }
+            fn byzantine(&self) -> &[$crate::types::ProposerId] {
+                &self.byzantine
+            }
+            fn max_round(&self) -> $crate::types::Round {
+                self.max_round
+            }
+            fn max_crashes(&self) -> usize {
+                self.max_crashes
+            }
+            fn client_values(&self) -> usize {
+                self.client_values
+            }
+            fn variant(&self) -> Option<$crate::models::variant::Variant> {
+                self.variant
+            }
+        }
+    };
+}
+pub(crate) use shape_from_fields;

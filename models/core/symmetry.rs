@@ -15,7 +15,8 @@ use super::mixed::MixedState;
 use super::protocol::{AgentState, Msg, Protocol, State, Storage};
 use crate::learner::LearnerState;
 use crate::log::message::ProofDigest;
-use crate::types::AcceptorId;
+use crate::protocol::node::NodeState;
+use crate::types::{AcceptorId, Round};
 use stateright::actor::{Actor, ActorModelState, Envelope, Id, Network};
 use std::collections::BTreeMap;
 use std::hash::Hash;
@@ -67,6 +68,33 @@ impl<H: Rename, B: Rename> Rename for MixedState<H, B> {
         match self {
             MixedState::Honest(h) => MixedState::Honest(h.rename(r)),
             MixedState::Byzantine(b) => MixedState::Byzantine(b.rename(r)),
+        }
+    }
+}
+
+/// A proposer's PROMISEs by round and by acceptor, renamed, each filed under its renamed
+/// `sender`.
+pub fn rename_promises<P: Rename>(
+    promises: &BTreeMap<Round, BTreeMap<AcceptorId, P>>,
+    r: &Renaming,
+    sender: impl Fn(&P) -> AcceptorId,
+) -> BTreeMap<Round, BTreeMap<AcceptorId, P>> {
+    promises
+        .iter()
+        .map(|(round, by)| {
+            let by = by.values().map(|p| (r.acceptor(sender(p)), p.rename(r)));
+            (*round, by.collect())
+        })
+        .collect()
+}
+
+/// An honest agent's state of either protocol: its acceptor, proposer or learner renamed.
+impl<A: Rename, P: Rename, L: Rename> Rename for NodeState<A, P, L> {
+    fn rename(&self, r: &Renaming) -> Self {
+        match self {
+            NodeState::Acceptor(s) => NodeState::Acceptor(s.rename(r)),
+            NodeState::Proposer(s) => NodeState::Proposer(s.rename(r)),
+            NodeState::Learner(s) => NodeState::Learner(s.rename(r)),
         }
     }
 }

@@ -4,7 +4,7 @@
 use crate::log::Slot;
 use crate::log::acceptor::VoteLimits;
 use crate::log::value::LogValue;
-use crate::models::core::shape::Shape;
+use crate::models::core::shape::{Shape, shape_from_fields};
 use crate::models::value::ModelValue;
 use crate::models::variant::Variant;
 use crate::node::Topology;
@@ -64,29 +64,7 @@ impl Default for Config {
     }
 }
 
-impl Shape for Config {
-    fn f(&self) -> usize {
-        self.f
-    }
-    fn proposers(&self) -> usize {
-        self.proposers
-    }
-    fn byzantine(&self) -> &[ProposerId] {
-        &self.byzantine
-    }
-    fn max_round(&self) -> Round {
-        self.max_round
-    }
-    fn max_crashes(&self) -> usize {
-        self.max_crashes
-    }
-    fn client_values(&self) -> usize {
-        self.client_values
-    }
-    fn variant(&self) -> Option<Variant> {
-        self.variant
-    }
-}
+shape_from_fields!(Config);
 
 impl Config {
     /// Whether an honest proposer leads a round above 0.

@@ -105,29 +105,24 @@ impl Rename for RoundProof<SlotValue> {
     }
 }
 
-impl Rename for LogNodeState<ModelValue> {
+impl Rename for LogAcceptorState<SlotValue> {
     fn rename(&self, r: &Renaming) -> Self {
-        match self {
-            LogNodeState::Acceptor(s) => LogNodeState::Acceptor(LogAcceptorState {
-                learner: s.learner.rename(r),
-                round_proof: s.round_proof.as_ref().map(|k| k.rename(r)),
-                ..s.clone()
+        LogAcceptorState {
+            learner: self.learner.rename(r),
+            round_proof: self.round_proof.as_ref().map(|k| k.rename(r)),
+            ..self.clone()
+        }
+    }
+}
+
+impl Rename for LogProposerState<ModelValue> {
+    fn rename(&self, r: &Renaming) -> Self {
+        LogProposerState {
+            promises: symmetry::rename_promises(&self.promises, r, |p| p.acceptor),
+            leading: self.leading.as_ref().map(|l| Leading {
+                proof: l.proof.rename(r),
+                next_slot: l.next_slot,
             }),
-            LogNodeState::Proposer(s) => LogNodeState::Proposer(LogProposerState {
-                promises: s
-                    .promises
-                    .iter()
-                    .map(|(round, by)| {
-                        let by = by.values().map(|p| (r.acceptor(p.acceptor), p.rename(r)));
-                        (*round, by.collect())
-                    })
-                    .collect(),
-                leading: s.leading.as_ref().map(|l| Leading {
-                    proof: l.proof.rename(r),
-                    next_slot: l.next_slot,
-                }),
-            }),
-            LogNodeState::Learner(s) => LogNodeState::Learner(s.rename(r)),
         }
     }
 }

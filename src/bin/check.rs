@@ -259,7 +259,33 @@ fn variant_of(args: &ModelArgs) -> Result<Option<Variant>, String> {
     }
 }
 
+/// The single decree's options that the log's model does not take, when given another value
+/// than the one the log has: it has one network, one menu and always prunes lossless crashes.
+fn refuse_for_log(args: &ModelArgs) -> Result<(), String> {
+    if !matches!(args.network, NetworkArg::Duplicating) {
+        return Err("--network is for the single decree: the log's network is duplicating".into());
+    }
+    if !matches!(args.menu, MenuArg::Pruned) {
+        return Err("--menu is for the single decree: the log's Byzantine menu is pruned".into());
+    }
+    if !matches!(args.crash_pruning, Toggle::On) {
+        return Err(
+            "--crash-pruning is for the single decree: the log always prunes lossless crashes"
+                .into(),
+        );
+    }
+    if !matches!(args.learners, LearnersArg::Abstract) {
+        return Err(
+            "--learners is for the single decree: the log's acceptors learn by state \
+                    transfer; use --client-learner for a client learner"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
 fn log_config(args: &ModelArgs) -> Result<log::Config, String> {
+    refuse_for_log(args)?;
     let defaults = log::Config::default();
     let cfg = log::Config {
         f: args.f,

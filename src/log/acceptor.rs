@@ -6,7 +6,7 @@ use super::Slot;
 use super::learner::{self, LogLearnerState};
 use super::message::{LogMsg, LogPromise, LogProof, ProofDigest, RoundProof, SlotVote};
 use super::rules::{check_slot, valid_log_proof, valid_round_proof};
-use super::step::{LogEffect, LogStep};
+use super::step::{LogEffect, LogStep, SlotDecision};
 use crate::auth::Authenticator;
 use crate::learner::Decision;
 use crate::message::Vote;
@@ -471,7 +471,9 @@ impl<A: Authenticator> LogAcceptor<A> {
         let mut next = s.clone();
         next.learner = learned.state;
         if let Some(decision) = learned.decided {
-            return Some(LogStep::new(next).effect(LogEffect::Decided { slot, decision }));
+            return Some(
+                LogStep::new(next).effect(LogEffect::Decided(SlotDecision { slot, decision })),
+            );
         }
         if learned.equivocation && round == next.rnd {
             return self.trust_change(&next, round.checked_add(1)?, TrustCause::Equivocation);
@@ -488,10 +490,10 @@ impl<A: Authenticator> LogAcceptor<A> {
     ) -> Option<LogAcceptorStep<V>> {
         let mut next = s.clone();
         next.learner = learner::catch_up(&s.learner, slot, decision)?;
-        Some(LogStep::new(next).effect(LogEffect::Decided {
+        Some(LogStep::new(next).effect(LogEffect::Decided(SlotDecision {
             slot,
             decision: decision.clone(),
-        }))
+        })))
     }
 
     /// A repeated ACCEPT that changed nothing: a leader resends what it has not seen decided,

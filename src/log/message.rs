@@ -2,7 +2,7 @@
 //! slot, and a PROMISE that reports the decided prefix and one vote per open slot.
 
 use super::Slot;
-use crate::auth::{Mac, encode_log_promise};
+use crate::auth::{Authenticated, Authenticator, Mac};
 use crate::message::Vote;
 use crate::types::{AcceptorId, Round, Value};
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,67 @@ pub struct LogPromise<V> {
     pub decided_prefix: Slot,
     pub votes: Arc<[SlotVote<V>]>,
     pub mac: Mac,
+}
+
+/// Domain separation for the replicated log's PROMISE.
+const LOG_PROMISE_TAG: &[u8] = b"BPFP/LOG-PROMISE/1";
+
+/// The canonical encoding of `PROMISE(r, a, d, votes)` of the replicated log (PROTOCOL.md §8):
+/// the tag, `r` (u32 BE), `a` (u16 BE), `d` (u64 BE), the number of votes (u64 BE), then for
+/// each vote, in the order given, its slot (u64 BE), round (u32 BE) and value's encoding.
+pub fn encode_log_promise<V: Value>(
+    round: Round,
+    acceptor: AcceptorId,
+    decided_prefix: Slot,
+    votes: &[SlotVote<V>],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(LOG_PROMISE_TAG.len() + 24 + 16 * votes.len());
+    out.extend_from_slice(LOG_PROMISE_TAG);
+    out.extend_from_slice(&round.to_be_bytes());
+    out.extend_from_slice(&acceptor.0.to_be_bytes());
+    out.extend_from_slice(&decided_prefix.to_be_bytes());
+    out.extend_from_slice(&(votes.len() as u64).to_be_bytes());
+    for v in votes {
+        out.extend_from_slice(&v.slot.to_be_bytes());
+        out.extend_from_slice(&v.vote.round.to_be_bytes());
+        v.vote.value.encode(&mut out);
+    }
+    out
+}
+
+impl<V: Value> LogPromise<V> {
+    /// A log PROMISE authenticated by its sender.
+    pub fn signed<A: Authenticator>(
+        auth: &A,
+        round: Round,
+        acceptor: AcceptorId,
+        decided_prefix: Slot,
+        votes: Vec<SlotVote<V>>,
+    ) -> Self {
+        let mac = auth.authenticate(&encode_log_promise(round, acceptor, decided_prefix, &votes));
+        LogPromise {
+            round,
+            acceptor,
+            decided_prefix,
+            votes: votes.into(),
+            mac,
+        }
+    }
+
+    /// Whether this PROMISE carries a valid authenticator, i.e. its acceptor really sent it.
+    pub fn is_authentic<A: Authenticator>(&self, auth: &A) -> bool {
+        Authenticated::is_authentic(self, auth)
+    }
+}
+
+impl<V: Value> Authenticated for LogPromise<V> {
+    fn canonical_bytes(&self) -> Vec<u8> {
+        encode_log_promise(self.round, self.acceptor, self.decided_prefix, &self.votes)
+    }
+
+    fn mac(&self) -> &Mac {
+        &self.mac
+    }
 }
 
 impl<V> LogPromise<V> {
@@ -70,7 +131,7 @@ impl<V: Value> LogProof<V> {
         hash.update(PROOF_DIGEST_TAG);
         hash.update((self.len() as u64).to_be_bytes());
         for p in self.iter() {
-            let encoded = encode_log_promise(p.round, p.acceptor, p.decided_prefix, &p.votes);
+            let encoded = p.canonical_bytes();
             hash.update((encoded.len() as u64).to_be_bytes());
             hash.update(&encoded);
             hash.update(p.mac.0);

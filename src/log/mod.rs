@@ -8,7 +8,7 @@
 //! - [`rules`]: `Allowed` slot by slot, closed slots, and `ValidProof` for a slot.
 //! - [`step`]: the effects of a log step.
 //! - [`learner`], [`acceptor`], [`proposer`]: the step functions of each agent.
-//! - [`node`]: those agents as stateright actors.
+//! - [`node`]: the log as a [`crate::protocol::Protocol`], its agents as stateright actors.
 
 pub mod acceptor;
 pub mod changes;

@@ -19,31 +19,12 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+pub use super::datagram::Codec;
+pub use super::freshness::Freshness;
+pub use super::observer::{Input, Observer};
+
 /// How often a node with no timer due wakes up to see whether it was asked to stop.
 const STOP_POLL: Duration = Duration::from_millis(50);
-
-/// Turns messages into authenticated datagrams and back.
-pub trait Codec<M>: Send + 'static {
-    type Error: Display;
-    /// The datagrams that carry `msg`: one, or the fragments of a larger message.
-    fn encode(&self, from: Id, to: Id, msg: &M) -> Result<Vec<Vec<u8>>, Self::Error>;
-    /// The authenticated sender and the message, for a datagram addressed to `me`; `None`
-    /// for a fragment that does not complete its message yet.
-    fn decode(&mut self, me: Id, datagram: &[u8]) -> Result<Option<(Id, M)>, Self::Error>;
-    /// Counts a datagram dropped for `error` under its reason, if the codec has reasons.
-    fn count_drop(&self, _error: &Self::Error, _counts: &mut DropCounts) {}
-}
-
-/// What a message from a node with no fixed address (a client) says about where to answer
-/// it. Its address is learned from its authenticated datagrams, but only from a fresh one: a
-/// datagram is authentic however often it is replayed and from wherever, so a replayed or
-/// spoofed copy must not move where the node's answers go (a reflection attack).
-pub trait Freshness {
-    /// A number its sender raises with every new request (a client's command number), if
-    /// this message may move the sender's address: it moves only for a number above every
-    /// one it moved for before. `None`: this message never moves it.
-    fn freshness(&self) -> Option<u64>;
-}
 
 /// What a node has seen, for tests and operators.
 #[derive(Debug, Default)]
@@ -118,25 +99,6 @@ pub struct NodeSpec<A: Actor, C, S> {
     pub faults: Option<Arc<Faults>>,
     /// Sees every step of the node (a trace recorder), if any.
     pub observer: Option<Box<dyn Observer<A>>>,
-}
-
-/// What a step of a node reacted to.
-pub enum Input<'a, A: Actor> {
-    Msg { src: Id, msg: &'a A::Msg },
-    Timeout(&'a A::Timer),
-}
-
-/// Watches a node's steps from the edge, without changing them: the trace recorder of
-/// `--trace`. It sees the state a step starts from, then the state it ends in with the
-/// commands it gave, before any of them is carried out (so before its sends can cause a step
-/// elsewhere).
-pub trait Observer<A: Actor>: Send {
-    /// The node started in `state` (afresh, or recovered from its store).
-    fn started(&mut self, state: &A::State);
-    /// A step is about to run on `state`.
-    fn before(&mut self, state: &A::State);
-    /// The step ran: `input` took the node to `state`, and it gave `out`.
-    fn after(&mut self, input: Input<'_, A>, state: &A::State, out: &Out<A>);
 }
 
 /// The node's state, shared with [`RunningNode::state`]. The loop holds the lock for one step

@@ -10,9 +10,12 @@
 
 pub mod acceptor_store;
 pub mod codec;
+pub mod datagram;
 pub mod effects;
 pub mod event_loop;
 pub mod faults;
 pub mod floors;
+pub mod freshness;
+pub mod observer;
 pub mod storage;
 pub mod wire;

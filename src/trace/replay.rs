@@ -14,10 +14,10 @@
 
 use super::event::{Event, TracePromise, TraceVote, Via};
 use super::read::{History, Step};
-use crate::auth::{Authenticator, Mac, encode_log_promise};
+use crate::auth::{Authenticator, Mac};
 use crate::log::Slot;
 use crate::log::acceptor::{LogAcceptor, LogAcceptorState, VoteLimits};
-use crate::log::message::LogPromise;
+use crate::log::message::{LogPromise, encode_log_promise};
 use crate::log::rules::valid_log_proof;
 use crate::message::Vote;
 use crate::rules::Rules;

@@ -2,7 +2,7 @@
 //! recorded as it happens, so that a checker can decide afterwards whether some atomic order of
 //! the operations explains every result.
 //!
-//! Rules a history follows (checked by [`crate::torture::linearizable::check`]):
+//! Rules a history follows (checked by [`crate::history::linearizable::check`]):
 //!
 //! - Events are in the order they happened: the order of the list is real time (`time` is the
 //!   same order in nanoseconds, for people; the [`Recorder`] takes both under one lock).

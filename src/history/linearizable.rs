@@ -28,7 +28,7 @@
 //! The search is capped by a step budget per key: when it runs out the verdict is
 //! [`Verdict::Unknown`], never a guess.
 
-use super::history::{Event, EventType, Func, HistoryError};
+use super::events::{Event, EventType, Func, HistoryError};
 use serde_json::Value;
 use stateright::semantics::SequentialSpec;
 use std::cell::Cell;
