@@ -14,12 +14,13 @@ use bp_fast_paxos::runtime::event_loop::Codec;
 use bp_fast_paxos::service::client::Client;
 use bp_fast_paxos::service::kv::{KvStore, Reply};
 use bp_fast_paxos::service::msg::ServiceMsg;
+use bp_fast_paxos::service::node::ServiceNode;
 use bp_fast_paxos::service::node::Tuning;
 use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config};
 use bp_fast_paxos::service::transfer::{Part, Received, SNAPSHOT_PART_BYTES, Transfer};
 use bp_fast_paxos::service::{Batch, Command, CommandKeys};
 use bp_fast_paxos::types::ClientId;
-use stateright::actor::Id;
+use stateright::actor::{Command as OutCommand, Id};
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
@@ -321,5 +322,51 @@ fn a_transfer_that_stalls_is_asked_again_then_forgotten() {
         sender.tick();
         ticks += 1;
         assert!(ticks < 1000, "the sender holds its copy for ever");
+    }
+}
+
+/// The PROMISEs `out` sends, with their destinations.
+fn promises(out: stateright::actor::Out<ServiceNode>) -> Vec<(Id, ServiceMsg)> {
+    out.into_iter()
+        .filter_map(|c| match c {
+            OutCommand::Send(to, msg @ ServiceMsg::Log(LogMsg::Promise(_))) => Some((to, msg)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Issue 12, a stall under loss: a PROMISE of many fragments arrives only if every fragment
+/// does, and nothing sent it again, so under 20 % loss a round change almost never gathered a
+/// quorum. An acceptor now sends its PROMISE again on each tick until its round begins; the
+/// copies are the same bytes, whose fragments the leader's reassembly puts together.
+#[test]
+fn an_acceptor_sends_its_promise_again_until_its_round_begins() {
+    use bp_fast_paxos::service::node::ServiceTimer;
+    use bp_fast_paxos::service::server::service_node;
+    use stateright::actor::{Actor, Out};
+    use std::borrow::Cow;
+    let config = ClusterConfig::generate(4, 2, 1, 1, [127, 0, 0, 1].into()).unwrap();
+    let node = service_node(&config, acceptor(0), &ServerOptions::default()).unwrap();
+    let me = config.stateright_id(acceptor(0));
+    let mut out = Out::new();
+    let mut state = Cow::Owned(node.on_start(me, &None, &mut out));
+    // Round 0 has no PROMISE: a tick sends none.
+    let mut out = Out::new();
+    node.on_timeout(me, &mut state, &ServiceTimer::Tick, &mut out);
+    assert!(promises(out).is_empty());
+    // Acceptor 1 moved to round 1: acceptor 0 joins it and promises its leader.
+    let peer = config.stateright_id(acceptor(1));
+    let mut out = Out::new();
+    let trust_change = ServiceMsg::Log(LogMsg::TrustChange { round: 1 });
+    node.on_msg(me, &mut state, peer, trust_change, &mut out);
+    let sent = promises(out);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let leader = config.stateright_id(NodeId::new(Role::Proposer, 1));
+    assert_eq!(sent[0].0, leader);
+    // No NEWROUND of round 1 came: every tick sends the same PROMISE again.
+    for _ in 0..3 {
+        let mut out = Out::new();
+        node.on_timeout(me, &mut state, &ServiceTimer::Tick, &mut out);
+        assert_eq!(promises(out), sent);
     }
 }

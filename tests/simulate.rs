@@ -176,3 +176,30 @@ fn a_failing_seed_prints_its_replay_and_its_first_failing_step() {
     assert!(!at(first).passed());
     assert!(at(first - 1).passed(), "{}", at(first - 1).summary());
 }
+
+/// Issue 12's stall under loss, in the simulator: a tenth of the operations put values up to
+/// the command limit (batches, open votes and PROMISEs of many datagrams) while 20 % of the
+/// datagrams are lost; every check passes, the liveness bound after the faults heal included.
+#[test]
+fn large_values_under_twenty_percent_loss_pass_every_check() {
+    let options = SimOptions {
+        large_values: true,
+        loss: 0.2,
+        ..SimOptions::new(3)
+    };
+    let report = run(&options);
+    assert!(report.passed(), "{}", report.summary());
+    let large = report
+        .history
+        .iter()
+        .filter(|e| e.value.as_str().is_some_and(|v| v.len() > 8_000))
+        .count();
+    assert!(large > 10, "{large} large puts\n{}", report.summary());
+    assert!(
+        options
+            .replay_command()
+            .ends_with("--large-values --loss 0.2"),
+        "{}",
+        options.replay_command()
+    );
+}

@@ -155,16 +155,32 @@ impl<A: Actor> Drop for RunningNode<A> {
     }
 }
 
+/// An actor the event loop can run on a thread of its own: it and what it holds and sends
+/// move to that thread.
+pub trait Spawnable:
+    Actor<State: Send + 'static, Timer: Send, Msg: Send + Freshness, Storage: Send, Random: Send>
+    + Send
+    + 'static
+{
+}
+
+impl<A> Spawnable for A where
+    A: Actor<
+            State: Send + 'static,
+            Timer: Send,
+            Msg: Send + Freshness,
+            Storage: Send,
+            Random: Send,
+        > + Send
+        + 'static
+{
+}
+
 /// Starts the node on a thread of its own, with floors of client addresses that a restart
 /// forgets.
 pub fn spawn<A, C, S>(spec: NodeSpec<A, C, S>) -> io::Result<RunningNode<A>>
 where
-    A: Actor + Send + 'static,
-    A::State: Send + 'static,
-    A::Timer: Send,
-    A::Msg: Send + Freshness,
-    A::Storage: Send,
-    A::Random: Send,
+    A: Spawnable,
     C: Codec<A::Msg>,
     S: Storage<A::Storage>,
 {
@@ -177,12 +193,7 @@ pub fn spawn_with_floors<A, C, S>(
     floors: AddressFloors,
 ) -> io::Result<RunningNode<A>>
 where
-    A: Actor + Send + 'static,
-    A::State: Send + 'static,
-    A::Timer: Send,
-    A::Msg: Send + Freshness,
-    A::Storage: Send,
-    A::Random: Send,
+    A: Spawnable,
     C: Codec<A::Msg>,
     S: Storage<A::Storage>,
 {

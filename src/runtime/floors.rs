@@ -1,14 +1,17 @@
 //! The freshness floors of the clients whose addresses a node learns ([`Freshness`]): for each
 //! client, the highest number its address moved for. On an acceptor they are durable, and a
 //! floor is synced before the address moves, so that after a restart a replay of a request the
-//! node saw before does not move the address either (a reflection).
+//! node saw before does not move the address either (a reflection). The file holds records of
+//! raised entries ([`FloorsLog`]): a raise appends its one entry, whatever the number of clients.
 //!
 //! [`Freshness`]: super::event_loop::Freshness
 
 use super::storage::{Storage, Volatile};
+use crate::durable::{DurableError, DurableLog, DurableOptions, TornTail};
 use stateright::actor::Id;
 use std::collections::BTreeMap;
 use std::io;
+use std::path::Path;
 
 /// The floors, by the client's node id (`usize::from(Id)`, WIRE.md section 2).
 pub type FreshnessFloors = BTreeMap<u64, u64>;
@@ -25,6 +28,77 @@ pub fn raised(floors: &FreshnessFloors, client: Id, fresh: u64) -> Option<Freshn
     Some(next)
 }
 
+/// The floors of `client` raised to `fresh`, as the one entry a raise appends.
+fn entry(client: Id, fresh: u64) -> FreshnessFloors {
+    FreshnessFloors::from([(usize::from(client) as u64, fresh)])
+}
+
+/// Folds records of raised entries (or whole floors, which older files hold): each client's
+/// highest floor. Floors only rise, so the order of the records does not matter.
+fn fold(records: impl IntoIterator<Item = FreshnessFloors>) -> FreshnessFloors {
+    let mut floors = FreshnessFloors::new();
+    for record in records {
+        for (client, floor) in record {
+            let held = floors.entry(client).or_insert(floor);
+            *held = (*held).max(floor);
+        }
+    }
+    floors
+}
+
+/// The floors' file: each save appends (and syncs) the entries it is given; when the file has
+/// grown past `compact_above` bytes and to twice its size after the last compaction, it is
+/// rewritten as one record of every floor, so compaction's cost is spread over the appends.
+#[derive(Debug)]
+pub struct FloorsLog {
+    log: DurableLog<FreshnessFloors>,
+    /// What the file holds, folded: the record a compaction writes.
+    folded: FreshnessFloors,
+    compacted_len: u64,
+    compact_above: u64,
+}
+
+/// What opening the floors' file recovered.
+#[derive(Debug)]
+pub struct OpenedFloors {
+    pub store: FloorsLog,
+    pub floors: FreshnessFloors,
+    pub torn_tail: Option<TornTail>,
+}
+
+impl FloorsLog {
+    /// Opens (or creates) the file at `path` and folds its records.
+    pub fn open(path: &Path, options: DurableOptions) -> Result<OpenedFloors, DurableError> {
+        let (log, recovered) = DurableLog::open_all(path, options)?;
+        let floors = fold(recovered.records);
+        let store = FloorsLog {
+            compacted_len: log.len_bytes(),
+            log,
+            folded: floors.clone(),
+            compact_above: options.compact_above_bytes,
+        };
+        Ok(OpenedFloors {
+            store,
+            floors,
+            torn_tail: recovered.torn_tail,
+        })
+    }
+}
+
+impl Storage<FreshnessFloors> for FloorsLog {
+    /// Appends the raised `entries` and syncs them.
+    fn save(&mut self, entries: &FreshnessFloors) -> io::Result<()> {
+        self.log.append_change(entries).map_err(io::Error::other)?;
+        self.folded = fold([std::mem::take(&mut self.folded), entries.clone()]);
+        let len = self.log.len_bytes();
+        if len > self.compact_above && len > 2 * self.compacted_len {
+            self.log.rewrite(&self.folded).map_err(io::Error::other)?;
+            self.compacted_len = self.log.len_bytes();
+        }
+        Ok(())
+    }
+}
+
 /// A node's floors and where it keeps them.
 pub struct AddressFloors {
     floors: FreshnessFloors,
@@ -37,7 +111,8 @@ impl AddressFloors {
         Self::durable(FreshnessFloors::new(), Volatile)
     }
 
-    /// Floors recovered as `floors`, each raise saved to `store` (and synced) first.
+    /// Floors recovered as `floors`, each raise saved to `store` (and synced) first: the
+    /// store is given the raised entry alone.
     pub fn durable(floors: FreshnessFloors, store: impl Storage<FreshnessFloors>) -> Self {
         AddressFloors {
             floors,
@@ -48,11 +123,12 @@ impl AddressFloors {
     /// Raises the floor of `client` to `fresh` if it is above it, durably: `Ok(true)` once it
     /// is saved, and only then may the client's address move.
     pub fn raise(&mut self, client: Id, fresh: u64) -> io::Result<bool> {
-        let Some(next) = raised(&self.floors, client, fresh) else {
+        let key = usize::from(client) as u64;
+        if self.floors.get(&key).is_some_and(|floor| *floor >= fresh) {
             return Ok(false);
-        };
-        self.store.save(&next)?;
-        self.floors = next;
+        }
+        self.store.save(&entry(client, fresh))?;
+        self.floors.insert(key, fresh);
         Ok(true)
     }
 

@@ -458,6 +458,46 @@ fn proposed(log: &LogNodeState<Batch>) -> Option<crate::types::Round> {
     }
 }
 
+/// Keeps the last PROMISE among a step's sends, to send again ([`resend_promise`]).
+fn note_promise(replica: &mut Replica, out: &Out<ServiceNode>) {
+    for command in out.iter() {
+        if let OutCommand::Send(to, ServiceMsg::Log(promise @ LogMsg::Promise(_))) = command {
+            replica.promised = Some(Box::new((*to, promise.clone())));
+        }
+    }
+}
+
+/// Sends the acceptor's PROMISE for its round again while the round has not begun for it (no
+/// NEWROUND verified, no vote cast in it). A PROMISE with many open votes travels as many
+/// fragments and arrives only if each does; the copy is the same bytes, so the leader's
+/// reassembly completes the message from the fragments of every copy. Safe as a duplicate
+/// the network could have made: the PROMISE was true when sent and the leader takes one per
+/// acceptor and round.
+fn resend_promise(
+    acceptor: &LogAcceptorState<SlotValue>,
+    replica: &mut Replica,
+    o: &mut Out<ServiceNode>,
+) {
+    let Some(promised) = &replica.promised else {
+        return;
+    };
+    let (to, msg) = &**promised;
+    let round = match msg {
+        LogMsg::Promise(p) => p.round,
+        _ => return,
+    };
+    let begun = acceptor
+        .round_proof
+        .as_ref()
+        .is_some_and(|k| k.round >= round)
+        || acceptor.votes.values().any(|v| v.round >= round);
+    if acceptor.rnd != round || begun {
+        replica.promised = None;
+        return;
+    }
+    o.send(*to, ServiceMsg::Log(msg.clone()));
+}
+
 /// One step's commands with its saves made one, first: the acceptor's final durable state
 /// (and the snapshot, if the step took one), so that a step syncs once and every send of
 /// the step follows it.
@@ -543,6 +583,7 @@ impl Actor for ServiceNode {
             ServiceState::Acceptor { log, replica } => {
                 let mut out = Out::new();
                 self.on_acceptor_msg(id, log, replica, src, msg, &mut out);
+                note_promise(replica, &out);
                 save_once(log, out, o);
             }
             ServiceState::Proposer { log, queue } => {
@@ -562,6 +603,7 @@ impl Actor for ServiceNode {
             ServiceState::Acceptor { log, replica } => {
                 let mut out = Out::new();
                 self.on_acceptor_timeout(id, log, replica, timer, &mut out);
+                note_promise(replica, &out);
                 save_once(log, out, o);
             }
             ServiceState::Proposer { queue, .. } => {
@@ -599,6 +641,9 @@ impl ServiceNode {
                 }
             }
             ServiceTimer::Tick => {
+                if let LogNodeState::Acceptor(acceptor) = &*log {
+                    resend_promise(acceptor, replica, o);
+                }
                 if let Some((to, fetch)) = replica.transfer.tick() {
                     // A copy of the store on its way: ask again for the part that is late.
                     o.send(to, fetch);

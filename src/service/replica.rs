@@ -44,6 +44,9 @@ pub struct Replica {
     pub transfer: Transfer,
     /// How many copies of a peer's store it installed (snapshot catch-ups), for reports.
     pub installed: u64,
+    /// The last PROMISE its acceptor sent, and to whom: sent again on each tick until its
+    /// round begins. Volatile, as the sends of a step are; boxed, as it is rarely set.
+    pub promised: Option<Box<(stateright::actor::Id, LogMsg<SlotValue>)>>,
 }
 
 /// A reply for a client.

@@ -5,11 +5,11 @@
 use super::kv::KvStore;
 use super::msg::SlotValue;
 use crate::durable::snapshot::{read_snapshot, write_snapshot};
-use crate::durable::{DurableError, DurableLog, DurableOptions, TornTail};
+use crate::durable::{DurableError, DurableOptions, TornTail};
 use crate::log::Slot;
 use crate::log::acceptor::LogDurableState;
 use crate::runtime::acceptor_store::AcceptorStore;
-use crate::runtime::floors::{AddressFloors, FreshnessFloors};
+use crate::runtime::floors::{AddressFloors, FloorsLog};
 use crate::runtime::storage::Storage;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -48,17 +48,14 @@ pub fn floors_path(data_dir: &Path, id: u16) -> PathBuf {
     data_dir.join(format!("acceptor-{id}.clients"))
 }
 
-/// Opens (or creates) the floors of acceptor `id`: a store of whole-state records, each
-/// appended and synced before the address it allows moves.
+/// Opens (or creates) the floors of acceptor `id`: a store of raised entries, each appended
+/// and synced before the address it allows moves.
 pub fn open_floors(data_dir: &Path, id: u16) -> Result<AddressFloors, DurableError> {
-    let (store, recovered) = DurableLog::<FreshnessFloors>::open(floors_path(data_dir, id))?;
-    if let Some(torn) = &recovered.torn_tail {
+    let opened = FloorsLog::open(&floors_path(data_dir, id), DurableOptions::default())?;
+    if let Some(torn) = &opened.torn_tail {
         tracing::warn!(%torn, "cut a torn tail off the clients' floors");
     }
-    Ok(AddressFloors::durable(
-        recovered.state.unwrap_or_default(),
-        store,
-    ))
+    Ok(AddressFloors::durable(opened.floors, opened.store))
 }
 
 /// An acceptor's two files.

@@ -43,10 +43,17 @@ pub struct SimClient {
     seen: BTreeMap<usize, Option<String>>,
     written: u64,
     pub current: Option<InFlight>,
+    /// With large values: a tenth of its operations put values up to this many bytes of
+    /// command (the cluster's `max_command_bytes`) on keys of their own.
+    pub large_values: Option<usize>,
 }
 
 /// What the world does for a client.
 pub struct Sends(pub Vec<(Id, ServiceMsg)>);
+
+/// The keys that only large puts write: enough to grow the store past several snapshots'
+/// worth of datagrams.
+pub const BULK_KEYS: u64 = 32;
 
 pub fn key_name(k: usize) -> String {
     format!("k{k}")
@@ -66,6 +73,7 @@ impl SimClient {
             seen: BTreeMap::new(),
             written: 0,
             current: None,
+            large_values: None,
         }
     }
 
@@ -93,6 +101,11 @@ impl SimClient {
     }
 
     fn next_op(&mut self) -> (usize, Op) {
+        if let Some(max) = self.large_values
+            && self.rng.chance(0.1)
+        {
+            return self.large_put(max);
+        }
         let k = self.rng.below(self.keys as u64) as usize;
         let key = key_name(k);
         let known = self.seen.contains_key(&k);
@@ -118,6 +131,28 @@ impl SimClient {
             }
         };
         (k, op)
+    }
+
+    /// A put of a value from half of the command limit `max` up to it, on one of
+    /// [`BULK_KEYS`] keys that only such puts write (numbered after the workload's keys).
+    fn large_put(&mut self, max: usize) -> (usize, Op) {
+        self.written += 1;
+        let k = self.keys + self.rng.below(BULK_KEYS) as usize;
+        let tag = format!("{}-{}-", self.index, self.written);
+        let empty = Op::Put {
+            key: key_name(k),
+            value: tag.clone(),
+        };
+        let room = max.saturating_sub(Command::signed(ClientId(0), 0, empty, &[]).encoded_len());
+        let pad = room / 2 + self.rng.below(room as u64 / 2 + 1) as usize;
+        let value = tag + &"x".repeat(pad);
+        (
+            k,
+            Op::Put {
+                key: key_name(k),
+                value,
+            },
+        )
     }
 
     /// The reply to the operation in flight, if `datagram` is one from an acceptor.

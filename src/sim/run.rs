@@ -87,6 +87,11 @@ pub struct SimOptions {
     /// Crash and restart the whole cluster once during the faults.
     pub whole_cluster: bool,
     pub byzantine: bool,
+    /// A tenth of the operations put values from half of `max_command_bytes` up to it, on
+    /// keys of their own: open votes and PROMISEs of many datagrams.
+    pub large_values: bool,
+    /// The share of datagrams the faulty network loses.
+    pub loss: f64,
     /// Stop after this many steps (events) and check what happened so far.
     pub until_step: Option<u64>,
     /// Stop at the first step that finds a violation (the checks at the end still run).
@@ -106,6 +111,8 @@ impl SimOptions {
             broken: None,
             whole_cluster: true,
             byzantine: true,
+            large_values: false,
+            loss: NetProfile::faulty().loss,
             until_step: None,
             stop_at_violation: false,
             scratch: default_scratch(),
@@ -124,7 +131,13 @@ impl SimOptions {
         if !self.byzantine {
             c.push_str(" --no-byzantine");
         }
+        if self.large_values {
+            c.push_str(" --large-values");
+        }
         let d = SimOptions::new(0);
+        if self.loss != d.loss {
+            let _ = write!(c, " --loss {}", self.loss);
+        }
         if (self.clients, self.keys, self.fault_ms, self.calm_ms)
             != (d.clients, d.keys, d.fault_ms, d.calm_ms)
         {
@@ -528,14 +541,18 @@ fn run(options: &SimOptions, config: &ClusterConfig, dir: &Path) -> Result<SimRe
         let node = NodeId::new(Role::Client, i);
         let key = client_key(config, i)?;
         let codec = WireCodec::from_config(config, node).map_err(|e| e.0)?;
-        sim_clients.push(SimClient::new(
+        let mut client = SimClient::new(
             i,
             config.stateright_id(node),
             key,
             codec,
             seed,
             options.keys,
-        ));
+        );
+        if options.large_values {
+            client.large_values = usize::try_from(config.limits.max_command_bytes).ok();
+        }
+        sim_clients.push(client);
     }
     let byzantine_client = if options.byzantine {
         let i = clients as u16;
@@ -574,7 +591,10 @@ fn run(options: &SimOptions, config: &ClusterConfig, dir: &Path) -> Result<SimRe
         sim_clients,
         byzantine,
         byzantine_client,
-        Network::new(NetProfile::faulty()),
+        Network::new(NetProfile {
+            loss: options.loss,
+            ..NetProfile::faulty()
+        }),
         seed,
         driver,
     );

@@ -37,6 +37,13 @@ pub struct SimulateArgs {
     /// No Byzantine proposer and client.
     #[arg(long)]
     no_byzantine: bool,
+    /// A tenth of the operations put values up to the command limit (open votes and
+    /// PROMISEs of many datagrams).
+    #[arg(long)]
+    large_values: bool,
+    /// The share of datagrams lost while the faults last (0 to 1).
+    #[arg(long, default_value_t = 0.10)]
+    loss: f64,
     /// Stop after this many steps and check what happened until then.
     #[arg(long)]
     until_step: Option<u64>,
@@ -67,6 +74,9 @@ fn parse_range(text: &str) -> Result<(u64, u64), String> {
 }
 
 pub fn run_simulate(args: SimulateArgs) -> Result<(), Failure> {
+    if !(0.0..=1.0).contains(&args.loss) {
+        return Err(Failure::Usage("--loss must be between 0 and 1".into()));
+    }
     if args.clients == 0 || args.keys == 0 || args.fault_ms == 0 {
         return Err(Failure::Usage(
             "--clients, --keys and --fault-ms must be positive".into(),
@@ -85,6 +95,8 @@ pub fn run_simulate(args: SimulateArgs) -> Result<(), Failure> {
             broken: args.broken,
             whole_cluster: !args.no_whole_cluster,
             byzantine: !args.no_byzantine,
+            large_values: args.large_values,
+            loss: args.loss,
             until_step: args.until_step,
             stop_at_violation: args.stop_at_violation,
             ..SimOptions::new(seed)
