@@ -63,11 +63,13 @@ fn tlc(history: &History, name: &str) -> (i32, String) {
     write_tla(history, &dir).expect("the module is written");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/check.sh");
     let log = dir.join("check.out");
+    let out = std::fs::File::create(&log).expect("the log is created");
     let mut child = Command::new(script)
         .arg("--trace")
         .arg(&dir)
-        .stdout(std::fs::File::create(&log).expect("the log is created"))
-        .stderr(std::process::Stdio::null())
+        // Its errors (a missing module, a checker that cannot start) belong in the text too.
+        .stdout(out.try_clone().expect("the log is shared"))
+        .stderr(out)
         // Its own process group, so that a run over the limit is stopped with its TLC.
         .process_group(0)
         .spawn()
