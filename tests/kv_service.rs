@@ -242,8 +242,8 @@ fn a_restarted_proposers_queue_stays_small() {
     }
     assert_eq!(queue.highest_decided, Some(1_199));
     assert!(
-        queue.learner.slots.len() < 10,
+        queue.learner.kept_slots() < 10,
         "{} slots kept",
-        queue.learner.slots.len()
+        queue.learner.kept_slots()
     );
 }

@@ -161,7 +161,7 @@ fn open_votes_larger_than_a_datagram_do_not_stop_the_log() {
     let start = Instant::now();
     for a in 0..4u16 {
         let server = cluster.server(acceptor(a)).unwrap();
-        while server.state().acceptor().unwrap().0.votes.is_empty() {
+        while server.state().acceptor().unwrap().0.votes().is_empty() {
             assert!(
                 start.elapsed() < Duration::from_secs(5),
                 "a{a} did not vote"

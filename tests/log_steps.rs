@@ -5,7 +5,8 @@
 use bp_fast_paxos::auth::{Authenticator, HmacSha256, Mac};
 use bp_fast_paxos::learner::Decision;
 use bp_fast_paxos::log::Slot;
-use bp_fast_paxos::log::acceptor::{LogAcceptor, LogAcceptorState, Repeat, VoteLimits};
+use bp_fast_paxos::log::acceptor::{LogAcceptor, LogAcceptorState, VoteLimits};
+use bp_fast_paxos::log::face::Repeat;
 use bp_fast_paxos::log::message::{LogMsg, LogPromise, LogProof, SlotVote};
 use bp_fast_paxos::log::proposer::plan;
 use bp_fast_paxos::log::rules::{SlotRule, distinct_acceptors, slot_rule, valid_log_proof};
@@ -272,7 +273,7 @@ fn votes_once_per_round_and_slot_and_persists_before_learn() {
         )]
     );
     let s = voted_twice();
-    assert_eq!(s.votes.len(), 2, "one vote in each slot of round 0");
+    assert_eq!(s.votes().len(), 2, "one vote in each slot of round 0");
     // A duplicate changes nothing.
     assert!(
         a.on_message(&s, Peer::Proposer(P0), &accept(0, 1, batch("B"), vec![]))
@@ -282,7 +283,7 @@ fn votes_once_per_round_and_slot_and_persists_before_learn() {
     let step = a
         .on_message(&s, Peer::Proposer(P0), &accept(0, 1, batch("Z"), vec![]))
         .unwrap();
-    assert_eq!(step.state.rnd, 1);
+    assert_eq!(step.state.rnd(), 1);
     assert!(step.effects.contains(&LogEffect::TrustChanged {
         round: 1,
         cause: TrustCause::Equivocation
@@ -351,12 +352,12 @@ fn trust_changes_on_an_invalid_proof_and_votes_on_a_valid_one() {
         )
         .unwrap()
         .state;
-    assert_eq!(s1.rnd, 1);
+    assert_eq!(s1.rnd(), 1);
     // In its own round, no proof is evidence against the leader it trusts.
     let step = a
         .on_message(&s1, Peer::Proposer(P1), &accept(1, 0, batch("B"), vec![]))
         .unwrap();
-    assert_eq!(step.state.rnd, 2);
+    assert_eq!(step.state.rnd(), 2);
     assert!(matches!(
         step.effects[1],
         LogEffect::TrustChanged {
@@ -372,7 +373,8 @@ fn trust_changes_on_an_invalid_proof_and_votes_on_a_valid_one() {
         )
         .unwrap();
     assert_eq!(
-        closed.state.rnd, 2,
+        closed.state.rnd(),
+        2,
         "slot 0 is closed: no ACCEPT for it is valid"
     );
     let wrong = a
@@ -382,7 +384,7 @@ fn trust_changes_on_an_invalid_proof_and_votes_on_a_valid_one() {
             &accept(1, 1, batch("B"), proof.clone()),
         )
         .unwrap();
-    assert_eq!(wrong.state.rnd, 2, "slot 1 is forced to A");
+    assert_eq!(wrong.state.rnd(), 2, "slot 1 is forced to A");
     let step = a
         .on_message(
             &s1,
@@ -391,14 +393,14 @@ fn trust_changes_on_an_invalid_proof_and_votes_on_a_valid_one() {
         )
         .unwrap();
     assert_eq!(
-        step.state.votes[&1],
+        step.state.votes()[&1],
         Vote {
             round: 1,
             value: batch("A")
         }
     );
     assert_eq!(
-        step.state.votes[&0],
+        step.state.votes()[&0],
         Vote {
             round: 0,
             value: batch("A")
@@ -412,7 +414,7 @@ fn trust_changes_on_an_invalid_proof_and_votes_on_a_valid_one() {
         )
         .unwrap();
     assert_eq!(
-        free.state.votes[&2],
+        free.state.votes()[&2],
         Vote {
             round: 1,
             value: LogValue::Noop
@@ -440,13 +442,13 @@ fn learns_per_slot_detects_equivocation_and_reports_only_open_slots() {
         t = learn(&t, from, 0, "A").unwrap().state;
     }
     assert_eq!(
-        t.learner.decided(0),
+        t.learner().decided(0),
         Some(&Decision {
             round: 0,
             value: batch("A")
         })
     );
-    assert_eq!(t.learner.decided_prefix(), 1);
+    assert_eq!(t.learner().decided_prefix(), 1);
     assert!(
         learn(&t, 3, 0, "Z").is_none(),
         "a decided slot learns nothing more"
@@ -454,7 +456,7 @@ fn learns_per_slot_detects_equivocation_and_reports_only_open_slots() {
     // Two values in slot 1 of the current round: the leader equivocated.
     let u = learn(&t, 0, 1, "B").unwrap().state;
     let step = learn(&u, 1, 1, "Z").unwrap();
-    assert_eq!(step.state.rnd, 1);
+    assert_eq!(step.state.rnd(), 1);
     let p = promise_sent(&step.effects);
     assert_eq!(p.decided_prefix, 1);
     assert_eq!(
@@ -463,7 +465,7 @@ fn learns_per_slot_detects_equivocation_and_reports_only_open_slots() {
         "slot 0 is decided"
     );
     assert_eq!(
-        step.state.votes.len(),
+        step.state.votes().len(),
         2,
         "the vote of a decided slot is kept"
     );
@@ -479,10 +481,14 @@ fn learns_per_slot_detects_equivocation_and_reports_only_open_slots() {
         )
         .unwrap()
         .state;
-    assert_eq!(caught.learner.decided_prefix(), 0, "slot 0 is still a hole");
+    assert_eq!(
+        caught.learner().decided_prefix(),
+        0,
+        "slot 0 is still a hole"
+    );
     let restarted = LogAcceptorState::recover(&t.durable());
-    assert_eq!(restarted.votes, t.votes);
-    assert_eq!(restarted.learner.decided_prefix(), 0);
+    assert_eq!(restarted.votes(), t.votes());
+    assert_eq!(restarted.learner().decided_prefix(), 0);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -564,7 +570,11 @@ fn newround_is_verified_once_and_later_accepts_name_it_by_digest() {
         )
         .expect("a valid NEWROUND is kept and its ACCEPT voted");
     assert_eq!(votes_in(&step.effects), vec![(0, batch("A"))]);
-    let kept = step.state.round_proof.clone().expect("the proof is kept");
+    let kept = step
+        .state
+        .round_proof()
+        .cloned()
+        .expect("the proof is kept");
     assert_eq!(kept.digest, LogProof::from(q.clone()).digest());
     // A second NEWROUND of the round is ignored: the first proof stays.
     let other_q = vec![
@@ -612,7 +622,7 @@ fn newround_is_verified_once_and_later_accepts_name_it_by_digest() {
             &by_digest(1, 0, batch("Z"), &q),
         )
         .expect("a trust change");
-    assert_eq!(bad.state.rnd, 2);
+    assert_eq!(bad.state.rnd(), 2);
     // Without the NEWROUND, ACCEPTs by digest are ignored.
     assert!(
         a.on_message(&s, Peer::Proposer(P1), &by_digest(1, 1, batch("B"), &q))
@@ -642,9 +652,9 @@ fn a_newround_with_a_bad_proof_is_evidence_and_votes_nothing() {
     let step = a
         .on_message(&in_round_1, Peer::Proposer(P1), &bad)
         .expect("a trust change");
-    assert_eq!(step.state.rnd, 2);
+    assert_eq!(step.state.rnd(), 2);
     assert!(votes_in(&step.effects).is_empty());
-    assert!(step.state.round_proof.is_none());
+    assert!(step.state.round_proof().is_none());
     assert!(step.effects.iter().any(|e| matches!(
         e,
         LogEffect::TrustChanged {
@@ -708,7 +718,7 @@ fn a_repeated_accept_is_answered_with_the_learn_or_the_decision() {
     learned = a
         .on_message(&learned, Peer::Acceptor(AcceptorId(3)), &learn)
         .map_or(learned, |step| step.state);
-    assert!(learned.learner.decided(0).is_some());
+    assert!(learned.learner().decided(0).is_some());
     assert!(matches!(
         a.repeated_accept(&learned, &accept(0, 0, batch("A"), vec![])),
         Some(Repeat::Decided { slot: 0, .. })
@@ -740,14 +750,14 @@ fn refuses_a_vote_that_would_break_its_byte_bounds() {
     let s = vote(&s, 0, sized(10)).expect("voted").state;
     assert!(vote(&s, 1, sized(10)).is_none());
     let s = vote(&s, 1, sized(1)).expect("voted").state;
-    assert_eq!(s.votes.len(), 2);
+    assert_eq!(s.votes().len(), 2);
     // Its vote in a slot is replaced, not added to: 20 bytes in slot 0 fit (20 + 10), in
     // slot 2 they do not (19 + 10 + 20).
     assert!(a.limits.admit(&s, 0, &sized(11)));
     assert!(!a.limits.admit(&s, 2, &sized(11)));
     // A refused size is no excuse for a second value in a round: equivocation is evidence.
     let step = vote(&s, 0, sized(12)).expect("a trust change");
-    assert_eq!(step.state.rnd, 1);
+    assert_eq!(step.state.rnd(), 1);
     // A decided slot's vote is no longer open: slot 0 decided, the bytes of slot 2 fit.
     let mut s = s;
     for b in 0..3 {
@@ -760,6 +770,6 @@ fn refuses_a_vote_that_would_break_its_byte_bounds() {
             s = step.state;
         }
     }
-    assert_eq!(s.learner.decided_prefix(), 1);
+    assert_eq!(s.learner().decided_prefix(), 1);
     assert!(vote(&s, 2, sized(10)).is_some());
 }

@@ -102,7 +102,11 @@ fn the_trusted_proposer_killed_trust_moves_on_and_clients_are_served() {
     let acceptor = cluster.server(NodeId::new(Role::Acceptor, 0)).unwrap();
     let state = acceptor.state();
     let (log, _) = state.acceptor().unwrap();
-    assert!(log.rnd >= 1, "trust moved past round 0: rnd = {}", log.rnd);
+    assert!(
+        log.rnd() >= 1,
+        "trust moved past round 0: rnd = {}",
+        log.rnd()
+    );
 }
 
 fn acceptor(i: u16) -> NodeId {
@@ -141,12 +145,10 @@ fn assert_one_value_per_slot(cluster: &LocalCluster) {
         let Some((log, _)) = state.acceptor() else {
             continue;
         };
-        for (slot, l) in &log.learner.slots {
-            if let Some(d) = &l.decided {
-                let value = format!("{:?}", d.value);
-                let first = seen.entry(*slot).or_insert_with(|| value.clone());
-                assert_eq!(*first, value, "{node} decided another value in slot {slot}");
-            }
+        for (slot, d) in log.learner().decisions() {
+            let value = format!("{:?}", d.value);
+            let first = seen.entry(slot).or_insert_with(|| value.clone());
+            assert_eq!(*first, value, "{node} decided another value in slot {slot}");
         }
     }
 }
@@ -168,7 +170,7 @@ fn an_acceptor_killed_and_restarted_from_its_store_rejoins_and_catches_up() {
     let (log, _) = restarted.acceptor().unwrap();
     // Slot 0 was decided before the kill: the store holds its vote, or the base above it.
     assert!(
-        log.decided_base >= 1 || log.votes.contains_key(&0),
+        log.decided_base() >= 1 || log.votes().contains_key(&0),
         "the restarted acceptor recovered its votes: {log:?}"
     );
     // Without acceptor 0, no quorum forms unless the restarted one takes part.
@@ -216,7 +218,7 @@ fn a_byzantine_leader_that_equivocates_is_replaced_and_the_service_goes_on() {
     let start = Instant::now();
     for a in 0..4u16 {
         let server = cluster.server(acceptor(a)).unwrap();
-        while server.state().acceptor().unwrap().0.rnd < 1 {
+        while server.state().acceptor().unwrap().0.rnd() < 1 {
             assert!(
                 start.elapsed() < Duration::from_secs(5),
                 "a{} saw no equivocation",
@@ -271,7 +273,7 @@ fn junk_and_forged_datagrams_are_dropped_and_counted() {
     );
     let state = target.state();
     assert_eq!(
-        state.acceptor().unwrap().0.rnd,
+        state.acceptor().unwrap().0.rnd(),
         0,
         "the forged TRUSTCHANGE was ignored"
     );

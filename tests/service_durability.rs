@@ -55,7 +55,7 @@ fn a_restart_of_every_acceptor_loses_no_acknowledged_write() {
     // The acceptors did drop decided votes: what made the writes vanish before.
     let state = cluster.server(acceptor(0)).unwrap().state();
     let (log, _) = state.acceptor().unwrap();
-    assert!(log.decided_base > 0, "no vote was dropped: {log:?}");
+    assert!(log.decided_base() > 0, "no vote was dropped: {log:?}");
 
     for a in 0..4 {
         assert!(cluster.kill(acceptor(a)));
@@ -130,7 +130,7 @@ fn after_a_restart_of_every_acceptor_a_command_is_answered_without_a_trust_chang
     for a in 0..4 {
         let state = cluster.server(acceptor(a)).unwrap().state();
         let (log, replica) = state.acceptor().unwrap();
-        assert_eq!(log.rnd, 0, "acceptor {a} changed trust");
+        assert_eq!(log.rnd(), 0, "acceptor {a} changed trust");
         assert!(
             replica.applied > 32,
             "acceptor {a} applied {}",

@@ -73,8 +73,8 @@ fn unsigned_put(c: u16, seq: u64, len: usize) -> Command {
 fn open_vote_bytes(cluster: &LocalCluster, a: u16) -> usize {
     let state = cluster.server(acceptor(a)).expect("it runs").state();
     let (log, _) = state.acceptor().expect("an acceptor");
-    let d = log.learner.decided_prefix();
-    log.votes
+    let d = log.learner().decided_prefix();
+    log.votes()
         .range(d..)
         .map(|(_, vote)| vote.value.encoded_len())
         .sum()
@@ -127,7 +127,7 @@ fn a_byzantine_leader_cannot_make_an_acceptor_hold_votes_without_bound() {
     let state = target.state();
     let (log, _) = state.acceptor().unwrap();
     assert!(
-        log.votes.values().all(|v| v.value.encoded_len() < 60_000),
+        log.votes().values().all(|v| v.value.encoded_len() < 60_000),
         "it voted a value over the batch limit"
     );
     // The cluster moves past the Byzantine leader and serves clients.

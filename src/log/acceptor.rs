@@ -73,27 +73,18 @@ impl VoteLimits {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(bound(deserialize = "V: Deserialize<'de> + Ord"))]
 pub struct LogAcceptorState<V> {
-    pub rnd: Round,
+    pub(crate) rnd: Round,
     /// Every slot below it was decided and its vote dropped (0 in the model, which never
     /// drops votes). ACCEPTs for those slots are ignored: with the vote gone, a second vote
     /// in its round could not be refused.
-    pub decided_base: Slot,
+    pub(crate) decided_base: Slot,
     /// The last vote in every slot it voted in. Never dropped: a PROMISE must report every
     /// vote at or above the decided prefix.
-    pub votes: BTreeMap<Slot, Vote<V>>,
-    pub learner: LogLearnerState<V>,
+    pub(crate) votes: BTreeMap<Slot, Vote<V>>,
+    pub(crate) learner: LogLearnerState<V>,
     /// The NEWROUND proof it verified for its latest round, if any: ACCEPTs of that round
     /// name it by its digest. Volatile: after a restart, such ACCEPTs are ignored.
-    pub round_proof: Option<RoundProof<V>>,
-}
-
-/// An acceptor's answer to a repeated ACCEPT ([`LogAcceptor::repeated_accept`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Repeat<V> {
-    /// It knows the slot decided: tell the sender.
-    Decided { slot: Slot, decision: Decision<V> },
-    /// It voted as asked: its LEARN again, to the learners.
-    Learn(LogMsg<V>),
+    pub(crate) round_proof: Option<RoundProof<V>>,
 }
 
 /// What survives a crash: stored before any PROMISE or LEARN that depends on it is sent.
@@ -153,18 +144,13 @@ impl<V: Value> LogAcceptorState<V> {
         }
     }
 
-    /// Drops the votes of the decided prefix, which no PROMISE reports (§8), so that the
-    /// durable state stays as small as the undecided slots. `None` if there are none. The next
-    /// [`LogEffect::Persist`] stores the result; until then the store holds more votes, and
-    /// a lower base, which is as safe.
-    pub fn drop_decided_votes(&self) -> Option<Self> {
-        self.drop_decided_votes_below(Slot::MAX)
-    }
-
-    /// As [`Self::drop_decided_votes`], but only below `limit`: a replica drops only what a
-    /// synced snapshot of its applied state covers, so that the decided values stay durable
-    /// on this node (as votes to decide again, or in the snapshot).
-    pub fn drop_decided_votes_below(&self, limit: Slot) -> Option<Self> {
+    /// Drops the votes of the decided prefix below `limit`, which no PROMISE reports (§8),
+    /// so that the durable state stays as small as the undecided slots. A replica drops only
+    /// what a synced snapshot of its applied state covers, so that the decided values stay
+    /// durable on this node (as votes to decide again, or in the snapshot). `None` if there
+    /// are none. The next [`LogEffect::Persist`] stores the result; until then the store
+    /// holds more votes, and a lower base, which is as safe.
+    pub(crate) fn drop_decided_votes_below(&self, limit: Slot) -> Option<Self> {
         let d = self.learner.decided_prefix().min(limit);
         if d <= self.decided_base {
             return None;
@@ -173,6 +159,30 @@ impl<V: Value> LogAcceptorState<V> {
         next.votes = next.votes.split_off(&d);
         next.decided_base = d;
         Some(next)
+    }
+
+    /// Its round: it votes in no lower one.
+    pub fn rnd(&self) -> Round {
+        self.rnd
+    }
+
+    /// Every slot below it was decided and its vote dropped.
+    pub fn decided_base(&self) -> Slot {
+        self.decided_base
+    }
+
+    /// Its last vote in every slot it voted in (and did not drop).
+    pub fn votes(&self) -> &BTreeMap<Slot, Vote<V>> {
+        &self.votes
+    }
+
+    pub fn learner(&self) -> &LogLearnerState<V> {
+        &self.learner
+    }
+
+    /// The NEWROUND proof it verified for its latest round, if any.
+    pub fn round_proof(&self) -> Option<&RoundProof<V>> {
+        self.round_proof.as_ref()
     }
 
     fn voted_in(&self, round: Round, slot: Slot) -> Option<&V> {
@@ -494,40 +504,6 @@ impl<A: Authenticator> LogAcceptor<A> {
             slot,
             decision: decision.clone(),
         })))
-    }
-
-    /// A repeated ACCEPT that changed nothing: a leader resends what it has not seen decided,
-    /// since UDP may have lost the LEARNs. The acceptor answers with the decision of the slot,
-    /// if it knows it, or else its LEARN again, if it cast the vote the ACCEPT asks for. Not an
-    /// action of the model: it only repeats what the acceptor already said or learned.
-    pub fn repeated_accept<V: Value>(
-        &self,
-        s: &LogAcceptorState<V>,
-        msg: &LogMsg<V>,
-    ) -> Option<Repeat<V>> {
-        let (round, slot, value) = match msg {
-            LogMsg::Accept {
-                round, slot, value, ..
-            }
-            | LogMsg::AcceptByDigest {
-                round, slot, value, ..
-            } => (*round, *slot, value),
-            _ => return None,
-        };
-        if let Some(decision) = s.learner.decided(slot) {
-            return Some(Repeat::Decided {
-                slot,
-                decision: decision.clone(),
-            });
-        }
-        let vote = s.votes.get(&slot)?;
-        (vote.round == round && vote.value == *value).then(|| {
-            Repeat::Learn(LogMsg::Learn {
-                round,
-                slot,
-                value: value.clone(),
-            })
-        })
     }
 
     /// A timeout: the leader may have crashed (a log is never finished, so the driver calls

@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 pub struct LogLearnerState<V> {
     /// Every slot below it was decided, and its learner state forgotten (compaction); 0 in
     /// the model, which never compacts.
-    pub base: Slot,
-    pub slots: BTreeMap<Slot, LearnerState<V>>,
+    pub(crate) base: Slot,
+    pub(crate) slots: BTreeMap<Slot, LearnerState<V>>,
 }
 
 impl<V> Default for LogLearnerState<V> {
@@ -27,6 +27,29 @@ impl<V> Default for LogLearnerState<V> {
 }
 
 impl<V: Value> LogLearnerState<V> {
+    /// Every slot below it was decided and forgotten here.
+    pub fn base(&self) -> Slot {
+        self.base
+    }
+
+    /// The decisions it keeps, slot by slot (holes skipped).
+    pub fn decisions(&self) -> impl Iterator<Item = (Slot, &Decision<V>)> {
+        self.slots
+            .iter()
+            .filter_map(|(slot, l)| Some((*slot, l.decided.as_ref()?)))
+    }
+
+    /// How many slots it keeps a learner state for (what compaction bounds).
+    pub fn kept_slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Whether some slot at or above `slot` is known decided (above a hole, if `slot` is the
+    /// decided prefix).
+    pub fn decided_from(&self, slot: Slot) -> bool {
+        self.slots.range(slot..).any(|(_, l)| l.decided.is_some())
+    }
+
     pub fn decided(&self, slot: Slot) -> Option<&Decision<V>> {
         self.slots.get(&slot).and_then(|l| l.decided.as_ref())
     }
@@ -55,14 +78,14 @@ impl<V: Value> LogLearnerState<V> {
 
     /// Compaction: forgets the slots below `slot`, or below the decided prefix if that is
     /// lower (an undecided slot is never forgotten). `None` if nothing is forgotten.
-    pub fn forget_below(&self, slot: Slot) -> Option<Self> {
+    pub(crate) fn forget_below(&self, slot: Slot) -> Option<Self> {
         self.skip_to(slot.min(self.decided_prefix()))
     }
 
     /// State transfer of a whole prefix: an acceptor (trusted, as acceptors only crash) that
     /// applied every slot below `slot` vouches that they are decided, and sent its store, so
     /// their values are no longer needed. `None` if `slot` is not above the base.
-    pub fn skip_to(&self, slot: Slot) -> Option<Self> {
+    pub(crate) fn skip_to(&self, slot: Slot) -> Option<Self> {
         if slot <= self.base {
             return None;
         }

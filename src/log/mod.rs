@@ -8,10 +8,13 @@
 //! - [`rules`]: `Allowed` slot by slot, closed slots, and `ValidProof` for a slot.
 //! - [`step`]: the effects of a log step.
 //! - [`learner`], [`acceptor`], [`proposer`]: the step functions of each agent.
+//! - [`face`]: the log's one face for a driver that builds on it (the service): every call a
+//!   step function.
 //! - [`node`]: the log as a [`crate::protocol::Protocol`], its agents as stateright actors.
 
 pub mod acceptor;
 pub mod changes;
+pub mod face;
 pub mod learner;
 pub mod message;
 pub mod node;

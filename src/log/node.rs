@@ -13,7 +13,6 @@ use crate::protocol::{self, Protocol, StepOf};
 use crate::rules::Rules;
 use crate::step::Peer;
 use crate::types::Value;
-use stateright::actor::{Id, Out};
 use std::marker::PhantomData;
 
 /// The replicated log, with batches `B` and acceptors that authenticate with `A`.
@@ -105,42 +104,5 @@ impl<B: Value, A: Authenticator> Protocol for Log<B, A> {
             value = %decided.decision.value,
             "decided"
         );
-    }
-}
-
-impl<B: Value, A: Authenticator> LogNode<B, A> {
-    /// A proposer's new batch, proposed in the round it leads ([`LogProposer::submit`]).
-    /// `None` if it is not a proposer or leads no round.
-    pub fn submit(
-        &self,
-        id: Id,
-        state: &LogNodeState<B>,
-        batch: B,
-        o: &mut Out<Self>,
-    ) -> Option<LogNodeState<B>> {
-        let (LogRole::Proposer(proposer), LogNodeState::Proposer(s)) = (&self.role, state) else {
-            return None;
-        };
-        let step = proposer.submit(s, batch)?;
-        Some(self.proposer_step(id, step, o))
-    }
-
-    /// A proposer's step on `msg` from `src`, with `batches` as its pending values (what a
-    /// new round's plan proposes). `None` if it is not a proposer or the message changes
-    /// nothing.
-    pub fn proposer_on_msg(
-        &self,
-        id: Id,
-        state: &LogNodeState<B>,
-        src: Id,
-        msg: &LogMsg<LogValue<B>>,
-        batches: &[B],
-        o: &mut Out<Self>,
-    ) -> Option<LogNodeState<B>> {
-        let (LogRole::Proposer(proposer), LogNodeState::Proposer(s)) = (&self.role, state) else {
-            return None;
-        };
-        let step = proposer.on_message_with(s, self.topology.peer(src), msg, batches)?;
-        Some(self.proposer_step(id, step, o))
     }
 }

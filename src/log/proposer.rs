@@ -27,9 +27,9 @@ pub struct LogProposer<B> {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(bound(deserialize = "B: Deserialize<'de> + Ord"))]
 pub struct LogProposerState<B> {
-    pub promises: BTreeMap<Round, BTreeMap<AcceptorId, LogPromise<LogValue<B>>>>,
+    pub(crate) promises: BTreeMap<Round, BTreeMap<AcceptorId, LogPromise<LogValue<B>>>>,
     /// The highest round it proposed in; lower rounds are over for it.
-    pub leading: Option<Leading<LogValue<B>>>,
+    pub(crate) leading: Option<Leading<LogValue<B>>>,
 }
 
 /// The round a proposer proposed in last, with what it needs to go on proposing there: the
@@ -38,14 +38,29 @@ pub struct LogProposerState<B> {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(bound(deserialize = "V: Deserialize<'de>"))]
 pub struct Leading<V> {
-    pub proof: RoundProof<V>,
-    pub next_slot: Slot,
+    pub(crate) proof: RoundProof<V>,
+    pub(crate) next_slot: Slot,
+}
+
+impl<B> Default for LogProposerState<B> {
+    /// No PROMISE collected, no round led.
+    fn default() -> Self {
+        LogProposerState {
+            promises: BTreeMap::new(),
+            leading: None,
+        }
+    }
 }
 
 impl<B> LogProposerState<B> {
     /// The highest round it proposed in.
     pub fn proposed(&self) -> Option<Round> {
         self.leading.as_ref().map(|l| l.proof.round)
+    }
+
+    /// The slot its next batch goes to, in the round it leads; `None` if it leads none.
+    pub fn next_slot(&self) -> Option<Slot> {
+        self.leading.as_ref().map(|l| l.next_slot)
     }
 }
 
@@ -95,10 +110,7 @@ pub fn plan<B: Value>(
 impl<B: Value> LogProposer<B> {
     /// `ProposeFast`: `leader(0)` sends its batches to slots 0, 1, … with no proof.
     pub fn start(&self) -> LogProposerStep<B> {
-        let mut state = LogProposerState {
-            promises: BTreeMap::new(),
-            leading: None,
-        };
+        let mut state = LogProposerState::default();
         if self.cluster.leader(0) != self.id {
             return LogStep::new(state);
         }

@@ -4,15 +4,19 @@
 //!
 //! - [`command`], [`kv`]: commands, batches and the state machine.
 //! - [`msg`]: the service's messages around the log protocol's.
-//! - [`replica`], [`queue`]: what an acceptor and a proposer add to the log actor;
-//!   [`transfer`]: a copy of the store sent in parts to a replica that lags.
-//! - [`node`]: the service's actor, which runs the model-checked log actor unchanged.
+//! - [`node`]: the service's actor, which routes by role to its two sides:
+//!   [`acceptor`] (what the service adds around the log acceptor) and [`proposer`] (around
+//!   the log proposer). Both reach the log only through [`crate::log::face`].
+//! - [`replica`], [`queue`]: the acceptor's replica of the store and the proposer's command
+//!   queue; [`transfer`]: a copy of the store sent in parts to a replica that lags.
 
+pub mod acceptor;
 pub mod client;
 pub mod command;
 pub mod kv;
 pub mod msg;
 pub mod node;
+pub mod proposer;
 pub mod queue;
 pub mod replica;
 pub mod server;

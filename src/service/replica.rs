@@ -99,8 +99,8 @@ impl Replica {
     ) -> Vec<Outgoing> {
         let mut replies = Vec::new();
         // Below the learner's base the values are gone: only a transfer can bring them.
-        while self.applied >= log.learner.base {
-            let Some(decision) = log.learner.decided(self.applied) else {
+        while self.applied >= log.learner().base() {
+            let Some(decision) = log.learner().decided(self.applied) else {
                 break;
             };
             replies.extend(self.apply_next(&decision.value, me, acceptors, keys));
@@ -187,15 +187,11 @@ impl Replica {
     /// Whether this replica lags: the log has a decided slot above a hole, or the values it
     /// needs next were forgotten. Where to catch up from.
     pub fn lagging(&self, log: &LogAcceptorState<SlotValue>) -> Option<Slot> {
-        if self.applied < log.learner.base {
+        if self.applied < log.learner().base() {
             return Some(self.applied);
         }
-        let d = log.learner.decided_prefix();
-        let above_hole = log
-            .learner
-            .slots
-            .range(d..)
-            .any(|(_, slot)| slot.decided.is_some());
+        let d = log.learner().decided_prefix();
+        let above_hole = log.learner().decided_from(d);
         // A client that resent a command suspects this replica may lag too (the LEARNs of
         // the last slot may all have been lost): ask before suspecting the leader.
         (above_hole || !self.waiting.is_empty()).then_some(d)
@@ -209,13 +205,13 @@ impl Replica {
         log: &LogAcceptorState<SlotValue>,
         from: Slot,
     ) -> Option<ServiceMsg> {
-        if from < log.learner.base {
+        if from < log.learner().base() {
             return None;
         }
         let mut decisions: Vec<Decision<SlotValue>> = Vec::new();
         let mut bytes = 0;
         let mut slot = from;
-        while let Some(decision) = log.learner.decided(slot) {
+        while let Some(decision) = log.learner().decided(slot) {
             let size = encoded_len(decision);
             if !decisions.is_empty() && bytes + size > CATCH_UP_BYTES {
                 break;
@@ -239,7 +235,7 @@ impl Replica {
     pub fn relearn(&self, log: &LogAcceptorState<SlotValue>, from: Slot) -> Vec<LogMsg<SlotValue>> {
         let mut learns = Vec::new();
         let mut bytes = 0;
-        for (slot, vote) in log.votes.range(from..) {
+        for (slot, vote) in log.votes().range(from..) {
             let size = encoded_len(&vote.value);
             if !learns.is_empty() && bytes + size > CATCH_UP_BYTES {
                 break;

@@ -8,7 +8,6 @@ use super::checks::{Announced, Prefixes, Property, Violation, unsynced};
 use super::client::{ByzantineClient, Datagram, SimClient};
 use super::disk::{DiskFault, DiskStop, SimDisk, Synced};
 use super::net::Network;
-use crate::log::node::LogNodeState;
 use crate::runtime::codec::WireCodec;
 use crate::runtime::effects::{self, Timers, Transport};
 use crate::runtime::event_loop::Codec;
@@ -786,10 +785,7 @@ impl World {
         self.nodes
             .iter()
             .filter_map(|n| match n.state.as_ref()? {
-                ServiceState::Acceptor {
-                    log: LogNodeState::Acceptor(a),
-                    ..
-                } => Some(a.decided_base),
+                ServiceState::Acceptor { log, .. } => Some(log.decided_base()),
                 _ => None,
             })
             .min()
@@ -835,11 +831,7 @@ const OPENING: Duration = Duration::from_millis(500);
 /// votes of every slot its replica applied, before a snapshot covers them, and saves that
 /// (first, as the actor's one save of a step is).
 fn compact_applied(state: &mut ServiceState, out: Out<ServiceNode>) -> Out<ServiceNode> {
-    let ServiceState::Acceptor {
-        log: LogNodeState::Acceptor(log),
-        replica,
-    } = state
-    else {
+    let ServiceState::Acceptor { log, replica } = state else {
         return out;
     };
     let Some(next) = log.drop_decided_votes_below(replica.applied) else {
@@ -887,11 +879,7 @@ fn sends_first(out: Out<ServiceNode>) -> Out<ServiceNode> {
 /// The broken replica of [`BrokenDriver::ApplyTwice`]: when a step applied slots, the last one
 /// is applied once more (and so the replica's count of applied slots runs one ahead).
 fn apply_last_twice(node: &SimNode, state: &mut ServiceState) {
-    let ServiceState::Acceptor {
-        log: LogNodeState::Acceptor(log),
-        replica,
-    } = state
-    else {
+    let ServiceState::Acceptor { log, replica } = state else {
         return;
     };
     let Some(slot) = replica.applied.checked_sub(1) else {

@@ -1,0 +1,150 @@
+//! What the service adds around a log proposer: a [`Queue`] of clients' commands, batched
+//! and proposed while few slots are in flight, proposed again in a new round's plan, and
+//! resent while not seen decided (UDP may lose them). The log is reached only through its
+//! proposer's step functions ([`crate::log::face`]).
+
+use super::msg::ServiceMsg;
+use super::node::{ServiceNode, ServiceState, ServiceTimer, lift};
+use super::queue::Queue;
+use crate::log::message::LogMsg;
+use crate::log::proposer::{LogProposer, LogProposerState, LogProposerStep};
+use crate::service::command::Batch;
+use crate::step::{Peer, To};
+use stateright::actor::{Id, Out};
+
+/// The service's proposer `id`; `proposer` is `None` for a node that only learns, which
+/// queues what clients send and never proposes.
+pub(super) struct ProposerSide<'a> {
+    pub node: &'a ServiceNode,
+    pub proposer: Option<&'a LogProposer<Batch>>,
+    pub id: Id,
+}
+
+impl ProposerSide<'_> {
+    pub fn start(&self, o: &mut Out<ServiceNode>) -> ServiceState {
+        let log = match self.proposer {
+            Some(proposer) => self.carry_out(proposer.start(), o),
+            None => LogProposerState::default(),
+        };
+        let every = self.node.tuning.retransmit;
+        o.set_timer(ServiceTimer::Tick, every..every + every / 2);
+        ServiceState::Proposer {
+            log,
+            queue: Queue::default(),
+        }
+    }
+
+    pub fn on_msg(
+        &self,
+        log: &mut LogProposerState<Batch>,
+        queue: &mut Queue,
+        src: Id,
+        msg: ServiceMsg,
+        o: &mut Out<ServiceNode>,
+    ) {
+        let from = self.node.log.topology.peer(src);
+        match (from, msg) {
+            (Peer::Acceptor(a), ServiceMsg::Log(LogMsg::Learn { round, slot, value })) => {
+                queue.learn(self.node.quorum(), a, round, slot, &value);
+            }
+            (Peer::Acceptor(_), ServiceMsg::Decisions { first, decisions }) => {
+                for (slot, decision) in (first..).zip(&decisions) {
+                    queue.decided(slot, decision);
+                }
+            }
+            (from, ServiceMsg::Log(m)) => self.on_log(log, queue, from, &m, o),
+            // One too large is dropped: an acceptor, which the client asks on its resend,
+            // answers it (a proposer does not answer clients).
+            (Peer::Client, ServiceMsg::Request(command))
+                if Some(command.client) == self.node.client_of(src)
+                    && self.node.too_large(&command).is_none() =>
+            {
+                queue.push(command);
+            }
+            _ => {}
+        }
+        self.flush(log, queue, o);
+    }
+
+    /// Resends what was not seen decided since the last tick: UDP may lose it.
+    pub fn on_tick(&self, queue: &mut Queue, o: &mut Out<ServiceNode>) {
+        let acceptors = self.node.log.topology.recipients(self.id, To::Acceptors);
+        for msg in queue.unacked_since_last_tick() {
+            for a in &acceptors {
+                o.send(*a, ServiceMsg::Log(msg.clone()));
+            }
+        }
+        let every = self.node.tuning.retransmit;
+        o.set_timer(ServiceTimer::Tick, every..every + every / 2);
+    }
+
+    /// A log message for the proposer: a new round's plan proposes every pending command.
+    fn on_log(
+        &self,
+        log: &mut LogProposerState<Batch>,
+        queue: &mut Queue,
+        from: Peer,
+        msg: &LogMsg<crate::service::msg::SlotValue>,
+        o: &mut Out<ServiceNode>,
+    ) {
+        let Some(proposer) = self.proposer else {
+            return;
+        };
+        let before = log.proposed();
+        let tuning = &self.node.tuning;
+        let pending = queue.batches(tuning.max_batch, self.node.max_batch_bytes());
+        let mut out = Out::new();
+        if let Some(step) = proposer.on_message_with(log, from, msg, &pending) {
+            self.node.log.apply(self.id, &step, None, &mut out);
+            *log = step.state;
+        }
+        if log.proposed() != before {
+            queue.pending.clear();
+            queue.unacked.clear();
+        }
+        queue.record(&out);
+        lift(out, o);
+    }
+
+    /// Proposes pending commands while few slots are in flight.
+    fn flush(
+        &self,
+        log: &mut LogProposerState<Batch>,
+        queue: &mut Queue,
+        o: &mut Out<ServiceNode>,
+    ) {
+        let Some(proposer) = self.proposer else {
+            return;
+        };
+        let tuning = &self.node.tuning;
+        while let Some(next_slot) = log.next_slot() {
+            if queue.pending.is_empty() || queue.in_flight(next_slot) >= tuning.max_in_flight {
+                return;
+            }
+            let Some(batch) = queue.take_batch(tuning.max_batch, self.node.max_batch_bytes())
+            else {
+                return;
+            };
+            let Some(step) = proposer.submit(log, batch) else {
+                return;
+            };
+            let mut out = Out::new();
+            self.node.log.apply(self.id, &step, None, &mut out);
+            *log = step.state;
+            queue.record(&out);
+            lift(out, o);
+        }
+    }
+
+    /// Carries out a step of the log proposer and returns its state.
+    fn carry_out(
+        &self,
+        step: LogProposerStep<Batch>,
+        o: &mut Out<ServiceNode>,
+    ) -> LogProposerState<Batch> {
+        let mut out = Out::new();
+        self.node.log.apply(self.id, &step, None, &mut out);
+        lift(out, o);
+        step.state
+    }
+}
