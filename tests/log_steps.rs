@@ -773,3 +773,57 @@ fn refuses_a_vote_that_would_break_its_byte_bounds() {
     assert_eq!(s.learner().decided_prefix(), 1);
     assert!(vote(&s, 2, sized(10)).is_some());
 }
+
+/// The decisions a step reports, in order.
+fn decided_in(effects: &[LogEffect<V>]) -> Vec<(Slot, V)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            LogEffect::Decided(d) => Some((d.slot, d.decision.value.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_face_installs_decisions_and_compacts_only_what_is_decided() {
+    let a = acceptor();
+    let s = voted_twice();
+    let decision = |v: &str| Decision {
+        round: 0,
+        value: batch(v),
+    };
+    // Nothing decided: compaction has nothing to drop nor forget.
+    assert!(a.compact(&s, Slot::MAX, Some(5)).is_none());
+    // A peer's decisions of slots 0 and 1, reported in order; taking them again is no step.
+    let decisions = [decision("A"), decision("B")];
+    let installed = a.install_decisions(&s, 0, &decisions).expect("learned");
+    assert_eq!(
+        decided_in(&installed.effects),
+        vec![(0, batch("A")), (1, batch("B"))]
+    );
+    let s = installed.state;
+    assert_eq!(s.learner().decided_prefix(), 2);
+    assert!(a.install_decisions(&s, 0, &decisions).is_none());
+    // Votes are dropped only below the limit (what a synced snapshot covers), and stored.
+    let step = a
+        .compact(&s, 1, None)
+        .expect("the vote of slot 0 is dropped");
+    assert_eq!(step.effects, vec![LogEffect::Persist]);
+    let s = step.state;
+    assert_eq!((s.decided_base(), s.votes().len()), (1, 1));
+    assert_eq!(s.learner().base(), 0, "forgets nothing unless asked");
+    assert!(a.compact(&s, 1, None).is_none());
+    // Forgetting stops at the decided prefix, never at an undecided slot.
+    let s = a.compact(&s, Slot::MAX, Some(5)).expect("compacted").state;
+    assert_eq!((s.decided_base(), s.learner().base()), (2, 2));
+    assert!(s.votes().is_empty());
+    // Decisions below the learner's base are the driver's: the log takes none of them.
+    assert!(a.install_decisions(&s, 0, &decisions).is_none());
+    // A snapshot up to slot 10 makes every slot below it known decided; not one behind.
+    assert!(a.install_snapshot(&s, 2).is_none());
+    let step = a.install_snapshot(&s, 10).expect("skips ahead");
+    assert!(step.effects.is_empty());
+    assert_eq!(step.state.learner().decided_prefix(), 10);
+    assert!(step.state.learner().knows_decided(9));
+}
