@@ -4,7 +4,8 @@
 //!
 //! - [`command`], [`kv`]: commands, batches and the state machine.
 //! - [`msg`]: the service's messages around the log protocol's.
-//! - [`node`]: the service's actor, which routes by role to its two sides:
+//! - [`node`]: a server: its tuning, state by role and timers; [`routing`]: the server as a
+//!   stateright actor, which routes each input by role to one of its two sides:
 //!   [`acceptor`] (what the service adds around the log acceptor) and [`proposer`] (around
 //!   the log proposer). Both reach the log only through [`crate::log::face`].
 //! - [`replica`], [`queue`]: the acceptor's replica of the store and the proposer's command
@@ -19,6 +20,7 @@ pub mod node;
 pub mod proposer;
 pub mod queue;
 pub mod replica;
+pub mod routing;
 pub mod server;
 pub mod store;
 pub mod transfer;

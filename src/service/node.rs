@@ -1,17 +1,10 @@
-//! The service's actor: a server of the replicated key-value service, an acceptor or a
-//! proposer of the log with what the service adds around it (PROTOCOL.md §8). This file only
-//! routes, by role, to the two sides:
-//! - [`super::acceptor`]: a replica of the store around the log acceptor, catch-up and
-//!   compaction;
-//! - [`super::proposer`]: a command queue around the log proposer.
-//!
-//! Both reach the log only through its face ([`crate::log::face`]) and carry out its steps
-//! with the log actor's own [`crate::protocol::node::Node::apply`].
+//! A server of the replicated key-value service (PROTOCOL.md §8): an acceptor or a proposer
+//! of the log, its tuning, its state by role, its timers, and what both of its sides share.
+//! The sides are [`super::acceptor`] and [`super::proposer`]; [`super::routing`] makes the
+//! server a stateright actor that routes each input to its side.
 
-use super::acceptor::AcceptorSide;
 use super::command::{Batch, Command, CommandKeys};
 use super::msg::{ServiceMsg, SlotValue};
-use super::proposer::ProposerSide;
 use super::queue::Queue;
 use super::replica::{Outgoing, Replica};
 use super::store::ServiceDurable;
@@ -22,8 +15,7 @@ use crate::log::node::{LogNode, LogRole};
 use crate::log::proposer::LogProposerState;
 use crate::node::NodeTimer;
 use crate::types::ClientId;
-use stateright::actor::{Actor, Command as OutCommand, Id, Out};
-use std::borrow::Cow;
+use stateright::actor::{Command as OutCommand, Id, Out};
 use std::time::Duration;
 
 /// How the service batches and compacts.
@@ -154,31 +146,6 @@ impl ServiceNode {
             LogRole::Learner(rules) => rules.quorum,
         }
     }
-
-    /// The acceptor side of this server, if it is an acceptor.
-    fn acceptor_side(&self, id: Id) -> Option<AcceptorSide<'_>> {
-        match &self.log.role {
-            LogRole::Acceptor(acceptor) => Some(AcceptorSide {
-                node: self,
-                acceptor,
-                id,
-            }),
-            _ => None,
-        }
-    }
-
-    /// The proposer side of this server: every server that is not an acceptor.
-    fn proposer_side(&self, id: Id) -> ProposerSide<'_> {
-        let proposer = match &self.log.role {
-            LogRole::Proposer(proposer) => Some(proposer),
-            _ => None,
-        };
-        ProposerSide {
-            node: self,
-            proposer,
-            id,
-        }
-    }
 }
 
 /// The log actor's commands, as this actor's.
@@ -193,59 +160,6 @@ pub(super) fn lift(out: Out<LogNode<Batch, HmacSha256>>, o: &mut Out<ServiceNode
                 snapshot: None,
             }),
             OutCommand::ChooseRandom(..) => {}
-        }
-    }
-}
-
-impl Actor for ServiceNode {
-    type Msg = ServiceMsg;
-    type State = ServiceState;
-    type Timer = ServiceTimer;
-    type Storage = ServiceDurable;
-    type Random = ();
-
-    fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
-        match self.acceptor_side(id) {
-            Some(acceptor) => acceptor.start(storage.as_ref(), o),
-            None => self.proposer_side(id).start(o),
-        }
-    }
-
-    fn on_msg(
-        &self,
-        id: Id,
-        state: &mut Cow<Self::State>,
-        src: Id,
-        msg: Self::Msg,
-        o: &mut Out<Self>,
-    ) {
-        match (state.to_mut(), self.acceptor_side(id)) {
-            (ServiceState::Acceptor { log, replica }, Some(side)) => {
-                side.on_msg(log, replica, src, msg, o)
-            }
-            (ServiceState::Proposer { log, queue }, None) => {
-                self.proposer_side(id).on_msg(log, queue, src, msg, o)
-            }
-            // A state always matches its role (`on_start` made it).
-            _ => {}
-        }
-    }
-
-    fn on_timeout(
-        &self,
-        id: Id,
-        state: &mut Cow<Self::State>,
-        timer: &Self::Timer,
-        o: &mut Out<Self>,
-    ) {
-        match (state.to_mut(), self.acceptor_side(id)) {
-            (ServiceState::Acceptor { log, replica }, Some(side)) => {
-                side.on_timeout(log, replica, timer, o)
-            }
-            (ServiceState::Proposer { queue, .. }, None) => {
-                self.proposer_side(id).on_tick(queue, o)
-            }
-            _ => {}
         }
     }
 }

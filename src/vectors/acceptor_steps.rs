@@ -4,9 +4,9 @@
 //! menu, so bad proofs, forged LEARNs and TRUSTCHANGEs from proposers are among them), plus
 //! hand-made inputs for the branches a walk rarely meets.
 
+use super::findings::{Findings, compare, domain_auth_of};
 use super::json;
 use super::parse::{self, Parsed};
-use super::verify::{Findings, compare, domain_auth_of};
 use super::walk::{self, Keep, WalkPlan, select};
 use super::{convert, domain_auth, with_header};
 use crate::acceptor::{Acceptor, AcceptorState};

@@ -5,9 +5,9 @@
 //! order: stateright's network iterates in a per-process order, and its checker's threads
 //! would change which of several counterexamples is found first.
 
+use super::findings::{Findings, compare};
 use super::json;
 use super::parse::{self, Parsed};
-use super::verify::{Findings, compare};
 use super::walk::sorted_actions;
 use super::with_header;
 use crate::message::Msg;

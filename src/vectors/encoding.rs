@@ -3,9 +3,9 @@
 //! sends them (`runtime::wire::encode` of a `ServiceMsg` under per-pair channel keys), with
 //! datagrams the runtime must drop.
 
+use super::findings::{Findings, compare, domain_auth_of};
 use super::json;
 use super::parse::{self, Parsed};
-use super::verify::{Findings, compare, domain_auth_of};
 use super::{domain_auth, with_header};
 use crate::auth::{Authenticator, HmacSha256};
 use crate::log::message::encode_log_promise;

@@ -3,9 +3,9 @@
 //! prefix, else `Allowed` over the votes reported for the slot) and `ValidProof(r, s, v, Q)`.
 
 use super::domain_auth;
+use super::findings::{Findings, compare};
 use super::json;
 use super::parse::{self, Parsed};
-use super::verify::{Findings, compare};
 use crate::auth::{HmacSha256, Mac};
 use crate::log::Slot;
 use crate::log::message::{LogPromise, SlotVote};

@@ -14,13 +14,15 @@
 //! - [`walk`]: a deterministic sample of the states the model reaches.
 //! - [`allowed`], [`acceptor_steps`], [`encoding`], [`counterexamples`]: one file each;
 //!   [`log_allowed`]: the replicated log's part of `allowed.json`.
-//! - [`verify`]: runs this implementation against stored vector files.
+//! - [`verify`]: runs this implementation against stored vector files; [`findings`]: what
+//!   each file's checker reports.
 
 pub mod acceptor_steps;
 pub mod allowed;
 pub mod convert;
 pub mod counterexamples;
 pub mod encoding;
+pub mod findings;
 pub mod json;
 pub mod log_allowed;
 pub mod parse;

@@ -2,16 +2,13 @@
 //! project's own functions, and what they return is compared with the expected result. Each
 //! checker returns one line per disagreement (empty: the file holds).
 
+use super::findings::{Findings, compare, domain_auth_of};
 use super::parse::{self, Parsed};
 use super::{
     FORMAT_VERSION, acceptor_steps, counterexamples, encoding, format_of, json, log_allowed,
 };
-use crate::auth::HmacSha256;
 use crate::rules::{Rules, allowed, distinct_acceptors, valid_proof};
 use serde_json::Value as Json;
-
-/// Disagreements found in one file.
-pub type Findings = Vec<String>;
 
 fn check_header(doc: &Json, format: &str) -> Parsed<()> {
     let found = parse::str_field(doc, "format")?;
@@ -23,18 +20,6 @@ fn check_header(doc: &Json, format: &str) -> Parsed<()> {
         return Err(format!("version {version}, expected {FORMAT_VERSION}"));
     }
     Ok(())
-}
-
-/// Compares one expected field with what the implementation computed.
-pub fn compare(findings: &mut Findings, id: &str, what: &str, expected: &Json, actual: &Json) {
-    if expected != actual {
-        findings.push(format!("{id}: {what}: expected {expected}, got {actual}"));
-    }
-}
-
-/// The domain key of a file.
-pub fn domain_auth_of(doc: &Json) -> Parsed<HmacSha256> {
-    HmacSha256::new(&parse::hex_field(doc, "domain_key")?).map_err(|e| e.to_string())
 }
 
 /// Checks a file's header, then its cases with `check`.
