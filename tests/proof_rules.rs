@@ -202,37 +202,16 @@ fn standard_rules_have_the_documented_sizes() {
 // is `NotAllowed { case }`.
 // ---------------------------------------------------------------------------------------------
 
-struct AllowedRow {
-    name: &'static str,
-    rules: Rules,
-    /// The PROMISEs, all for round `R`, all authentic.
-    proof: Vec<P>,
-    case: AllowedCase,
-    /// `k`.
-    k: Option<Round>,
-    /// The allowed values, `None` for all.
-    only: Option<&'static str>,
-}
-
-impl AllowedRow {
-    fn new(
-        name: &'static str,
-        rules: Rules,
-        proof: Vec<P>,
-        case: AllowedCase,
-        k: Option<Round>,
-        only: Option<&'static str>,
-    ) -> Self {
-        AllowedRow {
-            name,
-            rules,
-            proof,
-            case,
-            k,
-            only,
-        }
-    }
-}
+/// A row: its name, the rules, the PROMISEs (all for round `R`, all authentic), the case, `k`,
+/// and the allowed values (`None` for all).
+struct AllowedRow(
+    &'static str,
+    Rules,
+    Vec<P>,
+    AllowedCase,
+    Option<Round>,
+    Option<&'static str>,
+);
 
 /// The round of the proofs of the Allowed table.
 const R: Round = 5;
@@ -245,75 +224,75 @@ fn allowed_rows() -> Vec<AllowedRow> {
     let s2 = Rules::standard(2);
     vec![
         // ---- f = 1, |Q| = q = 3, threshold |Q| - f = 2.
-        AllowedRow::new("f=1 case 1: nobody voted, everything allowed", s1,
+        AllowedRow("f=1 case 1: nobody voted, everything allowed", s1,
             vec![none(0, R), none(1, R), none(2, R)], NoVotes, None, None),
-        AllowedRow::new("f=1 case 1 with all four acceptors", s1,
+        AllowedRow("f=1 case 1 with all four acceptors", s1,
             vec![none(0, R), none(1, R), none(2, R), none(3, R)], NoVotes, None, None),
-        AllowedRow::new("f=1 case 2: A voted by 2 = |Q|-f of 3, B by 1", s1,
+        AllowedRow("f=1 case 2: A voted by 2 = |Q|-f of 3, B by 1", s1,
             vec![voted(0, R, 2, 'A'), voted(1, R, 2, 'A'), voted(2, R, 2, 'B')], PossiblyChosen, Some(2), Some("A")),
-        AllowedRow::new("f=1 case 2: A voted by 2 of 3, one no vote", s1,
+        AllowedRow("f=1 case 2: A voted by 2 of 3, one no vote", s1,
             vec![voted(0, R, 2, 'A'), none(1, R), voted(2, R, 2, 'A')], PossiblyChosen, Some(2), Some("A")),
-        AllowedRow::new("f=1 case 2: A voted by all 3", s1,
+        AllowedRow("f=1 case 2: A voted by all 3", s1,
             vec![voted(0, R, 1, 'A'), voted(1, R, 1, 'A'), voted(3, R, 1, 'A')], PossiblyChosen, Some(1), Some("A")),
-        AllowedRow::new("f=1 case 2 in round 0 (k = 0 is a vote round too)", s1,
+        AllowedRow("f=1 case 2 in round 0 (k = 0 is a vote round too)", s1,
             vec![voted(0, R, 0, 'B'), voted(1, R, 0, 'B'), none(2, R)], PossiblyChosen, Some(0), Some("B")),
-        AllowedRow::new("f=1 case 2 with |Q| = 4: A by 3 = |Q|-f, B by 1", s1,
+        AllowedRow("f=1 case 2 with |Q| = 4: A by 3 = |Q|-f, B by 1", s1,
             vec![voted(0, R, 2, 'A'), voted(1, R, 2, 'A'), voted(2, R, 2, 'A'), voted(3, R, 2, 'B')], PossiblyChosen, Some(2), Some("A")),
-        AllowedRow::new("f=1 |Q| = 4: A by 2 < |Q|-f = 3 and B by 2, so case 4", s1,
+        AllowedRow("f=1 |Q| = 4: A by 2 < |Q|-f = 3 and B by 2, so case 4", s1,
             vec![voted(0, R, 2, 'A'), voted(1, R, 2, 'A'), voted(2, R, 2, 'B'), voted(3, R, 2, 'B')], Equivocated, Some(2), None),
-        AllowedRow::new("f=1 |Q| = 4: A by 2 < 3, B by 1, one no vote: case 4", s1,
+        AllowedRow("f=1 |Q| = 4: A by 2 < 3, B by 1, one no vote: case 4", s1,
             vec![voted(0, R, 2, 'A'), voted(1, R, 2, 'B'), voted(2, R, 2, 'A'), none(3, R)], Equivocated, Some(2), None),
-        AllowedRow::new("f=1 |Q| = 4: A by 2 < 3, two no votes: case 3", s1,
+        AllowedRow("f=1 |Q| = 4: A by 2 < 3, two no votes: case 3", s1,
             vec![voted(0, R, 2, 'A'), voted(1, R, 2, 'A'), none(2, R), none(3, R)], SingleValue, Some(2), Some("A")),
-        AllowedRow::new("f=1 case 3: one vote for A, below the threshold", s1,
+        AllowedRow("f=1 case 3: one vote for A, below the threshold", s1,
             vec![none(0, R), voted(1, R, 3, 'A'), none(2, R)], SingleValue, Some(3), Some("A")),
-        AllowedRow::new("f=1 case 3 for Z, a value no client proposed", s1,
+        AllowedRow("f=1 case 3 for Z, a value no client proposed", s1,
             vec![none(1, R), none(2, R), voted(3, R, 4, 'Z')], SingleValue, Some(4), Some("Z")),
-        AllowedRow::new("f=1 case 4: A and B once each in k", s1,
+        AllowedRow("f=1 case 4: A and B once each in k", s1,
             vec![voted(0, R, 2, 'A'), voted(1, R, 2, 'B'), none(2, R)], Equivocated, Some(2), None),
-        AllowedRow::new("f=1 case 4: A, B and C in k", s1,
+        AllowedRow("f=1 case 4: A, B and C in k", s1,
             vec![voted(0, R, 2, 'A'), voted(1, R, 2, 'B'), voted(2, R, 2, 'C')], Equivocated, Some(2), None),
         // ---- Highest round wins: votes below k are ignored.
-        AllowedRow::new("f=1 highest round: A by 2 in round 1 ignored, B once in 2 -> case 3 B", s1,
+        AllowedRow("f=1 highest round: A by 2 in round 1 ignored, B once in 2 -> case 3 B", s1,
             vec![voted(0, R, 1, 'A'), voted(1, R, 1, 'A'), voted(2, R, 2, 'B')], SingleValue, Some(2), Some("B")),
-        AllowedRow::new("f=1 highest round: B and C in 4 equivocate, A in 3 ignored", s1,
+        AllowedRow("f=1 highest round: B and C in 4 equivocate, A in 3 ignored", s1,
             vec![voted(0, R, 3, 'A'), voted(1, R, 4, 'B'), voted(2, R, 4, 'C')], Equivocated, Some(4), None),
-        AllowedRow::new("f=1 highest round: B in 1 and 3, A in 2; B by 2 but only 1 in k = 3", s1,
+        AllowedRow("f=1 highest round: B in 1 and 3, A in 2; B by 2 but only 1 in k = 3", s1,
             vec![voted(0, R, 1, 'B'), voted(1, R, 2, 'A'), voted(2, R, 3, 'B')], SingleValue, Some(3), Some("B")),
         // |Q| = 4: threshold 3, A has 2 in k = 4, so case 3.
-        AllowedRow::new("f=1 highest round: A by 2 in 4 beats B in 0 and 3", s1,
+        AllowedRow("f=1 highest round: A by 2 in 4 beats B in 0 and 3", s1,
             vec![voted(0, R, 0, 'B'), voted(1, R, 3, 'B'), voted(2, R, 4, 'A'), voted(3, R, 4, 'A')], SingleValue, Some(4), Some("A")),
         // ---- f = 2, |Q| = q = 5, threshold 3.
-        AllowedRow::new("f=2 case 1", s2,
+        AllowedRow("f=2 case 1", s2,
             (0..5).map(|i| none(i, R)).collect(), NoVotes, None, None),
-        AllowedRow::new("f=2 case 2: A by 3 = |Q|-f of 5, B by 2", s2,
+        AllowedRow("f=2 case 2: A by 3 = |Q|-f of 5, B by 2", s2,
             vec![voted(0, R, 3, 'A'), voted(1, R, 3, 'B'), voted(2, R, 3, 'A'), voted(4, R, 3, 'B'), voted(6, R, 3, 'A')], PossiblyChosen, Some(3), Some("A")),
-        AllowedRow::new("f=2 case 3: A by 2 < 3, others no vote", s2,
+        AllowedRow("f=2 case 3: A by 2 < 3, others no vote", s2,
             vec![voted(0, R, 3, 'A'), voted(1, R, 3, 'A'), none(2, R), none(3, R), none(4, R)], SingleValue, Some(3), Some("A")),
-        AllowedRow::new("f=2 case 4: A by 2, B by 2", s2,
+        AllowedRow("f=2 case 4: A by 2, B by 2", s2,
             vec![voted(0, R, 3, 'A'), voted(1, R, 3, 'A'), voted(2, R, 3, 'B'), voted(3, R, 3, 'B'), none(4, R)], Equivocated, Some(3), None),
-        AllowedRow::new("f=2 |Q| = 6: A by 3 < |Q|-f = 4, B by 1: case 4", s2,
+        AllowedRow("f=2 |Q| = 6: A by 3 < |Q|-f = 4, B by 1: case 4", s2,
             vec![voted(0, R, 3, 'A'), voted(1, R, 3, 'A'), voted(2, R, 3, 'A'), voted(3, R, 3, 'B'), none(4, R), none(5, R)], Equivocated, Some(3), None),
-        AllowedRow::new("f=2 |Q| = 6: A by 4 = |Q|-f: case 2", s2,
+        AllowedRow("f=2 |Q| = 6: A by 4 = |Q|-f: case 2", s2,
             vec![voted(0, R, 3, 'A'), voted(1, R, 3, 'A'), voted(2, R, 3, 'A'), voted(3, R, 3, 'B'), voted(4, R, 3, 'A'), none(5, R)], PossiblyChosen, Some(3), Some("A")),
-        AllowedRow::new("f=2 |Q| = 7: A by 4 < 5, B by 3: case 4", s2,
+        AllowedRow("f=2 |Q| = 7: A by 4 < 5, B by 3: case 4", s2,
             (0..7) .map(|i| voted(i, R, 2, if i < 4 { 'A' } else { 'B' })) .collect(), Equivocated, Some(2), None),
-        AllowedRow::new("f=2 |Q| = 7: A by 5 = |Q|-f: case 2", s2,
+        AllowedRow("f=2 |Q| = 7: A by 5 = |Q|-f: case 2", s2,
             (0..7) .map(|i| voted(i, R, 2, if i < 5 { 'A' } else { 'B' })) .collect(), PossiblyChosen, Some(2), Some("A")),
-        AllowedRow::new("f=2 highest round: A by 4 in round 1 ignored, B once in 2", s2,
+        AllowedRow("f=2 highest round: A by 4 in round 1 ignored, B once in 2", s2,
             vec![voted(0, R, 1, 'A'), voted(1, R, 1, 'A'), voted(2, R, 1, 'A'), voted(3, R, 1, 'A'), voted(4, R, 2, 'B')], SingleValue, Some(2), Some("B")),
         // ---- The variant knobs.
-        AllowedRow::new("no rule 3: a single value below threshold allows everything", no_rule_3(1),
+        AllowedRow("no rule 3: a single value below threshold allows everything", no_rule_3(1),
             vec![none(0, R), voted(1, R, 3, 'A'), none(2, R)], Equivocated, Some(3), None),
-        AllowedRow::new("no rule 3 leaves rule 2 alone", no_rule_3(1),
+        AllowedRow("no rule 3 leaves rule 2 alone", no_rule_3(1),
             vec![voted(0, R, 3, 'A'), voted(1, R, 3, 'A'), none(2, R)], PossiblyChosen, Some(3), Some("A")),
-        AllowedRow::new("threshold One: a single voter forces its value via rule 2", threshold_one(1),
+        AllowedRow("threshold One: a single voter forces its value via rule 2", threshold_one(1),
             vec![none(0, R), voted(1, R, 3, 'A'), none(2, R)], PossiblyChosen, Some(3), Some("A")),
-        AllowedRow::new("threshold One and no rule 3: a single voter still forces its value", Rules { single_value_rule: false, ..threshold_one(1) },
+        AllowedRow("threshold One and no rule 3: a single voter still forces its value", Rules { single_value_rule: false, ..threshold_one(1) },
             vec![none(0, R), voted(1, R, 3, 'A'), none(2, R)], PossiblyChosen, Some(3), Some("A")),
-        AllowedRow::new("threshold One: an equivocation restricts to the values seen", threshold_one(1),
+        AllowedRow("threshold One: an equivocation restricts to the values seen", threshold_one(1),
             vec![voted(0, R, 3, 'A'), voted(1, R, 3, 'B'), none(2, R)], PossiblyChosen, Some(3), Some("AB")),
-        AllowedRow::new("threshold One, f=2: one A among no votes", threshold_one(2),
+        AllowedRow("threshold One, f=2: one A among no votes", threshold_one(2),
             vec![none(0, R), none(1, R), voted(2, R, 1, 'C'), none(3, R), none(4, R)], PossiblyChosen, Some(1), Some("C")),
     ]
 }
@@ -322,31 +301,25 @@ fn allowed_rows() -> Vec<AllowedRow> {
 fn allowed_table() {
     let rows = allowed_rows();
     assert!(rows.len() >= 30);
-    for row in rows {
-        let promises = build(&row.proof);
+    for AllowedRow(name, rules, proof, case, k, only) in rows {
+        let promises = build(&proof);
         let q = distinct_acceptors(&promises);
-        let got = allowed(&row.rules, &q);
-        assert_eq!(got.case, row.case, "{}: case", row.name);
-        assert_eq!(got.highest_vote_round, row.k, "{}: k", row.name);
-        assert_eq!(got.only, row.only.map(set), "{}: allowed set", row.name);
+        let got = allowed(&rules, &q);
+        assert_eq!(got.case, case, "{name}: case");
+        assert_eq!(got.highest_vote_round, k, "{name}: k");
+        assert_eq!(got.only, only.map(set), "{name}: allowed set");
         for value in DOMAIN.chars().map(Val) {
-            let in_set = row.only.is_none_or(|only| only.contains(value.0));
-            assert_eq!(
-                got.contains(&value),
-                in_set,
-                "{}: contains {value}",
-                row.name
-            );
+            let in_set = only.is_none_or(|only| only.contains(value.0));
+            assert_eq!(got.contains(&value), in_set, "{name}: contains {value}");
             let expected = if in_set {
                 Ok(())
             } else {
-                Err(ProofError::NotAllowed { case: row.case })
+                Err(ProofError::NotAllowed { case })
             };
             assert_eq!(
-                valid_proof(&row.rules, &key(), R, &value, &promises),
+                valid_proof(&rules, &key(), R, &value, &promises),
                 expected,
-                "{}: valid_proof for {value}",
-                row.name
+                "{name}: valid_proof for {value}"
             );
         }
     }
@@ -427,34 +400,15 @@ fn distinct_acceptors_keeps_the_first_promise_of_each_acceptor() {
 // ValidProof(r, v, Q): the errors.
 // ---------------------------------------------------------------------------------------------
 
-struct ProofRow {
-    name: &'static str,
-    rules: Rules,
-    round: Round,
-    proof: Vec<P>,
-    value: char,
-    expect: Result<(), ProofError>,
-}
-
-impl ProofRow {
-    fn new(
-        name: &'static str,
-        rules: Rules,
-        round: Round,
-        proof: Vec<P>,
-        value: char,
-        expect: Result<(), ProofError>,
-    ) -> Self {
-        ProofRow {
-            name,
-            rules,
-            round,
-            proof,
-            value,
-            expect,
-        }
-    }
-}
+/// A row: its name, the rules, the round, the PROMISEs, the value, and the verdict.
+struct ProofRow(
+    &'static str,
+    Rules,
+    Round,
+    Vec<P>,
+    char,
+    Result<(), ProofError>,
+);
 
 /// One row a case: its name, rules and round, then the proof, the value and the verdict.
 #[rustfmt::skip]
@@ -465,100 +419,100 @@ fn proof_rows() -> Vec<ProofRow> {
     let ok3 = || vec![none(0, 3), none(1, 3), none(2, 3)];
     vec![
         // ---- Valid proofs.
-        ProofRow::new("three no-vote PROMISEs, any value", s1, 3,
+        ProofRow("three no-vote PROMISEs, any value", s1, 3,
             ok3(), 'Z', Ok(())),
-        ProofRow::new("round 1, votes from round 0", s1, 1,
+        ProofRow("round 1, votes from round 0", s1, 1,
             vec![voted(0, 1, 0, 'A'), voted(1, 1, 0, 'B'), voted(3, 1, 0, 'A')], 'A', Ok(())),
-        ProofRow::new("f=2: five PROMISEs of acceptors 2..6", s2, 2,
+        ProofRow("f=2: five PROMISEs of acceptors 2..6", s2, 2,
             (2..7).map(|i| none(i, 2)).collect(), 'B', Ok(())),
-        ProofRow::new("an exact duplicate is ignored", s1, 3,
+        ProofRow("an exact duplicate is ignored", s1, 3,
             vec![none(0, 3), none(1, 3), none(1, 3), none(2, 3)], 'A', Ok(())),
         // ---- Case 2 / 3 rejections.
-        ProofRow::new("case 2 forces A, B proposed", s1, 3,
+        ProofRow("case 2 forces A, B proposed", s1, 3,
             vec![voted(0, 3, 2, 'A'), voted(1, 3, 2, 'A'), voted(2, 3, 2, 'B')], 'B', Err(NotAllowed { case: AllowedCase::PossiblyChosen })),
-        ProofRow::new("case 3 forces A, Z proposed", s1, 3,
+        ProofRow("case 3 forces A, Z proposed", s1, 3,
             vec![none(0, 3), voted(1, 3, 2, 'A'), none(2, 3)], 'Z', Err(NotAllowed { case: AllowedCase::SingleValue })),
-        ProofRow::new("case 3 under |Q| = 4 forces A (A by 2 < 3)", s1, 3,
+        ProofRow("case 3 under |Q| = 4 forces A (A by 2 < 3)", s1, 3,
             vec![voted(0, 3, 2, 'A'), voted(1, 3, 2, 'A'), none(2, 3), none(3, 3)], 'B', Err(NotAllowed { case: AllowedCase::SingleValue })),
-        ProofRow::new("f=2: case 2 forces A (3 of 5)", s2, 4,
+        ProofRow("f=2: case 2 forces A (3 of 5)", s2, 4,
             vec![voted(0, 4, 3, 'A'), voted(1, 4, 3, 'A'), voted(2, 4, 3, 'A'), voted(3, 4, 3, 'B'), voted(4, 4, 3, 'B')], 'B', Err(NotAllowed { case: AllowedCase::PossiblyChosen })),
         // ---- Authenticators.
-        ProofRow::new("a forged mac", s1, 3,
+        ProofRow("a forged mac", s1, 3,
             vec![none(0, 3), none(1, 3).forged(), none(2, 3)], 'A', Err(BadMac { acceptor: a(1) })),
-        ProofRow::new("every mac forged: the first one is reported", s1, 3,
+        ProofRow("every mac forged: the first one is reported", s1, 3,
             vec![none(2, 3).forged(), none(0, 3).forged(), none(1, 3).forged()], 'A', Err(BadMac { acceptor: a(2) })),
-        ProofRow::new("a vote erased after signing (A@2 -> none) to free the value", s1, 3,
+        ProofRow("a vote erased after signing (A@2 -> none) to free the value", s1, 3,
             vec![none(0, 3), none(1, 3).signed_with_vote(Some((2, 'A'))), none(2, 3)], 'B', Err(BadMac { acceptor: a(1) })),
-        ProofRow::new("a vote value altered after signing (A@2 -> B@2)", s1, 3,
+        ProofRow("a vote value altered after signing (A@2 -> B@2)", s1, 3,
             vec![voted(0, 3, 2, 'B'), voted(1, 3, 2, 'B').signed_with_vote(Some((2, 'A'))), none(2, 3)], 'B', Err(BadMac { acceptor: a(1) })),
-        ProofRow::new("a vote round raised after signing (B@1 -> B@2) to hide A@1", s1, 3,
+        ProofRow("a vote round raised after signing (B@1 -> B@2) to hide A@1", s1, 3,
             vec![voted(0, 3, 1, 'A'), voted(1, 3, 2, 'B').signed_with_vote(Some((1, 'B'))), none(2, 3)], 'B', Err(BadMac { acceptor: a(1) })),
-        ProofRow::new("a vote added after signing (none -> B@2)", s1, 3,
+        ProofRow("a vote added after signing (none -> B@2)", s1, 3,
             vec![none(0, 3), voted(1, 3, 2, 'B').signed_with_vote(None), none(2, 3)], 'B', Err(BadMac { acceptor: a(1) })),
-        ProofRow::new("a stale PROMISE relabelled with the current round", s1, 3,
+        ProofRow("a stale PROMISE relabelled with the current round", s1, 3,
             vec![none(0, 3), none(1, 3), none(2, 3).signed_for_round(2)], 'A', Err(BadMac { acceptor: a(2) })),
-        ProofRow::new("a PROMISE of a0 relabelled as a3 to make up the quorum", s1, 3,
+        ProofRow("a PROMISE of a0 relabelled as a3 to make up the quorum", s1, 3,
             vec![none(0, 3), none(1, 3), none(3, 3).signed_by(0)], 'A', Err(BadMac { acceptor: a(3) })),
-        ProofRow::new("a PROMISE signed under another key", s1, 3,
+        ProofRow("a PROMISE signed under another key", s1, 3,
             vec![none(0, 3).other_key(), none(1, 3), none(2, 3)], 'A', Err(BadMac { acceptor: a(0) })),
-        ProofRow::new("f=2: one forged PROMISE among five", s2, 2,
+        ProofRow("f=2: one forged PROMISE among five", s2, 2,
             vec![none(0, 2), none(1, 2), none(2, 2), none(3, 2), none(6, 2).forged()], 'A', Err(BadMac { acceptor: a(6) })),
-        ProofRow::new("a forged extra PROMISE beyond a valid quorum still rejects", s1, 3,
+        ProofRow("a forged extra PROMISE beyond a valid quorum still rejects", s1, 3,
             vec![none(0, 3), none(1, 3), none(2, 3), none(3, 3).forged()], 'A', Err(BadMac { acceptor: a(3) })),
-        ProofRow::new("a forged duplicate of an authentic PROMISE still rejects", s1, 3,
+        ProofRow("a forged duplicate of an authentic PROMISE still rejects", s1, 3,
             vec![none(0, 3), none(1, 3), none(2, 3), none(0, 3).forged()], 'A', Err(BadMac { acceptor: a(0) })),
         // ---- Duplicates.
-        ProofRow::new("three copies from a0 and one from a1: 2 acceptors", s1, 3,
+        ProofRow("three copies from a0 and one from a1: 2 acceptors", s1, 3,
             vec![none(0, 3), none(0, 3), none(0, 3), none(1, 3)], 'A', Err(TooFewAcceptors { have: 2, need: 3 })),
-        ProofRow::new("f=2: four acceptors, one of them five times", s2, 3,
+        ProofRow("f=2: four acceptors, one of them five times", s2, 3,
             vec![none(0, 3), none(1, 3), none(2, 3), none(3, 3), none(3, 3), none(3, 3)], 'A', Err(TooFewAcceptors { have: 4, need: 5 })),
         // A once (a0, thrice) and B once: case 4, not case 2 for A.
-        ProofRow::new("duplicates of a voter do not reach the threshold", s1, 3,
+        ProofRow("duplicates of a voter do not reach the threshold", s1, 3,
             vec![voted(0, 3, 2, 'A'), voted(0, 3, 2, 'A'), voted(0, 3, 2, 'A'), voted(1, 3, 2, 'B'), none(2, 3)], 'C', Ok(())),
         // ---- Stale and malformed PROMISEs.
-        ProofRow::new("stale proof: PROMISEs for round 2 in round 3", s1, 3,
+        ProofRow("stale proof: PROMISEs for round 2 in round 3", s1, 3,
             vec![none(0, 2), none(1, 2), none(2, 2)], 'A', Err(WrongRound { acceptor: a(0), promise_round: 2 })),
-        ProofRow::new("one PROMISE for a later round", s1, 3,
+        ProofRow("one PROMISE for a later round", s1, 3,
             vec![none(0, 3), none(1, 3), none(2, 4)], 'A', Err(WrongRound { acceptor: a(2), promise_round: 4 })),
-        ProofRow::new("f=2: one stale PROMISE among six", s2, 5,
+        ProofRow("f=2: one stale PROMISE among six", s2, 5,
             vec![none(0, 5), none(1, 5), none(2, 5), none(3, 1), none(4, 5), none(5, 5)], 'A', Err(WrongRound { acceptor: a(3), promise_round: 1 })),
-        ProofRow::new("a vote in the proof's own round", s1, 3,
+        ProofRow("a vote in the proof's own round", s1, 3,
             vec![none(0, 3), voted(1, 3, 3, 'A'), none(2, 3)], 'A', Err(VoteNotBelowRound { acceptor: a(1) })),
-        ProofRow::new("a vote above the proof's round", s1, 3,
+        ProofRow("a vote above the proof's round", s1, 3,
             vec![none(0, 3), none(1, 3), voted(2, 3, 7, 'A')], 'A', Err(VoteNotBelowRound { acceptor: a(2) })),
-        ProofRow::new("round 0 PROMISE reporting a round-0 vote", s1, 0,
+        ProofRow("round 0 PROMISE reporting a round-0 vote", s1, 0,
             vec![voted(0, 0, 0, 'A'), none(1, 0), none(2, 0)], 'A', Err(VoteNotBelowRound { acceptor: a(0) })),
-        ProofRow::new("f=1: acceptor id 4 = n does not exist", s1, 3,
+        ProofRow("f=1: acceptor id 4 = n does not exist", s1, 3,
             vec![none(0, 3), none(1, 3), none(4, 3)], 'A', Err(UnknownAcceptor { acceptor: a(4) })),
-        ProofRow::new("f=1: acceptor id u16::MAX does not exist", s1, 3,
+        ProofRow("f=1: acceptor id u16::MAX does not exist", s1, 3,
             vec![none(u16::MAX, 3), none(0, 3), none(1, 3), none(2, 3)], 'A', Err(UnknownAcceptor { acceptor: a(u16::MAX) })),
-        ProofRow::new("f=2: acceptor id 7 = n does not exist", s2, 3,
+        ProofRow("f=2: acceptor id 7 = n does not exist", s2, 3,
             (3..8).map(|i| none(i, 3)).collect(), 'A', Err(UnknownAcceptor { acceptor: a(7) })),
         // ---- Too small.
-        ProofRow::new("empty proof", s1, 3,
+        ProofRow("empty proof", s1, 3,
             vec![], 'A', Err(TooFewAcceptors { have: 0, need: 3 })),
-        ProofRow::new("f=2: empty proof", s2, 1,
+        ProofRow("f=2: empty proof", s2, 1,
             vec![], 'A', Err(TooFewAcceptors { have: 0, need: 5 })),
-        ProofRow::new("two distinct acceptors", s1, 3,
+        ProofRow("two distinct acceptors", s1, 3,
             vec![none(0, 3), none(3, 3)], 'A', Err(TooFewAcceptors { have: 2, need: 3 })),
-        ProofRow::new("two acceptors that both voted A (would be case 2)", s1, 3,
+        ProofRow("two acceptors that both voted A (would be case 2)", s1, 3,
             vec![voted(0, 3, 2, 'A'), voted(1, 3, 2, 'A')], 'A', Err(TooFewAcceptors { have: 2, need: 3 })),
-        ProofRow::new("f=2: four acceptors", s2, 3,
+        ProofRow("f=2: four acceptors", s2, 3,
             (0..4).map(|i| none(i, 3)).collect(), 'A', Err(TooFewAcceptors { have: 4, need: 5 })),
-        ProofRow::new("f=2: three acceptors is enough for f=1 but not here", s2, 3,
+        ProofRow("f=2: three acceptors is enough for f=1 but not here", s2, 3,
             ok3(), 'A', Err(TooFewAcceptors { have: 3, need: 5 })),
         // ---- Variant knobs that change the verdict.
-        ProofRow::new("no rule 3: B through in case 3 (standard: NotAllowed)", no_rule_3(1), 3,
+        ProofRow("no rule 3: B through in case 3 (standard: NotAllowed)", no_rule_3(1), 3,
             vec![none(0, 3), voted(1, 3, 2, 'A'), none(2, 3)], 'B', Ok(())),
-        ProofRow::new("threshold One: a single voter forces A, B rejected as PossiblyChosen", threshold_one(1), 3,
+        ProofRow("threshold One: a single voter forces A, B rejected as PossiblyChosen", threshold_one(1), 3,
             vec![voted(0, 3, 2, 'A'), none(1, 3), none(2, 3)], 'B', Err(NotAllowed { case: AllowedCase::PossiblyChosen })),
-        ProofRow::new("threshold One: an equivocation A/B rejects C (standard: Ok)", threshold_one(1), 3,
+        ProofRow("threshold One: an equivocation A/B rejects C (standard: Ok)", threshold_one(1), 3,
             vec![voted(0, 3, 2, 'A'), voted(1, 3, 2, 'B'), none(2, 3)], 'C', Err(NotAllowed { case: AllowedCase::PossiblyChosen })),
-        ProofRow::new("quorum 2f: two acceptors are enough (standard: TooFewAcceptors)", Rules { quorum: 2, ..Rules::standard(1) }, 3,
+        ProofRow("quorum 2f: two acceptors are enough (standard: TooFewAcceptors)", Rules { quorum: 2, ..Rules::standard(1) }, 3,
             vec![none(0, 3), none(3, 3)], 'A', Ok(())),
-        ProofRow::new("check_proofs off: an empty proof passes", Rules { check_proofs: false, ..Rules::standard(1) }, 3,
+        ProofRow("check_proofs off: an empty proof passes", Rules { check_proofs: false, ..Rules::standard(1) }, 3,
             vec![], 'A', Ok(())),
-        ProofRow::new("check_proofs off: forged, stale, unknown and disallowed all pass", Rules { check_proofs: false, ..Rules::standard(1) }, 3,
+        ProofRow("check_proofs off: forged, stale, unknown and disallowed all pass", Rules { check_proofs: false, ..Rules::standard(1) }, 3,
             vec![voted(0, 3, 2, 'A').forged(), voted(1, 3, 2, 'A'), none(2, 1), none(9, 3)], 'B', Ok(())),
     ]
 }
@@ -567,13 +521,12 @@ fn proof_rows() -> Vec<ProofRow> {
 fn valid_proof_table() {
     let rows = proof_rows();
     assert!(rows.len() >= 40);
-    for row in rows {
-        let promises = build(&row.proof);
+    for ProofRow(name, rules, round, proof, value, expect) in rows {
+        let promises = build(&proof);
         assert_eq!(
-            valid_proof(&row.rules, &key(), row.round, &Val(row.value), &promises),
-            row.expect,
-            "{}",
-            row.name
+            valid_proof(&rules, &key(), round, &Val(value), &promises),
+            expect,
+            "{name}"
         );
     }
 }
