@@ -4,11 +4,12 @@
 //! PROMISEs sent again until their round begins. The log is reached only through its face
 //! ([`crate::log::face`]); each step's saves are made one, ahead of its sends.
 
+use super::command::Command;
 use super::msg::{ServiceMsg, SlotValue};
 use super::node::{ServiceNode, ServiceState, ServiceTimer, lift};
 use super::replica::Replica;
 use super::store::ServiceDurable;
-use super::transfer::Received;
+use super::transfer::{Part, Received};
 use crate::auth::HmacSha256;
 use crate::learner::Decision;
 use crate::log::Slot;
@@ -17,12 +18,9 @@ use crate::log::face::Repeat;
 use crate::log::message::LogMsg;
 use crate::log::step::LogEffect;
 use crate::node::NodeTimer;
-use crate::service::command::Command;
-use crate::service::transfer::Part;
 use crate::step::{Peer, To};
 use crate::types::AcceptorId;
 use stateright::actor::{Command as OutCommand, Id, Out};
-use std::sync::Arc;
 
 /// The service's acceptor `id`, whose log acceptor is `acceptor`.
 pub(super) struct AcceptorSide<'a> {
@@ -236,14 +234,10 @@ impl AcceptorSide<'_> {
                 log_digest,
                 store,
             } => {
-                if applied > replica.applied {
-                    replica.store = Arc::new(store);
-                    replica.applied = applied;
-                    replica.log_digest = log_digest;
-                    replica.installed += 1;
-                    if let Some(step) = self.acceptor.install_snapshot(log, applied) {
-                        self.carry_out(log, step, o);
-                    }
+                if replica.install(applied, log_digest, store)
+                    && let Some(step) = self.acceptor.install_snapshot(log, applied)
+                {
+                    self.carry_out(log, step, o);
                 }
                 true
             }

@@ -3,12 +3,12 @@
 //! resent while not seen decided (UDP may lose them). The log is reached only through its
 //! proposer's step functions ([`crate::log::face`]).
 
-use super::msg::ServiceMsg;
+use super::command::Batch;
+use super::msg::{ServiceMsg, SlotValue};
 use super::node::{ServiceNode, ServiceState, ServiceTimer, lift};
 use super::queue::Queue;
 use crate::log::message::LogMsg;
 use crate::log::proposer::{LogProposer, LogProposerState, LogProposerStep};
-use crate::service::command::Batch;
 use crate::step::{Peer, To};
 use stateright::actor::{Id, Out};
 
@@ -84,7 +84,7 @@ impl ProposerSide<'_> {
         log: &mut LogProposerState<Batch>,
         queue: &mut Queue,
         from: Peer,
-        msg: &LogMsg<crate::service::msg::SlotValue>,
+        msg: &LogMsg<SlotValue>,
         o: &mut Out<ServiceNode>,
     ) {
         let Some(proposer) = self.proposer else {

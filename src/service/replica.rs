@@ -72,6 +72,19 @@ impl Replica {
         }
     }
 
+    /// Installs a peer's copy of its store, applied up to `applied`, if that is ahead of this
+    /// replica; whether it did.
+    pub fn install(&mut self, applied: Slot, log_digest: [u8; 32], store: KvStore) -> bool {
+        if applied <= self.applied {
+            return false;
+        }
+        self.store = Arc::new(store);
+        self.applied = applied;
+        self.log_digest = log_digest;
+        self.installed += 1;
+        true
+    }
+
     /// A snapshot of the applied state if one is due (`every` slots applied since the last),
     /// now counted as durable: the caller saves it before anything that depends on it.
     pub fn take_snapshot(&mut self, every: Slot) -> Option<ReplicaSnapshot> {
