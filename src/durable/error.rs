@@ -1,5 +1,6 @@
 //! What can go wrong with the durable store, and the report of a torn tail that was cut.
 
+use super::layout::{log_file, snapshot_file};
 use std::fmt::{self, Display};
 use std::io;
 use std::path::PathBuf;
@@ -99,7 +100,7 @@ impl Display for SnapshotDefect {
             SnapshotDefect::Short { len } => write!(
                 f,
                 "snapshot of {len} bytes is shorter than its {}-byte header",
-                super::snapshot::HEADER_LEN
+                snapshot_file::HEADER_LEN
             ),
             SnapshotDefect::BadMagic { found } => {
                 write!(f, "bad magic {found:02x?}, not a snapshot of this store")
@@ -107,7 +108,7 @@ impl Display for SnapshotDefect {
             SnapshotDefect::UnsupportedVersion { found } => write!(
                 f,
                 "unsupported snapshot version {found} (this build reads version {})",
-                super::snapshot::VERSION
+                snapshot_file::VERSION
             ),
             SnapshotDefect::Length { stated, actual } => write!(
                 f,
@@ -190,7 +191,7 @@ impl Display for Corruption {
             Corruption::ShortHeader { len } => write!(
                 f,
                 "file of {len} bytes is shorter than the {}-byte header",
-                super::format::HEADER_LEN
+                log_file::HEADER_LEN
             ),
             Corruption::BadMagic { found } => {
                 write!(f, "bad magic {found:02x?}, not a durable log of this store")
@@ -198,7 +199,7 @@ impl Display for Corruption {
             Corruption::UnsupportedVersion { found } => write!(
                 f,
                 "unsupported format version {found} (this build reads version {})",
-                super::format::VERSION
+                log_file::VERSION
             ),
             Corruption::HeaderChecksum { stored, computed } => write!(
                 f,
@@ -242,7 +243,7 @@ impl Display for Corruption {
             Corruption::FileTooLarge { len } => write!(
                 f,
                 "file of {len} bytes is larger than any this store writes (at most {})",
-                super::log::MAX_FILE_LEN
+                log_file::MAX_FILE_LEN
             ),
             Corruption::Snapshot(defect) => write!(f, "{defect}"),
         }

@@ -1,15 +1,10 @@
 //! The bytes on disk: the file header and the record frames. Pure functions over byte slices.
 
 use super::error::{Corruption, RecordDefect};
+pub use super::layout::log_file::{HEADER_LEN, VERSION};
 
 /// Names the file as this store's, so that a wrong path is refused rather than "recovered".
 pub const MAGIC: [u8; 8] = *b"BPFPDLOG";
-/// The format this code writes and reads; any other is refused. Version 2: an acceptor's
-/// records are changes to fold (`AcceptorRecord`), no longer whole states, so a version-1 file
-/// must not be read as one.
-pub const VERSION: u32 = 2;
-/// magic (8) + version (4) + generation (8) + sealed length (8) + header checksum (4).
-pub const HEADER_LEN: usize = 32;
 /// length (4) + checksum (4) before each payload.
 pub const FRAME_HEADER_LEN: usize = 8;
 /// A larger length field is corruption: no record of this store comes near it, and it is never

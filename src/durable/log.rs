@@ -12,9 +12,7 @@ use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Recovery reads the whole file into memory; compaction keeps it near its threshold, so a
-/// larger file is not one of this store's.
-pub const MAX_FILE_LEN: u64 = 1 << 30;
+pub use super::layout::log_file::MAX_FILE_LEN;
 
 /// When to compact.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

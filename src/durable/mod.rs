@@ -20,6 +20,7 @@
 mod atomic;
 mod error;
 mod format;
+mod layout;
 mod log;
 mod scan;
 pub mod snapshot;

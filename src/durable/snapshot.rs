@@ -16,10 +16,9 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
 
+pub use super::layout::snapshot_file::{HEADER_LEN, VERSION};
+
 pub const MAGIC: [u8; 8] = *b"BPFPSNAP";
-pub const VERSION: u32 = 1;
-/// magic (8) + version (4) + payload length (8) + checksum (4).
-pub const HEADER_LEN: usize = 24;
 const VERSION_AT: usize = 8;
 const LENGTH_AT: usize = 12;
 const CHECKSUM_AT: usize = 20;
