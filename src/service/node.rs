@@ -458,13 +458,17 @@ fn proposed(log: &LogNodeState<Batch>) -> Option<crate::types::Round> {
     }
 }
 
-/// Keeps the last PROMISE among a step's sends, to send again ([`resend_promise`]).
-fn note_promise(replica: &mut Replica, out: &Out<ServiceNode>) {
+/// Keeps the last PROMISE among a step's sends, to send again ([`resend_promise`]); whether
+/// there was one (the acceptor moved to a new round).
+fn note_promise(replica: &mut Replica, out: &Out<ServiceNode>) -> bool {
+    let mut promised = false;
     for command in out.iter() {
         if let OutCommand::Send(to, ServiceMsg::Log(promise @ LogMsg::Promise(_))) = command {
             replica.promised = Some(Box::new((*to, promise.clone())));
+            promised = true;
         }
     }
+    promised
 }
 
 /// Sends the acceptor's PROMISE for its round again while the round has not begun for it (no
@@ -583,7 +587,12 @@ impl Actor for ServiceNode {
             ServiceState::Acceptor { log, replica } => {
                 let mut out = Out::new();
                 self.on_acceptor_msg(id, log, replica, src, msg, &mut out);
-                note_promise(replica, &out);
+                if note_promise(replica, &out) {
+                    // A round joined on a message (a peer's TRUSTCHANGE, an invalid proof):
+                    // its leader gets a whole suspicion period, not what was left of the last.
+                    let suspect = self.log.topology.suspect_after.clone();
+                    out.set_timer(ServiceTimer::Log(NodeTimer::SuspectLeader), suspect);
+                }
                 save_once(log, out, o);
             }
             ServiceState::Proposer { log, queue } => {
