@@ -370,3 +370,51 @@ fn an_acceptor_sends_its_promise_again_until_its_round_begins() {
         assert_eq!(promises(out), sent);
     }
 }
+
+/// Issue 12's stall of the 10-minute torture: an acceptor armed its suspicion of the leader
+/// only when the timer fired, so an acceptor that joined a round on a peer's TRUSTCHANGE (or
+/// moved on after an invalid proof) suspected the new leader when what was left of the old
+/// timer ran out, 47 ms after joining in one run (the torture's period is 400 to 600 ms). With four acceptors' timers out of step a
+/// round lasted a fraction of the suspicion period, too short for a leader whose PROMISEs and
+/// NEWROUND are many fragments; rounds went on changing (about 9 a second) and nothing was
+/// decided again. Joining a round now gives its leader the whole period.
+#[test]
+fn an_acceptor_that_joins_a_round_gives_its_leader_the_whole_suspicion_period() {
+    use bp_fast_paxos::node::NodeTimer;
+    use bp_fast_paxos::service::node::ServiceTimer;
+    use bp_fast_paxos::service::server::service_node;
+    use stateright::actor::{Actor, Out};
+    use std::borrow::Cow;
+    let config = ClusterConfig::generate(4, 2, 1, 1, [127, 0, 0, 1].into()).unwrap();
+    let node = service_node(&config, acceptor(0), &ServerOptions::default()).unwrap();
+    let me = config.stateright_id(acceptor(0));
+    let mut out = Out::new();
+    let mut state = Cow::Owned(node.on_start(me, &None, &mut out));
+    let suspect = config.topology().suspect_after;
+    let suspicion = |out: Out<ServiceNode>| {
+        out.into_iter()
+            .filter_map(|c| match c {
+                OutCommand::SetTimer(ServiceTimer::Log(NodeTimer::SuspectLeader), range) => {
+                    Some(range)
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let peer = config.stateright_id(acceptor(1));
+    for round in 1..4 {
+        let mut out = Out::new();
+        let trust_change = ServiceMsg::Log(LogMsg::TrustChange { round });
+        node.on_msg(me, &mut state, peer, trust_change, &mut out);
+        assert_eq!(
+            suspicion(out),
+            vec![suspect.clone()],
+            "joining round {round}"
+        );
+    }
+    // A TRUSTCHANGE to a round it is in already changes nothing, and leaves the timer be.
+    let mut out = Out::new();
+    let again = ServiceMsg::Log(LogMsg::TrustChange { round: 3 });
+    node.on_msg(me, &mut state, peer, again, &mut out);
+    assert!(suspicion(out).is_empty());
+}

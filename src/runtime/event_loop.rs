@@ -5,6 +5,7 @@
 use super::effects::{self, Timers, Transport};
 use super::faults::{Fate, FaultRng, Faults};
 use super::floors::AddressFloors;
+use super::pacing::Pacer;
 use super::storage::Storage;
 use super::wire::DropCounts;
 use stateright::actor::{Actor, Id, Out};
@@ -206,6 +207,8 @@ where
         observer.started(&initial);
     }
     let state = Arc::new(Mutex::new(Some(initial)));
+    // Room for a burst of fragments that arrives while the node syncs or waits for a core.
+    super::socket::enlarge_receive_buffer(&spec.socket);
     let fault_rng = spec.faults.as_ref().map(|f| f.rng_for(spec.id));
     let NodeSpec {
         actor,
@@ -240,6 +243,8 @@ where
             to_self: VecDeque::new(),
             fault_rng,
             delayed: Vec::new(),
+            pacer: Pacer::default(),
+            epoch: Instant::now(),
         },
     };
     let thread = {
@@ -304,8 +309,13 @@ struct Net<M, C> {
     /// never touch the socket: there is no channel key of a node with itself.
     to_self: VecDeque<M>,
     fault_rng: Option<FaultRng>,
-    /// Datagrams held back by injected delays: when to send them, where, and the bytes.
+    /// Datagrams held back by pacing or injected delays: when to send them, where, and the
+    /// bytes.
     delayed: Vec<(Instant, SocketAddr, Vec<u8>)>,
+    /// Spaces the fragments of large messages on each link.
+    pacer: Pacer,
+    /// The origin of the pacer's clock.
+    epoch: Instant,
 }
 
 impl<A, C, S> EventLoop<A, C, S>
@@ -492,15 +502,30 @@ impl<M, C: Codec<M>> Transport<M> for Net<M, C> {
             Counters::bump(&self.counters.send_errors);
             return;
         };
+        if datagrams.len() > 1 {
+            tracing::debug!(
+                from = usize::from(self.id),
+                to = usize::from(dst),
+                fragments = datagrams.len(),
+                "fragmented message"
+            );
+        }
+        let now = self.epoch.elapsed().as_micros() as u64;
+        let Some(times) = self.pacer.schedule(dst, now, datagrams.len()) else {
+            // The link's backlog is full: lost, as UDP may lose it.
+            Counters::bump(&self.counters.send_errors);
+            return;
+        };
         // Each fragment meets its own fate, as on the network.
-        for datagram in datagrams {
-            self.send_datagram(dst, addr, datagram);
+        for (datagram, at) in datagrams.into_iter().zip(times) {
+            let paced = Duration::from_micros(at - now);
+            self.send_datagram(dst, addr, datagram, paced);
         }
     }
 }
 
 impl<M, C> Net<M, C> {
-    fn send_datagram(&mut self, dst: Id, addr: SocketAddr, datagram: Vec<u8>) {
+    fn send_datagram(&mut self, dst: Id, addr: SocketAddr, datagram: Vec<u8>, paced: Duration) {
         let fate = match (&self.faults, &mut self.fault_rng) {
             (Some(faults), Some(rng)) => faults.fate(self.id, dst, rng),
             _ => Fate::Send {
@@ -511,7 +536,7 @@ impl<M, C> Net<M, C> {
         match fate {
             // Sent, as far as the node knows; the network lost it.
             Fate::Drop => Counters::bump(&self.counters.sent),
-            Fate::Send { copies, delay } if delay.is_zero() => {
+            Fate::Send { copies, delay } if delay.is_zero() && paced.is_zero() => {
                 for _ in 0..copies {
                     self.transmit(&datagram, addr);
                 }
@@ -519,7 +544,7 @@ impl<M, C> Net<M, C> {
             Fate::Send { copies, delay } => {
                 for _ in 0..copies {
                     self.delayed
-                        .push((Instant::now() + delay, addr, datagram.clone()));
+                        .push((Instant::now() + paced + delay, addr, datagram.clone()));
                 }
             }
         }

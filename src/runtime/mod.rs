@@ -17,5 +17,7 @@ pub mod faults;
 pub mod floors;
 pub mod freshness;
 pub mod observer;
+pub mod pacing;
+pub mod socket;
 pub mod storage;
 pub mod wire;

@@ -88,7 +88,12 @@ impl AcceptorSide<'_> {
         if changed {
             self.after_step(log, replica, &mut out);
         }
-        note_promise(replica, &out);
+        if note_promise(replica, &out) {
+            // A round joined on a message (a peer's TRUSTCHANGE, an invalid proof): its
+            // leader gets a whole suspicion period, not what was left of the last.
+            let suspect = self.node.log.topology.suspect_after.clone();
+            out.set_timer(ServiceTimer::Log(NodeTimer::SuspectLeader), suspect);
+        }
         save_once(log, out, o);
     }
 
@@ -355,13 +360,17 @@ impl AcceptorSide<'_> {
     }
 }
 
-/// Keeps the last PROMISE among a step's sends, to send again ([`resend_promise`]).
-fn note_promise(replica: &mut Replica, out: &Out<ServiceNode>) {
+/// Keeps the last PROMISE among a step's sends, to send again ([`resend_promise`]); whether
+/// there was one (the acceptor moved to a new round).
+fn note_promise(replica: &mut Replica, out: &Out<ServiceNode>) -> bool {
+    let mut promised = false;
     for command in out.iter() {
         if let OutCommand::Send(to, ServiceMsg::Log(promise @ LogMsg::Promise(_))) = command {
             replica.promised = Some(Box::new((*to, promise.clone())));
+            promised = true;
         }
     }
+    promised
 }
 
 /// Sends the acceptor's PROMISE for its round again while the round has not begun for it (no

@@ -16,6 +16,7 @@ pub mod client;
 pub mod disk;
 pub mod net;
 pub mod run;
+pub mod rx;
 pub mod world;
 
 pub use run::{SimBroken, SimOptions, SimReport, first_failing_step, simulate};

@@ -8,6 +8,7 @@ use super::checks::{Property, Violation};
 use super::client::{ByzantineClient, SimClient};
 use super::disk::DiskFault;
 use super::net::{NetProfile, Network};
+use super::rx::RxProfile;
 use super::world::{BrokenDriver, Down, Happening, World};
 use crate::cluster_config::{ClusterConfig, NodeId, Role, SecretKey};
 use crate::runtime::codec::WireCodec;
@@ -92,6 +93,9 @@ pub struct SimOptions {
     pub large_values: bool,
     /// The share of datagrams the faulty network loses.
     pub loss: f64,
+    /// Servers' receive buffers of this many bytes, filled while the server reads and syncs
+    /// ([`super::rx`]); none: a server reads every datagram the instant it arrives.
+    pub rcvbuf: Option<usize>,
     /// Stop after this many steps (events) and check what happened so far.
     pub until_step: Option<u64>,
     /// Stop at the first step that finds a violation (the checks at the end still run).
@@ -113,6 +117,7 @@ impl SimOptions {
             byzantine: true,
             large_values: false,
             loss: NetProfile::faulty().loss,
+            rcvbuf: None,
             until_step: None,
             stop_at_violation: false,
             scratch: default_scratch(),
@@ -137,6 +142,9 @@ impl SimOptions {
         let d = SimOptions::new(0);
         if self.loss != d.loss {
             let _ = write!(c, " --loss {}", self.loss);
+        }
+        if let Some(bytes) = self.rcvbuf {
+            let _ = write!(c, " --rcvbuf {bytes}");
         }
         if (self.clients, self.keys, self.fault_ms, self.calm_ms)
             != (d.clients, d.keys, d.fault_ms, d.calm_ms)
@@ -601,6 +609,10 @@ fn run(options: &SimOptions, config: &ClusterConfig, dir: &Path) -> Result<SimRe
     w.resend_after_us = SUSPECT_LEADER_MS * 1000 / 4;
     w.client_timeout_us = CLIENT_TIMEOUT_MS * 1000;
     w.until_step = options.until_step;
+    w.rx = options.rcvbuf.map(|capacity| RxProfile {
+        capacity,
+        ..RxProfile::kernel_default()
+    });
     w.stop_at_violation = options.stop_at_violation;
     w.attack = attack;
     w.start_all_down();
@@ -799,6 +811,13 @@ fn finish(
     let kinds: Vec<String> = partitions.iter().map(|(k, n)| format!("{n} {k}")).collect();
     if !kinds.is_empty() {
         let _ = write!(faults, " ({})", kinds.join(", "));
+    }
+    if w.rx.is_some() {
+        let _ = write!(
+            faults,
+            "; {} datagrams dropped by full receive buffers",
+            w.rx_overflowed()
+        );
     }
     let _ = write!(faults, "; {} saves", c.saves);
     report.faults = faults;

@@ -8,10 +8,12 @@ use super::checks::{Announced, Prefixes, Property, Violation, unsynced};
 use super::client::{ByzantineClient, Datagram, SimClient};
 use super::disk::{DiskFault, DiskStop, SimDisk, Synced};
 use super::net::Network;
+use super::rx::{RxBuffer, RxProfile, WIRE_US_PER_FRAGMENT};
 use crate::runtime::codec::WireCodec;
 use crate::runtime::effects::{self, Timers, Transport};
 use crate::runtime::event_loop::Codec;
 use crate::runtime::faults::FaultRng;
+use crate::runtime::pacing::Pacer;
 use crate::runtime::storage::Volatile;
 use crate::service::kv::Reply;
 use crate::service::msg::ServiceMsg;
@@ -49,6 +51,10 @@ pub enum Happening {
     Client {
         client: usize,
         generation: u64,
+    },
+    /// A server reads the next datagram waiting in its receive buffer.
+    Drain {
+        node: usize,
     },
     Byzantine,
     ByzantineClient,
@@ -117,6 +123,10 @@ pub struct SimNode {
     pub disk_fault: DiskFault,
     clock: Arc<AtomicU64>,
     codec: WireCodec,
+    /// Its socket's receive buffer (with [`World::rx`]).
+    pub rx: RxBuffer,
+    /// Spaces the fragments it sends on each link.
+    pacer: Pacer,
 }
 
 /// An input of a server's step.
@@ -193,6 +203,9 @@ pub struct World {
     pub byzantine_slot: Option<usize>,
     pub byzantine_client: Option<ByzantineClient>,
     pub net: Network,
+    /// Bounded receive buffers and the servers' time to read and step; without, a server
+    /// reads every datagram the instant it arrives.
+    pub rx: Option<RxProfile>,
     pub history: Vec<Event>,
     pub counts: Counts,
     pub violations: Vec<Violation>,
@@ -239,6 +252,7 @@ impl World {
             attack: None,
             byzantine_client,
             net,
+            rx: None,
             history: Vec::new(),
             counts: Counts::default(),
             violations: Vec::new(),
@@ -310,6 +324,7 @@ impl World {
                         self.client_wake(client);
                     }
                 }
+                Happening::Drain { node } => self.drain(node),
                 Happening::Byzantine => self.byzantine_acts(),
                 Happening::ByzantineClient => self.byzantine_client_acts(),
                 Happening::Nemesis(m) => on_move(self, m),
@@ -369,6 +384,8 @@ impl World {
         node.down = Some(why);
         node.timers.clear();
         node.disk = None;
+        node.rx.clear();
+        node.pacer = Pacer::default();
     }
 
     pub fn is_up(&self, i: usize) -> bool {
@@ -416,6 +433,9 @@ impl World {
             for (to, msg) in self.carry_out(i, out) {
                 inputs.push_back(Input::Msg(to, msg));
             }
+            // The server reads nothing while it syncs.
+            let node = &mut self.nodes[i];
+            node.rx.busy_until = node.rx.busy_until.max(node.clock.load(Ordering::Relaxed));
         }
     }
 
@@ -490,11 +510,7 @@ impl World {
             } else {
                 // A message larger than a datagram travels as fragments, each on its own.
                 match self.nodes[i].codec.encode(id, to, &msg) {
-                    Ok(datagrams) => {
-                        for bytes in datagrams {
-                            self.transmit(id, to, bytes, at.saturating_sub(self.now));
-                        }
-                    }
+                    Ok(datagrams) => self.transmit_message(i, to, datagrams, at),
                     Err(_) => self.counts.dropped_datagrams += 1,
                 }
             }
@@ -545,6 +561,39 @@ impl World {
         );
     }
 
+    /// Puts the datagrams of one message from server `i` on the network, from time `at` on,
+    /// spaced by the same [`Pacer`] as the UDP runtime's. With receive buffers modelled, the
+    /// fragments of one message travel together, as on loopback, each
+    /// [`WIRE_US_PER_FRAGMENT`] after the one before (each may still be lost or duplicated).
+    fn transmit_message(&mut self, i: usize, to: Id, datagrams: Vec<Vec<u8>>, at: u64) {
+        let from = self.nodes[i].id;
+        let Some(times) = self.nodes[i].pacer.schedule(to, at, datagrams.len()) else {
+            self.counts.dropped_datagrams += datagrams.len() as u64;
+            return;
+        };
+        if self.rx.is_none() {
+            for (bytes, at) in datagrams.into_iter().zip(times) {
+                self.transmit(from, to, bytes, at.saturating_sub(self.now));
+            }
+            return;
+        }
+        let mut first = None;
+        for (k, (bytes, at)) in datagrams.into_iter().zip(times).enumerate() {
+            let fates = self.net.fate(from, to, bytes.len(), &mut self.rng);
+            for after in fates {
+                let flight = *first.get_or_insert(after) + k as u64 * WIRE_US_PER_FRAGMENT;
+                let delay = at.saturating_sub(self.now) + flight;
+                self.schedule(
+                    delay,
+                    Happening::Deliver {
+                        to,
+                        datagram: bytes.clone(),
+                    },
+                );
+            }
+        }
+    }
+
     /// Puts a datagram on the simulated network, `delay` µs from now at the earliest.
     pub fn transmit(&mut self, from: Id, to: Id, datagram: Vec<u8>, delay: u64) {
         let fates = self.net.fate(from, to, datagram.len(), &mut self.rng);
@@ -578,15 +627,21 @@ impl World {
             return;
         }
         if index < self.nodes.len() {
-            let node = &mut self.nodes[index];
-            if node.state.is_none() {
+            if self.nodes[index].state.is_none() {
                 return;
             }
-            match node.codec.decode(to, &datagram) {
-                Ok(Some((src, msg))) => self.step(index, Input::Msg(src, msg)),
-                // A fragment of a message still incomplete.
-                Ok(None) => {}
-                Err(_) => self.counts.dropped_datagrams += 1,
+            let Some(profile) = self.rx else {
+                self.read(index, datagram);
+                return;
+            };
+            let now = self.now;
+            let rx = &mut self.nodes[index].rx;
+            if rx.idle(now) {
+                self.read_timed(index, datagram, &profile);
+            } else if rx.offer(&profile, datagram) && !rx.draining {
+                rx.draining = true;
+                let after = rx.busy_until.saturating_sub(now);
+                self.schedule(after, Happening::Drain { node: index });
             }
             return;
         }
@@ -596,6 +651,54 @@ impl World {
         if let Some(reply) = self.clients[c].reply_in(&datagram, self.acceptors) {
             self.client_done(c, Some(reply));
         }
+    }
+
+    /// Server `i` decodes a datagram and, once it completes a message, steps on it.
+    fn read(&mut self, i: usize, datagram: Vec<u8>) {
+        let node = &mut self.nodes[i];
+        match node.codec.decode(node.id, &datagram) {
+            Ok(Some((src, msg))) => self.step(i, Input::Msg(src, msg)),
+            // A fragment of a message still incomplete.
+            Ok(None) => {}
+            Err(_) => self.counts.dropped_datagrams += 1,
+        }
+    }
+
+    /// [`World::read`], keeping the server busy for the time it takes.
+    fn read_timed(&mut self, i: usize, datagram: Vec<u8>, profile: &RxProfile) {
+        let reading = profile.read_us(datagram.len());
+        self.read(i, datagram);
+        let rx = &mut self.nodes[i].rx;
+        rx.busy_until = rx.busy_until.max(self.now) + reading;
+    }
+
+    /// Server `i` reads the oldest datagram in its buffer once it is free.
+    fn drain(&mut self, i: usize) {
+        let Some(profile) = self.rx else { return };
+        let now = self.now;
+        let rx = &mut self.nodes[i].rx;
+        rx.draining = false;
+        if rx.busy_until > now {
+            rx.draining = true;
+            let after = rx.busy_until - now;
+            self.schedule(after, Happening::Drain { node: i });
+            return;
+        }
+        let Some(datagram) = rx.take() else { return };
+        if self.nodes[i].state.is_some() {
+            self.read_timed(i, datagram, &profile);
+        }
+        let rx = &mut self.nodes[i].rx;
+        if !rx.idle(self.now) && !rx.draining {
+            rx.draining = true;
+            let after = rx.busy_until.saturating_sub(self.now);
+            self.schedule(after, Happening::Drain { node: i });
+        }
+    }
+
+    /// Datagrams the servers' receive buffers dropped, over the run.
+    pub fn rx_overflowed(&self) -> u64 {
+        self.nodes.iter().map(|n| n.rx.overflowed).sum()
     }
 
     // --- clients -------------------------------------------------------------------------
@@ -812,6 +915,8 @@ impl World {
             disk_fault: DiskFault::None,
             clock: Arc::new(AtomicU64::new(0)),
             codec,
+            rx: RxBuffer::default(),
+            pacer: Pacer::default(),
         }
     }
 

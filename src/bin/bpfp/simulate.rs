@@ -44,6 +44,10 @@ pub struct SimulateArgs {
     /// The share of datagrams lost while the faults last (0 to 1).
     #[arg(long, default_value_t = 0.10)]
     loss: f64,
+    /// Give each server a socket receive buffer of this many bytes (212992 is Linux's
+    /// default), which fills while the server reads and syncs and drops what does not fit.
+    #[arg(long)]
+    rcvbuf: Option<usize>,
     /// Stop after this many steps and check what happened until then.
     #[arg(long)]
     until_step: Option<u64>,
@@ -97,6 +101,7 @@ pub fn run_simulate(args: SimulateArgs) -> Result<(), Failure> {
             byzantine: !args.no_byzantine,
             large_values: args.large_values,
             loss: args.loss,
+            rcvbuf: args.rcvbuf,
             until_step: args.until_step,
             stop_at_violation: args.stop_at_violation,
             ..SimOptions::new(seed)
