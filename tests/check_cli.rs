@@ -237,8 +237,8 @@ fn the_log_check_prints_the_json_object_with_the_figures_of_checking_md() {
     assert_eq!(report["config"]["log"], true);
     assert_eq!(report["config"]["slots"], 2);
     assert_eq!(report["mode"], "exhaustive");
-    assert_eq!(report["unique_states"], 9_842);
-    assert_eq!(report["states"], 41_725);
+    assert_eq!(report["unique_states"], 1_570);
+    assert_eq!(report["states"], 6_730);
     assert_eq!(property(&report, "logs are prefixes")["holds"], true);
     assert_eq!(property(&report, "whole log chosen")["holds"], true);
 }

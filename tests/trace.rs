@@ -449,8 +449,81 @@ fn restart_then_state_transfer(slots: u64) -> History {
     History {
         f: 1,
         proposers: 2,
+        window: None,
         steps,
     }
+}
+
+/// A synthetic history with a slot window of 2: every acceptor starts and votes `A` in slot
+/// 0 in round 0; acceptor 0 decides slot 0 from those votes if `decide`, then votes `B` in
+/// slot `far` in round 0.
+fn vote_far(far: u64, decide: bool) -> (History, usize) {
+    let mut steps = Vec::new();
+    let mut push = |acceptor: u16, event: Event| {
+        let t = steps.len() as u64;
+        steps.push(Step {
+            acceptor,
+            t,
+            origin: format!("synthetic:{t}"),
+            event,
+        })
+    };
+    let vote = |slot: u64, value: &str| Event::Vote {
+        slot,
+        round: 0,
+        value: value.into(),
+        from: 0,
+        proof: vec![],
+        digest: false,
+    };
+    for a in 0..4 {
+        push(
+            a,
+            Event::Start {
+                rnd: 0,
+                base: 0,
+                votes: vec![],
+            },
+        );
+    }
+    for a in 0..4 {
+        push(a, vote(0, "A"));
+    }
+    if decide {
+        push(
+            0,
+            Event::Decide {
+                slot: 0,
+                round: 0,
+                value: "A".into(),
+                via: Via::Learn,
+            },
+        );
+    }
+    push(0, vote(far, "B"));
+    let at = steps.len() - 1;
+    let history = History {
+        f: 1,
+        proposers: 2,
+        window: Some(2),
+        steps,
+    };
+    (history, at)
+}
+
+#[test]
+fn a_vote_outside_the_slot_window_is_a_step_the_spec_refuses() {
+    // The acceptor votes only below its decided prefix plus the window (PROTOCOL.md §8, the
+    // gate of `LogAcceptor`): with nothing decided, slot 1 is in the window and slot 2 is
+    // not; once slot 0 is decided, slot 2 is in it.
+    let (inside, _) = vote_far(1, false);
+    let (code, text) = tlc(&inside, "window-inside");
+    assert_eq!(code, 0, "{text}");
+    let (outside, at) = vote_far(2, false);
+    tlc_rejects_at(&outside, "window-outside", at);
+    let (moved, _) = vote_far(2, true);
+    let (code, text) = tlc(&moved, "window-moved");
+    assert_eq!(code, 0, "{text}");
 }
 
 #[test]

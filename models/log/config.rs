@@ -42,6 +42,10 @@ pub struct Config {
     /// `None`. With a bound they refuse some votes, which must never break a property.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_open_vote_bytes: Option<usize>,
+    /// Also explore state transfers that nothing can observe (to an acceptor that can send
+    /// no more PROMISEs): the unreduced model, for comparing with the reduced one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub idle_catch_up: bool,
 }
 
 impl Default for Config {
@@ -60,6 +64,7 @@ impl Default for Config {
             client_learner: false,
             variant: None,
             max_open_vote_bytes: None,
+            idle_catch_up: false,
         }
     }
 }

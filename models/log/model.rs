@@ -84,6 +84,7 @@ impl Protocol for Config {
                 cluster,
                 rules,
                 auth: SymbolicAuth,
+                // `catch_up_observable` reads the window as this.
                 window: self.slots,
                 limits: self.vote_limits(),
             })));
@@ -145,11 +146,13 @@ impl Protocol for Config {
 
     /// Only the slot at an acceptor's decided prefix: learning a later one first changes
     /// nothing a PROMISE reports, and the acceptor can still learn it when its turn comes.
+    /// Only to an acceptor whose learner something can still read ([`Config::catch_up_observable`]).
     fn own_actions(&self, _actors: &Actors<Self>, state: &State, actions: &mut Vec<Action>) {
         for (_, slot, _) in chosen(self, &state.history) {
             for index in 0..self.acceptors() {
-                let next_to_learn = acceptor_state(state, index)
-                    .is_some_and(|a| a.learner.decided_prefix() == slot);
+                let next_to_learn = acceptor_state(state, index).is_some_and(|a| {
+                    a.learner.decided_prefix() == slot && self.catch_up_observable(state, a)
+                });
                 if next_to_learn && !state.crashed[index] {
                     actions.push(Action::CatchUp {
                         acceptor: Id::from(index),
@@ -186,6 +189,44 @@ impl Protocol for Config {
         next.actor_states[index] =
             Arc::new(ModelNodeState::Honest(LogNodeState::Acceptor(step.state)));
         Some(next)
+    }
+}
+
+impl Config {
+    /// Whether what `acceptor` learns now can change what it does later. Its learner is read
+    /// by nothing but the PROMISEs it sends (their decided prefix and the votes above it),
+    /// its vote gate's slot window and the bound on open votes (when set). An acceptor in
+    /// the highest round sends no more PROMISEs (a trust change beyond it is out of bounds);
+    /// its window reads the learner only for an ACCEPT of a slot at or beyond its end, so
+    /// without one in flight (and no bound on open votes) what it learns is seen by no one.
+    /// Learning is postponed, not lost: the slot stays chosen, and the acceptor may learn it
+    /// as soon as such an ACCEPT is sent. Its decisions are chosen values, which agreement and
+    /// "logs are prefixes" already judge on `chosen`.
+    pub fn catch_up_observable(
+        &self,
+        state: &State,
+        acceptor: &LogAcceptorState<SlotValue>,
+    ) -> bool {
+        if self.idle_catch_up || self.max_open_vote_bytes.is_some() || acceptor.rnd < self.max_round
+        {
+            return true;
+        }
+        let window_end = acceptor.learner.decided_prefix().saturating_add(self.slots);
+        state
+            .network
+            .iter_all()
+            .any(|env| slots_named(env.msg).any(|slot| slot >= window_end))
+    }
+}
+
+/// The slots an ACCEPT, a NEWROUND's ACCEPTs or an ACCEPT by digest asks a vote in.
+fn slots_named(msg: &LogMsg<SlotValue>) -> Box<dyn Iterator<Item = Slot> + '_> {
+    match msg {
+        LogMsg::Accept { slot, .. } | LogMsg::AcceptByDigest { slot, .. } => {
+            Box::new(std::iter::once(*slot))
+        }
+        LogMsg::NewRound { accepts, .. } => Box::new(accepts.iter().map(|(slot, _)| *slot)),
+        _ => Box::new(std::iter::empty()),
     }
 }
 

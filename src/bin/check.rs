@@ -299,6 +299,7 @@ fn log_config(args: &ModelArgs) -> Result<log::Config, String> {
         client_learner: args.client_learner,
         variant: variant_of(args)?,
         max_open_vote_bytes: args.max_open_vote_bytes,
+        idle_catch_up: false,
     };
     cfg.validate()?;
     Ok(cfg)

@@ -20,6 +20,10 @@ pub struct Header {
     /// Crashes tolerated (`3f + 1` acceptors).
     pub f: usize,
     pub proposers: usize,
+    /// The acceptor's slot window: it votes only in slots below its decided prefix plus this
+    /// (PROTOCOL.md §8). Absent in traces written before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Slot>,
 }
 
 /// What a trace file's header says it is.

@@ -6,6 +6,7 @@
 //! message's effects at its receiver are always stamped later than the event that sent it.
 
 use super::event::{Event, FORMAT, Header, Record};
+use crate::log::Slot;
 use std::fmt::{self, Display};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -33,6 +34,8 @@ pub struct Step {
 pub struct History {
     pub f: usize,
     pub proposers: usize,
+    /// The acceptors' slot window, if their traces record it.
+    pub window: Option<Slot>,
     pub steps: Vec<Step>,
 }
 
@@ -126,9 +129,18 @@ pub fn merge(files: Vec<TraceFile>) -> Result<History, ReadError> {
         return Err(ReadError::Mismatch("no trace files".into()));
     };
     let (f, proposers) = (first.header.f, first.header.proposers);
+    let window = first.header.window;
     let mut seen = Vec::new();
     for file in &files {
         let h = &file.header;
+        if h.window != window {
+            return Err(ReadError::Mismatch(format!(
+                "{} has the slot window {:?}, {} has {window:?}",
+                file.path.display(),
+                h.window,
+                first.path.display()
+            )));
+        }
         if (h.f, h.proposers) != (f, proposers) {
             return Err(ReadError::Mismatch(format!(
                 "{} is of a cluster with f = {} and {} proposers, {} of f = {f} and {proposers}",
@@ -180,6 +192,7 @@ pub fn merge(files: Vec<TraceFile>) -> Result<History, ReadError> {
     Ok(History {
         f,
         proposers,
+        window,
         steps,
     })
 }

@@ -11,6 +11,7 @@ use crate::message::Vote;
 use crate::runtime::event_loop::{Input, Observer};
 use crate::service::msg::{ServiceMsg, SlotValue};
 use crate::service::node::{ServiceNode, ServiceState, ServiceTimer};
+use crate::service::server::SLOT_WINDOW;
 use crate::types::Cluster;
 use stateright::actor::{Command, Id, Out};
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,6 +53,7 @@ impl TraceRecorder {
                 acceptor,
                 f: cluster.f,
                 proposers: cluster.proposers,
+                window: Some(SLOT_WINDOW),
             };
             serde_json::to_writer(&mut file, &header)?;
             file.write_all(b"\n")?;

@@ -8,7 +8,8 @@
 //! - a vote is `ReceiveAccept` with the ACCEPT's proof, or `AcceptByDigest` with the NEWROUND
 //!   proof the acceptor kept (every proposer is Byzantine here: the trace shows what acceptors
 //!   received, not what proposers meant); a proof is reduced to the first PROMISE of each
-//!   acceptor, which is all an acceptor reads of it;
+//!   acceptor, which is all an acceptor reads of it; the spec's `Window` is the acceptors'
+//!   slot window from the trace header, so a vote outside it is a step the spec refuses;
 //! - a NEWROUND proof kept is `KeepProof`;
 //! - a PROMISE is `TrustChangeTo`, and must be the PROMISE the spec sends, with the decided
 //!   prefix `d` and the votes at or above it;
@@ -34,6 +35,9 @@ pub const MODULE: &str = "TraceBPFastPaxosLog";
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TlaTrace {
     pub slots: usize,
+    /// The spec's `Window`: the acceptors' slot window, or, for traces that do not record
+    /// it, the slots of the module (a window that never binds).
+    pub window: Slot,
     pub events: usize,
     pub values: usize,
     pub max_round: Round,
@@ -234,8 +238,10 @@ pub fn write_tla(history: &History, dir: &Path) -> io::Result<TlaTrace> {
         .iter()
         .filter(|s| matches!(s.event, Event::Start { .. }))
         .count();
+    let slots = slots_of(history);
     let trace = TlaTrace {
-        slots: slots_of(history) as usize,
+        slots: slots as usize,
+        window: history.window.unwrap_or(slots),
         events: events.len(),
         values: tables.names.0.len().max(1),
         max_round: max_round_of(history),
@@ -276,6 +282,7 @@ fn module_text(
     let _ = writeln!(text, "TF == {}", cluster.f);
     let _ = writeln!(text, "TMaxRound == {}", trace.max_round);
     let _ = writeln!(text, "TSlots == {}", trace.slots);
+    let _ = writeln!(text, "TWindow == {}", trace.window);
     let _ = writeln!(text, "TMaxRestarts == {restarts}");
     text.push_str(PROMISE_OPS);
     text.push_str("P == <<\n");
@@ -426,7 +433,7 @@ CONSTANTS
     F <- TF
     MaxRound <- TMaxRound
     Slots <- TSlots
-    Window <- TSlots
+    Window <- TWindow
     MaxCrashes = 0
     MaxRestarts <- TMaxRestarts
     ProposerOrder <- TProposerOrder
