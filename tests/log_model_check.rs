@@ -2,7 +2,6 @@
 //! cluster exhaustively, the Byzantine `p0` to a depth bound, the broken variants rejected
 //! with a counterexample, and the reductions compared with the unreduced model.
 
-use bp_fast_paxos::log::learner::LogLearnerState;
 use bp_fast_paxos::log::node::LogNodeState;
 use bp_fast_paxos::models::Variant;
 use bp_fast_paxos::models::core::property::VARIANT_MUST_VIOLATE;
@@ -210,8 +209,7 @@ fn observable(cfg: &Config, state: &State) -> u64 {
             ModelNodeState::Honest(LogNodeState::Acceptor(a))
                 if !reduced.catch_up_observable(state, a) =>
             {
-                let mut blind = a.clone();
-                blind.learner = LogLearnerState::default();
+                let blind = a.with_learner_forgotten();
                 Arc::new(ModelNodeState::Honest(LogNodeState::Acceptor(blind)))
             }
             _ => s.clone(),

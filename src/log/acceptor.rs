@@ -180,6 +180,15 @@ impl<V: Value> LogAcceptorState<V> {
         &self.learner
     }
 
+    /// The same state with nothing learned: how a model compares states whose learner no
+    /// step can read yet (the postponed state transfer of `models/log`).
+    pub fn with_learner_forgotten(&self) -> Self {
+        Self {
+            learner: LogLearnerState::default(),
+            ..self.clone()
+        }
+    }
+
     /// The NEWROUND proof it verified for its latest round, if any.
     pub fn round_proof(&self) -> Option<&RoundProof<V>> {
         self.round_proof.as_ref()
