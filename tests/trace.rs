@@ -386,129 +386,112 @@ fn a_torn_last_line_is_a_crash_mid_write_and_other_damage_is_an_error() {
     assert!(e.to_string().contains(":2:"), "{e}");
 }
 
-/// A history of `slots` slots decided in round 0 by every acceptor, after which acceptor 3
-/// compacts them, restarts from its snapshot and takes a state transfer over the same prefix.
-fn restart_then_state_transfer(slots: u64) -> History {
-    let mut steps = Vec::new();
-    let mut push = |acceptor: u16, event: Event| {
-        let t = steps.len() as u64;
-        steps.push(Step {
+/// A synthetic history of four acceptors, step by step, for the spec to judge.
+#[derive(Default)]
+struct Synthetic {
+    steps: Vec<Step>,
+}
+
+impl Synthetic {
+    /// Every acceptor starts afresh: round 0, nothing voted.
+    fn all_started() -> Self {
+        let mut history = Synthetic::default();
+        for a in 0..4 {
+            history.start(a, 0);
+        }
+        history
+    }
+
+    fn push(&mut self, acceptor: u16, event: Event) {
+        let t = self.steps.len() as u64;
+        self.steps.push(Step {
             acceptor,
             t,
             origin: format!("synthetic:{t}"),
             event,
-        })
-    };
-    for a in 0..4 {
-        push(
-            a,
-            Event::Start {
-                rnd: 0,
-                base: 0,
-                votes: vec![],
-            },
-        );
+        });
     }
+
+    fn start(&mut self, acceptor: u16, base: u64) {
+        let event = Event::Start {
+            rnd: 0,
+            base,
+            votes: vec![],
+        };
+        self.push(acceptor, event);
+    }
+
+    /// A vote of round 0, on an ACCEPT from the round's leader `p0` with no proof.
+    fn vote(&mut self, acceptor: u16, slot: u64, value: &str) {
+        let event = Event::Vote {
+            slot,
+            round: 0,
+            value: value.into(),
+            from: 0,
+            proof: vec![],
+            digest: false,
+        };
+        self.push(acceptor, event);
+    }
+
+    fn decide(&mut self, acceptor: u16, slot: u64, value: &str) {
+        let event = Event::Decide {
+            slot,
+            round: 0,
+            value: value.into(),
+            via: Via::Learn,
+        };
+        self.push(acceptor, event);
+    }
+
+    /// The index of the last step pushed.
+    fn last(&self) -> usize {
+        self.steps.len() - 1
+    }
+
+    fn history(self, window: Option<u64>) -> History {
+        History {
+            f: 1,
+            proposers: 2,
+            window,
+            steps: self.steps,
+        }
+    }
+}
+
+/// A history of `slots` slots decided in round 0 by every acceptor, after which acceptor 3
+/// compacts them, restarts from its snapshot and takes a state transfer over the same prefix.
+fn restart_then_state_transfer(slots: u64) -> History {
+    let mut history = Synthetic::all_started();
     for slot in 0..slots {
         let value = format!("{slot:016x}");
         for a in 0..4 {
-            push(
-                a,
-                Event::Vote {
-                    slot,
-                    round: 0,
-                    value: value.clone(),
-                    from: 0,
-                    proof: vec![],
-                    digest: false,
-                },
-            );
+            history.vote(a, slot, &value);
         }
         for a in 0..4 {
-            push(
-                a,
-                Event::Decide {
-                    slot,
-                    round: 0,
-                    value: value.clone(),
-                    via: Via::Learn,
-                },
-            );
+            history.decide(a, slot, &value);
         }
     }
-    push(3, Event::Drop { base: slots });
-    push(
-        3,
-        Event::Start {
-            rnd: 0,
-            base: slots,
-            votes: vec![],
-        },
-    );
-    push(3, Event::Skip { to: slots });
-    History {
-        f: 1,
-        proposers: 2,
-        window: None,
-        steps,
-    }
+    history.push(3, Event::Drop { base: slots });
+    history.start(3, slots);
+    history.push(3, Event::Skip { to: slots });
+    history.history(None)
 }
 
 /// A synthetic history with a slot window of 2: every acceptor starts and votes `A` in slot
 /// 0 in round 0; acceptor 0 decides slot 0 from those votes if `decide`, then votes `B` in
 /// slot `far` in round 0.
 fn vote_far(far: u64, decide: bool) -> (History, usize) {
-    let mut steps = Vec::new();
-    let mut push = |acceptor: u16, event: Event| {
-        let t = steps.len() as u64;
-        steps.push(Step {
-            acceptor,
-            t,
-            origin: format!("synthetic:{t}"),
-            event,
-        })
-    };
-    let vote = |slot: u64, value: &str| Event::Vote {
-        slot,
-        round: 0,
-        value: value.into(),
-        from: 0,
-        proof: vec![],
-        digest: false,
-    };
+    let mut history = Synthetic::all_started();
     for a in 0..4 {
-        push(
-            a,
-            Event::Start {
-                rnd: 0,
-                base: 0,
-                votes: vec![],
-            },
-        );
-    }
-    for a in 0..4 {
-        push(a, vote(0, "A"));
+        history.vote(a, 0, "A");
     }
     if decide {
-        push(
-            0,
-            Event::Decide {
-                slot: 0,
-                round: 0,
-                value: "A".into(),
-                via: Via::Learn,
-            },
-        );
+        history.decide(0, 0, "A");
     }
-    push(0, vote(far, "B"));
-    let at = steps.len() - 1;
-    let history = History {
-        f: 1,
-        proposers: 2,
-        window: Some(2),
-        steps,
-    };
-    (history, at)
+    history.vote(0, far, "B");
+    let at = history.last();
+    (history.history(Some(2)), at)
 }
 
 #[test]
