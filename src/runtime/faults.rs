@@ -1,7 +1,8 @@
 //! Fault injection for torture runs: a node's outgoing datagrams lost, duplicated, delayed
 //! (and so reordered) with seeded pseudo-random choices, and partitions that cut chosen nodes
-//! off. The protocol must tolerate all of it (PROTOCOL.md §1: channels may lose, duplicate and
-//! reorder); the torture run checks that it does.
+//! off, and a latency added to every datagram (a slow network, on which a round takes longer
+//! than on loopback). The protocol must tolerate all of it (PROTOCOL.md §1: channels may lose,
+//! duplicate and reorder); the torture run checks that it does.
 
 use stateright::actor::Id;
 use std::collections::BTreeSet;
@@ -51,6 +52,8 @@ impl FaultCounts {
 pub struct Faults {
     rates: Mutex<FaultRates>,
     isolated: Mutex<BTreeSet<Id>>,
+    /// Added to every datagram that is sent, before any injected delay.
+    latency: Mutex<Duration>,
     pub counts: FaultCounts,
     seed: u64,
 }
@@ -71,6 +74,7 @@ impl Faults {
         Arc::new(Faults {
             rates: Mutex::new(rates),
             isolated: Mutex::new(BTreeSet::new()),
+            latency: Mutex::new(Duration::ZERO),
             counts: FaultCounts::default(),
             seed,
         })
@@ -80,6 +84,13 @@ impl Faults {
     pub fn set_rates(&self, rates: FaultRates) {
         if let Ok(mut r) = self.rates.lock() {
             *r = rates;
+        }
+    }
+
+    /// Every datagram sent from now on arrives `latency` later (zero: as fast as it can).
+    pub fn set_latency(&self, latency: Duration) {
+        if let Ok(mut l) = self.latency.lock() {
+            *l = latency;
         }
     }
 
@@ -133,7 +144,11 @@ impl Faults {
         } else {
             Duration::ZERO
         };
-        Fate::Send { copies, delay }
+        let latency = self.latency.lock().map_or(Duration::ZERO, |l| *l);
+        Fate::Send {
+            copies,
+            delay: latency + delay,
+        }
     }
 }
 
@@ -171,5 +186,35 @@ impl FaultRng {
     /// Uniform in `0..n` (`n > 0`).
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n.max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_delays_every_datagram_that_is_sent() {
+        let faults = Faults::new(FaultRates::none(), 3);
+        let mut rng = faults.rng_for(Id::from(0));
+        let (from, to) = (Id::from(0), Id::from(1));
+        let now = |rng: &mut FaultRng| faults.fate(from, to, rng);
+        assert_eq!(
+            now(&mut rng),
+            Fate::Send {
+                copies: 1,
+                delay: Duration::ZERO
+            }
+        );
+        faults.set_latency(Duration::from_millis(150));
+        assert_eq!(
+            now(&mut rng),
+            Fate::Send {
+                copies: 1,
+                delay: Duration::from_millis(150)
+            }
+        );
+        faults.isolate(to);
+        assert_eq!(now(&mut rng), Fate::Drop);
     }
 }

@@ -1,14 +1,16 @@
 //! What the service adds around a log acceptor: a [`Replica`] of the store that applies the
 //! decided prefix and answers clients, catch-up of lagging peers (their decisions, or a copy of
 //! the store in parts), compaction behind synced snapshots, answers to repeated ACCEPTs, and
-//! PROMISEs sent again until their round begins. The log is reached only through its face
-//! ([`crate::log::face`]); each step's saves are made one, ahead of its sends.
+//! PROMISEs sent again until their round begins, and the suspicion timer, whose period grows
+//! with the rounds entered without a decision ([`super::suspicion`]). The log is reached only
+//! through its face ([`crate::log::face`]); each step's saves are made one, ahead of its sends.
 
 use super::command::Command;
 use super::msg::{ServiceMsg, SlotValue};
 use super::node::{ServiceNode, ServiceState, ServiceTimer, lift};
 use super::replica::Replica;
 use super::store::ServiceDurable;
+use super::suspicion::Suspicion;
 use super::transfer::{Part, Received};
 use crate::auth::HmacSha256;
 use crate::learner::Decision;
@@ -39,14 +41,26 @@ impl AcceptorSide<'_> {
         let log = storage.map_or_else(LogAcceptorState::initial, |s| {
             LogAcceptorState::recover(&s.log)
         });
-        let suspect = self.node.log.topology.suspect_after.clone();
-        o.set_timer(ServiceTimer::Log(NodeTimer::SuspectLeader), suspect);
+        let replica = Replica {
+            suspicion: Suspicion::recovered(&log),
+            ..Replica::recover(storage.and_then(|s| s.snapshot.as_ref()))
+        };
+        self.arm_suspicion(&log, &replica, o);
         let tick = self.node.tuning.tick;
         o.set_timer(ServiceTimer::Tick, tick..tick * 2);
-        ServiceState::Acceptor {
-            log,
-            replica: Replica::recover(storage.and_then(|s| s.snapshot.as_ref())),
-        }
+        ServiceState::Acceptor { log, replica }
+    }
+
+    /// Sets the suspicion timer for the whole period of the acceptor's round.
+    fn arm_suspicion(
+        &self,
+        log: &LogAcceptorState<SlotValue>,
+        replica: &Replica,
+        o: &mut Out<ServiceNode>,
+    ) {
+        let base = &self.node.log.topology.suspect_after;
+        let period = replica.suspicion.period(base, log.rnd());
+        o.set_timer(ServiceTimer::Log(NodeTimer::SuspectLeader), period);
     }
 
     pub fn on_msg(
@@ -59,9 +73,12 @@ impl AcceptorSide<'_> {
     ) {
         let mut out = Out::new();
         let from = self.node.log.topology.peer(src);
+        let doublings = replica.suspicion.doublings(log.rnd());
         // Whether the log may have changed: only then is there anything to apply or drop.
         let changed = match (from, msg) {
-            (from, ServiceMsg::Log(m)) => self.on_log(log, from, src, m, &mut out),
+            (from, ServiceMsg::Log(m)) => {
+                self.on_log(log, &mut replica.suspicion, from, src, m, &mut out)
+            }
             (Peer::Client, ServiceMsg::Request(command)) => {
                 self.on_request(replica, src, command, &mut out);
                 false
@@ -88,11 +105,14 @@ impl AcceptorSide<'_> {
         if changed {
             self.after_step(log, replica, &mut out);
         }
-        if note_promise(replica, &out) {
-            // A round joined on a message (a peer's TRUSTCHANGE, an invalid proof): its
-            // leader gets a whole suspicion period, not what was left of the last.
-            let suspect = self.node.log.topology.suspect_after.clone();
-            out.set_timer(ServiceTimer::Log(NodeTimer::SuspectLeader), suspect);
+        // A round joined on a message (a peer's TRUSTCHANGE, an invalid proof): its leader
+        // gets a whole suspicion period, not what was left of the last, and a longer one than
+        // the last leader's if that round ended without a decision. A decision that shortens
+        // the period takes effect at once; later ones do not touch the timer, so a leader
+        // that decides some commands cannot put off its suspicion for withholding others.
+        let joined = note_promise(replica, &out);
+        if joined || replica.suspicion.doublings(log.rnd()) != doublings {
+            self.arm_suspicion(log, replica, &mut out);
         }
         save_once(log, out, o);
     }
@@ -111,10 +131,9 @@ impl AcceptorSide<'_> {
                 if replica.stalled()
                     && let Some(step) = self.acceptor.timeout(log)
                 {
-                    self.carry_out(log, step, &mut out);
+                    self.carry_out(log, &mut replica.suspicion, step, &mut out);
                 }
-                let suspect = self.node.log.topology.suspect_after.clone();
-                out.set_timer(ServiceTimer::Log(NodeTimer::SuspectLeader), suspect);
+                self.arm_suspicion(log, replica, &mut out);
             }
             ServiceTimer::Tick => self.on_tick(log, replica, &mut out),
         }
@@ -128,13 +147,14 @@ impl AcceptorSide<'_> {
     fn on_log(
         &self,
         log: &mut LogAcceptorState<SlotValue>,
+        suspicion: &mut Suspicion,
         from: Peer,
         src: Id,
         msg: LogMsg<SlotValue>,
         o: &mut Out<ServiceNode>,
     ) -> bool {
         if let Some(step) = self.acceptor.on_message(log, from, &msg) {
-            self.carry_out(log, step, o);
+            self.carry_out(log, suspicion, step, o);
             return true;
         }
         let accept = matches!(msg, LogMsg::Accept { .. } | LogMsg::AcceptByDigest { .. });
@@ -215,7 +235,7 @@ impl AcceptorSide<'_> {
             }
         }
         if let Some(step) = self.acceptor.install_decisions(log, first, decisions) {
-            self.carry_out(log, step, o);
+            self.carry_out(log, &mut replica.suspicion, step, o);
         }
     }
 
@@ -242,7 +262,7 @@ impl AcceptorSide<'_> {
                 if replica.install(applied, log_digest, store)
                     && let Some(step) = self.acceptor.install_snapshot(log, applied)
                 {
-                    self.carry_out(log, step, o);
+                    self.carry_out(log, &mut replica.suspicion, step, o);
                 }
                 true
             }
@@ -340,14 +360,20 @@ impl AcceptorSide<'_> {
         }
     }
 
-    /// Carries out a step of the log (its saves store the log's durable state) and takes
-    /// its state.
+    /// Carries out a step of the log (its saves store the log's durable state), notes the
+    /// rounds of its decisions for the suspicion period, and takes its state.
     fn carry_out(
         &self,
         log: &mut LogAcceptorState<SlotValue>,
+        suspicion: &mut Suspicion,
         step: LogAcceptorStep<SlotValue>,
         o: &mut Out<ServiceNode>,
     ) {
+        for effect in &step.effects {
+            if let LogEffect::Decided(d) = effect {
+                suspicion.decided(d.decision.round, step.state.rnd());
+            }
+        }
         let mut out = Out::new();
         let durable = step.state.durable();
         self.node.log.apply(self.id, &step, Some(durable), &mut out);

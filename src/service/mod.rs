@@ -9,7 +9,8 @@
 //!   [`acceptor`] (what the service adds around the log acceptor) and [`proposer`] (around
 //!   the log proposer). Both reach the log only through [`crate::log::face`].
 //! - [`replica`], [`queue`]: the acceptor's replica of the store and the proposer's command
-//!   queue; [`transfer`]: a copy of the store sent in parts to a replica that lags.
+//!   queue; [`transfer`]: a copy of the store sent in parts to a replica that lags;
+//!   [`suspicion`]: how long an acceptor waits for a decision before it suspects the leader.
 
 pub mod acceptor;
 pub mod client;
@@ -23,6 +24,7 @@ pub mod replica;
 pub mod routing;
 pub mod server;
 pub mod store;
+pub mod suspicion;
 pub mod transfer;
 
 pub use command::{Batch, Command, CommandKeys, Op};

@@ -6,6 +6,7 @@ use super::command::{Command, CommandKeys};
 use super::kv::{Applied, KvStore, Reply};
 use super::msg::{ServiceMsg, SlotValue};
 use super::store::ReplicaSnapshot;
+use super::suspicion::Suspicion;
 use super::transfer::Transfer;
 use crate::learner::Decision;
 use crate::log::Slot;
@@ -47,6 +48,8 @@ pub struct Replica {
     /// The last PROMISE its acceptor sent, and to whom: sent again on each tick until its
     /// round begins. Volatile, as the sends of a step are; boxed, as it is rarely set.
     pub promised: Option<Box<(stateright::actor::Id, LogMsg<SlotValue>)>>,
+    /// How long its acceptor waits for a decision before it suspects the leader.
+    pub suspicion: Suspicion,
 }
 
 /// A reply for a client.
