@@ -6,6 +6,7 @@
 use super::attack::Attack;
 use super::checks::{Property, Violation};
 use super::client::{ByzantineClient, SimClient};
+use super::liveness::{Bound, FINAL_READER, check_liveness};
 use super::moves::Move;
 use super::nemesis::Nemesis;
 use super::net::{NetProfile, Network};
@@ -469,7 +470,7 @@ fn run(options: &SimOptions, config: &ClusterConfig, dir: &Path) -> Result<SimRe
         if let Move::FinalReads = m {
             // A fresh process reads every key once, one after the other.
             w.final_reads = Some((0..options.keys.max(1)).collect());
-            w.clients[0].process = 1_000_000;
+            w.clients[0].process = FINAL_READER;
             w.start_client(0);
         } else {
             nemesis.on_move(w, m);
@@ -532,15 +533,9 @@ fn finish(
         history: Vec::new(),
         slowest_after_recovery_us: 0,
     };
-    let mut invoked: BTreeMap<u64, u64> = BTreeMap::new();
-    let recovered = (heal + RECOVERY_MS * 1000) * 1000;
-    let mut stuck = 0;
     for e in &w.history {
         match e.kind {
-            EventType::Invoke => {
-                invoked.insert(e.process, e.time);
-                continue;
-            }
+            EventType::Invoke => continue,
             EventType::Ok => report.ok += 1,
             EventType::Fail => report.failed += 1,
             EventType::Info => report.unknown += 1,
@@ -549,38 +544,35 @@ fn finish(
             report.cas_total += 1;
             report.cas_swapped += u64::from(e.kind == EventType::Ok);
         }
-        let started = invoked.remove(&e.process).unwrap_or(0);
-        if complete && started >= recovered {
-            report.slowest_after_recovery_us = report
-                .slowest_after_recovery_us
-                .max((e.time - started) / 1000);
-            if e.kind == EventType::Info {
-                stuck += 1;
-            }
-        }
     }
+    // A run cut short is not held to the liveness bound.
     if complete {
-        stuck += invoked.values().filter(|t| **t >= recovered).count();
-        if stuck > 0 {
+        let bound = Bound {
+            recovered_ns: (heal + RECOVERY_MS * 1000) * 1000,
+            timeout_ns: CLIENT_TIMEOUT_MS * 1_000_000,
+            final_reads: options.keys.max(1),
+        };
+        let found = check_liveness(&w.history, &bound);
+        report.slowest_after_recovery_us = found.slowest_after_recovery_us;
+        if found.stuck > 0 {
             violations.push(Violation {
                 step: steps,
                 property: Property::Liveness,
                 what: format!(
-                    "{stuck} operations invoked {RECOVERY_MS} ms or more after the faults \
-                     healed did not complete within {CLIENT_TIMEOUT_MS} ms"
+                    "{} operations invoked {RECOVERY_MS} ms or more after the faults \
+                     healed did not complete within {CLIENT_TIMEOUT_MS} ms",
+                    found.stuck
                 ),
             });
         }
-        let reads = w
-            .history
-            .iter()
-            .filter(|e| e.process == 1_000_000 && e.kind == EventType::Ok)
-            .count();
-        if reads < options.keys.max(1) {
+        if found.final_reads < bound.final_reads {
             violations.push(Violation {
                 step: steps,
                 property: Property::Liveness,
-                what: format!("{reads} of {} final reads completed", options.keys.max(1)),
+                what: format!(
+                    "{} of {} final reads completed",
+                    found.final_reads, bound.final_reads
+                ),
             });
         }
     }
