@@ -17,7 +17,7 @@ const WHOLE_CLUSTER: u64 = 7;
 /// The fault schedule's state.
 pub struct Nemesis {
     faulting: bool,
-    /// Strikes so far: the first two are set, so that every run has them.
+    /// Strikes so far: the first three are set, so that every run has them.
     strikes: u64,
     whole_cluster: bool,
     /// The kinds of partitions made, and how many of each.
@@ -25,8 +25,8 @@ pub struct Nemesis {
 }
 
 impl Nemesis {
-    /// A schedule that starts faulting; `whole_cluster`: a strike may restart the whole
-    /// cluster.
+    /// A schedule that starts faulting; `whole_cluster`: its third strike restarts the whole
+    /// cluster (and later ones may), else none does.
     pub fn new(whole_cluster: bool) -> Self {
         Nemesis {
             faulting: true,
@@ -80,10 +80,12 @@ impl Nemesis {
         let acceptors = w.acceptors;
         let a = w.rng.below(acceptors as u64) as usize;
         // First a crash in the middle of a write (a torn record), then the leader cut off
-        // (so that the acceptors move to a round the Byzantine proposer leads); then any.
+        // (so that the acceptors move to a round the Byzantine proposer leads), then the
+        // whole cluster restarted (so that every run shows what survives it); then any.
         let roll = match self.strikes {
             0 => 0,
             1 => LEADER_CUT_OFF,
+            2 if self.whole_cluster => WHOLE_CLUSTER,
             _ => w.rng.below(12),
         };
         self.strikes += 1;

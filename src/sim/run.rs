@@ -203,6 +203,8 @@ pub struct SimReport {
     pub simulated_ms: u64,
     pub faults: String,
     pub highest_round: u32,
+    /// Crashes and restarts of the whole cluster during the faults.
+    pub whole_cluster_restarts: u64,
     pub violations: Vec<Violation>,
     pub history: Vec<crate::torture::history::Event>,
     /// The longest operation invoked after recovery, in simulated µs.
@@ -529,6 +531,7 @@ fn finish(
         simulated_ms: w.now / 1000,
         faults: String::new(),
         highest_round: w.leader().0,
+        whole_cluster_restarts: w.counts.whole_cluster_restarts,
         violations: Vec::new(),
         history: Vec::new(),
         slowest_after_recovery_us: 0,
