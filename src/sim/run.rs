@@ -6,10 +6,12 @@
 use super::attack::Attack;
 use super::checks::{Property, Violation};
 use super::client::{ByzantineClient, SimClient};
-use super::disk::DiskFault;
+use super::liveness::{Bound, FINAL_READER, check_liveness};
+use super::moves::Move;
+use super::nemesis::Nemesis;
 use super::net::{NetProfile, Network};
 use super::rx::RxProfile;
-use super::world::{BrokenDriver, Down, Happening, World};
+use super::world::{BrokenDriver, Happening, World};
 use crate::cluster_config::{ClusterConfig, NodeId, Role, SecretKey};
 use crate::runtime::codec::WireCodec;
 use crate::runtime::faults::FaultRng;
@@ -20,7 +22,6 @@ use crate::torture::byzantine::Byzantine;
 use crate::torture::history::{EventType, write_jsonl};
 use crate::torture::linearizable::{Verdict, check};
 use crate::types::ClientId;
-use stateright::actor::Id;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -202,6 +203,8 @@ pub struct SimReport {
     pub simulated_ms: u64,
     pub faults: String,
     pub highest_round: u32,
+    /// Crashes and restarts of the whole cluster during the faults.
+    pub whole_cluster_restarts: u64,
     pub violations: Vec<Violation>,
     pub history: Vec<crate::torture::history::Event>,
     /// The longest operation invoked after recovery, in simulated µs.
@@ -324,175 +327,6 @@ fn scratch_dir(base: &Path, seed: u64) -> Result<PathBuf, String> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     Ok(dir)
-}
-
-/// The fault schedule's moves.
-#[derive(Clone, Debug)]
-pub enum Move {
-    Strike,
-    Recover(Fault),
-    /// A crash armed for a write that did not come: crash now.
-    CrashNow(usize),
-    Heal,
-    EndWorkload,
-    FinalReads,
-}
-
-/// One fault, until it is undone.
-#[derive(Clone, Debug)]
-pub enum Fault {
-    AcceptorCrash(usize),
-    ProposerCrash(usize),
-    Partition,
-    DiskFull(usize),
-    WholeCluster,
-}
-
-/// The strike that cuts the leader off.
-const LEADER_CUT_OFF: u64 = 11;
-
-/// The fault schedule's state.
-struct Nemesis {
-    faulting: bool,
-    /// Strikes so far: the first two are set, so that every run has them.
-    strikes: u64,
-    whole_cluster: bool,
-    descriptions: BTreeMap<&'static str, u64>,
-}
-
-impl Nemesis {
-    fn count(&mut self, what: &'static str) {
-        *self.descriptions.entry(what).or_default() += 1;
-    }
-
-    fn on_move(&mut self, w: &mut World, m: Move) {
-        match m {
-            Move::Strike if self.faulting => self.strike(w),
-            Move::Strike => {}
-            Move::Recover(fault) => {
-                self.recover(w, fault);
-                if self.faulting {
-                    let gap = 100_000 + w.rng.below(500_000);
-                    w.schedule(gap, Happening::Nemesis(Move::Strike));
-                }
-            }
-            Move::CrashNow(a) => {
-                w.set_disk_fault(a, DiskFault::None);
-                if w.is_up(a) {
-                    w.crash(a, Down::Crashed);
-                }
-            }
-            Move::Heal => {
-                self.faulting = false;
-                w.net.profile = NetProfile::calm();
-                w.net.cut.clear();
-                for i in 0..w.nodes.len() {
-                    w.set_disk_fault(i, DiskFault::None);
-                }
-                w.start_all_down();
-                // The Byzantine nodes are faults too: they stop.
-                w.byzantine = None;
-                w.attack = None;
-                w.byzantine_client = None;
-            }
-            Move::EndWorkload => w.workload_over = true,
-            // Started by the run, which knows the keys.
-            Move::FinalReads => {}
-        }
-    }
-
-    fn strike(&mut self, w: &mut World) {
-        let acceptors = w.acceptors;
-        let a = w.rng.below(acceptors as u64) as usize;
-        // First a crash in the middle of a write (a torn record), then the leader cut off
-        // (so that the acceptors move to a round the Byzantine proposer leads); then any.
-        let roll = match self.strikes {
-            0 => 0,
-            1 => LEADER_CUT_OFF,
-            _ => w.rng.below(12),
-        };
-        self.strikes += 1;
-        let (fault, hold) = match roll {
-            // A crash in the middle of a write: the record is torn.
-            0..=2 => {
-                let kept = w.rng.below(256) as u8;
-                w.set_disk_fault(a, DiskFault::CrashDuringWrite { kept });
-                w.schedule(50_000, Happening::Nemesis(Move::CrashNow(a)));
-                w.counts.acceptor_crashes += 1;
-                (Fault::AcceptorCrash(a), 200_000 + w.rng.below(800_000))
-            }
-            3 | 4 => {
-                w.crash(a, Down::Crashed);
-                w.counts.acceptor_crashes += 1;
-                (Fault::AcceptorCrash(a), 200_000 + w.rng.below(800_000))
-            }
-            5 => {
-                let p = acceptors + 1;
-                w.crash(p, Down::Crashed);
-                w.counts.proposer_crashes += 1;
-                (Fault::ProposerCrash(p), 200_000 + w.rng.below(800_000))
-            }
-            6 => {
-                w.set_disk_fault(a, DiskFault::Full);
-                w.counts.disk_full += 1;
-                (Fault::DiskFull(a), 300_000 + w.rng.below(700_000))
-            }
-            7 if self.whole_cluster => {
-                for i in 0..w.nodes.len() {
-                    if w.is_up(i) {
-                        w.crash(i, Down::Crashed);
-                    }
-                }
-                w.counts.whole_cluster_restarts += 1;
-                (Fault::WholeCluster, 100_000 + w.rng.below(400_000))
-            }
-            _ => {
-                let kind = if roll == LEADER_CUT_OFF {
-                    2
-                } else {
-                    w.rng.below(3)
-                };
-                let cut: Vec<Id> = match kind {
-                    0 => {
-                        self.count("one node cut off");
-                        let n = w.nodes.len() as u64;
-                        vec![Id::from(w.rng.below(n) as usize)]
-                    }
-                    1 => {
-                        self.count("a minority cut off");
-                        vec![Id::from(a), Id::from(acceptors + 1)]
-                    }
-                    _ => {
-                        self.count("the leader cut off");
-                        vec![Id::from(w.leader().1)]
-                    }
-                };
-                w.net.cut = cut.into_iter().collect();
-                w.counts.partitions += 1;
-                // The set one long enough for the acceptors to suspect the leader.
-                let least = if roll == LEADER_CUT_OFF {
-                    1_000_000
-                } else {
-                    200_000
-                };
-                (Fault::Partition, least + w.rng.below(1_000_000))
-            }
-        };
-        w.schedule(hold, Happening::Nemesis(Move::Recover(fault)));
-    }
-
-    fn recover(&mut self, w: &mut World, fault: Fault) {
-        match fault {
-            Fault::AcceptorCrash(i) | Fault::ProposerCrash(i) | Fault::DiskFull(i) => {
-                w.set_disk_fault(i, DiskFault::None);
-                if !w.is_up(i) {
-                    w.start_node(i);
-                }
-            }
-            Fault::Partition => w.net.cut.clear(),
-            Fault::WholeCluster => w.start_all_down(),
-        }
-    }
 }
 
 /// Runs one simulation and its checks. `Err` only when the run cannot be set up.
@@ -633,17 +467,12 @@ fn run(options: &SimOptions, config: &ClusterConfig, dir: &Path) -> Result<SimRe
         end + CLIENT_TIMEOUT_MS * 1000 + 100_000,
         Happening::Nemesis(Move::FinalReads),
     );
-    let mut nemesis = Nemesis {
-        faulting: true,
-        strikes: 0,
-        whole_cluster: options.whole_cluster,
-        descriptions: BTreeMap::new(),
-    };
+    let mut nemesis = Nemesis::new(options.whole_cluster);
     let mut moves = |w: &mut World, m: Move| {
         if let Move::FinalReads = m {
             // A fresh process reads every key once, one after the other.
             w.final_reads = Some((0..options.keys.max(1)).collect());
-            w.clients[0].process = 1_000_000;
+            w.clients[0].process = FINAL_READER;
             w.start_client(0);
         } else {
             nemesis.on_move(w, m);
@@ -702,19 +531,14 @@ fn finish(
         simulated_ms: w.now / 1000,
         faults: String::new(),
         highest_round: w.leader().0,
+        whole_cluster_restarts: w.counts.whole_cluster_restarts,
         violations: Vec::new(),
         history: Vec::new(),
         slowest_after_recovery_us: 0,
     };
-    let mut invoked: BTreeMap<u64, u64> = BTreeMap::new();
-    let recovered = (heal + RECOVERY_MS * 1000) * 1000;
-    let mut stuck = 0;
     for e in &w.history {
         match e.kind {
-            EventType::Invoke => {
-                invoked.insert(e.process, e.time);
-                continue;
-            }
+            EventType::Invoke => continue,
             EventType::Ok => report.ok += 1,
             EventType::Fail => report.failed += 1,
             EventType::Info => report.unknown += 1,
@@ -723,38 +547,35 @@ fn finish(
             report.cas_total += 1;
             report.cas_swapped += u64::from(e.kind == EventType::Ok);
         }
-        let started = invoked.remove(&e.process).unwrap_or(0);
-        if complete && started >= recovered {
-            report.slowest_after_recovery_us = report
-                .slowest_after_recovery_us
-                .max((e.time - started) / 1000);
-            if e.kind == EventType::Info {
-                stuck += 1;
-            }
-        }
     }
+    // A run cut short is not held to the liveness bound.
     if complete {
-        stuck += invoked.values().filter(|t| **t >= recovered).count();
-        if stuck > 0 {
+        let bound = Bound {
+            recovered_ns: (heal + RECOVERY_MS * 1000) * 1000,
+            timeout_ns: CLIENT_TIMEOUT_MS * 1_000_000,
+            final_reads: options.keys.max(1),
+        };
+        let found = check_liveness(&w.history, &bound);
+        report.slowest_after_recovery_us = found.slowest_after_recovery_us;
+        if found.stuck > 0 {
             violations.push(Violation {
                 step: steps,
                 property: Property::Liveness,
                 what: format!(
-                    "{stuck} operations invoked {RECOVERY_MS} ms or more after the faults \
-                     healed did not complete within {CLIENT_TIMEOUT_MS} ms"
+                    "{} operations invoked {RECOVERY_MS} ms or more after the faults \
+                     healed did not complete within {CLIENT_TIMEOUT_MS} ms",
+                    found.stuck
                 ),
             });
         }
-        let reads = w
-            .history
-            .iter()
-            .filter(|e| e.process == 1_000_000 && e.kind == EventType::Ok)
-            .count();
-        if reads < options.keys.max(1) {
+        if found.final_reads < bound.final_reads {
             violations.push(Violation {
                 step: steps,
                 property: Property::Liveness,
-                what: format!("{reads} of {} final reads completed", options.keys.max(1)),
+                what: format!(
+                    "{} of {} final reads completed",
+                    found.final_reads, bound.final_reads
+                ),
             });
         }
     }

@@ -7,6 +7,7 @@ use super::attack::Attack;
 use super::checks::{Announced, Prefixes, Property, Violation, unsynced};
 use super::client::{ByzantineClient, Datagram, SimClient};
 use super::disk::{DiskFault, DiskStop, SimDisk, Synced};
+use super::moves::Move;
 use super::net::Network;
 use super::rx::{RxBuffer, RxProfile, WIRE_US_PER_FRAGMENT};
 use crate::runtime::codec::WireCodec;
@@ -59,7 +60,7 @@ pub enum Happening {
     Byzantine,
     ByzantineClient,
     /// The fault schedule's next move.
-    Nemesis(super::run::Move),
+    Nemesis(Move),
 }
 
 struct Scheduled {
@@ -290,11 +291,7 @@ impl World {
     /// Runs events until the clock reaches `until` (µs), the queue empties or the step limit
     /// is reached (or a violation is found, with `stop_at_violation`); false if it stopped
     /// short.
-    pub fn run_until(
-        &mut self,
-        until: u64,
-        on_move: &mut dyn FnMut(&mut World, super::run::Move),
-    ) -> bool {
+    pub fn run_until(&mut self, until: u64, on_move: &mut dyn FnMut(&mut World, Move)) -> bool {
         while let Some(next) = self.queue.peek() {
             if next.at > until {
                 break;
