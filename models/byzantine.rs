@@ -43,8 +43,8 @@
 //! acceptors to exactly the same states.
 
 use super::config::{LearnerMode, Menu, ModelConfig};
+use super::core::eager::{Eager, EagerState, to_acceptors};
 pub use super::core::menu::subsets;
-use super::core::mixed::Byzantine;
 use super::core::shape::Shape;
 use super::symbolic::SymbolicAuth;
 use super::value::ModelValue;
@@ -53,7 +53,6 @@ use crate::auth::Mac;
 use crate::message::{Msg, Promise, Proof};
 use crate::rules::{Rules, check_promise, valid_proof};
 use crate::types::{AcceptorId, Cluster, ProposerId, Round};
-use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -76,10 +75,7 @@ pub struct ByzantineProposer {
 }
 
 /// The genuine PROMISEs it has seen, of every round.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ByzantineState {
-    pub promises: BTreeSet<Promise<ModelValue>>,
-}
+pub type ByzantineState = EagerState<Promise<ModelValue>>;
 
 impl ByzantineProposer {
     pub fn new(cfg: &ModelConfig, id: ProposerId) -> Self {
@@ -105,18 +101,12 @@ impl ByzantineProposer {
         }
     }
 
-    fn acceptors(&self) -> impl Iterator<Item = Id> + use<> {
-        (0..self.cluster.acceptors()).map(Id::from)
-    }
-
     fn send_to_acceptors<A: Actor<Msg = Msg<ModelValue>>>(
         &self,
         msg: Msg<ModelValue>,
         o: &mut Out<A>,
     ) {
-        for dst in self.acceptors() {
-            o.send(dst, msg.clone());
-        }
+        to_acceptors(&self.cluster, msg, o);
     }
 
     /// Sends `ACCEPT(round, value, proof)` to every acceptor, unless the menu is pruned and
@@ -161,9 +151,45 @@ impl ByzantineProposer {
             mac: Mac::FORGED,
         }
     }
+}
+
+/// Every way to take at most one item of each group (the empty choice included): the proofs
+/// with at most one PROMISE per acceptor. Acceptors read only the first PROMISE of an
+/// acceptor in a proof and check the others too, so a proof with two PROMISEs of one
+/// acceptor is rejected, or treated as the proof without the second (CHECKING.md).
+fn one_per_group<'a, T>(groups: &[Vec<&'a T>]) -> Vec<Vec<&'a T>> {
+    let mut out: Vec<Vec<&'a T>> = vec![Vec::new()];
+    for group in groups {
+        let mut grown = Vec::with_capacity(out.len() * (group.len() + 1));
+        for partial in &out {
+            grown.push(partial.clone());
+            for item in group {
+                let mut with = partial.clone();
+                with.push(*item);
+                grown.push(with);
+            }
+        }
+        out = grown;
+    }
+    out
+}
+
+impl Eager<Msg<ModelValue>> for ByzantineProposer {
+    type Promise = Promise<ModelValue>;
+
+    fn promise_in(msg: &Msg<ModelValue>) -> Option<&Promise<ModelValue>> {
+        match msg {
+            Msg::Promise(promise) => Some(promise),
+            _ => None,
+        }
+    }
+
+    fn sender(promise: &Promise<ModelValue>) -> AcceptorId {
+        promise.acceptor
+    }
 
     /// Sends its whole opening menu.
-    pub fn start<A: Actor<Msg = Msg<ModelValue>>>(&self, o: &mut Out<A>) -> ByzantineState {
+    fn open<A: Actor<Msg = Msg<ModelValue>>>(&self, o: &mut Out<A>) {
         for round in 0..=self.max_round {
             for value in &self.values {
                 if self.cluster.leader(round) == self.id {
@@ -212,25 +238,15 @@ impl ByzantineProposer {
                 }
             }
         }
-        ByzantineState::default()
     }
 
-    /// On a PROMISE from the acceptor that sent it, to this proposer or to another one (the
-    /// model lets it see every PROMISE on the network): every proof it now can build.
-    pub fn receive<A: Actor<Msg = Msg<ModelValue>>>(
+    /// Every proof it now can build with `promise`, for every round above 0 it leads.
+    fn answer<A: Actor<Msg = Msg<ModelValue>>>(
         &self,
-        state: &ByzantineState,
-        src: Id,
-        msg: &Msg<ModelValue>,
+        held: &BTreeSet<Promise<ModelValue>>,
+        promise: &Promise<ModelValue>,
         o: &mut Out<A>,
-    ) -> Option<ByzantineState> {
-        let Msg::Promise(promise) = msg else {
-            return None;
-        };
-        // Channels are authenticated: a PROMISE comes from the acceptor it names.
-        if usize::from(promise.acceptor.0) != usize::from(src) || state.promises.contains(promise) {
-            return None;
-        }
+    ) {
         for round in self.rounds_led().filter(|r| *r > 0) {
             // The pruned menu leaves out proofs with a PROMISE that the acceptors' check
             // rejects for this round whatever the rest of the proof (`offer` would drop them).
@@ -251,12 +267,11 @@ impl ByzantineProposer {
             }
             // The usable PROMISEs it holds from the other acceptors, of any round, by acceptor.
             let mut by_acceptor: BTreeMap<AcceptorId, Vec<&Promise<ModelValue>>> = BTreeMap::new();
-            for held in state
-                .promises
+            for other in held
                 .iter()
                 .filter(|p| p.acceptor != promise.acceptor && usable(p))
             {
-                by_acceptor.entry(held.acceptor).or_default().push(held);
+                by_acceptor.entry(other.acceptor).or_default().push(other);
             }
             let groups: Vec<Vec<&Promise<ModelValue>>> = by_acceptor.into_values().collect();
             let min_others = self.min_proof.saturating_sub(1);
@@ -272,51 +287,5 @@ impl ByzantineProposer {
                 }
             }
         }
-        let mut next = state.clone();
-        next.promises.insert(promise.clone());
-        Some(next)
-    }
-}
-
-/// Every way to take at most one item of each group (the empty choice included): the proofs
-/// with at most one PROMISE per acceptor. Acceptors read only the first PROMISE of an
-/// acceptor in a proof and check the others too, so a proof with two PROMISEs of one
-/// acceptor is rejected, or treated as the proof without the second (CHECKING.md).
-fn one_per_group<'a, T>(groups: &[Vec<&'a T>]) -> Vec<Vec<&'a T>> {
-    let mut out: Vec<Vec<&'a T>> = vec![Vec::new()];
-    for group in groups {
-        let mut grown = Vec::with_capacity(out.len() * (group.len() + 1));
-        for partial in &out {
-            grown.push(partial.clone());
-            for item in group {
-                let mut with = partial.clone();
-                with.push(*item);
-                grown.push(with);
-            }
-        }
-        out = grown;
-    }
-    out
-}
-
-impl Byzantine<Msg<ModelValue>> for ByzantineProposer {
-    type State = ByzantineState;
-
-    fn start<A: Actor<Msg = Msg<ModelValue>>>(&self, o: &mut Out<A>) -> ByzantineState {
-        ByzantineProposer::start(self, o)
-    }
-
-    fn receive<A: Actor<Msg = Msg<ModelValue>>>(
-        &self,
-        state: &ByzantineState,
-        src: Id,
-        msg: &Msg<ModelValue>,
-        o: &mut Out<A>,
-    ) -> Option<ByzantineState> {
-        ByzantineProposer::receive(self, state, src, msg, o)
-    }
-
-    fn wants(&self, state: &ByzantineState, msg: &Msg<ModelValue>) -> bool {
-        matches!(msg, Msg::Promise(p) if !state.promises.contains(p))
     }
 }

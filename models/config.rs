@@ -143,7 +143,6 @@ impl ModelConfig {
 
 impl fmt::Display for ModelConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let byz: Vec<String> = self.byzantine.iter().map(|p| p.to_string()).collect();
         let values: Vec<String> = self.values().iter().map(|v| v.to_string()).collect();
         write!(
             f,
@@ -152,11 +151,7 @@ impl fmt::Display for ModelConfig {
             self.f,
             self.acceptors(),
             self.proposers,
-            if byz.is_empty() {
-                "none".to_string()
-            } else {
-                byz.join(",")
-            },
+            self.byzantine_names(),
             self.max_round,
             values.join(","),
             self.max_crashes,
@@ -168,10 +163,7 @@ impl fmt::Display for ModelConfig {
             self.network.name(),
             self.learners.name(),
             self.menu.name(),
-            match self.variant {
-                Some(v) => format!("variant {}", v.name()),
-                None => "BP Fast Paxos".to_string(),
-            }
+            self.protocol_name()
         )
     }
 }

@@ -3,6 +3,7 @@
 //! and any authentic-looking PROMISE that a proof carried but no acceptor sent.
 
 use super::config::ModelConfig;
+use super::core::ghost::with_new;
 use super::core::shape::Shape;
 use super::symbolic::SymbolicAuth;
 use super::value::ModelValue;
@@ -42,21 +43,9 @@ impl Ghost {
     ) -> Option<Ghost> {
         match (peer_of(&cfg.cluster(), env.src), env.msg) {
             (Peer::Acceptor(a), Msg::Learn { round, value }) => {
-                let vote = (a, *round, *value);
-                (!ghost.votes.contains(&vote)).then(|| {
-                    let mut next = ghost.clone();
-                    next.votes.insert(vote);
-                    next
-                })
+                with_new!(ghost, votes, (a, *round, *value))
             }
-            (Peer::Acceptor(_), Msg::Promise(p)) => {
-                let sent = content(p);
-                (!ghost.promises.contains(&sent)).then(|| {
-                    let mut next = ghost.clone();
-                    next.promises.insert(sent);
-                    next
-                })
-            }
+            (Peer::Acceptor(_), Msg::Promise(p)) => with_new!(ghost, promises, content(p)),
             (
                 Peer::Proposer(p),
                 Msg::Accept {

@@ -3,7 +3,6 @@
 //! a Byzantine proposer receives each PROMISE at once, those sent to other proposers included
 //! (`models/core/reductions.rs` says why that is sound).
 
-use super::actor::ModelNode;
 pub use super::actor::{Action, BpfpModel, State};
 use super::byzantine::ByzantineProposer;
 use super::config::{LearnerMode, ModelConfig};
@@ -20,7 +19,7 @@ use crate::message::Msg;
 pub use crate::models::core::model::canonical_order;
 use crate::node::{Node, NodeState, Role};
 use crate::proposer::Proposer;
-use crate::types::Round;
+use crate::types::{AcceptorId, ProposerId, Round};
 use stateright::actor::Envelope;
 
 impl Protocol for ModelConfig {
@@ -45,41 +44,30 @@ impl Protocol for ModelConfig {
         self.network == NetworkKind::Duplicating
     }
 
-    fn agents(&self) -> Vec<ModelNode> {
-        let topology = self.topology();
-        let cluster = self.cluster();
-        let rules = self.rules();
-        let honest = |role| {
-            ModelNode::Honest(Node {
-                role,
-                topology: topology.clone(),
-            })
-        };
-        let mut actors = Vec::new();
-        for id in cluster.acceptor_ids() {
-            actors.push(honest(Role::Acceptor(Acceptor {
-                id,
-                cluster,
-                rules,
-                auth: SymbolicAuth,
-            })));
-        }
-        for id in cluster.proposer_ids() {
-            if self.is_byzantine(id) {
-                actors.push(ModelNode::Byzantine(ByzantineProposer::new(self, id)));
-            } else {
-                actors.push(honest(Role::Proposer(Proposer {
-                    id,
-                    cluster,
-                    rules,
-                    client_value: self.client_value(id),
-                })));
-            }
-        }
-        if self.learners != LearnerMode::Abstract {
-            actors.push(honest(Role::Learner(rules)));
-        }
-        actors
+    fn acceptor_agent(&self, id: AcceptorId) -> Honest {
+        self.honest(Role::Acceptor(Acceptor {
+            id,
+            cluster: self.cluster(),
+            rules: self.rules(),
+            auth: SymbolicAuth,
+        }))
+    }
+
+    fn proposer_agent(&self, id: ProposerId) -> Honest {
+        self.honest(Role::Proposer(Proposer {
+            id,
+            cluster: self.cluster(),
+            rules: self.rules(),
+            client_value: self.client_value(id),
+        }))
+    }
+
+    fn byzantine_agent(&self, id: ProposerId) -> ByzantineProposer {
+        ByzantineProposer::new(self, id)
+    }
+
+    fn learner_agent(&self) -> Option<Honest> {
+        (self.learners != LearnerMode::Abstract).then(|| self.honest(Role::Learner(self.rules())))
     }
 
     fn record_sent(&self, ghost: &Ghost, env: Envelope<&Msg<ModelValue>>) -> Option<Ghost> {
@@ -120,7 +108,18 @@ impl Properties for ModelConfig {
     }
 }
 
+/// An honest agent of the single decree.
+type Honest = Node<ModelValue, SymbolicAuth>;
+
 impl ModelConfig {
+    /// An honest agent in `role`, placed in this configuration's topology.
+    fn honest(&self, role: Role<ModelValue, SymbolicAuth>) -> Honest {
+        Node {
+            role,
+            topology: self.topology(),
+        }
+    }
+
     /// The stateright model of this configuration, with its properties.
     pub fn into_model(self) -> BpfpModel {
         ProtocolModel::new(self)

@@ -4,6 +4,7 @@
 use super::actor::ModelNodeState;
 pub use super::actor::{BpfpModel as Model, State};
 use super::config::{LearnerMode, ModelConfig};
+use super::core::ghost;
 pub use super::core::property::VARIANT_MUST_VIOLATE;
 use super::core::property::{self, PropertySpec};
 use super::core::protocol;
@@ -145,15 +146,7 @@ pub fn decisions(state: &State) -> impl Iterator<Item = &Decision<ModelValue>> {
 
 /// Voting.tla's `ChosenAt`: the `(r, v)` that a real quorum (`2f + 1`) voted.
 pub fn chosen(cfg: &ModelConfig, ghost: &Ghost) -> BTreeSet<(Round, ModelValue)> {
-    let mut count: BTreeMap<(Round, ModelValue), usize> = BTreeMap::new();
-    for (_, r, v) in &ghost.votes {
-        *count.entry((*r, *v)).or_default() += 1;
-    }
-    count
-        .into_iter()
-        .filter(|(_, c)| *c >= cfg.quorum())
-        .map(|(rv, _)| rv)
-        .collect()
+    ghost::quorum_voted(ghost.votes.iter().map(|(_, r, v)| (*r, *v)), cfg.quorum())
 }
 
 fn agreement(model: &Model, state: &State) -> bool {
@@ -173,15 +166,16 @@ fn voted_in(ghost: &Ghost, a: AcceptorId, r: Round) -> bool {
     ghost.votes.iter().any(|(b, c, _)| *b == a && *c == r)
 }
 
-/// Whether `w` is or can still become chosen in round `c`: a quorum each of whose acceptors
-/// voted `w` in `c`, or has not voted in `c` and can still (its round is at most `c`; a
-/// crashed acceptor may recover).
+/// Whether `w` is or can still become chosen in round `c`.
 fn choosable(cfg: &ModelConfig, state: &State, c: Round, w: ModelValue) -> bool {
     let ghost = &state.history;
-    let able = acceptor_states(state)
-        .filter(|(a, s)| voted(ghost, *a, c, w) || (!voted_in(ghost, *a, c) && s.rnd <= c))
-        .count();
-    able >= cfg.quorum()
+    ghost::choosable::<ModelConfig>(
+        state,
+        cfg.quorum(),
+        c,
+        |a| voted(ghost, a, c, w),
+        |a| voted_in(ghost, a, c),
+    )
 }
 
 /// Voting.tla's `SafeAt(r, v)`, in the form that holds when a round may see several values:
@@ -204,12 +198,7 @@ fn votes_safe(model: &Model, state: &State) -> bool {
 }
 
 fn one_vote_per_round(_: &Model, state: &State) -> bool {
-    let mut seen = BTreeSet::new();
-    state
-        .history
-        .votes
-        .iter()
-        .all(|(a, r, _)| seen.insert((*a, *r)))
+    ghost::all_distinct(state.history.votes.iter().map(|(a, r, _)| (*a, *r)))
 }
 
 fn promises_honest(_: &Model, state: &State) -> bool {
@@ -247,12 +236,7 @@ fn validity(model: &Model, state: &State) -> bool {
 }
 
 fn one_value_per_round(_: &Model, state: &State) -> bool {
-    let mut value_of: BTreeMap<Round, ModelValue> = BTreeMap::new();
-    state
-        .history
-        .votes
-        .iter()
-        .all(|(_, r, v)| *value_of.entry(*r).or_insert(*v) == *v)
+    ghost::one_value_each(state.history.votes.iter().map(|(_, r, v)| (*r, *v)))
 }
 
 fn fast_path(model: &Model, state: &State) -> bool {

@@ -3,7 +3,6 @@
 //! renaming acceptors loses nothing).
 
 use super::actor::State;
-use super::byzantine::ByzantineState;
 use super::config::ModelConfig;
 use super::core::symmetry::{self, Rename, Renaming, Symmetric};
 use super::history::{Ghost, PromiseContent};
@@ -65,14 +64,6 @@ impl Rename for ProposerState<ModelValue> {
         ProposerState {
             promises: symmetry::rename_promises(&self.promises, r, |p| p.acceptor),
             proposed: self.proposed,
-        }
-    }
-}
-
-impl Rename for ByzantineState {
-    fn rename(&self, r: &Renaming) -> Self {
-        ByzantineState {
-            promises: self.promises.iter().map(|p| p.rename(r)).collect(),
         }
     }
 }

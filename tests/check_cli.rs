@@ -275,6 +275,89 @@ fn the_log_simulates_like_the_single_decree() {
     }
 }
 
+/// Every property of the log's model, in the order `check` reports them.
+const LOG_PROPERTIES: [&str; 12] = [
+    "agreement",
+    "logs are prefixes",
+    "votes safe",
+    "one vote per round and slot",
+    "promises honest",
+    "validity",
+    "one value per round and slot",
+    "whole log chosen",
+    "decision after trust change",
+    "slot closed",
+    "no-op chosen",
+    "learner decides",
+];
+
+/// `check --log simulate` bounded by a state count on one thread, so that the walk depends
+/// on the seed alone.
+fn log_simulation(seed: &str, json: bool) -> Output {
+    let mut args = vec![
+        "--log",
+        "simulate",
+        "--seconds",
+        "300",
+        "--states",
+        "3000",
+        "--seed",
+        seed,
+        "--threads",
+        "1",
+    ];
+    if json {
+        args.push("--json");
+    }
+    let out = check(&args);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+#[test]
+fn the_log_simulation_prints_a_verdict_per_property() {
+    let out = log_simulation("5", false);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("Simulating replicated log"), "{text}");
+    for name in LOG_PROPERTIES {
+        // "  ok   always    agreement                      holds", the name padded to 30.
+        let column = format!(" {name:30} ");
+        let verdict = text
+            .lines()
+            .find_map(|l| l.split_once(&column).map(|(_, verdict)| verdict))
+            .unwrap_or_else(|| panic!("no verdict line for {name} in {text}"));
+        let verdict = verdict.trim_end_matches(" (unexpected)");
+        assert!(
+            ["holds", "VIOLATED", "reached", "not reached"].contains(&verdict),
+            "{name}: {verdict}"
+        );
+    }
+    let report = json_of(&log_simulation("5", true));
+    let names: Vec<&str> = report["properties"]
+        .as_array()
+        .expect("a list of properties")
+        .iter()
+        .map(|p| p["name"].as_str().expect("a name"))
+        .collect();
+    assert_eq!(names, LOG_PROPERTIES);
+}
+
+#[test]
+fn the_log_simulation_repeats_with_its_seed() {
+    let first = json_of(&log_simulation("9", true));
+    let again = json_of(&log_simulation("9", true));
+    assert_eq!(first["mode"], "simulation");
+    assert_eq!(first["config"]["settings"]["seed"], 9);
+    for field in ["states", "unique_states", "max_depth", "ok", "properties"] {
+        assert_eq!(first[field], again[field], "{field}");
+    }
+    assert!(first["states"].as_u64().unwrap() >= 3_000, "{first}");
+}
+
 #[test]
 fn the_log_rejects_a_variant_with_random_walks_first() {
     // As for the single decree, the seeded walks find the double vote before the search.

@@ -4,7 +4,7 @@
 use super::mixed::{Byzantine, Mixed, MixedState};
 use super::shape::{NetworkKind, Shape};
 use crate::node::NodeTimer;
-use crate::types::Round;
+use crate::types::{AcceptorId, ProposerId, Round};
 use stateright::actor::{Actor, ActorModel, ActorModelAction, ActorModelState, Envelope};
 use std::fmt::{Debug, Display};
 use std::hash::Hash;
@@ -54,8 +54,33 @@ pub trait Protocol: Shape + Clone + Debug + Send + Sync + Sized + 'static {
     fn prunes_lossless_crashes(&self) -> bool;
     /// Whether a Byzantine proposer is shown every PROMISE sent, or only those sent to it.
     fn byzantine_sees_all(&self) -> bool;
-    /// The actors: acceptors, proposers, then the client learner if there is one.
-    fn agents(&self) -> Vec<Agent<Self>>;
+    /// Honest acceptor `id`.
+    fn acceptor_agent(&self, id: AcceptorId) -> Self::Honest;
+    /// Honest proposer `id`.
+    fn proposer_agent(&self, id: ProposerId) -> Self::Honest;
+    /// Byzantine proposer `id`.
+    fn byzantine_agent(&self, id: ProposerId) -> Self::Byzantine;
+    /// The client learner, if the configuration has one.
+    fn learner_agent(&self) -> Option<Self::Honest>;
+
+    /// The actors, numbered as in [`crate::node::Topology`]: acceptors, proposers (each
+    /// Byzantine or honest), then the client learner if there is one.
+    fn agents(&self) -> Vec<Agent<Self>> {
+        let cluster = self.cluster();
+        let mut actors: Vec<Agent<Self>> = cluster
+            .acceptor_ids()
+            .map(|id| Mixed::Honest(self.acceptor_agent(id)))
+            .collect();
+        for id in cluster.proposer_ids() {
+            actors.push(if self.is_byzantine(id) {
+                Mixed::Byzantine(self.byzantine_agent(id))
+            } else {
+                Mixed::Honest(self.proposer_agent(id))
+            });
+        }
+        actors.extend(self.learner_agent().map(Mixed::Honest));
+        actors
+    }
     /// The ghost history after `env` is sent, if it records anything new.
     fn record_sent(&self, ghost: &Self::Ghost, env: Envelope<&Msg<Self>>) -> Option<Self::Ghost>;
 
@@ -96,15 +121,13 @@ pub trait Protocol: Shape + Clone + Debug + Send + Sync + Sized + 'static {
 /// Every acceptor's state, by acceptor (acceptors come first among the actors).
 pub fn acceptor_states<P: Protocol>(
     state: &State<P>,
-) -> impl Iterator<Item = (crate::types::AcceptorId, &P::Acceptor)> {
+) -> impl Iterator<Item = (AcceptorId, &P::Acceptor)> {
     state
         .actor_states
         .iter()
         .enumerate()
         .filter_map(|(i, s)| match &**s {
-            MixedState::Honest(h) => {
-                P::acceptor(h).map(|a| (crate::types::AcceptorId(i as u16), a))
-            }
+            MixedState::Honest(h) => P::acceptor(h).map(|a| (AcceptorId(i as u16), a)),
             MixedState::Byzantine(_) => None,
         })
 }

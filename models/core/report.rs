@@ -2,10 +2,11 @@
 //! that a reader can follow. How a step reads in protocol terms is the protocol's part
 //! ([`Describe`]).
 
+use super::mixed::MixedState;
 use super::model::ProtocolModel;
-use super::protocol::{Msg, Protocol, State};
+use super::protocol::{HonestState, Msg, Protocol, State};
 use super::shape::Shape;
-use crate::types::ProposerId;
+use crate::types::{ProposerId, Round};
 use serde::Serialize;
 use stateright::actor::{ActorModelAction, Id};
 use stateright::{Checker, Expectation, Path};
@@ -46,8 +47,49 @@ pub trait Describe: Protocol {
         format!("{action:?}")
     }
 
-    /// What changed between two states, in protocol terms.
-    fn describe_outcome(&self, before: &State<Self>, after: &State<Self>) -> String;
+    /// What changed in honest agent `who`, in protocol terms, added to `said`.
+    fn describe_agent(
+        &self,
+        who: &str,
+        before: &HonestState<Self>,
+        after: &HonestState<Self>,
+        said: &mut Vec<String>,
+    );
+
+    /// What the ghost history says became chosen, added to `said`.
+    fn describe_chosen(&self, before: &Self::Ghost, after: &Self::Ghost, said: &mut Vec<String>);
+
+    /// What changed between two states, in protocol terms: agent by agent, then what became
+    /// chosen.
+    fn describe_outcome(&self, before: &State<Self>, after: &State<Self>) -> String {
+        let mut said = Vec::new();
+        for (i, (b, a)) in before
+            .actor_states
+            .iter()
+            .zip(&after.actor_states)
+            .enumerate()
+        {
+            let who = actor_name(self, Id::from(i));
+            match (&**b, &**a) {
+                (MixedState::Honest(b), MixedState::Honest(a)) => {
+                    self.describe_agent(&who, b, a, &mut said)
+                }
+                (MixedState::Byzantine(b), MixedState::Byzantine(a)) if a != b => {
+                    said.push(format!(
+                        "{who} sends every ACCEPT it can build with this PROMISE"
+                    ));
+                }
+                _ => {}
+            }
+        }
+        self.describe_chosen(&before.history, &after.history, &mut said);
+        said.join("; ")
+    }
+}
+
+/// The words for an acceptor that moved to a higher round without voting.
+pub fn moved_to_round(who: &str, round: Round) -> String {
+    format!("{who} moves to round {round} (PROMISE, TRUSTCHANGE)")
 }
 
 /// The verdicts of a finished (or stopped) check on every property of its model.

@@ -93,6 +93,24 @@ pub trait Shape {
         ModelValue::Client((usize::from(p.0) % self.client_values().max(1)) as u8)
     }
 
+    /// The Byzantine proposers as a configuration's summary names them (`p0,p1`, or `none`).
+    fn byzantine_names(&self) -> String {
+        let names: Vec<String> = self.byzantine().iter().map(|p| p.to_string()).collect();
+        if names.is_empty() {
+            "none".to_string()
+        } else {
+            names.join(",")
+        }
+    }
+
+    /// What is checked: BP Fast Paxos, or the variant that breaks it.
+    fn protocol_name(&self) -> String {
+        match self.variant() {
+            Some(v) => format!("variant {}", v.name()),
+            None => "BP Fast Paxos".to_string(),
+        }
+    }
+
     /// The id of the client learner, or of the sink that stands for "the learners" when
     /// nobody reads LEARNs (no actor: LEARNs sent there are only recorded).
     fn learner_id(&self) -> Id {

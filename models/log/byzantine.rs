@@ -13,14 +13,13 @@ use super::config::{Config, SlotValue};
 use crate::log::Slot;
 use crate::log::message::{LogMsg, LogPromise, LogProof};
 use crate::log::rules::valid_log_proof;
+use crate::models::core::eager::{Eager, EagerState, to_acceptors};
 use crate::models::core::menu::subsets;
-use crate::models::core::mixed::Byzantine;
 use crate::models::core::shape::Shape;
 use crate::models::symbolic::SymbolicAuth;
 use crate::rules::Rules;
-use crate::types::{Cluster, ProposerId, Round};
-use serde::{Deserialize, Serialize};
-use stateright::actor::{Actor, Id, Out};
+use crate::types::{AcceptorId, Cluster, ProposerId, Round};
+use stateright::actor::{Actor, Out};
 use std::collections::BTreeSet;
 
 #[derive(Clone, Debug)]
@@ -37,10 +36,7 @@ pub struct ByzantineProposer {
 }
 
 /// The genuine PROMISEs it holds, for the rounds it leads.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct ByzantineState {
-    pub promises: BTreeSet<LogPromise<SlotValue>>,
-}
+pub type ByzantineState = EagerState<LogPromise<SlotValue>>;
 
 impl ByzantineProposer {
     pub fn new(cfg: &Config, id: ProposerId) -> Self {
@@ -79,9 +75,7 @@ impl ByzantineProposer {
                     value: *value,
                     proof: shared.clone(),
                 };
-                for dst in 0..self.cluster.acceptors() {
-                    o.send(Id::from(dst), msg.clone());
-                }
+                to_acceptors(&self.cluster, msg, o);
             }
         }
     }
@@ -89,36 +83,42 @@ impl ByzantineProposer {
     fn rounds_led(&self) -> impl Iterator<Item = Round> + '_ {
         self.cluster.rounds_led_by(self.id, self.max_round)
     }
+}
 
-    pub fn start<A: Actor<Msg = LogMsg<SlotValue>>>(&self, o: &mut Out<A>) -> ByzantineState {
+impl Eager<LogMsg<SlotValue>> for ByzantineProposer {
+    type Promise = LogPromise<SlotValue>;
+
+    fn promise_in(msg: &LogMsg<SlotValue>) -> Option<&LogPromise<SlotValue>> {
+        match msg {
+            LogMsg::Promise(promise) => Some(promise),
+            _ => None,
+        }
+    }
+
+    fn sender(promise: &LogPromise<SlotValue>) -> AcceptorId {
+        promise.acceptor
+    }
+
+    /// Only PROMISEs of the rounds it leads.
+    fn uses(&self, promise: &LogPromise<SlotValue>) -> bool {
+        self.cluster.leader(promise.round) == self.id
+    }
+
+    fn open<A: Actor<Msg = LogMsg<SlotValue>>>(&self, o: &mut Out<A>) {
         for round in self.rounds_led() {
             self.offer_all(round, &[], o);
         }
-        ByzantineState::default()
     }
 
-    /// On a PROMISE from the acceptor that sent it: every ACCEPT it can now build.
-    pub fn receive<A: Actor<Msg = LogMsg<SlotValue>>>(
+    /// Every ACCEPT it can now build with `promise`.
+    fn answer<A: Actor<Msg = LogMsg<SlotValue>>>(
         &self,
-        state: &ByzantineState,
-        src: Id,
-        msg: &LogMsg<SlotValue>,
+        held: &BTreeSet<LogPromise<SlotValue>>,
+        promise: &LogPromise<SlotValue>,
         o: &mut Out<A>,
-    ) -> Option<ByzantineState> {
-        let LogMsg::Promise(promise) = msg else {
-            return None;
-        };
-        if usize::from(promise.acceptor.0) != usize::from(src)
-            || self.cluster.leader(promise.round) != self.id
-            || state.promises.contains(promise)
-        {
-            return None;
-        }
-        let others: Vec<&LogPromise<SlotValue>> = state
-            .promises
-            .iter()
-            .filter(|p| p.round == promise.round)
-            .collect();
+    ) {
+        let others: Vec<&LogPromise<SlotValue>> =
+            held.iter().filter(|p| p.round == promise.round).collect();
         for size in self.min_proof.saturating_sub(1)..=others.len() {
             for chosen in subsets(&others, size) {
                 let mut proof: Vec<_> = chosen.into_iter().cloned().collect();
@@ -129,30 +129,5 @@ impl ByzantineProposer {
                 }
             }
         }
-        let mut next = state.clone();
-        next.promises.insert(promise.clone());
-        Some(next)
-    }
-}
-
-impl Byzantine<LogMsg<SlotValue>> for ByzantineProposer {
-    type State = ByzantineState;
-
-    fn start<A: Actor<Msg = LogMsg<SlotValue>>>(&self, o: &mut Out<A>) -> ByzantineState {
-        ByzantineProposer::start(self, o)
-    }
-
-    fn receive<A: Actor<Msg = LogMsg<SlotValue>>>(
-        &self,
-        state: &ByzantineState,
-        src: Id,
-        msg: &LogMsg<SlotValue>,
-        o: &mut Out<A>,
-    ) -> Option<ByzantineState> {
-        ByzantineProposer::receive(self, state, src, msg, o)
-    }
-
-    fn wants(&self, state: &ByzantineState, msg: &LogMsg<SlotValue>) -> bool {
-        matches!(msg, LogMsg::Promise(p) if !state.promises.contains(p))
     }
 }

@@ -127,7 +127,6 @@ impl Config {
 
 impl fmt::Display for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let byz: Vec<String> = self.byzantine.iter().map(|p| p.to_string()).collect();
         let values: Vec<String> = self
             .byzantine_values()
             .iter()
@@ -140,11 +139,7 @@ impl fmt::Display for Config {
             self.f,
             self.acceptors(),
             self.proposers,
-            if byz.is_empty() {
-                "none".to_string()
-            } else {
-                byz.join(",")
-            },
+            self.byzantine_names(),
             self.max_round,
             self.slots - 1,
             values.join(","),
@@ -154,10 +149,7 @@ impl fmt::Display for Config {
             } else {
                 "abstract"
             },
-            match self.variant {
-                Some(v) => format!("variant {}", v.name()),
-                None => "BP Fast Paxos".to_string(),
-            }
+            self.protocol_name()
         )?;
         match self.max_open_vote_bytes {
             Some(bytes) => write!(f, ", open votes of at most {bytes} bytes"),

@@ -4,6 +4,7 @@
 use super::config::{Config, SlotValue};
 use crate::log::Slot;
 use crate::log::message::{LogMsg, SlotVote};
+use crate::models::core::ghost::with_new;
 use crate::models::core::shape::Shape;
 use crate::node::peer_of;
 use crate::step::Peer;
@@ -31,26 +32,15 @@ impl Ghost {
         ghost: &Ghost,
         env: Envelope<&LogMsg<SlotValue>>,
     ) -> Option<Ghost> {
-        /// A copy of `ghost` with `item` added to the set `field` picks, if it is new.
-        fn add<T: Ord>(
-            ghost: &Ghost,
-            item: T,
-            field: fn(&mut Ghost) -> &mut BTreeSet<T>,
-        ) -> Option<Ghost> {
-            let mut probe = ghost.clone();
-            field(&mut probe).insert(item).then_some(probe)
-        }
         match (peer_of(&cfg.cluster(), env.src), env.msg) {
             (Peer::Acceptor(a), LogMsg::Learn { round, slot, value }) => {
-                let vote = (a, *round, *slot, *value);
-                (!ghost.votes.contains(&vote)).then_some(())?;
-                add(ghost, vote, |g| &mut g.votes)
+                with_new!(ghost, votes, (a, *round, *slot, *value))
             }
-            (Peer::Acceptor(_), LogMsg::Promise(p)) => {
-                let sent = (p.round, p.acceptor, p.decided_prefix, p.votes.to_vec());
-                (!ghost.promises.contains(&sent)).then_some(())?;
-                add(ghost, sent, |g| &mut g.promises)
-            }
+            (Peer::Acceptor(_), LogMsg::Promise(p)) => with_new!(
+                ghost,
+                promises,
+                (p.round, p.acceptor, p.decided_prefix, p.votes.to_vec())
+            ),
             (Peer::Proposer(p), LogMsg::NewRound { round, accepts, .. }) => {
                 let mut next = ghost.clone();
                 for (slot, value) in accepts.iter() {
@@ -67,9 +57,7 @@ impl Ghost {
                     round, slot, value, ..
                 },
             ) => {
-                let proposal = (p, *round, *slot, *value);
-                (!ghost.proposals.contains(&proposal)).then_some(())?;
-                add(ghost, proposal, |g| &mut g.proposals)
+                with_new!(ghost, proposals, (p, *round, *slot, *value))
             }
             _ => None,
         }

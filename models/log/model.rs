@@ -26,7 +26,7 @@ use crate::models::core::protocol::{Actors, Protocol};
 use crate::models::core::shape::{NetworkKind, Shape};
 use crate::models::symbolic::SymbolicAuth;
 use crate::models::value::ModelValue;
-use crate::types::Round;
+use crate::types::{AcceptorId, ProposerId, Round};
 use stateright::actor::{Envelope, Id};
 use std::sync::Arc;
 
@@ -67,44 +67,34 @@ impl Protocol for Config {
         false
     }
 
-    fn agents(&self) -> Vec<ModelNode> {
-        let cluster = self.cluster();
-        let rules = self.rules();
-        let topology = self.topology();
-        let honest = |role| {
-            ModelNode::Honest(LogNode {
-                role,
-                topology: topology.clone(),
-            })
-        };
-        let mut actors = Vec::new();
-        for id in cluster.acceptor_ids() {
-            actors.push(honest(LogRole::Acceptor(LogAcceptor {
-                id,
-                cluster,
-                rules,
-                auth: SymbolicAuth,
-                // `catch_up_observable` reads the window as this.
-                window: self.slots,
-                limits: self.vote_limits(),
-            })));
-        }
-        for id in cluster.proposer_ids() {
-            if self.is_byzantine(id) {
-                actors.push(ModelNode::Byzantine(ByzantineProposer::new(self, id)));
-            } else {
-                actors.push(honest(LogRole::Proposer(LogProposer {
-                    id,
-                    cluster,
-                    rules,
-                    batches: vec![self.client_value(id)],
-                })));
-            }
-        }
-        if self.client_learner {
-            actors.push(honest(LogRole::Learner(rules)));
-        }
-        actors
+    fn acceptor_agent(&self, id: AcceptorId) -> Honest {
+        self.honest(LogRole::Acceptor(LogAcceptor {
+            id,
+            cluster: self.cluster(),
+            rules: self.rules(),
+            auth: SymbolicAuth,
+            // `catch_up_observable` reads the window as this.
+            window: self.slots,
+            limits: self.vote_limits(),
+        }))
+    }
+
+    fn proposer_agent(&self, id: ProposerId) -> Honest {
+        self.honest(LogRole::Proposer(LogProposer {
+            id,
+            cluster: self.cluster(),
+            rules: self.rules(),
+            batches: vec![self.client_value(id)],
+        }))
+    }
+
+    fn byzantine_agent(&self, id: ProposerId) -> ByzantineProposer {
+        ByzantineProposer::new(self, id)
+    }
+
+    fn learner_agent(&self) -> Option<Honest> {
+        self.client_learner
+            .then(|| self.honest(LogRole::Learner(self.rules())))
     }
 
     fn record_sent(&self, ghost: &Ghost, env: Envelope<&LogMsg<SlotValue>>) -> Option<Ghost> {
@@ -192,7 +182,18 @@ impl Protocol for Config {
     }
 }
 
+/// An honest agent of the log.
+type Honest = LogNode<ModelValue, SymbolicAuth>;
+
 impl Config {
+    /// An honest agent in `role`, placed in this configuration's topology.
+    fn honest(&self, role: LogRole<ModelValue, SymbolicAuth>) -> Honest {
+        LogNode {
+            role,
+            topology: self.topology(),
+        }
+    }
+
     /// Whether what `acceptor` learns now can change what it does later. Its learner is read
     /// by nothing but the PROMISEs it sends (their decided prefix and the votes above it),
     /// its vote gate's slot window and the bound on open votes (when set). An acceptor in

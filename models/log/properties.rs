@@ -9,6 +9,7 @@ use crate::log::acceptor::LogAcceptorState;
 use crate::log::learner::LogLearnerState;
 use crate::log::node::LogNodeState;
 use crate::log::value::LogValue;
+use crate::models::core::ghost;
 use crate::models::core::property::PropertySpec;
 pub use crate::models::core::property::VARIANT_MUST_VIOLATE;
 use crate::models::core::protocol;
@@ -16,7 +17,7 @@ use crate::models::core::shape::Shape;
 use crate::models::value::ModelValue;
 use crate::types::{AcceptorId, Round};
 use stateright::Expectation;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 /// A property of the log's model.
 pub type Property = PropertySpec<Model, Config>;
@@ -149,15 +150,10 @@ pub fn learners(state: &State) -> impl Iterator<Item = &LogLearnerState<SlotValu
 
 /// `(r, s, v)` that a real quorum voted, by slot, round and value.
 pub fn chosen(cfg: &Config, ghost: &Ghost) -> BTreeSet<(Round, Slot, SlotValue)> {
-    let mut count: BTreeMap<(Slot, Round, SlotValue), usize> = BTreeMap::new();
-    for (_, r, s, v) in &ghost.votes {
-        *count.entry((*s, *r, *v)).or_default() += 1;
-    }
-    count
-        .into_iter()
-        .filter(|(_, c)| *c >= cfg.quorum())
-        .map(|((s, r, v), _)| (r, s, v))
-        .collect()
+    ghost::quorum_voted(
+        ghost.votes.iter().map(|(_, r, s, v)| (*r, *s, *v)),
+        cfg.quorum(),
+    )
 }
 
 fn agreement(model: &Model, state: &State) -> bool {
@@ -196,10 +192,13 @@ fn voted_in(ghost: &Ghost, a: AcceptorId, r: Round, s: Slot) -> bool {
 /// Whether `w` is or can still become chosen in slot `s`, round `c`.
 fn choosable(cfg: &Config, state: &State, c: Round, s: Slot, w: SlotValue) -> bool {
     let ghost = &state.history;
-    let able = acceptor_states(state)
-        .filter(|(a, st)| voted(ghost, *a, c, s, w) || (!voted_in(ghost, *a, c, s) && st.rnd <= c))
-        .count();
-    able >= cfg.quorum()
+    ghost::choosable::<Config>(
+        state,
+        cfg.quorum(),
+        c,
+        |a| voted(ghost, a, c, s, w),
+        |a| voted_in(ghost, a, c, s),
+    )
 }
 
 /// `SafeAt(r, s, v)`: no value other than `v` is or can still be chosen in slot `s` in a
@@ -226,12 +225,7 @@ fn votes_safe(model: &Model, state: &State) -> bool {
 }
 
 fn one_vote_per_round_and_slot(_: &Model, state: &State) -> bool {
-    let mut seen = BTreeSet::new();
-    state
-        .history
-        .votes
-        .iter()
-        .all(|(a, r, s, _)| seen.insert((*a, *r, *s)))
+    ghost::all_distinct(state.history.votes.iter().map(|(a, r, s, _)| (*a, *r, *s)))
 }
 
 fn promises_honest(model: &Model, state: &State) -> bool {
@@ -280,12 +274,13 @@ fn validity(model: &Model, state: &State) -> bool {
 }
 
 fn one_value_per_round_and_slot(_: &Model, state: &State) -> bool {
-    let mut value_of: BTreeMap<(Round, Slot), SlotValue> = BTreeMap::new();
-    state
-        .history
-        .votes
-        .iter()
-        .all(|(_, r, s, v)| *value_of.entry((*r, *s)).or_insert(*v) == *v)
+    ghost::one_value_each(
+        state
+            .history
+            .votes
+            .iter()
+            .map(|(_, r, s, v)| ((*r, *s), *v)),
+    )
 }
 
 fn whole_log_chosen(model: &Model, state: &State) -> bool {

@@ -2,7 +2,6 @@
 //! with the core's [`Renaming`]; proof digests are renamed with the proofs they name.
 
 use super::actor::{ModelNodeState, State};
-use super::byzantine::ByzantineState;
 use super::config::{Config, SlotValue};
 use super::history::Ghost;
 use crate::auth::Mac;
@@ -123,14 +122,6 @@ impl Rename for LogProposerState<ModelValue> {
                 proof: l.proof.rename(r),
                 next_slot: l.next_slot,
             }),
-        }
-    }
-}
-
-impl Rename for ByzantineState {
-    fn rename(&self, r: &Renaming) -> Self {
-        ByzantineState {
-            promises: self.promises.iter().map(|p| p.rename(r)).collect(),
         }
     }
 }

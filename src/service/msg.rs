@@ -3,7 +3,6 @@
 
 use super::command::{Batch, Command};
 use super::kv::Reply;
-use super::transfer::Part;
 use crate::learner::Decision;
 use crate::log::Slot;
 use crate::log::message::LogMsg;
@@ -42,6 +41,18 @@ pub enum ServiceMsg {
     /// Acceptor to the acceptor that sent it a `Snapshot` part: "send the part of your copy of
     /// `applied` from byte `offset` on".
     SnapshotFetch { applied: Slot, offset: u64 },
+}
+
+/// A part of a snapshot, as a `ServiceMsg::Snapshot` carries it (the
+/// transfer that sends and receives parts is [`super::transfer`]).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Part {
+    pub applied: Slot,
+    pub log_digest: [u8; 32],
+    pub store_digest: [u8; 32],
+    pub total: u64,
+    pub offset: u64,
+    pub bytes: Vec<u8>,
 }
 
 /// A client's address moves only with a new command (a higher `seq`): a replayed request

@@ -277,13 +277,14 @@ pub fn start_server(
             let observer = match &options.trace {
                 Some(to) => {
                     let path = to.file_for(node.index());
-                    let recorder = TraceRecorder::open(&path, node.index(), config.cluster())
-                        .map_err(|e| {
-                            ServerError::Config(format!(
-                                "cannot write the trace {}: {e}",
-                                path.display()
-                            ))
-                        })?;
+                    let recorder =
+                        TraceRecorder::open(&path, node.index(), config.cluster(), SLOT_WINDOW)
+                            .map_err(|e| {
+                                ServerError::Config(format!(
+                                    "cannot write the trace {}: {e}",
+                                    path.display()
+                                ))
+                            })?;
                     Some(Box::new(recorder) as Box<dyn Observer<ServiceNode>>)
                 }
                 None => None,

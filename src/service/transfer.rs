@@ -10,9 +10,9 @@
 //! actor sends what they return.
 
 use super::kv::KvStore;
+pub use super::msg::Part;
 use super::msg::ServiceMsg;
 use crate::log::Slot;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use stateright::actor::Id;
 use std::sync::Arc;
@@ -52,17 +52,6 @@ pub struct Incoming {
 pub struct Transfer {
     pub offer: Option<Offer>,
     pub incoming: Option<Incoming>,
-}
-
-/// A part of a snapshot, as a `ServiceMsg::Snapshot` carries it.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Part {
-    pub applied: Slot,
-    pub log_digest: [u8; 32],
-    pub store_digest: [u8; 32],
-    pub total: u64,
-    pub offset: u64,
-    pub bytes: Vec<u8>,
 }
 
 /// What a part did to the transfer in progress.

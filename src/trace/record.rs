@@ -11,7 +11,6 @@ use crate::message::Vote;
 use crate::runtime::event_loop::{Input, Observer};
 use crate::service::msg::{ServiceMsg, SlotValue};
 use crate::service::node::{ServiceNode, ServiceState, ServiceTimer};
-use crate::service::server::SLOT_WINDOW;
 use crate::types::Cluster;
 use stateright::actor::{Command, Id, Out};
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,8 +41,10 @@ pub struct TraceRecorder {
 
 impl TraceRecorder {
     /// Appends to `path` (a restarted acceptor goes on with its trace), writing the header
-    /// first if the file is new.
-    pub fn open(path: &Path, acceptor: u16, cluster: Cluster) -> io::Result<Self> {
+    /// first if the file is new. `window` is the acceptor's slot window, which the header
+    /// names so that a replay votes as the acceptor did; the server passes it down, so the
+    /// recorder does not reach up into the server for it.
+    pub fn open(path: &Path, acceptor: u16, cluster: Cluster, window: Slot) -> io::Result<Self> {
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let fresh = file.metadata()?.len() == 0;
         let mut file = BufWriter::new(file);
@@ -53,7 +54,7 @@ impl TraceRecorder {
                 acceptor,
                 f: cluster.f,
                 proposers: cluster.proposers,
-                window: Some(SLOT_WINDOW),
+                window: Some(window),
             };
             serde_json::to_writer(&mut file, &header)?;
             file.write_all(b"\n")?;
