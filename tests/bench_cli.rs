@@ -137,6 +137,45 @@ fn a_sweep_prints_each_client_count_and_plots_every_series() {
 }
 
 #[test]
+fn a_leader_with_four_slots_in_flight_answers_every_command_across_a_trust_change() {
+    let out = bench(
+        &[
+            "--clients",
+            "8",
+            "--seconds",
+            "1",
+            "--slots-in-flight",
+            "4",
+            "--json",
+        ],
+        None,
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("the figures as JSON");
+    for p in report["phases"].as_array().unwrap() {
+        assert!(p["commands"].as_u64().unwrap() > 0, "{p}");
+        assert_eq!(p["failed"].as_u64(), Some(0), "{p}");
+    }
+}
+
+#[test]
+fn slots_in_flight_must_be_at_least_one_and_only_for_a_local_cluster() {
+    for args in [
+        &["--slots-in-flight", "0"][..],
+        &["--slots-in-flight", "2", "--config", "cluster.toml"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_bpfp"))
+            .arg("bench")
+            .args(args)
+            .output()
+            .expect("bpfp runs");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--slots-in-flight"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn peer_etcd_without_etcd_is_skipped_with_the_reason() {
     let empty = scratch("no-etcd");
     let out = bench(

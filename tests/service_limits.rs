@@ -136,6 +136,48 @@ fn a_byzantine_leader_cannot_make_an_acceptor_hold_votes_without_bound() {
     assert!(!cluster.server(acceptor(0)).unwrap().is_finished());
 }
 
+/// Persistence at the cost of the change: ACCEPTs that arrive together, each a vote, are
+/// written together and synced once (group commit), not once per vote.
+#[test]
+fn a_burst_of_accepts_shares_its_syncs() {
+    const VOTES: usize = 48;
+    let mut cluster = cluster_with(1, |_| {});
+    assert!(cluster.kill(proposer(0)));
+    let config = cluster.config.clone();
+    let socket = UdpSocket::bind(config.address(proposer(0)).unwrap()).unwrap();
+    let codec = WireCodec::from_config(&config, proposer(0)).unwrap();
+    let me = config.stateright_id(proposer(0));
+    let to = config.stateright_id(acceptor(0));
+    let addr = config.address(acceptor(0)).unwrap();
+    let target = cluster.server(acceptor(0)).unwrap();
+    let datagrams: Vec<Vec<u8>> = (0..VOTES as u64)
+        .flat_map(|slot| {
+            let value = LogValue::Batch(Batch::from(vec![unsigned_put(0, slot + 1, 16)]));
+            let msg = ServiceMsg::Log(LogMsg::Accept {
+                round: 0,
+                slot,
+                value,
+                proof: LogProof::none(),
+            });
+            codec.encode(me, to, &msg).unwrap()
+        })
+        .collect();
+    assert_eq!(datagrams.len(), VOTES, "one datagram per ACCEPT");
+    let syncs_before = Counters::get(&target.counters.syncs);
+    for datagram in &datagrams {
+        socket.send_to(datagram, addr).unwrap();
+    }
+    let voted = || target.state().acceptor().unwrap().0.votes().len();
+    let start = Instant::now();
+    while voted() < VOTES && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(voted(), VOTES, "it voted in every slot");
+    let syncs = Counters::get(&target.counters.syncs) - syncs_before;
+    assert!(syncs >= 1, "its votes were never synced");
+    assert!(syncs <= VOTES as u64 / 4, "{syncs} syncs for {VOTES} votes");
+}
+
 /// Failure 5: a command that just fits a datagram is refused at once by the client library,
 /// and with a "too large" answer by the servers when a client sends it anyway; the service
 /// goes on for the other clients.

@@ -106,6 +106,11 @@ pub struct Limits {
     /// PROMISEs.
     #[serde(default = "Limits::default_max_open_vote_bytes")]
     pub max_open_vote_bytes: u64,
+    /// The most slots a leader keeps proposed and undecided at once (pipelining): more
+    /// overlap the slots' round trips, and each may hold a whole batch, so this many batches
+    /// must fit an acceptor's open-vote bytes.
+    #[serde(default = "Limits::default_max_slots_in_flight")]
+    pub max_slots_in_flight: u64,
 }
 
 impl Limits {
@@ -126,6 +131,12 @@ impl Limits {
     fn default_max_open_vote_bytes() -> u64 {
         4 * 1024 * 1024
     }
+
+    fn default_max_slots_in_flight() -> u64 {
+        // More overlap nothing while every ACCEPT costs an acceptor its own sync: the slots
+        // then decide no faster and only their batches shrink (CHECKING.md, "Pipelining").
+        1
+    }
 }
 
 impl Default for Limits {
@@ -134,6 +145,7 @@ impl Default for Limits {
             max_command_bytes: Self::default_max_command_bytes(),
             max_batch_bytes: Self::default_max_batch_bytes(),
             max_open_vote_bytes: Self::default_max_open_vote_bytes(),
+            max_slots_in_flight: Self::default_max_slots_in_flight(),
         }
     }
 }

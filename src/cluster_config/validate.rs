@@ -117,6 +117,20 @@ impl ClusterConfig {
                 ),
             );
         }
+        if l.max_slots_in_flight == 0 {
+            return bad("max_slots_in_flight", "must be more than 0".into());
+        }
+        let full_flight = l.max_slots_in_flight.saturating_mul(l.max_batch_bytes);
+        if full_flight > l.max_open_vote_bytes {
+            return bad(
+                "max_slots_in_flight",
+                format!(
+                    "{} slots of max_batch_bytes = {} are over max_open_vote_bytes = {}: \
+                     acceptors would refuse a leader's own full slots",
+                    l.max_slots_in_flight, l.max_batch_bytes, l.max_open_vote_bytes
+                ),
+            );
+        }
         Ok(())
     }
 

@@ -69,6 +69,8 @@ pub struct DurableLog<R> {
     options: DurableOptions,
     /// Set when a write, sync or compaction failed: what is on disk is then unknown.
     poisoned: bool,
+    /// Frames were written since the last sync ([`DurableLog::write_change`]).
+    unsynced: bool,
     /// Held while the store is open: two processes appending to one store could each
     /// vote in a round the other already voted in.
     _lock: File,
@@ -162,6 +164,7 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
             len: found.valid_end as u64,
             options,
             poisoned: false,
+            unsynced: false,
             _lock: lock,
             record: PhantomData,
         };
@@ -177,11 +180,44 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
     /// owner compacts with [`DurableLog::rewrite`] when it chooses. Returns the bytes
     /// appended. After an error the store refuses further appends until it is reopened.
     pub fn append_change(&mut self, record: &R) -> Result<u64, DurableError> {
+        let appended = self.write_change(record)?;
+        self.sync()?;
+        Ok(appended)
+    }
+
+    /// Appends `record` without syncing it: it survives a crash only once [`DurableLog::sync`]
+    /// returns, so nothing that depends on it may be sent before (group commit: one sync for
+    /// the records of several steps). Returns the bytes appended.
+    pub fn write_change(&mut self, record: &R) -> Result<u64, DurableError> {
         let payload = self.encode(record)?;
         self.poisoned = true;
-        let appended = self.write_frame(&payload)?;
+        let frame = encode_frame(self.header.generation, self.len, &payload);
+        self.file
+            .write_all(&frame)
+            .map_err(|e| io_error(&self.path, "append record", e))?;
+        self.len += frame.len() as u64;
+        self.unsynced = true;
         self.poisoned = false;
-        Ok(appended)
+        Ok(frame.len() as u64)
+    }
+
+    /// Makes every record written so far durable; nothing to do if all are.
+    pub fn sync(&mut self) -> Result<(), DurableError> {
+        if !self.unsynced {
+            return Ok(());
+        }
+        if self.poisoned {
+            return Err(DurableError::Poisoned {
+                path: self.path.clone(),
+            });
+        }
+        self.poisoned = true;
+        self.file
+            .sync_data()
+            .map_err(|e| io_error(&self.path, "sync records", e))?;
+        self.unsynced = false;
+        self.poisoned = false;
+        Ok(())
     }
 
     /// Replaces the file, atomically, by one holding only `record` (the whole state).
@@ -220,6 +256,7 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
             .and_then(|()| self.file.sync_data())
             .map_err(|e| io_error(&self.path, "append record", e))?;
         self.len += frame.len() as u64;
+        self.unsynced = false;
         Ok(frame.len() as u64)
     }
 
@@ -268,6 +305,7 @@ impl<R> DurableLog<R> {
             len: HEADER_LEN as u64,
             options,
             poisoned: false,
+            unsynced: false,
             _lock: lock,
             record: PhantomData,
         };
@@ -293,6 +331,8 @@ impl<R> DurableLog<R> {
         self.file = open_for_append(&self.path).map_err(|e| io_error(&self.path, "reopen", e))?;
         self.header = header;
         self.len = header.sealed_len;
+        // The new file was synced whole; the old one's unsynced tail is gone with it.
+        self.unsynced = false;
         Ok(())
     }
 }

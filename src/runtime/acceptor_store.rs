@@ -55,6 +55,19 @@ where
     /// Makes `state` durable: appends (and syncs) what changed since the last save, or
     /// nothing if nothing did. Returns the bytes appended.
     pub fn save(&mut self, state: &LogDurableState<V>) -> Result<u64, DurableError> {
+        let appended = self.write(state)?;
+        self.sync()?;
+        Ok(appended)
+    }
+
+    /// Makes every state written so far durable.
+    pub fn sync(&mut self) -> Result<(), DurableError> {
+        self.log.sync()
+    }
+
+    /// Appends what changed since the last write without syncing it ([`AcceptorStore::sync`]
+    /// makes it durable). Returns the bytes appended.
+    pub fn write(&mut self, state: &LogDurableState<V>) -> Result<u64, DurableError> {
         if *state == self.saved {
             return Ok(0);
         }
@@ -62,7 +75,7 @@ where
             Some(changes) => AcceptorRecord::Changes(changes),
             None => AcceptorRecord::Full(state.clone()),
         };
-        let appended = self.log.append_change(&record)?;
+        let appended = self.log.write_change(&record)?;
         self.saved = state.clone();
         let len = self.log.len_bytes();
         if len > self.compact_above && len > 2 * self.compacted_len {

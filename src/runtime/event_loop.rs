@@ -2,7 +2,7 @@
 //! unchanged stateright [`Actor`]. Every datagram goes through a [`Codec`], which
 //! authenticates its sender; a datagram that fails to decode is counted and dropped.
 
-use super::effects::{self, Timers, Transport};
+use super::effects::{Burst, Timers, Transport};
 use super::faults::{Fate, FaultRng, Faults};
 use super::floors::AddressFloors;
 use super::pacing::Pacer;
@@ -26,6 +26,9 @@ pub use super::observer::{Input, Observer};
 
 /// How often a node with no timer due wakes up to see whether it was asked to stop.
 const STOP_POLL: Duration = Duration::from_millis(50);
+/// The most datagrams one sync covers: enough to absorb a burst of ACCEPTs, few enough that
+/// the first of them is not kept waiting long.
+const MAX_BURST: usize = 64;
 
 /// What a node has seen, for tests and operators.
 #[derive(Debug, Default)]
@@ -38,6 +41,8 @@ pub struct Counters {
     pub sent: AtomicU64,
     pub send_errors: AtomicU64,
     pub timeouts: AtomicU64,
+    /// Syncs of the node's storage: one per burst of inputs that wrote to it.
+    pub syncs: AtomicU64,
 }
 
 impl Counters {
@@ -226,6 +231,7 @@ where
         id,
         observer,
         storage,
+        burst: Burst::default(),
         state: Arc::clone(&state),
         timers: LoopTimers {
             deadlines: HashMap::new(),
@@ -254,6 +260,7 @@ where
             .spawn(move || {
                 node.carry_out(out)?;
                 node.deliver_to_self()?;
+                node.end_burst()?;
                 node.run(&stop)
             })?
     };
@@ -270,6 +277,8 @@ struct EventLoop<A: Actor, C, S> {
     id: Id,
     observer: Option<Box<dyn Observer<A>>>,
     storage: S,
+    /// What the inputs since the last sync wrote and would send.
+    burst: Burst<A::Msg>,
     state: SharedState<A::State>,
     timers: LoopTimers<A::Timer>,
     net: Net<A::Msg, C>,
@@ -341,12 +350,57 @@ where
                 Ok((len, source)) => {
                     Counters::bump(&self.net.counters.received);
                     self.deliver(&buf[..len], source)?;
+                    self.deliver_queued(&mut buf)?;
                 }
                 Err(e) if is_transient(&e) => {}
                 Err(e) => return Err(RuntimeError::Socket(e)),
             }
             self.fire_due_timers()?;
+            self.end_burst()?;
             self.net.release_delayed();
+        }
+        Ok(())
+    }
+
+    /// Takes the datagrams already waiting, up to [`MAX_BURST`], into the current burst: what
+    /// arrived while the node synced shares the next sync.
+    fn deliver_queued(&mut self, buf: &mut [u8]) -> Result<(), RuntimeError> {
+        self.net
+            .socket
+            .set_nonblocking(true)
+            .map_err(RuntimeError::Socket)?;
+        let mut taken = 0;
+        let result = loop {
+            if taken == MAX_BURST {
+                break Ok(());
+            }
+            match self.net.socket.recv_from(buf) {
+                Ok((len, source)) => {
+                    taken += 1;
+                    Counters::bump(&self.net.counters.received);
+                    if let Err(e) = self.deliver(&buf[..len], source) {
+                        break Err(e);
+                    }
+                }
+                Err(e) if is_transient(&e) => break Ok(()),
+                Err(e) => break Err(RuntimeError::Socket(e)),
+            }
+        };
+        self.net
+            .socket
+            .set_nonblocking(false)
+            .map_err(RuntimeError::Socket)?;
+        result
+    }
+
+    /// Syncs what the burst wrote, then sends what it held.
+    fn end_burst(&mut self) -> Result<(), RuntimeError> {
+        let synced = self
+            .burst
+            .finish(&mut self.storage, &mut self.net)
+            .map_err(RuntimeError::Storage)?;
+        if synced {
+            Counters::bump(&self.net.counters.syncs);
         }
         Ok(())
     }
@@ -467,10 +521,17 @@ where
         Ok(())
     }
 
-    /// The commands in the order the actor gave them: a save completes before the sends
-    /// that follow it.
+    /// The commands in the order the actor gave them, as part of the burst: its saves are
+    /// synced, at the latest, before any of its sends leave the node.
     fn carry_out(&mut self, out: Out<A>) -> Result<(), RuntimeError> {
-        effects::carry_out(out, &mut self.storage, &mut self.net, &mut self.timers)
+        self.burst
+            .carry_out(
+                self.id,
+                out,
+                &mut self.storage,
+                &mut self.net,
+                &mut self.timers,
+            )
             .map_err(RuntimeError::Storage)
     }
 

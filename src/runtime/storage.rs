@@ -10,6 +10,18 @@ pub trait Storage<S>: Send + 'static {
     /// Makes `state` durable (written and synced) before returning: the sends that follow
     /// depend on it.
     fn save(&mut self, state: &S) -> io::Result<()>;
+
+    /// Writes `state` without waiting for the disk: it is durable once [`Storage::sync`]
+    /// returns, and nothing that depends on it may be sent before. By default a write is a
+    /// save, for stores with nothing to gain from grouping.
+    fn write(&mut self, state: &S) -> io::Result<()> {
+        self.save(state)
+    }
+
+    /// Makes every state written so far durable.
+    fn sync(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// No storage, for agents that keep nothing across restarts (proposers, clients).

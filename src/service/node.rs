@@ -21,8 +21,6 @@ use std::time::Duration;
 /// How the service batches and compacts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tuning {
-    /// A proposer proposes a new slot only while fewer than this many are undecided.
-    pub max_in_flight: u64,
     /// The most commands in one slot.
     pub max_batch: usize,
     /// How many applied slots a replica keeps for peers that catch up.
@@ -39,7 +37,6 @@ pub struct Tuning {
 impl Default for Tuning {
     fn default() -> Self {
         Tuning {
-            max_in_flight: 1,
             max_batch: 256,
             retain: 256,
             snapshot_every: 256,

@@ -117,8 +117,9 @@ impl ProposerSide<'_> {
             return;
         };
         let tuning = &self.node.tuning;
-        while let Some(next_slot) = log.next_slot() {
-            if queue.pending.is_empty() || queue.in_flight(next_slot) >= tuning.max_in_flight {
+        while log.next_slot().is_some() {
+            let full = queue.in_flight() >= self.node.limits.max_slots_in_flight;
+            if queue.pending.is_empty() || full {
                 return;
             }
             let Some(batch) = queue.take_batch(tuning.max_batch, self.node.max_batch_bytes())

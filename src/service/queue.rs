@@ -136,10 +136,14 @@ impl Queue {
         }
     }
 
-    /// How many slots from `next_slot` down are proposed but not seen decided.
-    pub fn in_flight(&self, next_slot: Slot) -> Slot {
-        let decided_below = self.highest_decided.map_or(0, |s| s + 1);
-        next_slot.saturating_sub(decided_below)
+    /// How many of its proposals are not seen decided. Counted slot by slot: with several
+    /// in flight a newer slot may be decided before an older one.
+    pub fn in_flight(&self) -> u64 {
+        let open = self
+            .unacked
+            .keys()
+            .filter(|s| !self.learner.knows_decided(**s));
+        open.count() as u64
     }
 
     /// The next batch: the oldest commands, at most `max` of them and `max_bytes` as a slot
@@ -196,4 +200,51 @@ fn packed(commands: &[Command], max: usize, max_bytes: usize) -> usize {
         n += 1;
     }
     n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::message::LogProof;
+    use crate::log::value::LogValue;
+
+    /// A queue whose leader proposed `slots` in round 0 and saw none decided yet.
+    fn proposed(slots: std::ops::Range<Slot>) -> Queue {
+        let mut queue = Queue::default();
+        for slot in slots {
+            let accept = LogMsg::Accept {
+                round: 0,
+                slot,
+                value: LogValue::Noop,
+                proof: LogProof::none(),
+            };
+            queue.unacked.insert(slot, (accept, false));
+        }
+        queue
+    }
+
+    /// Every acceptor of a quorum of three reports its vote for `slot`.
+    fn decide(queue: &mut Queue, slot: Slot) {
+        for acceptor in 0..3 {
+            queue.learn(3, AcceptorId(acceptor), 0, slot, &LogValue::Noop);
+        }
+    }
+
+    #[test]
+    fn slots_decided_in_order_leave_the_flight() {
+        let mut queue = proposed(0..4);
+        assert_eq!(queue.in_flight(), 4);
+        decide(&mut queue, 0);
+        decide(&mut queue, 1);
+        assert_eq!(queue.in_flight(), 2);
+    }
+
+    #[test]
+    fn a_slot_decided_out_of_order_leaves_the_older_ones_in_flight() {
+        // Slots are decided in any order when several are in flight: the newest deciding
+        // first must not make the older ones look decided, or the leader overshoots its bound.
+        let mut queue = proposed(0..4);
+        decide(&mut queue, 3);
+        assert_eq!(queue.in_flight(), 3);
+    }
 }

@@ -105,10 +105,17 @@ impl ServiceStore {
     /// Writes the snapshot, if any, then the changes of the log state: each synced before
     /// the next, so the votes of a slot are dropped on disk only once a snapshot covers it.
     pub fn save_durable(&mut self, state: &ServiceDurable) -> Result<(), DurableError> {
+        self.write_durable(state)?;
+        self.votes.sync()
+    }
+
+    /// As [`ServiceStore::save_durable`], but the changes of the log state are left unsynced
+    /// (the snapshot is still synced first: a later write may drop what it covers).
+    pub fn write_durable(&mut self, state: &ServiceDurable) -> Result<(), DurableError> {
         if let Some(snapshot) = &state.snapshot {
             write_snapshot(&self.snapshot, snapshot)?;
         }
-        self.votes.save(&state.log)?;
+        self.votes.write(&state.log)?;
         Ok(())
     }
 
@@ -121,5 +128,13 @@ impl ServiceStore {
 impl Storage<ServiceDurable> for ServiceStore {
     fn save(&mut self, state: &ServiceDurable) -> io::Result<()> {
         self.save_durable(state).map_err(io::Error::other)
+    }
+
+    fn write(&mut self, state: &ServiceDurable) -> io::Result<()> {
+        self.write_durable(state).map_err(io::Error::other)
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        self.votes.sync().map_err(io::Error::other)
     }
 }

@@ -50,6 +50,11 @@ pub struct BenchArgs {
     /// the trust-change phase and the server-side figures need a local cluster).
     #[arg(long)]
     config: Option<PathBuf>,
+    /// The local cluster's `max_slots_in_flight` (the config's default when left out): how
+    /// many slots the leader pipelines.
+    #[arg(long, value_name = "K", conflicts_with = "config",
+          value_parser = clap::value_parser!(u64).range(1..=85))]
+    slots_in_flight: Option<u64>,
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
@@ -150,8 +155,11 @@ pub fn run_bench(args: BenchArgs) -> Result<(), Failure> {
     let config = match &args.config {
         Some(path) => read_config(path)?,
         None => {
-            let (config, sockets) = loopback_config(1, 2, most)
+            let (mut config, sockets) = loopback_config(1, 2, most)
                 .map_err(|e| Failure::runtime("cannot set up a local cluster", e))?;
+            if let Some(k) = args.slots_in_flight {
+                config.limits.max_slots_in_flight = k;
+            }
             let cluster = LocalCluster::start_with(
                 config.clone(),
                 &scratch.join("bpfp"),
