@@ -173,7 +173,18 @@ fn a_burst_of_accepts_shares_its_syncs() {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(voted(), VOTES, "it voted in every slot");
-    let syncs = Counters::get(&target.counters.syncs) - syncs_before;
+    // A vote is in its state as soon as it is stepped; the burst's sync follows. Wait until
+    // the count of syncs has settled.
+    let mut syncs = 0;
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(2) {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = Counters::get(&target.counters.syncs) - syncs_before;
+        if now > 0 && now == syncs {
+            break;
+        }
+        syncs = now;
+    }
     assert!(syncs >= 1, "its votes were never synced");
     assert!(syncs <= VOTES as u64 / 4, "{syncs} syncs for {VOTES} votes");
 }
