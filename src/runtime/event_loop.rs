@@ -246,6 +246,7 @@ where
             counters: Arc::clone(&counters),
             learned: HashMap::new(),
             floors,
+            moving: Vec::new(),
             to_self: VecDeque::new(),
             fault_rng,
             delayed: Vec::new(),
@@ -314,6 +315,8 @@ struct Net<M, C> {
     learned: HashMap<Id, SocketAddr>,
     /// The freshness each of those addresses was last taken at.
     floors: AddressFloors,
+    /// Addresses whose floors the current burst raised: they move once the floors are synced.
+    moving: Vec<(Id, SocketAddr)>,
     /// Messages the node sent to itself (an acceptor's LEARN reaches its own learner). They
     /// never touch the socket: there is no channel key of a node with itself.
     to_self: VecDeque<M>,
@@ -393,8 +396,17 @@ where
         result
     }
 
-    /// Syncs what the burst wrote, then sends what it held.
+    /// Syncs what the burst wrote, moves the addresses whose floors it raised, then sends
+    /// what it held.
     fn end_burst(&mut self) -> Result<(), RuntimeError> {
+        let moving = std::mem::take(&mut self.net.moving);
+        if !moving.is_empty() {
+            match self.net.floors.sync() {
+                Ok(()) => self.net.learned.extend(moving),
+                // Not moving the addresses is safe: each client's next command tries again.
+                Err(e) => tracing::warn!(%e, "cannot sync the clients' floors"),
+            }
+        }
         let synced = self
             .burst
             .finish(&mut self.storage, &mut self.net)
@@ -435,9 +447,8 @@ where
             return;
         };
         match self.net.floors.raise(src, fresh) {
-            Ok(true) => {
-                self.net.learned.insert(src, source);
-            }
+            // The address moves when the burst's sync has made the floor durable.
+            Ok(true) => self.net.moving.push((src, source)),
             Ok(false) => {}
             // Not moving the address is safe: the client's next command tries again.
             Err(e) => tracing::warn!(client = usize::from(src), %e, "cannot save a client's floor"),

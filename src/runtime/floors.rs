@@ -88,7 +88,17 @@ impl FloorsLog {
 impl Storage<FreshnessFloors> for FloorsLog {
     /// Appends the raised `entries` and syncs them.
     fn save(&mut self, entries: &FreshnessFloors) -> io::Result<()> {
-        self.log.append_change(entries).map_err(io::Error::other)?;
+        self.write(entries)?;
+        self.sync()
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        self.log.sync().map_err(io::Error::other)
+    }
+
+    /// Appends the raised `entries` unsynced.
+    fn write(&mut self, entries: &FreshnessFloors) -> io::Result<()> {
+        self.log.write_change(entries).map_err(io::Error::other)?;
         self.folded = fold([std::mem::take(&mut self.folded), entries.clone()]);
         let len = self.log.len_bytes();
         if len > self.compact_above && len > 2 * self.compacted_len {
@@ -120,19 +130,62 @@ impl AddressFloors {
         }
     }
 
-    /// Raises the floor of `client` to `fresh` if it is above it, durably: `Ok(true)` once it
-    /// is saved, and only then may the client's address move.
+    /// Raises the floor of `client` to `fresh` if it is above it: `Ok(true)` once it is
+    /// written, and the client's address may move once [`AddressFloors::sync`] returns.
     pub fn raise(&mut self, client: Id, fresh: u64) -> io::Result<bool> {
         let key = usize::from(client) as u64;
         if self.floors.get(&key).is_some_and(|floor| *floor >= fresh) {
             return Ok(false);
         }
-        self.store.save(&entry(client, fresh))?;
+        self.store.write(&entry(client, fresh))?;
         self.floors.insert(key, fresh);
         Ok(true)
     }
 
+    /// Makes every raise so far durable: one sync for the raises of a burst of datagrams.
+    pub fn sync(&mut self) -> io::Result<()> {
+        self.store.sync()
+    }
+
     pub fn floors(&self) -> &FreshnessFloors {
         &self.floors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A store that counts its writes and syncs.
+    #[derive(Clone, Default)]
+    struct Counting(Arc<Mutex<(usize, usize)>>);
+
+    impl Storage<FreshnessFloors> for Counting {
+        fn save(&mut self, entries: &FreshnessFloors) -> io::Result<()> {
+            self.write(entries)?;
+            self.sync()
+        }
+        fn write(&mut self, _: &FreshnessFloors) -> io::Result<()> {
+            self.0.lock().unwrap().0 += 1;
+            Ok(())
+        }
+        fn sync(&mut self) -> io::Result<()> {
+            self.0.lock().unwrap().1 += 1;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_raises_of_a_burst_share_one_sync() {
+        let store = Counting::default();
+        let mut floors = AddressFloors::durable(FreshnessFloors::new(), store.clone());
+        for client in 0..3 {
+            assert!(floors.raise(Id::from(100 + client), 7).unwrap());
+        }
+        // A replay is no fresher: nothing is written for it.
+        assert!(!floors.raise(Id::from(100), 7).unwrap());
+        floors.sync().unwrap();
+        assert_eq!(*store.0.lock().unwrap(), (3, 1), "(writes, syncs)");
     }
 }
