@@ -83,6 +83,12 @@ fn compact_before_snapshot_is_caught_by_every_seed() {
     );
 }
 
+/// Only the history shows it: no check as the run goes can.
+#[test]
+fn cas_misreported_is_caught_by_every_seed() {
+    caught_by_every_seed("cas-misreported", Property::Linearizable);
+}
+
 fn bpfp(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bpfp"))
         .args(args)
@@ -92,6 +98,13 @@ fn bpfp(args: &[&str]) -> Output {
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// The rest of the line of `text` that starts with `prefix` (after indentation).
+fn line_after(text: &str, prefix: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(prefix).map(str::to_string))
+        .unwrap_or_else(|| panic!("no {prefix:?} in {text}"))
 }
 
 #[test]
@@ -142,11 +155,7 @@ fn a_failing_seed_prints_its_replay_and_its_first_failing_step() {
         text.contains("replay: bpfp simulate --seed 5 --broken apply-twice"),
         "{text}"
     );
-    let line = |prefix: &str| {
-        text.lines()
-            .find_map(|l| l.trim().strip_prefix(prefix).map(str::to_string))
-            .unwrap_or_else(|| panic!("no {prefix:?} in {text}"))
-    };
+    let line = |prefix: &str| line_after(&text, prefix);
     let first: u64 = line("first violation at step ").parse().unwrap();
     let shrunk: u64 = line("first failing step: ")
         .split(':')
@@ -178,6 +187,63 @@ fn a_failing_seed_prints_its_replay_and_its_first_failing_step() {
     };
     assert!(!at(first).passed());
     assert!(at(first - 1).passed(), "{}", at(first - 1).summary());
+}
+
+/// A violation that only the checks at the end of a run find (here linearizability) is
+/// shortened by `--shrink`'s binary search over `--until-step`: the run cut at the step it
+/// prints fails, and the run cut one step earlier passes.
+#[test]
+fn shrink_finds_the_first_failing_step_of_a_violation_found_at_the_end() {
+    let seed = 7;
+    let seed_text = seed.to_string();
+    let out = bpfp(&[
+        "simulate",
+        "--seed",
+        &seed_text,
+        "--broken",
+        "cas-misreported",
+        "--shrink",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    // No check as the run goes found it, so the summary offers no replay up to a step.
+    assert!(!text.contains("replay up to it:"), "{text}");
+    assert!(text.contains("found by the checks at the end"), "{text}");
+    let whole: u64 = line_after(&text, "first violation at step ")
+        .parse()
+        .unwrap();
+    let found = line_after(&text, "first failing step: ");
+    let (step, replay) = found.split_once(": ").expect("a step and a command");
+    let step: u64 = step.parse().unwrap();
+    assert!(0 < step && step < whole, "{step} of {whole} steps");
+    assert!(
+        replay.ends_with(&format!("--until-step {step}")),
+        "{replay}"
+    );
+    // The printed command fails, by the check at the end.
+    let args: Vec<&str> = replay.split_whitespace().skip(1).collect();
+    let cut = bpfp(&args);
+    assert_eq!(cut.status.code(), Some(1), "{}", stdout(&cut));
+    assert!(stdout(&cut).contains("(linearizable)"), "{}", stdout(&cut));
+    // One step less passes.
+    let at = |n: u64| {
+        run(&SimOptions {
+            broken: SimBroken::parse("cas-misreported").ok(),
+            until_step: Some(n),
+            ..SimOptions::new(seed)
+        })
+    };
+    let failing = at(step);
+    assert!(!failing.passed());
+    assert!(
+        failing
+            .violations
+            .iter()
+            .all(|v| v.property == Property::Linearizable),
+        "{}",
+        failing.summary()
+    );
+    assert!(at(step - 1).passed(), "{}", at(step - 1).summary());
 }
 
 /// Issue 12's stall under loss, in the simulator: a tenth of the operations put values up to

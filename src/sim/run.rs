@@ -37,7 +37,7 @@ pub enum SimBroken {
 }
 
 impl SimBroken {
-    pub const ALL: [(&'static str, SimBroken); 5] = [
+    pub const ALL: [(&'static str, SimBroken); 6] = [
         (
             "learner-f-plus-1",
             SimBroken::Rules(Broken::LearnerQuorumFPlus1),
@@ -51,6 +51,10 @@ impl SimBroken {
         (
             "compact-before-snapshot",
             SimBroken::Driver(BrokenDriver::CompactBeforeSnapshot),
+        ),
+        (
+            "cas-misreported",
+            SimBroken::Driver(BrokenDriver::CasMisreported),
         ),
     ];
 

@@ -97,6 +97,8 @@ pub enum BrokenDriver {
     ApplyTwice,
     /// Replicas drop the votes of every slot they applied, before a snapshot covers it.
     CompactBeforeSnapshot,
+    /// A replica (acceptor 0's) answers a compare-and-set that swapped as not swapped.
+    CasMisreported,
 }
 
 /// Why a server is down.
@@ -423,6 +425,7 @@ impl World {
                 Some(BrokenDriver::CompactBeforeSnapshot) => {
                     out = compact_applied(&mut state, out);
                 }
+                Some(BrokenDriver::CasMisreported) if i == 0 => out = misreport_swaps(out),
                 _ => {}
             }
             node.state = Some(state);
@@ -976,6 +979,38 @@ fn sends_first(out: Out<ServiceNode>) -> Out<ServiceNode> {
         }
     }
     reordered
+}
+
+/// The broken replica of [`BrokenDriver::CasMisreported`]: its replies to compare-and-sets
+/// that swapped say they did not. Its state is right, so only the clients' history shows it.
+fn misreport_swaps(out: Out<ServiceNode>) -> Out<ServiceNode> {
+    let mut misreported = Out::new();
+    for command in out {
+        match command {
+            OutCommand::Send(
+                to,
+                ServiceMsg::Reply {
+                    seq,
+                    reply: Reply::Cas { found, .. },
+                },
+            ) => misreported.send(
+                to,
+                ServiceMsg::Reply {
+                    seq,
+                    reply: Reply::Cas {
+                        swapped: false,
+                        found,
+                    },
+                },
+            ),
+            OutCommand::Send(to, msg) => misreported.send(to, msg),
+            OutCommand::Save(s) => misreported.save(s),
+            OutCommand::SetTimer(t, r) => misreported.set_timer(t, r),
+            OutCommand::CancelTimer(t) => misreported.cancel_timer(t),
+            OutCommand::ChooseRandom(..) => {}
+        }
+    }
+    misreported
 }
 
 /// The broken replica of [`BrokenDriver::ApplyTwice`]: when a step applied slots, the last one
