@@ -263,14 +263,8 @@ fn the_log_simulates_like_the_single_decree() {
     assert_eq!(report["mode"], "simulation");
     assert_eq!(report["config"]["log"], true);
     assert!(report["states"].as_u64().unwrap() > 1_000, "{report}");
-    for name in [
-        "agreement",
-        "logs are prefixes",
-        "votes safe",
-        "one vote per round and slot",
-        "promises honest",
-        "validity",
-    ] {
+    // The safety properties come first.
+    for name in &LOG_PROPERTIES[..6] {
         assert_eq!(property(&report, name)["holds"], true, "{name}");
     }
 }

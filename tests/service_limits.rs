@@ -69,6 +69,30 @@ fn unsigned_put(c: u16, seq: u64, len: usize) -> Command {
     }
 }
 
+/// Proposer 0, the leader of round 0, stopped and replaced by a Byzantine one that holds its
+/// socket and keys and speaks to acceptor 0.
+struct Impostor {
+    socket: UdpSocket,
+    codec: WireCodec,
+    me: Id,
+    to: Id,
+    addr: std::net::SocketAddr,
+}
+
+impl Impostor {
+    fn of_round_0_leader(cluster: &mut LocalCluster) -> Impostor {
+        assert!(cluster.kill(proposer(0)));
+        let config = &cluster.config;
+        Impostor {
+            socket: UdpSocket::bind(config.address(proposer(0)).unwrap()).unwrap(),
+            codec: WireCodec::from_config(config, proposer(0)).unwrap(),
+            me: config.stateright_id(proposer(0)),
+            to: config.stateright_id(acceptor(0)),
+            addr: config.address(acceptor(0)).unwrap(),
+        }
+    }
+}
+
 /// The bytes of the open votes an acceptor holds (the slots at or above its decided prefix).
 fn open_vote_bytes(cluster: &LocalCluster, a: u16) -> usize {
     let state = cluster.server(acceptor(a)).expect("it runs").state();
@@ -87,13 +111,13 @@ fn open_vote_bytes(cluster: &LocalCluster, a: u16) -> usize {
 fn a_byzantine_leader_cannot_make_an_acceptor_hold_votes_without_bound() {
     const BOUND: usize = 1 << 20;
     let mut cluster = cluster_with(1, |config| config.limits.max_open_vote_bytes = BOUND as u64);
-    assert!(cluster.kill(proposer(0)));
-    let config = cluster.config.clone();
-    let socket = UdpSocket::bind(config.address(proposer(0)).unwrap()).unwrap();
-    let codec = WireCodec::from_config(&config, proposer(0)).unwrap();
-    let me = config.stateright_id(proposer(0));
-    let to = config.stateright_id(acceptor(0));
-    let addr = config.address(acceptor(0)).unwrap();
+    let Impostor {
+        socket,
+        codec,
+        me,
+        to,
+        addr,
+    } = Impostor::of_round_0_leader(&mut cluster);
     let target = cluster.server(acceptor(0)).unwrap();
     // Values of about 60 KB, over the batch limit, then of about 40 KB, under it.
     for slot in 0..300u64 {
@@ -131,7 +155,7 @@ fn a_byzantine_leader_cannot_make_an_acceptor_hold_votes_without_bound() {
         "it voted a value over the batch limit"
     );
     // The cluster moves past the Byzantine leader and serves clients.
-    let mut alice = Client::connect(&config, 0).unwrap();
+    let mut alice = Client::connect(&cluster.config, 0).unwrap();
     assert_eq!(alice.execute(put("still", "works")).unwrap(), Reply::Stored);
     assert!(!cluster.server(acceptor(0)).unwrap().is_finished());
 }
@@ -142,13 +166,13 @@ fn a_byzantine_leader_cannot_make_an_acceptor_hold_votes_without_bound() {
 fn a_burst_of_accepts_shares_its_syncs() {
     const VOTES: usize = 48;
     let mut cluster = cluster_with(1, |_| {});
-    assert!(cluster.kill(proposer(0)));
-    let config = cluster.config.clone();
-    let socket = UdpSocket::bind(config.address(proposer(0)).unwrap()).unwrap();
-    let codec = WireCodec::from_config(&config, proposer(0)).unwrap();
-    let me = config.stateright_id(proposer(0));
-    let to = config.stateright_id(acceptor(0));
-    let addr = config.address(acceptor(0)).unwrap();
+    let Impostor {
+        socket,
+        codec,
+        me,
+        to,
+        addr,
+    } = Impostor::of_round_0_leader(&mut cluster);
     let target = cluster.server(acceptor(0)).unwrap();
     let datagrams: Vec<Vec<u8>> = (0..VOTES as u64)
         .flat_map(|slot| {
