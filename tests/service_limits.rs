@@ -91,6 +91,24 @@ impl Impostor {
             addr: config.address(acceptor(0)).unwrap(),
         }
     }
+
+    /// The datagrams of its round-0 ACCEPT of a put of `len` bytes in `slot`.
+    fn accept(&self, slot: u64, len: usize) -> Vec<Vec<u8>> {
+        let value = LogValue::Batch(Batch::from(vec![unsigned_put(0, slot + 1, len)]));
+        let msg = ServiceMsg::Log(LogMsg::Accept {
+            round: 0,
+            slot,
+            value,
+            proof: LogProof::none(),
+        });
+        self.codec.encode(self.me, self.to, &msg).unwrap()
+    }
+
+    fn send(&self, datagrams: &[Vec<u8>]) {
+        for datagram in datagrams {
+            self.socket.send_to(datagram, self.addr).unwrap();
+        }
+    }
 }
 
 /// The bytes of the open votes an acceptor holds (the slots at or above its decided prefix).
@@ -111,30 +129,15 @@ fn open_vote_bytes(cluster: &LocalCluster, a: u16) -> usize {
 fn a_byzantine_leader_cannot_make_an_acceptor_hold_votes_without_bound() {
     const BOUND: usize = 1 << 20;
     let mut cluster = cluster_with(1, |config| config.limits.max_open_vote_bytes = BOUND as u64);
-    let Impostor {
-        socket,
-        codec,
-        me,
-        to,
-        addr,
-    } = Impostor::of_round_0_leader(&mut cluster);
+    let impostor = Impostor::of_round_0_leader(&mut cluster);
     let target = cluster.server(acceptor(0)).unwrap();
     // Values of about 60 KB, over the batch limit, then of about 40 KB, under it.
     for slot in 0..300u64 {
         let len = if slot < 20 { 60_000 } else { 40_000 };
-        let value = LogValue::Batch(Batch::from(vec![unsigned_put(0, slot + 1, len)]));
-        let msg = ServiceMsg::Log(LogMsg::Accept {
-            round: 0,
-            slot,
-            value,
-            proof: LogProof::none(),
-        });
         // A 60 KB value travels as fragments.
-        let datagrams = codec.encode(me, to, &msg).unwrap();
+        let datagrams = impostor.accept(slot, len);
         let before = Counters::get(&target.counters.received);
-        for datagram in &datagrams {
-            socket.send_to(datagram, addr).unwrap();
-        }
+        impostor.send(&datagrams);
         // One message at a time, so that the socket's buffer loses none.
         let start = Instant::now();
         while Counters::get(&target.counters.received) < before + datagrams.len() as u64
@@ -166,31 +169,14 @@ fn a_byzantine_leader_cannot_make_an_acceptor_hold_votes_without_bound() {
 fn a_burst_of_accepts_shares_its_syncs() {
     const VOTES: usize = 48;
     let mut cluster = cluster_with(1, |_| {});
-    let Impostor {
-        socket,
-        codec,
-        me,
-        to,
-        addr,
-    } = Impostor::of_round_0_leader(&mut cluster);
+    let impostor = Impostor::of_round_0_leader(&mut cluster);
     let target = cluster.server(acceptor(0)).unwrap();
     let datagrams: Vec<Vec<u8>> = (0..VOTES as u64)
-        .flat_map(|slot| {
-            let value = LogValue::Batch(Batch::from(vec![unsigned_put(0, slot + 1, 16)]));
-            let msg = ServiceMsg::Log(LogMsg::Accept {
-                round: 0,
-                slot,
-                value,
-                proof: LogProof::none(),
-            });
-            codec.encode(me, to, &msg).unwrap()
-        })
+        .flat_map(|slot| impostor.accept(slot, 16))
         .collect();
     assert_eq!(datagrams.len(), VOTES, "one datagram per ACCEPT");
     let syncs_before = Counters::get(&target.counters.syncs);
-    for datagram in &datagrams {
-        socket.send_to(datagram, addr).unwrap();
-    }
+    impostor.send(&datagrams);
     let voted = || target.state().acceptor().unwrap().0.votes().len();
     let start = Instant::now();
     while voted() < VOTES && start.elapsed() < Duration::from_secs(5) {
