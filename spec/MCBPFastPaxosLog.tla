@@ -23,6 +23,8 @@
 (*  - the view keeps of an honest NEWROUND proof (in msgs or kept) only   *)
 (*    what acceptors read of it, the values it allows per slot, and drops *)
 (*    decisions, which no step of MCSpec reads.                           *)
+(*  - compaction at the restart: an acceptor compacts only as part of a   *)
+(*    restart, the one step that reads its snapshot.                      *)
 (***************************************************************************)
 EXTENDS BPFastPaxosLog
 
@@ -135,17 +137,43 @@ LazyByzantineAccept ==
           THEN \E a \in Acceptor : LazyVote(a, r, s, v)
           ELSE FALSE
 
-LazyCompact(a) ==
-    \E k \in LearnChoices(a), b \in Slot \cup {Slots} :
-       /\ Live(a) /\ MaxRestarts > 0
-       /\ Base(a) < b /\ b <= k
-       /\ LearnTo(a, k)
-       /\ snap' = IF Variant = "compact-early" THEN snap
-                 ELSE [snap EXCEPT ![a] =
-                         [s \in Slot |-> IF s < b THEN known'[a][s] ELSE None]]
-       /\ vr' = [vr EXCEPT ![a] = [s \in Slot |-> IF s < b THEN -1 ELSE @[s]]]
-       /\ vv' = [vv EXCEPT ![a] = [s \in Slot |-> IF s < b THEN None ELSE @[s]]]
-       /\ UNCHANGED <<rnd, rproof, votes, crashed, restarts, msgs>>
+(***************************************************************************)
+(* Compaction at the restart.  A compaction writes snap[a] and drops the  *)
+(* votes of a below it; a restart is the only step that reads snap[a],    *)
+(* and the dropped votes (slots below d) are reported by no PROMISE while  *)
+(* d does not shrink, which only a restart makes it do.  Between the two,  *)
+(* a compaction only makes a refuse votes below its base, and refusing is  *)
+(* a step not taken.  So a compaction is moved to just before the next    *)
+(* restart of its acceptor, or dropped if there is none: LazyRestart is    *)
+(* CompactTo(a, b) (when b is above the base) followed by RestartWith(a, b) *)
+(* (b at or below the base: a store older than the latest compaction).    *)
+(* In "compact-early" the compaction drops the votes from the base up to  *)
+(* c but keeps the snapshot, and the restart comes back with that         *)
+(* snapshot: the behaviour the variant must be caught on.                 *)
+(***************************************************************************)
+\* The value a knows or may learn in slot s below ChosenPrefixLen.
+SnapVal(a, s) == IF known[a][s] # None THEN known[a][s] ELSE ChosenVal(s)
+
+LazyRestartTo(a, b, c) ==
+    /\ Live(a) /\ restarts < MaxRestarts
+    /\ restarts' = restarts + 1
+    /\ snap' = [snap EXCEPT ![a] =
+                  [s \in Slot |-> IF s < b THEN SnapVal(a, s) ELSE None]]
+    /\ known' = [known EXCEPT ![a] = snap'[a]]
+    /\ decisions' = decisions \cup {<<s, SnapVal(a, s)>> : s \in 0 .. (b - 1)}
+    /\ vr' = [vr EXCEPT ![a] =
+                [s \in Slot |-> IF s < b \/ (Base(a) <= s /\ s < c) THEN -1
+                               ELSE IF s < Base(a) THEN LastVoteR(a, s) ELSE @[s]]]
+    /\ vv' = [vv EXCEPT ![a] =
+                [s \in Slot |-> IF s < b \/ (Base(a) <= s /\ s < c) THEN None
+                               ELSE IF s < Base(a) THEN LastVoteV(a, s) ELSE @[s]]]
+    /\ rproof' = [rproof EXCEPT ![a] = NoProof]
+    /\ UNCHANGED <<rnd, votes, crashed, msgs>>
+
+LazyRestart(a) ==
+    IF Variant = "compact-early"
+    THEN \E c \in (Base(a) + 1) .. ChosenPrefixLen : LazyRestartTo(a, Base(a), c)
+    ELSE \E b \in 0 .. ChosenPrefixLen : LazyRestartTo(a, b, 0)
 
 MCNext ==
     \/ \E p \in Proposer : \/ HonestFastAccepts(p)
@@ -155,7 +183,7 @@ MCNext ==
           \/ LazyHonestAccept(a)
           \/ LazyHonestDigestAccept(a)
           \/ LazyTrustChange(a) \/ (MCRePromise /\ LazyRePromise(a))
-          \/ LazyCompact(a) \/ Restart(a) \/ Crash(a)
+          \/ LazyRestart(a) \/ Crash(a)
 
 MCSpec == Init /\ [][MCNext]_vars
 
