@@ -375,7 +375,7 @@ impl AcceptorSide<'_> {
     }
 
     /// [`Self::carry_out`] of a step taken on `log` itself. The durable state is copied
-    /// only for a step that stores it.
+    /// only for a step that stores it, and once.
     fn carry_out_effects(
         &self,
         log: &LogAcceptorState<SlotValue>,
@@ -388,12 +388,16 @@ impl AcceptorSide<'_> {
                 suspicion.decided(d.decision.round, log.rnd());
             }
         }
+        // One save of the durable state for the whole step, ahead of its sends
+        // ([`save_once`] makes the step's saves one anyway).
+        if step.effects.contains(&LogEffect::Persist) {
+            o.save(ServiceDurable {
+                log: log.durable(),
+                snapshot: None,
+            });
+        }
         let mut out = Out::new();
-        let durable = step
-            .effects
-            .contains(&LogEffect::Persist)
-            .then(|| log.durable());
-        self.node.log.apply(self.id, &step, durable, &mut out);
+        self.node.log.apply(self.id, &step, None, &mut out);
         lift(out, o);
     }
 
