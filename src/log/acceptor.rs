@@ -713,3 +713,103 @@ impl<A: Authenticator> LogAcceptor<A> {
         self.trust_change(s, s.rnd.checked_add(1)?, TrustCause::Timeout)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::HmacSha256;
+    use crate::log::value::LogValue;
+
+    type V = LogValue<String>;
+
+    fn value(s: &str) -> V {
+        LogValue::Batch(s.to_string())
+    }
+
+    fn learn(round: Round, slot: Slot, v: &str) -> LogMsg<V> {
+        LogMsg::Learn {
+            round,
+            slot,
+            value: value(v),
+        }
+    }
+
+    fn accept(round: Round, slot: Slot, v: &str) -> LogMsg<V> {
+        LogMsg::Accept {
+            round,
+            slot,
+            value: value(v),
+            proof: LogProof::none(),
+        }
+    }
+
+    /// Every message steps the same in place as on a copy: the same next state, the same
+    /// effects, and `None` (the state untouched) for the same messages. Among them, LEARNs
+    /// of two values in the last round there is, which must change nothing.
+    #[test]
+    fn stepping_in_place_is_the_pure_step() {
+        let acceptor = LogAcceptor {
+            id: AcceptorId(3),
+            cluster: Cluster::new(1, 2),
+            rules: Rules::standard(1),
+            auth: HmacSha256::new(b"the-acceptors-domain-key").unwrap(),
+            window: 8,
+            limits: VoteLimits::NONE,
+        };
+        let p0 = Peer::Proposer(ProposerId(0));
+        let a = |i| Peer::Acceptor(AcceptorId(i));
+        let script = [
+            (p0, accept(0, 0, "A")),
+            (p0, accept(0, 0, "A")),
+            (a(0), learn(0, 0, "A")),
+            (a(1), learn(0, 0, "A")),
+            (a(1), learn(0, 0, "A")),
+            (a(2), learn(0, 0, "A")),
+            (p0, accept(0, 1, "B")),
+            (a(0), learn(0, 2, "C")),
+            (a(1), learn(0, 2, "D")),
+            (p0, accept(0, 1, "E")),
+            (a(2), LogMsg::TrustChange { round: 4 }),
+            (a(2), LogMsg::TrustChange { round: 3 }),
+            (p0, accept(0, 3, "F")),
+            (a(0), learn(4, 5, "G")),
+        ];
+        let mut pure = LogAcceptorState::initial();
+        let mut in_place = LogAcceptorState::initial();
+        let mut changed = 0;
+        for (from, msg) in &script {
+            let step = acceptor.on_message(&pure, *from, msg);
+            let effects = acceptor.on_message_in_place(&mut in_place, *from, msg);
+            match step {
+                Some(step) => {
+                    changed += 1;
+                    assert_eq!(effects.map(|e| e.effects), Some(step.effects), "{msg:?}");
+                    pure = step.state;
+                }
+                None => assert!(effects.is_none(), "{msg:?}"),
+            }
+            assert_eq!(in_place, pure, "{msg:?}");
+        }
+        assert!(
+            changed >= 8,
+            "the script changes the state: {changed} steps"
+        );
+        assert_eq!(pure.rnd, 4);
+
+        let mut last = LogAcceptorState::initial();
+        last.rnd = Round::MAX;
+        let before = last.clone();
+        let first = acceptor.on_message_in_place(&mut last, a(0), &learn(Round::MAX, 0, "A"));
+        assert!(first.is_some());
+        let kept = last.clone();
+        let second = learn(Round::MAX, 0, "B");
+        assert!(acceptor.on_message(&kept, a(1), &second).is_none());
+        assert!(
+            acceptor
+                .on_message_in_place(&mut last, a(1), &second)
+                .is_none()
+        );
+        assert_eq!(last, kept);
+        assert_ne!(last, before);
+    }
+}
