@@ -100,6 +100,25 @@ pub struct LogDurableState<V> {
 
 pub type LogAcceptorStep<V> = LogStep<LogAcceptorState<V>, V>;
 
+/// The effects of an action taken on the state itself ([`LogAcceptor::on_message_in_place`]):
+/// a driver that keeps one state saves copying it on every step.
+pub type LogEffects<V> = LogStep<(), V>;
+
+/// The step of an action taken in place on `state`, a copy of the state it started from.
+fn with_state<S, V>(effects: LogEffects<V>, state: S) -> LogStep<S, V> {
+    LogStep {
+        state,
+        effects: effects.effects,
+    }
+}
+
+/// What an ACCEPT asks of the acceptor, judged before any change.
+enum Judged {
+    Ignore,
+    Vote,
+    TrustChange(Round, TrustCause),
+}
+
 /// What the checks of an ACCEPT before its proof decide; the rounds are `r + 1`, where the
 /// acceptor moves on evidence.
 enum Gate {
@@ -155,10 +174,28 @@ impl<V: Value> LogAcceptorState<V> {
         if d <= self.decided_base {
             return None;
         }
-        let mut next = self.clone();
-        next.votes = next.votes.split_off(&d);
-        next.decided_base = d;
-        Some(next)
+        Some(LogAcceptorState {
+            rnd: self.rnd,
+            decided_base: d,
+            votes: self
+                .votes
+                .range(d..)
+                .map(|(s, v)| (*s, v.clone()))
+                .collect(),
+            learner: self.learner.clone(),
+            round_proof: self.round_proof.clone(),
+        })
+    }
+
+    /// The same state with `learner` for its learner (its own is not copied).
+    pub(crate) fn with_learner(&self, learner: LogLearnerState<V>) -> Self {
+        LogAcceptorState {
+            rnd: self.rnd,
+            decided_base: self.decided_base,
+            votes: self.votes.clone(),
+            learner,
+            round_proof: self.round_proof.clone(),
+        }
     }
 
     /// Its round: it votes in no lower one.
@@ -260,6 +297,59 @@ impl<A: Authenticator> LogAcceptor<A> {
         }
     }
 
+    /// [`Self::on_message`] on the state itself: the step's effects, or `None` (the state
+    /// untouched) if the message changes nothing. ACCEPTs, LEARNs and TRUSTCHANGEs copy
+    /// nothing of the state; a NEWROUND (rare) is stepped as by [`Self::on_message`].
+    pub fn on_message_in_place<V: Value>(
+        &self,
+        s: &mut LogAcceptorState<V>,
+        from: Peer,
+        msg: &LogMsg<V>,
+    ) -> Option<LogEffects<V>> {
+        match (from, msg) {
+            (
+                Peer::Proposer(p),
+                LogMsg::Accept {
+                    round,
+                    slot,
+                    value,
+                    proof,
+                },
+            ) => {
+                let judged = self.judge_accept(s, p, *round, *slot, value, || {
+                    valid_log_proof(&self.rules, &self.auth, *round, *slot, value, proof)
+                });
+                self.accept_in_place(s, judged, *round, *slot, value)
+            }
+            (
+                Peer::Proposer(p),
+                LogMsg::AcceptByDigest {
+                    round,
+                    slot,
+                    value,
+                    digest,
+                },
+            ) => {
+                let judged = self.judge_accept_by_digest(s, p, *round, *slot, value, digest)?;
+                self.accept_in_place(s, judged, *round, *slot, value)
+            }
+            (Peer::Acceptor(b), LogMsg::TrustChange { round }) => {
+                self.trust_change_in_place(s, *round, TrustCause::Peer(b))
+            }
+            (Peer::Acceptor(b), LogMsg::Learn { round, slot, value }) => {
+                self.learn_in_place(s, b, *round, *slot, value)
+            }
+            _ => {
+                let step = self.on_message(s, from, msg)?;
+                *s = step.state;
+                Some(LogStep {
+                    state: (),
+                    effects: step.effects,
+                })
+            }
+        }
+    }
+
     /// On `ACCEPT(r, s, v, proof)` from proposer `p`: vote in slot `s`, or change trust on
     /// evidence against `leader(r)` (equivocation in the slot, invalid proof), or ignore it.
     pub fn receive_accept<V: Value>(
@@ -271,9 +361,10 @@ impl<A: Authenticator> LogAcceptor<A> {
         value: &V,
         proof: &[LogPromise<V>],
     ) -> Option<LogAcceptorStep<V>> {
-        self.accept_with(s, p, round, slot, value, || {
+        let judged = self.judge_accept(s, p, round, slot, value, || {
             valid_log_proof(&self.rules, &self.auth, round, slot, value, proof)
-        })
+        });
+        self.accept_judged(s, judged, round, slot, value)
     }
 
     /// On `ACCEPT(r, s, v, digest)` from proposer `p`: as [`Self::receive_accept`], with the
@@ -288,18 +379,32 @@ impl<A: Authenticator> LogAcceptor<A> {
         value: &V,
         digest: &ProofDigest,
     ) -> Option<LogAcceptorStep<V>> {
+        let judged = self.judge_accept_by_digest(s, p, round, slot, value, digest)?;
+        self.accept_judged(s, judged, round, slot, value)
+    }
+
+    /// An ACCEPT by digest judged: `None` if it holds no NEWROUND proof of that digest.
+    fn judge_accept_by_digest<V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        p: ProposerId,
+        round: Round,
+        slot: Slot,
+        value: &V,
+        digest: &ProofDigest,
+    ) -> Option<Judged> {
         let known = s.round_proof.as_ref()?;
         if known.round != round || known.digest != *digest {
             return None;
         }
-        self.accept_with(s, p, round, slot, value, || {
+        Some(self.judge_accept(s, p, round, slot, value, || {
             check_slot(&self.rules, slot, value, &known.proof)
-        })
+        }))
     }
 
     /// An ACCEPT whose proof `valid` checks (round 0 needs none): vote, or act on the
     /// evidence, or ignore it.
-    fn accept_with<V: Value>(
+    fn judge_accept<V: Value>(
         &self,
         s: &LogAcceptorState<V>,
         p: ProposerId,
@@ -307,20 +412,57 @@ impl<A: Authenticator> LogAcceptor<A> {
         slot: Slot,
         value: &V,
         valid: impl FnOnce() -> Result<(), ProofError>,
-    ) -> Option<LogAcceptorStep<V>> {
+    ) -> Judged {
         let next_round = match self.gate(s, p, round, slot, value) {
             Gate::CheckProof(next_round) => next_round,
             Gate::Equivocation(next_round) => {
-                return self.trust_change(s, next_round, TrustCause::Equivocation);
+                return Judged::TrustChange(next_round, TrustCause::Equivocation);
             }
-            Gate::Ignore => return None,
+            Gate::Ignore => return Judged::Ignore,
         };
         if round == 0 {
-            return Some(self.vote(s, round, slot, value));
+            return Judged::Vote;
         }
         match valid() {
-            Ok(()) => Some(self.vote(s, round, slot, value)),
-            Err(e) => self.evidence(s, round, next_round, e.into()),
+            Ok(()) => Judged::Vote,
+            // Evidence against the leader it trusts only (see [`Self::evidence`]).
+            Err(e) if round == s.rnd => Judged::TrustChange(next_round, e.into()),
+            Err(_) => Judged::Ignore,
+        }
+    }
+
+    /// The step of a judged ACCEPT.
+    fn accept_judged<V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        judged: Judged,
+        round: Round,
+        slot: Slot,
+        value: &V,
+    ) -> Option<LogAcceptorStep<V>> {
+        if matches!(judged, Judged::Ignore) {
+            return None;
+        }
+        let mut next = s.clone();
+        let effects = self.accept_in_place(&mut next, judged, round, slot, value)?;
+        Some(with_state(effects, next))
+    }
+
+    /// A judged ACCEPT carried out on the state itself.
+    fn accept_in_place<V: Value>(
+        &self,
+        s: &mut LogAcceptorState<V>,
+        judged: Judged,
+        round: Round,
+        slot: Slot,
+        value: &V,
+    ) -> Option<LogEffects<V>> {
+        match judged {
+            Judged::Ignore => None,
+            Judged::Vote => Some(self.vote_in_place(s, round, slot, value)),
+            Judged::TrustChange(next_round, cause) => {
+                self.trust_change_in_place(s, next_round, cause)
+            }
         }
     }
 
@@ -420,15 +562,27 @@ impl<A: Authenticator> LogAcceptor<A> {
         value: &V,
     ) -> LogAcceptorStep<V> {
         let mut next = s.clone();
-        next.rnd = round;
-        next.votes.insert(
+        let effects = self.vote_in_place(&mut next, round, slot, value);
+        with_state(effects, next)
+    }
+
+    /// [`Self::vote`] on the state itself.
+    fn vote_in_place<V: Value>(
+        &self,
+        s: &mut LogAcceptorState<V>,
+        round: Round,
+        slot: Slot,
+        value: &V,
+    ) -> LogEffects<V> {
+        s.rnd = round;
+        s.votes.insert(
             slot,
             Vote {
                 round,
                 value: value.clone(),
             },
         );
-        LogStep::new(next).effect(LogEffect::Persist).send(
+        LogStep::new(()).effect(LogEffect::Persist).send(
             To::Learners,
             LogMsg::Learn {
                 round,
@@ -450,11 +604,26 @@ impl<A: Authenticator> LogAcceptor<A> {
             return None;
         }
         let mut next = s.clone();
-        next.rnd = round;
+        let effects = self.trust_change_in_place(&mut next, round, cause)?;
+        Some(with_state(effects, next))
+    }
+
+    /// [`Self::trust_change`] on the state itself; `None`, the state untouched, if `round`
+    /// is not above `rnd`.
+    fn trust_change_in_place<V: Value>(
+        &self,
+        s: &mut LogAcceptorState<V>,
+        round: Round,
+        cause: TrustCause,
+    ) -> Option<LogEffects<V>> {
+        if round <= s.rnd {
+            return None;
+        }
         let (decided_prefix, votes) = s.open_votes();
+        s.rnd = round;
         let promise = LogPromise::signed(&self.auth, round, self.id, decided_prefix, votes);
         Some(
-            LogStep::new(next)
+            LogStep::new(())
                 .effect(LogEffect::Persist)
                 .effect(LogEffect::TrustChanged { round, cause })
                 .send(
@@ -486,18 +655,42 @@ impl<A: Authenticator> LogAcceptor<A> {
         slot: Slot,
         value: &V,
     ) -> Option<LogAcceptorStep<V>> {
-        let learned = learner::learn(self.rules.quorum, &s.learner, b, round, slot, value)?;
         let mut next = s.clone();
-        next.learner = learned.state;
-        if let Some(decision) = learned.decided {
+        let effects = self.learn_in_place(&mut next, b, round, slot, value)?;
+        Some(with_state(effects, next))
+    }
+
+    /// [`Self::learn`] on the state itself; `None`, the state untouched, when the LEARN
+    /// changes nothing.
+    fn learn_in_place<V: Value>(
+        &self,
+        s: &mut LogAcceptorState<V>,
+        b: AcceptorId,
+        round: Round,
+        slot: Slot,
+        value: &V,
+    ) -> Option<LogEffects<V>> {
+        // An equivocation in the last round there is has no round to move to: the LEARN is
+        // then ignored whole, so the learner must be put back as it was.
+        let last_round = round == s.rnd && round.checked_add(1).is_none();
+        let before = last_round.then(|| s.learner.clone());
+        let taught =
+            learner::learn_in_place(self.rules.quorum, &mut s.learner, b, round, slot, value)?;
+        if let Some(decision) = taught.decided {
             return Some(
-                LogStep::new(next).effect(LogEffect::Decided(SlotDecision { slot, decision })),
+                LogStep::new(()).effect(LogEffect::Decided(SlotDecision { slot, decision })),
             );
         }
-        if learned.equivocation && round == next.rnd {
-            return self.trust_change(&next, round.checked_add(1)?, TrustCause::Equivocation);
+        if taught.equivocation && round == s.rnd {
+            let Some(next_round) = round.checked_add(1) else {
+                if let Some(before) = before {
+                    s.learner = before;
+                }
+                return None;
+            };
+            return self.trust_change_in_place(s, next_round, TrustCause::Equivocation);
         }
-        Some(LogStep::new(next))
+        Some(LogStep::new(()))
     }
 
     /// State transfer: the acceptor takes the decision of `slot` from a replica that has it.
@@ -507,8 +700,7 @@ impl<A: Authenticator> LogAcceptor<A> {
         slot: Slot,
         decision: &Decision<V>,
     ) -> Option<LogAcceptorStep<V>> {
-        let mut next = s.clone();
-        next.learner = learner::catch_up(&s.learner, slot, decision)?;
+        let next = s.with_learner(learner::catch_up(&s.learner, slot, decision)?);
         Some(LogStep::new(next).effect(LogEffect::Decided(SlotDecision {
             slot,
             decision: decision.clone(),
@@ -519,5 +711,105 @@ impl<A: Authenticator> LogAcceptor<A> {
     /// this only while a command waits); move to the next round.
     pub fn timeout<V: Value>(&self, s: &LogAcceptorState<V>) -> Option<LogAcceptorStep<V>> {
         self.trust_change(s, s.rnd.checked_add(1)?, TrustCause::Timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::HmacSha256;
+    use crate::log::value::LogValue;
+
+    type V = LogValue<String>;
+
+    fn value(s: &str) -> V {
+        LogValue::Batch(s.to_string())
+    }
+
+    fn learn(round: Round, slot: Slot, v: &str) -> LogMsg<V> {
+        LogMsg::Learn {
+            round,
+            slot,
+            value: value(v),
+        }
+    }
+
+    fn accept(round: Round, slot: Slot, v: &str) -> LogMsg<V> {
+        LogMsg::Accept {
+            round,
+            slot,
+            value: value(v),
+            proof: LogProof::none(),
+        }
+    }
+
+    /// Every message steps the same in place as on a copy: the same next state, the same
+    /// effects, and `None` (the state untouched) for the same messages. Among them, LEARNs
+    /// of two values in the last round there is, which must change nothing.
+    #[test]
+    fn stepping_in_place_is_the_pure_step() {
+        let acceptor = LogAcceptor {
+            id: AcceptorId(3),
+            cluster: Cluster::new(1, 2),
+            rules: Rules::standard(1),
+            auth: HmacSha256::new(b"the-acceptors-domain-key").unwrap(),
+            window: 8,
+            limits: VoteLimits::NONE,
+        };
+        let p0 = Peer::Proposer(ProposerId(0));
+        let a = |i| Peer::Acceptor(AcceptorId(i));
+        let script = [
+            (p0, accept(0, 0, "A")),
+            (p0, accept(0, 0, "A")),
+            (a(0), learn(0, 0, "A")),
+            (a(1), learn(0, 0, "A")),
+            (a(1), learn(0, 0, "A")),
+            (a(2), learn(0, 0, "A")),
+            (p0, accept(0, 1, "B")),
+            (a(0), learn(0, 2, "C")),
+            (a(1), learn(0, 2, "D")),
+            (p0, accept(0, 1, "E")),
+            (a(2), LogMsg::TrustChange { round: 4 }),
+            (a(2), LogMsg::TrustChange { round: 3 }),
+            (p0, accept(0, 3, "F")),
+            (a(0), learn(4, 5, "G")),
+        ];
+        let mut pure = LogAcceptorState::initial();
+        let mut in_place = LogAcceptorState::initial();
+        let mut changed = 0;
+        for (from, msg) in &script {
+            let step = acceptor.on_message(&pure, *from, msg);
+            let effects = acceptor.on_message_in_place(&mut in_place, *from, msg);
+            match step {
+                Some(step) => {
+                    changed += 1;
+                    assert_eq!(effects.map(|e| e.effects), Some(step.effects), "{msg:?}");
+                    pure = step.state;
+                }
+                None => assert!(effects.is_none(), "{msg:?}"),
+            }
+            assert_eq!(in_place, pure, "{msg:?}");
+        }
+        assert!(
+            changed >= 8,
+            "the script changes the state: {changed} steps"
+        );
+        assert_eq!(pure.rnd, 4);
+
+        let mut last = LogAcceptorState::initial();
+        last.rnd = Round::MAX;
+        let before = last.clone();
+        let first = acceptor.on_message_in_place(&mut last, a(0), &learn(Round::MAX, 0, "A"));
+        assert!(first.is_some());
+        let kept = last.clone();
+        let second = learn(Round::MAX, 0, "B");
+        assert!(acceptor.on_message(&kept, a(1), &second).is_none());
+        assert!(
+            acceptor
+                .on_message_in_place(&mut last, a(1), &second)
+                .is_none()
+        );
+        assert_eq!(last, kept);
+        assert_ne!(last, before);
     }
 }

@@ -38,35 +38,39 @@ pub fn diff<V: Clone + Ord>(
     old: &LogDurableState<V>,
     new: &LogDurableState<V>,
 ) -> Option<Vec<Change<V>>> {
-    let mut changes = Vec::new();
-    if new.base < old.base {
+    if new.base < old.base || new.votes.range(..new.base).next().is_some() {
         return None;
     }
+    let mut changes = Vec::new();
     if new.base > old.base {
         changes.push(Change::DropBelow(new.base));
-    }
-    // Every old vote at or above the new base must still be there (a later vote replaces
-    // it, it is never removed).
-    if old
-        .votes
-        .range(new.base..)
-        .any(|(slot, _)| !new.votes.contains_key(slot))
-    {
-        return None;
-    }
-    if new.votes.range(..new.base).next().is_some() {
-        return None;
     }
     if new.rnd != old.rnd {
         changes.push(Change::Round(new.rnd));
     }
+    // One walk over both maps in slot order (every new vote is at or above the new base):
+    // every old vote at or above the new base must still be there (a later vote replaces
+    // it, it is never removed).
+    let mut olds = old.votes.range(new.base..).peekable();
     for (slot, vote) in &new.votes {
-        if old.votes.get(slot) != Some(vote) {
+        let old_vote = match olds.peek() {
+            Some((old_slot, _)) if *old_slot < slot => return None,
+            Some((old_slot, old_vote)) if *old_slot == slot => {
+                let old_vote = *old_vote;
+                olds.next();
+                Some(old_vote)
+            }
+            _ => None,
+        };
+        if old_vote != Some(vote) {
             changes.push(Change::Vote {
                 slot: *slot,
                 vote: vote.clone(),
             });
         }
+    }
+    if olds.next().is_some() {
+        return None;
     }
     Some(changes)
 }

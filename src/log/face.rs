@@ -72,9 +72,7 @@ impl<A: Authenticator> LogAcceptor<A> {
         applied: Slot,
     ) -> Option<LogAcceptorStep<V>> {
         let learner = s.learner.skip_to(applied)?;
-        let mut next = s.clone();
-        next.learner = learner;
-        Some(LogStep::new(next))
+        Some(LogStep::new(s.with_learner(learner)))
     }
 
     /// Compaction: drops the votes of the decided slots below `votes_below` (the driver's
@@ -92,8 +90,7 @@ impl<A: Authenticator> LogAcceptor<A> {
             .map(|next| LogStep::new(next).effect(LogEffect::Persist));
         let now = step.as_ref().map_or(s, |step| &step.state);
         if let Some(learner) = forget_below.and_then(|slot| now.learner.forget_below(slot)) {
-            let mut next = now.clone();
-            next.learner = learner;
+            let next = now.with_learner(learner);
             match &mut step {
                 Some(step) => step.state = next,
                 None => step = Some(LogStep::new(next)),

@@ -61,8 +61,12 @@ impl<V: Value> LogLearnerState<V> {
 
     /// `d`: the length of the decided prefix (every slot below it is decided).
     pub fn decided_prefix(&self) -> Slot {
+        // One walk over the kept slots in order, not a lookup per slot.
         let mut d = self.base;
-        while self.decided(d).is_some() {
+        for (slot, l) in self.slots.range(self.base..) {
+            if *slot != d || l.decided.is_none() {
+                break;
+            }
             d += 1;
         }
         d
@@ -115,16 +119,41 @@ pub fn learn<V: Value>(
     slot: Slot,
     value: &V,
 ) -> Option<LogLearned<V>> {
+    let mut next = state.clone();
+    let taught = learn_in_place(quorum, &mut next, from, round, slot, value)?;
+    Some(LogLearned {
+        state: next,
+        decided: taught.decided,
+        equivocation: taught.equivocation,
+    })
+}
+
+/// What a LEARN taught a learner changed in place ([`learn_in_place`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Taught<V> {
+    pub decided: Option<Decision<V>>,
+    pub equivocation: bool,
+}
+
+/// [`learn`] on the state itself: only the LEARN's slot is copied, not every slot the
+/// learner keeps (a driver steps many LEARNs per decision). `None`, with `state`
+/// untouched, when it teaches nothing new.
+pub fn learn_in_place<V: Value>(
+    quorum: usize,
+    state: &mut LogLearnerState<V>,
+    from: AcceptorId,
+    round: Round,
+    slot: Slot,
+    value: &V,
+) -> Option<Taught<V>> {
     if slot < state.base {
         return None; // decided and forgotten
     }
     let empty = LearnerState::default();
     let in_slot = state.slots.get(&slot).unwrap_or(&empty);
     let learned = learner::learn(quorum, in_slot, from, round, value)?;
-    let mut next = state.clone();
-    next.slots.insert(slot, learned.state);
-    Some(LogLearned {
-        state: next,
+    state.slots.insert(slot, learned.state);
+    Some(Taught {
         decided: learned.decided,
         equivocation: learned.equivocation,
     })

@@ -15,10 +15,10 @@ use super::transfer::{Part, Received};
 use crate::auth::HmacSha256;
 use crate::learner::Decision;
 use crate::log::Slot;
-use crate::log::acceptor::{LogAcceptor, LogAcceptorState, LogAcceptorStep};
+use crate::log::acceptor::{LogAcceptor, LogAcceptorState, LogAcceptorStep, LogEffects};
 use crate::log::face::Repeat;
 use crate::log::message::LogMsg;
-use crate::log::step::LogEffect;
+use crate::log::step::{LogEffect, LogStep};
 use crate::node::NodeTimer;
 use crate::step::{Peer, To};
 use crate::types::AcceptorId;
@@ -153,8 +153,8 @@ impl AcceptorSide<'_> {
         msg: LogMsg<SlotValue>,
         o: &mut Out<ServiceNode>,
     ) -> bool {
-        if let Some(step) = self.acceptor.on_message(log, from, &msg) {
-            self.carry_out(log, suspicion, step, o);
+        if let Some(effects) = self.acceptor.on_message_in_place(log, from, &msg) {
+            self.carry_out_effects(log, suspicion, effects, o);
             return true;
         }
         let accept = matches!(msg, LogMsg::Accept { .. } | LogMsg::AcceptByDigest { .. });
@@ -369,16 +369,36 @@ impl AcceptorSide<'_> {
         step: LogAcceptorStep<SlotValue>,
         o: &mut Out<ServiceNode>,
     ) {
+        let LogStep { state, effects } = step;
+        *log = state;
+        self.carry_out_effects(log, suspicion, LogStep { state: (), effects }, o);
+    }
+
+    /// [`Self::carry_out`] of a step taken on `log` itself. The durable state is copied
+    /// only for a step that stores it, and once.
+    fn carry_out_effects(
+        &self,
+        log: &LogAcceptorState<SlotValue>,
+        suspicion: &mut Suspicion,
+        step: LogEffects<SlotValue>,
+        o: &mut Out<ServiceNode>,
+    ) {
         for effect in &step.effects {
             if let LogEffect::Decided(d) = effect {
-                suspicion.decided(d.decision.round, step.state.rnd());
+                suspicion.decided(d.decision.round, log.rnd());
             }
         }
+        // One save of the durable state for the whole step, ahead of its sends
+        // ([`save_once`] makes the step's saves one anyway).
+        if step.effects.contains(&LogEffect::Persist) {
+            o.save(ServiceDurable {
+                log: log.durable(),
+                snapshot: None,
+            });
+        }
         let mut out = Out::new();
-        let durable = step.state.durable();
-        self.node.log.apply(self.id, &step, Some(durable), &mut out);
+        self.node.log.apply(self.id, &step, None, &mut out);
         lift(out, o);
-        *log = step.state;
     }
 
     fn me(&self) -> AcceptorId {

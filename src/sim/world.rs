@@ -401,8 +401,10 @@ impl World {
     }
 
     fn step(&mut self, i: usize, input: Input) {
-        let mut inputs = VecDeque::from([input]);
-        while let Some(input) = inputs.pop_front() {
+        // The input, then what the node sends itself, in order; allocated only for those.
+        let mut first = Some(input);
+        let mut inputs = VecDeque::new();
+        while let Some(input) = first.take().or_else(|| inputs.pop_front()) {
             let node = &mut self.nodes[i];
             let Some(state) = node.state.take() else {
                 return;
