@@ -7,15 +7,16 @@ use common::{get, put};
 
 use bp_fast_paxos::auth::Mac;
 use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role};
-use bp_fast_paxos::log::message::{LogMsg, LogProof};
+use bp_fast_paxos::log::message::{LogMsg, LogPromise, LogProof};
 use bp_fast_paxos::log::value::LogValue;
 use bp_fast_paxos::runtime::codec::WireCodec;
 use bp_fast_paxos::runtime::event_loop::{Codec, Counters};
 use bp_fast_paxos::service::client::Client;
 use bp_fast_paxos::service::msg::{ServiceMsg, SlotValue};
+use bp_fast_paxos::service::node::ServiceState;
 use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config, service_node};
 use bp_fast_paxos::service::{Batch, Command, Op, Reply};
-use bp_fast_paxos::types::{ClientId, Value};
+use bp_fast_paxos::types::{AcceptorId, ClientId, Value};
 use stateright::actor::{Actor, Command as OutCommand, Id, Out};
 use std::borrow::Cow;
 use std::net::UdpSocket;
@@ -477,4 +478,60 @@ fn an_acceptor_answers_no_accept_from_a_client() {
     let c0 = config.stateright_id(client(0));
     node.on_msg(id, &mut state, c0, accept, &mut out);
     assert_eq!(sends(&out), 0, "it answered a client's ACCEPT: {out:?}");
+}
+
+/// A new round's plan carries at most `max_slots_in_flight` batches of the commands waiting
+/// at its leader, so that the limits alone bound a NEWROUND's size (WIRE.md 5.1), however
+/// many clients wait; the other commands stay queued for the slots that follow.
+#[test]
+fn a_new_round_carries_no_more_pending_batches_than_slots_in_flight() {
+    const CLIENTS: u16 = 40;
+    let (config, _sockets) = loopback_config(1, 2, CLIENTS as usize).unwrap();
+    let node = service_node(&config, proposer(1), &ServerOptions::default()).unwrap();
+    let id = config.stateright_id(proposer(1));
+    let mut out = Out::new();
+    let mut state = Cow::Owned(node.on_start(id, &None, &mut out));
+    for c in 0..CLIENTS {
+        let src = config.stateright_id(client(c));
+        let request = ServiceMsg::Request(unsigned_put(c, 1, 15_000));
+        node.on_msg(id, &mut state, src, request, &mut Out::new());
+    }
+    let mut out = Out::new();
+    for a in 0..3u16 {
+        let promise = LogPromise {
+            round: 1,
+            acceptor: AcceptorId(a),
+            decided_prefix: 0,
+            votes: Vec::new().into(),
+            mac: Mac([0; 32]),
+        };
+        let src = config.stateright_id(acceptor(a));
+        node.on_msg(
+            id,
+            &mut state,
+            src,
+            ServiceMsg::Log(LogMsg::Promise(promise)),
+            &mut out,
+        );
+    }
+    let plans: Vec<usize> = out
+        .iter()
+        .filter_map(|c| match c {
+            OutCommand::Send(_, ServiceMsg::Log(LogMsg::NewRound { accepts, .. })) => {
+                Some(accepts.len())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(!plans.is_empty(), "no NEWROUND: {out:?}");
+    let most = config.limits.max_slots_in_flight as usize;
+    assert!(
+        plans.iter().all(|&n| (1..=most).contains(&n)),
+        "plans of {plans:?} slots, for at most {most} in flight"
+    );
+    let ServiceState::Proposer { queue, .. } = &*state else {
+        panic!("a proposer");
+    };
+    // Three 15 KB commands fill a 48 KiB batch: the other 37 wait.
+    assert_eq!(queue.pending.len(), CLIENTS as usize - 3);
 }

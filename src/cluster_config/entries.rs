@@ -103,7 +103,8 @@ pub struct Limits {
     pub max_batch_bytes: u64,
     /// The most bytes of votes in open (undecided) slots an acceptor holds: it refuses an
     /// ACCEPT that would take it over. With the slot window, this bounds its store and its
-    /// PROMISEs.
+    /// PROMISEs, and so a NEWROUND, which carries 2f + 1 PROMISEs and proposes their values
+    /// again: [`Limits::largest_new_round_bytes`] must stay under the wire's maximum.
     #[serde(default = "Limits::default_max_open_vote_bytes")]
     pub max_open_vote_bytes: u64,
     /// The most slots a leader keeps proposed and undecided at once (pipelining): more
@@ -119,6 +120,32 @@ impl Limits {
     /// The largest `max_batch_bytes`: an ACCEPT with its header, round, slot, proof digest
     /// and datagram tag must fit one datagram of `wire::MAX_DATAGRAM` (65 000) bytes.
     pub const MAX_BATCH_BYTES_CEILING: u64 = 60_000;
+    /// A vote's or a plan entry's bytes beyond its value, in postcard: the slot (a u64
+    /// varint, at most 10 bytes), the round (a u32 varint, at most 5) and a value's tag.
+    pub const VOTE_OVERHEAD: u64 = 16;
+    /// A PROMISE's bytes beyond its votes: round, acceptor, decided prefix, count, mac.
+    pub const PROMISE_OVERHEAD: u64 = 64;
+    /// A NEWROUND's bytes beyond its PROMISEs and plan: message tags, round, counts.
+    pub const NEW_ROUND_OVERHEAD: u64 = 64;
+
+    /// An upper bound on the encoding of a NEWROUND of a cluster of `f` whose acceptors vote
+    /// in at most `window` slots above their decided prefix. Its 2f + 1 PROMISEs report at
+    /// most `max_open_vote_bytes` of values each (and a vote per slot of the window); its
+    /// plan proposes again one reported value per slot, fills the rest of the window with
+    /// no-ops and adds at most `max_slots_in_flight` pending batches.
+    pub fn largest_new_round_bytes(&self, f: usize, window: u64) -> u64 {
+        let quorum = (f as u64).saturating_mul(2).saturating_add(1);
+        let reported =
+            (self.max_open_vote_bytes).saturating_add(window.saturating_mul(Self::VOTE_OVERHEAD));
+        let promises = quorum.saturating_mul(reported.saturating_add(Self::PROMISE_OVERHEAD));
+        let pending = self.max_slots_in_flight;
+        let plan = (quorum.saturating_mul(self.max_open_vote_bytes))
+            .saturating_add((window.saturating_add(pending)).saturating_mul(Self::VOTE_OVERHEAD))
+            .saturating_add(pending.saturating_mul(self.max_batch_bytes));
+        promises
+            .saturating_add(plan)
+            .saturating_add(Self::NEW_ROUND_OVERHEAD)
+    }
 
     fn default_max_command_bytes() -> u64 {
         16 * 1024
@@ -129,7 +156,9 @@ impl Limits {
     }
 
     fn default_max_open_vote_bytes() -> u64 {
-        4 * 1024 * 1024
+        // Ten full batches; small enough that a NEWROUND of up to f = 3 fits the wire's
+        // maximum message (`validate`), and the suspicion of a leader with it.
+        512 * 1024
     }
 
     fn default_max_slots_in_flight() -> u64 {

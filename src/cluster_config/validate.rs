@@ -2,6 +2,8 @@
 //! first problem it finds, naming the field; it never panics, whatever the file holds.
 
 use super::{ClusterConfig, ConfigError, KeyField, Limits, NodeId, Role, SecretKey};
+use crate::runtime::wire::MAX_MESSAGE;
+use crate::service::server::SLOT_WINDOW;
 use crate::types::ClientId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -131,7 +133,30 @@ impl ClusterConfig {
                 ),
             );
         }
-        Ok(())
+        self.validate_new_round_size()
+    }
+
+    /// The largest NEWROUND the limits allow must be sendable: else a Byzantine leader that
+    /// fills the acceptors' open votes stops every honest leader after it.
+    fn validate_new_round_size(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let largest = l.largest_new_round_bytes(self.f, SLOT_WINDOW);
+        if largest <= MAX_MESSAGE as u64 {
+            return Ok(());
+        }
+        // The open-vote bound counts twice per PROMISE: in its votes and again in the plan.
+        let quorum = (self.f as u64).saturating_mul(2).saturating_add(1);
+        let twice = quorum.saturating_mul(2);
+        let rest = largest.saturating_sub(twice.saturating_mul(l.max_open_vote_bytes));
+        let fits = (MAX_MESSAGE as u64).saturating_sub(rest) / twice;
+        Err(ConfigError::BadLimit {
+            field: "max_open_vote_bytes",
+            why: format!(
+                "{} lets a NEWROUND of f = {} (2f + 1 PROMISEs and its plan) reach {largest} \
+                 bytes, over the {MAX_MESSAGE} of one message; at most {fits} fits",
+                l.max_open_vote_bytes, self.f
+            ),
+        })
     }
 
     fn validate_keys(&self) -> Result<(), ConfigError> {

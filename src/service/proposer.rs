@@ -9,6 +9,7 @@ use super::node::{ServiceNode, ServiceState, ServiceTimer, lift};
 use super::queue::Queue;
 use crate::log::message::LogMsg;
 use crate::log::proposer::{LogProposer, LogProposerState, LogProposerStep};
+use crate::runtime::wire;
 use crate::step::{Peer, To};
 use stateright::actor::{Id, Out};
 
@@ -92,17 +93,23 @@ impl ProposerSide<'_> {
         };
         let before = log.proposed();
         let tuning = &self.node.tuning;
-        let pending = queue.batches(tuning.max_batch, self.node.max_batch_bytes());
+        // No more pending batches than slots in flight: the size of a NEWROUND is bounded by
+        // the limits alone (`Limits::largest_new_round_bytes`), not by the number of clients
+        // waiting. The rest wait in the queue for the slots that follow.
+        let mut pending = queue.batches(tuning.max_batch, self.node.max_batch_bytes());
+        let in_plan = usize::try_from(self.node.limits.max_slots_in_flight).unwrap_or(usize::MAX);
+        pending.truncate(in_plan);
         let mut out = Out::new();
         if let Some(step) = proposer.on_message_with(log, from, msg, &pending) {
             self.node.log.apply(self.id, &step, None, &mut out);
             *log = step.state;
         }
         if log.proposed() != before {
-            queue.pending.clear();
+            queue.remove_batches(&pending);
             queue.unacked.clear();
         }
         queue.record(&out);
+        log_new_round_size(&out);
         lift(out, o);
     }
 
@@ -147,5 +154,30 @@ impl ProposerSide<'_> {
         self.node.log.apply(self.id, &step, None, &mut out);
         lift(out, o);
         step.state
+    }
+}
+
+/// Logs the size of a NEWROUND among `out`'s sends (one per round), and warns when it is over
+/// the wire's maximum: such a round cannot begin, and its acceptors will suspect its leader.
+fn log_new_round_size<A: stateright::actor::Actor<Msg = LogMsg<SlotValue>>>(out: &Out<A>) {
+    let new_round = out.iter().find_map(|c| match c {
+        stateright::actor::Command::Send(_, msg @ LogMsg::NewRound { round, accepts, .. }) => {
+            Some((msg, *round, accepts.len()))
+        }
+        _ => None,
+    });
+    let Some((msg, round, slots)) = new_round else {
+        return;
+    };
+    let bytes = wire::encoded_len(&ServiceMsg::Log(msg.clone()));
+    if bytes > wire::MAX_MESSAGE {
+        tracing::warn!(
+            round,
+            slots,
+            bytes,
+            "NEWROUND over the maximum message size"
+        );
+    } else {
+        tracing::debug!(round, slots, bytes, "NEWROUND");
     }
 }

@@ -159,6 +159,12 @@ impl Queue {
         Some(Batch::from(std::mem::replace(&mut self.pending, rest)))
     }
 
+    /// Takes the commands of `batches` (proposed in a new round's plan) out of the queue.
+    pub fn remove_batches(&mut self, batches: &[Batch]) {
+        let proposed: Vec<&Command> = batches.iter().flat_map(|b| b.0.iter()).collect();
+        self.pending.retain(|c| !proposed.contains(&c));
+    }
+
     /// Every pending command, in batches as [`Queue::take_batch`] packs them, for a new
     /// round's plan.
     pub fn batches(&self, max: usize, max_bytes: usize) -> Vec<Batch> {
