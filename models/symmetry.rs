@@ -12,9 +12,13 @@ use crate::acceptor::AcceptorState;
 use crate::auth::Mac;
 use crate::message::{Msg, Promise};
 use crate::proposer::ProposerState;
+use crate::types::AcceptorId;
 
 impl Rename for Promise<ModelValue> {
     fn rename(&self, r: &Renaming) -> Self {
+        if self.fixed_by(r) {
+            return self.clone();
+        }
         let acceptor = r.acceptor(self.acceptor);
         if self.is_authentic(&SymbolicAuth) {
             Promise::signed(&SymbolicAuth, self.round, acceptor, self.last_vote.clone())
@@ -26,6 +30,13 @@ impl Rename for Promise<ModelValue> {
             }
         }
     }
+
+    /// Its acceptor keeps its name, and its authenticator is one that renaming rebuilds as it
+    /// is: forged, or authentic (then signed again for the same content).
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        r.acceptor(self.acceptor) == self.acceptor
+            && (self.mac == Mac::FORGED || self.is_authentic(&SymbolicAuth))
+    }
 }
 
 impl Rename for Msg<ModelValue> {
@@ -36,6 +47,11 @@ impl Rename for Msg<ModelValue> {
                 value,
                 proof,
             } => {
+                // An ACCEPT goes to every acceptor with one shared proof: keep sharing it
+                // when renaming changes nothing in it.
+                if self.fixed_by(r) {
+                    return self.clone();
+                }
                 let mut proof: Vec<_> = proof.iter().map(|p| p.rename(r)).collect();
                 proof.sort();
                 Msg::Accept {
@@ -48,6 +64,15 @@ impl Rename for Msg<ModelValue> {
             Msg::Learn { .. } | Msg::TrustChange { .. } => self.clone(),
         }
     }
+
+    /// Renaming sorts a proof and renames its PROMISEs: fixed when both change nothing.
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        match self {
+            Msg::Accept { proof, .. } => proof.is_sorted() && proof.iter().all(|p| p.fixed_by(r)),
+            Msg::Promise(p) => p.fixed_by(r),
+            Msg::Learn { .. } | Msg::TrustChange { .. } => true,
+        }
+    }
 }
 
 impl Rename for AcceptorState<ModelValue> {
@@ -57,6 +82,10 @@ impl Rename for AcceptorState<ModelValue> {
             ..self.clone()
         }
     }
+
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        self.learner.fixed_by(r)
+    }
 }
 
 impl Rename for ProposerState<ModelValue> {
@@ -65,6 +94,13 @@ impl Rename for ProposerState<ModelValue> {
             promises: symmetry::rename_promises(&self.promises, r, |p| p.acceptor),
             proposed: self.proposed,
         }
+    }
+
+    /// Each PROMISE fixed and filed under its own acceptor, where renaming files it.
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        self.promises
+            .values()
+            .all(|by| by.iter().all(|(a, p)| *a == p.acceptor && p.fixed_by(r)))
     }
 }
 
@@ -88,6 +124,13 @@ impl Rename for Ghost {
                 .map(|c| rename_content(c, r))
                 .collect(),
         }
+    }
+
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        let keeps = |a: &AcceptorId| r.acceptor(*a) == *a;
+        self.votes.iter().all(|(a, _, _)| keeps(a))
+            && self.promises.iter().all(|c| keeps(&c.1))
+            && self.forged_promises.iter().all(|c| keeps(&c.1))
     }
 }
 

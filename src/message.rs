@@ -37,6 +37,17 @@ pub fn encode_promise<V: Value>(
     last_vote: Option<&Vote<V>>,
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(PROMISE_TAG.len() + 16);
+    encode_promise_into(&mut out, round, acceptor, last_vote);
+    out
+}
+
+/// [`encode_promise`], appended to `out`.
+fn encode_promise_into<V: Value>(
+    out: &mut Vec<u8>,
+    round: Round,
+    acceptor: AcceptorId,
+    last_vote: Option<&Vote<V>>,
+) {
     out.extend_from_slice(PROMISE_TAG);
     out.extend_from_slice(&round.to_be_bytes());
     out.extend_from_slice(&acceptor.0.to_be_bytes());
@@ -45,10 +56,33 @@ pub fn encode_promise<V: Value>(
         Some(vote) => {
             out.push(1);
             out.extend_from_slice(&vote.round.to_be_bytes());
-            vote.value.encode(&mut out);
+            vote.value.encode(out);
         }
     }
-    out
+}
+
+thread_local! {
+    /// A buffer for the encodings that are authenticated and then dropped: the model checker
+    /// signs and checks PROMISEs on most of its steps, and an allocation each time showed.
+    static ENCODING: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// `f` of the canonical encoding of `PROMISE(round, acceptor, last_vote)`.
+fn with_encoded_promise<V: Value, R>(
+    round: Round,
+    acceptor: AcceptorId,
+    last_vote: Option<&Vote<V>>,
+    f: impl FnOnce(&[u8]) -> R,
+) -> R {
+    ENCODING.with(|buffer| match buffer.try_borrow_mut() {
+        Ok(mut bytes) => {
+            bytes.clear();
+            encode_promise_into(&mut bytes, round, acceptor, last_vote);
+            f(&bytes)
+        }
+        // Only if `f` itself encodes a PROMISE (no authenticator does).
+        Err(_) => f(&encode_promise(round, acceptor, last_vote)),
+    })
 }
 
 impl<V: Value> Promise<V> {
@@ -59,7 +93,9 @@ impl<V: Value> Promise<V> {
         acceptor: AcceptorId,
         last_vote: Option<Vote<V>>,
     ) -> Self {
-        let mac = auth.authenticate(&encode_promise(round, acceptor, last_vote.as_ref()));
+        let mac = with_encoded_promise(round, acceptor, last_vote.as_ref(), |bytes| {
+            auth.authenticate(bytes)
+        });
         Promise {
             round,
             acceptor,
@@ -70,7 +106,12 @@ impl<V: Value> Promise<V> {
 
     /// Whether this PROMISE carries a valid authenticator, i.e. its acceptor really sent it.
     pub fn is_authentic<A: Authenticator>(&self, auth: &A) -> bool {
-        Authenticated::is_authentic(self, auth)
+        with_encoded_promise(
+            self.round,
+            self.acceptor,
+            self.last_vote.as_ref(),
+            |bytes| auth.verify(bytes, &self.mac),
+        )
     }
 }
 

@@ -31,6 +31,10 @@ impl<Pr: Ord + Rename> Rename for EagerState<Pr> {
             promises: self.promises.iter().map(|p| p.rename(r)).collect(),
         }
     }
+
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        self.promises.iter().all(|p| p.fixed_by(r))
+    }
 }
 
 /// A protocol's eager Byzantine proposer, speaking messages `M`: its menu, at start and on

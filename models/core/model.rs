@@ -3,7 +3,7 @@
 
 use super::property::PropertySpec;
 use super::protocol::{ActorAction, Actors, Protocol, State};
-use super::reductions::{crash_matters, settle, within_bounds};
+use super::reductions::{crash_matters, settle, settle_after, within_bounds};
 use super::shape::NetworkKind;
 use stateright::actor::{ActorModel, ActorModelAction, Envelope, LossyNetwork, Network};
 use stateright::{Model, Property};
@@ -142,7 +142,7 @@ impl<P: Protocol> Model for ProtocolModel<P> {
             Ok(action) => self
                 .actors
                 .next_state(last_state, action)
-                .map(|s| settle(&self.actors, s)),
+                .map(|s| settle_after(&self.actors, last_state, s)),
             Err(own) => self.cfg().own_next_state(&self.actors, last_state, own),
         }
     }

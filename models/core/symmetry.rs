@@ -61,6 +61,12 @@ impl Renaming {
 /// Things that name acceptors.
 pub trait Rename {
     fn rename(&self, r: &Renaming) -> Self;
+
+    /// Whether `rename(r)` would return a value equal to this one, found without building
+    /// it (a cheap check; `false` when unsure).
+    fn fixed_by(&self, _r: &Renaming) -> bool {
+        false
+    }
 }
 
 impl<H: Rename, B: Rename> Rename for MixedState<H, B> {
@@ -68,6 +74,13 @@ impl<H: Rename, B: Rename> Rename for MixedState<H, B> {
         match self {
             MixedState::Honest(h) => MixedState::Honest(h.rename(r)),
             MixedState::Byzantine(b) => MixedState::Byzantine(b.rename(r)),
+        }
+    }
+
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        match self {
+            MixedState::Honest(h) => h.fixed_by(r),
+            MixedState::Byzantine(b) => b.fixed_by(r),
         }
     }
 }
@@ -97,6 +110,14 @@ impl<A: Rename, P: Rename, L: Rename> Rename for NodeState<A, P, L> {
             NodeState::Learner(s) => NodeState::Learner(s.rename(r)),
         }
     }
+
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        match self {
+            NodeState::Acceptor(s) => s.fixed_by(r),
+            NodeState::Proposer(s) => s.fixed_by(r),
+            NodeState::Learner(s) => s.fixed_by(r),
+        }
+    }
 }
 
 impl<M: Rename> Rename for Envelope<M> {
@@ -106,6 +127,10 @@ impl<M: Rename> Rename for Envelope<M> {
             dst: r.id(self.dst),
             msg: self.msg.rename(r),
         }
+    }
+
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        r.id(self.src) == self.src && r.id(self.dst) == self.dst && self.msg.fixed_by(r)
     }
 }
 
@@ -126,13 +151,30 @@ impl<V: Clone + Ord> Rename for LearnerState<V> {
             decided: self.decided.clone(),
         }
     }
+
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        self.learned
+            .values()
+            .all(|seen| seen.iter().all(|(a, _)| r.acceptor(*a) == *a))
+    }
 }
 
 impl<M: Rename + Clone + Eq + Hash> Rename for Network<M> {
     fn rename(&self, r: &Renaming) -> Self {
         match self {
             Network::UnorderedDuplicating(envelopes, _last_msg) => {
-                Network::new_unordered_duplicating(envelopes.iter().map(|e| e.rename(r)))
+                // Most renamings leave every envelope as it is (the acceptors' states are
+                // often in order already): a copy of the set then hashes nothing again.
+                if envelopes.iter().all(|e| e.fixed_by(r)) {
+                    return Network::UnorderedDuplicating(envelopes.clone(), None);
+                }
+                // Sized once: growing the set envelope by envelope rehashed it several times.
+                let mut renamed = Network::new_unordered_duplicating([]);
+                if let Network::UnorderedDuplicating(set, _) = &mut renamed {
+                    set.reserve(envelopes.len());
+                    set.extend(envelopes.iter().map(|e| e.rename(r)));
+                }
+                renamed
             }
             Network::UnorderedNonDuplicating(counts) => Network::UnorderedNonDuplicating(
                 counts.iter().map(|(e, n)| (e.rename(r), *n)).collect(),
@@ -211,20 +253,32 @@ where
     A: Actor,
     A::State: Rename,
     A::Msg: Rename,
-    H: Rename,
+    H: Rename + Clone,
 {
+    // What renaming leaves as it is is shared, not rebuilt.
     let actor_states = r
         .positions(&state.actor_states)
-        .iter()
-        .map(|s| std::sync::Arc::new(s.rename(r)))
+        .into_iter()
+        .map(|s| {
+            if s.fixed_by(r) {
+                s
+            } else {
+                std::sync::Arc::new(s.rename(r))
+            }
+        })
         .collect();
+    let history = if state.history.fixed_by(r) {
+        state.history.clone()
+    } else {
+        state.history.rename(r)
+    };
     ActorModelState {
         actor_states,
         network: state.network.rename(r),
         timers_set: r.positions(&state.timers_set),
         random_choices: r.positions(&state.random_choices),
         crashed: r.positions(&state.crashed),
-        history: state.history.rename(r),
+        history,
         actor_storages: r.positions(&state.actor_storages),
     }
 }
