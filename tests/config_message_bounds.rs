@@ -33,11 +33,12 @@ fn full_batch(limits: &Limits, seq: u64) -> SlotValue {
 }
 
 /// The largest NEWROUND the limits let a leader of `f` build: each of the 2f + 1 PROMISEs
-/// reports full batches up to `max_open_vote_bytes`, in slots of its own, so that the plan
-/// proposes every one of them again, then `max_slots_in_flight` pending batches.
+/// reports full batches up to `max_open_vote_bytes`, and one more at its decided prefix (which
+/// the bound never refuses), in slots of its own, so that the plan proposes every one of them
+/// again, then `max_slots_in_flight` pending batches.
 fn largest_new_round(f: usize, limits: &Limits) -> ServiceMsg {
     let batch_bytes = full_batch(limits, 0).encoded_len() as u64;
-    let per_promise = limits.max_open_vote_bytes / batch_bytes;
+    let per_promise = limits.max_open_vote_bytes / batch_bytes + 1;
     let mut plan = Vec::new();
     let mut proof = Vec::new();
     let mut slot = 0;

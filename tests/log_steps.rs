@@ -774,6 +774,35 @@ fn refuses_a_vote_that_would_break_its_byte_bounds() {
     assert!(vote(&s, 2, sized(10)).is_some());
 }
 
+#[test]
+fn the_vote_that_fills_the_lowest_open_slot_is_never_refused_for_the_open_bound() {
+    // A hole at the decided prefix with the open bound full above it: were the vote in the
+    // hole refused, no slot could ever be decided again (the bound frees bytes only when the
+    // prefix moves). Its value bound still holds, so the open bytes exceed the bound by at most
+    // one value.
+    let a = LogAcceptor {
+        limits: VoteLimits {
+            value_bytes: 20,
+            open_vote_bytes: 30,
+        },
+        ..acceptor()
+    };
+    let vote = |s: &LogAcceptorState<V>, slot, value| {
+        a.on_message(s, Peer::Proposer(P0), &accept(0, slot, value, vec![]))
+    };
+    let s = LogAcceptorState::initial();
+    let s = vote(&s, 1, sized(10)).expect("voted").state;
+    let s = vote(&s, 2, sized(1)).expect("voted").state;
+    assert_eq!(s.learner().decided_prefix(), 0);
+    // Slot 3 would take it over the bound: refused.
+    assert!(vote(&s, 3, sized(1)).is_none());
+    // Slot 0, the hole at the prefix: admitted although 29 + 19 > 30.
+    let filled = vote(&s, 0, sized(10)).expect("the hole is filled").state;
+    assert_eq!(filled.votes().len(), 3);
+    // But never a value over the value bound.
+    assert!(vote(&s, 0, sized(12)).is_none());
+}
+
 /// The decisions a step reports, in order.
 fn decided_in(effects: &[LogEffect<V>]) -> Vec<(Slot, V)> {
     effects

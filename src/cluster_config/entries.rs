@@ -130,16 +130,19 @@ impl Limits {
 
     /// An upper bound on the encoding of a NEWROUND of a cluster of `f` whose acceptors vote
     /// in at most `window` slots above their decided prefix. Its 2f + 1 PROMISEs report at
-    /// most `max_open_vote_bytes` of values each (and a vote per slot of the window); its
-    /// plan proposes again one reported value per slot, fills the rest of the window with
-    /// no-ops and adds at most `max_slots_in_flight` pending batches.
+    /// most `max_open_vote_bytes` of values each, plus the vote at the decided prefix, which
+    /// the bound never refuses (`VoteLimits::admit`), so one batch more (and a vote per slot
+    /// of the window); its plan proposes again one reported value per slot, fills the rest of
+    /// the window with no-ops and adds at most `max_slots_in_flight` pending batches.
     pub fn largest_new_round_bytes(&self, f: usize, window: u64) -> u64 {
         let quorum = (f as u64).saturating_mul(2).saturating_add(1);
-        let reported =
-            (self.max_open_vote_bytes).saturating_add(window.saturating_mul(Self::VOTE_OVERHEAD));
+        let open = self
+            .max_open_vote_bytes
+            .saturating_add(self.max_batch_bytes);
+        let reported = open.saturating_add(window.saturating_mul(Self::VOTE_OVERHEAD));
         let promises = quorum.saturating_mul(reported.saturating_add(Self::PROMISE_OVERHEAD));
         let pending = self.max_slots_in_flight;
-        let plan = (quorum.saturating_mul(self.max_open_vote_bytes))
+        let plan = (quorum.saturating_mul(open))
             .saturating_add((window.saturating_add(pending)).saturating_mul(Self::VOTE_OVERHEAD))
             .saturating_add(pending.saturating_mul(self.max_batch_bytes));
         promises

@@ -50,7 +50,10 @@ impl VoteLimits {
     };
 
     /// Whether `s` may vote `value` in `slot` within the bounds: the vote replaces its vote in
-    /// that slot, if any.
+    /// that slot, if any. The vote at its decided prefix is never refused for the open bound:
+    /// only the prefix moving frees open bytes, so refusing the vote that fills the lowest hole
+    /// would stop the log for good. The open votes other than the prefix's stay within the
+    /// bound, so all of them stay within the bound plus one value.
     pub fn admit<V: Value>(&self, s: &LogAcceptorState<V>, slot: Slot, value: &V) -> bool {
         let size = value.encoded_len();
         if size > self.value_bytes {
@@ -59,9 +62,13 @@ impl VoteLimits {
         if self.open_vote_bytes == usize::MAX {
             return true;
         }
+        let prefix = s.learner.decided_prefix();
+        if slot == prefix {
+            return true;
+        }
         let held: usize = s
             .votes
-            .range(s.learner.decided_prefix()..)
+            .range(prefix..)
             .filter(|(voted_in, _)| **voted_in != slot)
             .map(|(_, vote)| vote.value.encoded_len())
             .sum();
