@@ -71,13 +71,12 @@ fn unsigned_put(c: u16, seq: u64, len: usize) -> Command {
 }
 
 /// Proposer 0, the leader of round 0, stopped and replaced by a Byzantine one that holds its
-/// socket and keys and speaks to acceptor 0.
+/// socket and keys and speaks to the acceptors.
 struct Impostor {
     socket: UdpSocket,
     codec: WireCodec,
     me: Id,
-    to: Id,
-    addr: std::net::SocketAddr,
+    config: ClusterConfig,
 }
 
 impl Impostor {
@@ -88,27 +87,52 @@ impl Impostor {
             socket: UdpSocket::bind(config.address(proposer(0)).unwrap()).unwrap(),
             codec: WireCodec::from_config(config, proposer(0)).unwrap(),
             me: config.stateright_id(proposer(0)),
-            to: config.stateright_id(acceptor(0)),
-            addr: config.address(acceptor(0)).unwrap(),
+            config: config.clone(),
         }
     }
 
-    /// The datagrams of its round-0 ACCEPT of a put of `len` bytes in `slot`.
+    /// The datagrams to acceptor 0 of its round-0 ACCEPT of a put of `len` bytes in `slot`.
     fn accept(&self, slot: u64, len: usize) -> Vec<Vec<u8>> {
-        let value = LogValue::Batch(Batch::from(vec![unsigned_put(0, slot + 1, len)]));
+        self.accept_to(0, slot, len, slot + 1)
+    }
+
+    /// The datagrams to acceptor `a` of its round-0 ACCEPT in `slot` of a put of `len` bytes
+    /// numbered `seq` (so that two acceptors can be given two values).
+    fn accept_to(&self, a: u16, slot: u64, len: usize, seq: u64) -> Vec<Vec<u8>> {
+        let value = LogValue::Batch(Batch::from(vec![unsigned_put(0, seq, len)]));
         let msg = ServiceMsg::Log(LogMsg::Accept {
             round: 0,
             slot,
             value,
             proof: LogProof::none(),
         });
-        self.codec.encode(self.me, self.to, &msg).unwrap()
+        let to = self.config.stateright_id(acceptor(a));
+        self.codec.encode(self.me, to, &msg).unwrap()
     }
 
     fn send(&self, datagrams: &[Vec<u8>]) {
+        self.send_to(0, datagrams)
+    }
+
+    fn send_to(&self, a: u16, datagrams: &[Vec<u8>]) {
+        let addr = self.config.address(acceptor(a)).unwrap();
         for datagram in datagrams {
-            self.socket.send_to(datagram, self.addr).unwrap();
+            self.socket.send_to(datagram, addr).unwrap();
         }
+    }
+}
+
+/// Sends `datagrams` to acceptor `a` and waits until it has received them all (at most 2 s),
+/// so that the socket's buffer loses none.
+fn deliver(cluster: &LocalCluster, impostor: &Impostor, a: u16, datagrams: &[Vec<u8>]) {
+    let target = cluster.server(acceptor(a)).unwrap();
+    let before = Counters::get(&target.counters.received);
+    impostor.send_to(a, datagrams);
+    let start = Instant::now();
+    while Counters::get(&target.counters.received) < before + datagrams.len() as u64
+        && start.elapsed() < Duration::from_secs(2)
+    {
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -136,16 +160,7 @@ fn a_byzantine_leader_cannot_make_an_acceptor_hold_votes_without_bound() {
     for slot in 0..300u64 {
         let len = if slot < 20 { 60_000 } else { 40_000 };
         // A 60 KB value travels as fragments.
-        let datagrams = impostor.accept(slot, len);
-        let before = Counters::get(&target.counters.received);
-        impostor.send(&datagrams);
-        // One message at a time, so that the socket's buffer loses none.
-        let start = Instant::now();
-        while Counters::get(&target.counters.received) < before + datagrams.len() as u64
-            && start.elapsed() < Duration::from_secs(2)
-        {
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        deliver(&cluster, &impostor, 0, &impostor.accept(slot, len));
     }
     std::thread::sleep(Duration::from_millis(200));
     assert!(!target.is_finished(), "the acceptor stopped");
@@ -167,6 +182,66 @@ fn a_byzantine_leader_cannot_make_an_acceptor_hold_votes_without_bound() {
     let mut alice = Client::connect(&cluster.config, 0).unwrap();
     assert_eq!(alice.execute(put("still", "works")).unwrap(), Reply::Stored);
     assert!(!cluster.server(acceptor(0)).unwrap().is_finished());
+}
+
+/// The stall of torture seed 7: a Byzantine leader of round 0 gets acceptors 0 and 1 to vote a
+/// 10 KB value in slot 0, leaves slot 0 empty at acceptors 2 and 3, and fills every acceptor's
+/// open-vote bound above it, acceptors 0 and 1 in some slots and 2 and 3 in others, so that no
+/// slot is decided and no acceptor sees two values in one slot (evidence). Every later
+/// NEWROUND proposes that value in slot 0 again; only the decided prefix moving frees open
+/// bytes, so were acceptors 2 and 3 to refuse it for the bound, no leader could decide again.
+#[test]
+fn a_hole_at_the_decided_prefix_under_a_full_open_bound_does_not_stop_the_log() {
+    const BOUND: usize = 200_000;
+    const IN_THE_HOLE: usize = 10_000;
+    let mut cluster = cluster_with(1, |config| config.limits.max_open_vote_bytes = BOUND as u64);
+    let impostor = Impostor::of_round_0_leader(&mut cluster);
+    for a in 0..2u16 {
+        deliver(
+            &cluster,
+            &impostor,
+            a,
+            &impostor.accept_to(a, 0, IN_THE_HOLE, 1),
+        );
+        assert!(
+            open_vote_bytes(&cluster, a) > IN_THE_HOLE,
+            "acceptor {a} voted in slot 0"
+        );
+    }
+    for a in 0..4u16 {
+        // Large values first, then smaller ones into the room left, until almost none is; each
+        // pair of acceptors the same values in the same slots.
+        let mut slot = if a < 2 { 1 } else { 101 };
+        for len in [40_000, 10_000, 2_500, 600, 150, 40, 10, 1] {
+            loop {
+                let before = open_vote_bytes(&cluster, a);
+                let seq = slot * 100 + len as u64;
+                deliver(
+                    &cluster,
+                    &impostor,
+                    a,
+                    &impostor.accept_to(a, slot, len, seq),
+                );
+                if open_vote_bytes(&cluster, a) == before {
+                    break;
+                }
+                slot += 1;
+            }
+        }
+        let room = BOUND - open_vote_bytes(&cluster, a);
+        assert!(room < 1_000, "acceptor {a} still has room for {room} bytes");
+    }
+    // The honest leader of the next round proposes the value in slot 0 again, every acceptor
+    // votes it, and the log goes on.
+    let mut alice = Client::connect(&cluster.config, 0).unwrap();
+    assert_eq!(
+        alice.execute(put("after", "the hole")).unwrap(),
+        Reply::Stored
+    );
+    assert_eq!(
+        alice.execute(get("after")).unwrap(),
+        Reply::Value(Some("the hole".into()))
+    );
 }
 
 /// Persistence at the cost of the change: ACCEPTs that arrive together, each a vote, are

@@ -224,6 +224,12 @@ impl<V: Value> LogAcceptorState<V> {
         &self.learner
     }
 
+    /// The round whose NEWROUND proof it verified and keeps, if any: ACCEPTs by digest of
+    /// any other round are ignored.
+    pub fn verified_round(&self) -> Option<Round> {
+        self.round_proof.as_ref().map(|known| known.round)
+    }
+
     /// The same state with nothing learned: how a model compares states whose learner no
     /// step can read yet (the postponed state transfer of `models/log`).
     pub fn with_learner_forgotten(&self) -> Self {

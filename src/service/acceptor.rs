@@ -154,11 +154,13 @@ impl AcceptorSide<'_> {
         o: &mut Out<ServiceNode>,
     ) -> bool {
         if let Some(effects) = self.acceptor.on_message_in_place(log, from, &msg) {
+            super::refusals::log_unvoted_plan(self.acceptor, log, &msg);
             self.carry_out_effects(log, suspicion, effects, o);
             return true;
         }
         let accept = matches!(msg, LogMsg::Accept { .. } | LogMsg::AcceptByDigest { .. });
         if matches!(from, Peer::Proposer(_)) && accept {
+            super::refusals::log_refused(self.acceptor, log, from, &msg);
             self.answer_repeat(log, src, &msg, o);
         }
         false

@@ -10,7 +10,8 @@
 //!   the log proposer). Both reach the log only through [`crate::log::face`].
 //! - [`replica`], [`queue`]: the acceptor's replica of the store and the proposer's command
 //!   queue; [`transfer`]: a copy of the store sent in parts to a replica that lags;
-//!   [`suspicion`]: how long an acceptor waits for a decision before it suspects the leader.
+//!   [`suspicion`]: how long an acceptor waits for a decision before it suspects the leader;
+//!   [`refusals`]: which bound refused a vote, for diagnosis.
 
 pub mod acceptor;
 pub mod client;
@@ -20,6 +21,7 @@ pub mod msg;
 pub mod node;
 pub mod proposer;
 pub mod queue;
+pub mod refusals;
 pub mod replica;
 pub mod routing;
 pub mod server;

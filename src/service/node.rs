@@ -32,6 +32,10 @@ pub struct Tuning {
     pub tick: Duration,
     /// How often a proposer resends the proposals it has not seen decided.
     pub retransmit: Duration,
+    /// The bytes of proposals a proposer resends per `retransmit`, lowest slot first (a
+    /// message larger than this waits for the credit of several): resending a new round's
+    /// whole plan every time floods the acceptors' sockets until its NEWROUND never arrives.
+    pub resend_bytes: usize,
 }
 
 impl Default for Tuning {
@@ -42,6 +46,9 @@ impl Default for Tuning {
             snapshot_every: 256,
             tick: Duration::from_millis(100),
             retransmit: Duration::from_millis(50),
+            // About 2.5 MB/s to each acceptor: the batches of a few slots per resend, and
+            // the kernel's default socket buffer (208 KiB) holds the burst.
+            resend_bytes: 128 * 1024,
         }
     }
 }

@@ -70,7 +70,7 @@ impl ProposerSide<'_> {
     /// Resends what was not seen decided since the last tick: UDP may lose it.
     pub fn on_tick(&self, queue: &mut Queue, o: &mut Out<ServiceNode>) {
         let acceptors = self.node.log.topology.recipients(self.id, To::Acceptors);
-        for msg in queue.unacked_since_last_tick() {
+        for msg in queue.unacked_since_last_tick(self.node.tuning.resend_bytes) {
             for a in &acceptors {
                 o.send(*a, ServiceMsg::Log(msg.clone()));
             }
@@ -162,13 +162,15 @@ impl ProposerSide<'_> {
 fn log_new_round_size<A: stateright::actor::Actor<Msg = LogMsg<SlotValue>>>(out: &Out<A>) {
     let new_round = out.iter().find_map(|c| match c {
         stateright::actor::Command::Send(_, msg @ LogMsg::NewRound { round, accepts, .. }) => {
-            Some((msg, *round, accepts.len()))
+            Some((msg, *round, accepts))
         }
         _ => None,
     });
-    let Some((msg, round, slots)) = new_round else {
+    let Some((msg, round, accepts)) = new_round else {
         return;
     };
+    let slots = accepts.len();
+    let first = accepts.first().map(|(slot, _)| *slot);
     let bytes = wire::encoded_len(&ServiceMsg::Log(msg.clone()));
     if bytes > wire::MAX_MESSAGE {
         tracing::warn!(
@@ -178,6 +180,6 @@ fn log_new_round_size<A: stateright::actor::Actor<Msg = LogMsg<SlotValue>>>(out:
             "NEWROUND over the maximum message size"
         );
     } else {
-        tracing::debug!(round, slots, bytes, "NEWROUND");
+        tracing::debug!(round, slots, first, bytes, "NEWROUND");
     }
 }

@@ -8,7 +8,7 @@ use crate::learner::Decision;
 use crate::log::Slot;
 use crate::log::learner::{self, LogLearnerState};
 use crate::log::message::{LogMsg, RoundProof};
-use crate::types::{AcceptorId, Round};
+use crate::types::{AcceptorId, Round, Value};
 use stateright::actor::{Actor, Command as OutCommand, Out};
 use std::collections::BTreeMap;
 
@@ -26,6 +26,9 @@ pub struct Queue {
     pub unacked: BTreeMap<Slot, (LogMsg<SlotValue>, bool)>,
     /// The NEWROUND of the round it leads (with no values), for acceptors that lost it.
     pub new_round: Option<LogMsg<SlotValue>>,
+    /// The bytes it may still resend: credit of the ticks whose due proposals did not all
+    /// fit (none is kept once every due proposal went).
+    pub resend_credit: usize,
 }
 
 impl Queue {
@@ -108,14 +111,16 @@ impl Queue {
     }
 
     /// The proposals to resend now: those sent before the last tick and still not seen
-    /// decided (with the round's NEWROUND first, if any is by digest).
-    pub fn unacked_since_last_tick(&mut self) -> Vec<LogMsg<SlotValue>> {
+    /// decided (with the round's NEWROUND first, if any is by digest), lowest slot first, as
+    /// many as `budget` more bytes of credit pay for. What does not fit waits, in order, for
+    /// the next tick: the lowest slots are the ones the acceptors can vote for first.
+    pub fn unacked_since_last_tick(&mut self, budget: usize) -> Vec<LogMsg<SlotValue>> {
         let learner = &self.learner;
         self.unacked.retain(|slot, _| !learner.knows_decided(*slot));
-        let mut due: Vec<LogMsg<SlotValue>> = Vec::new();
+        let mut due: Vec<&LogMsg<SlotValue>> = Vec::new();
         for (msg, ticked) in self.unacked.values_mut() {
             if *ticked {
-                due.push(msg.clone());
+                due.push(msg);
             }
             *ticked = true;
         }
@@ -123,9 +128,20 @@ impl Queue {
             .iter()
             .any(|m| matches!(m, LogMsg::AcceptByDigest { .. }));
         if by_digest && let Some(new_round) = &self.new_round {
-            due.insert(0, new_round.clone());
+            due.insert(0, new_round);
         }
-        due
+        let mut credit = self.resend_credit.saturating_add(budget);
+        let mut sent = Vec::new();
+        for msg in due.iter() {
+            let size = resend_bytes(msg);
+            if size > credit {
+                break;
+            }
+            credit -= size;
+            sent.push((*msg).clone());
+        }
+        self.resend_credit = if sent.len() < due.len() { credit } else { 0 };
+        sent
     }
 
     /// A decision an acceptor told it (acceptors are trusted: they only crash).
@@ -188,6 +204,39 @@ impl Queue {
 /// A slot value's bytes beyond its commands': its tag and the count of its commands.
 pub const BATCH_OVERHEAD: usize = 1 + 8;
 
+/// A proposal's bytes beyond its values, about: round, slot, digest or proof headers.
+const PROPOSAL_OVERHEAD: usize = 64;
+
+/// About the bytes of a proposal on the wire, from its values' sizes (cheaper than encoding
+/// it at every tick).
+fn resend_bytes(msg: &LogMsg<SlotValue>) -> usize {
+    match msg {
+        LogMsg::Accept { value, proof, .. } => {
+            let reported: usize = proof.iter().map(promise_bytes).sum();
+            value.encoded_len() + reported + PROPOSAL_OVERHEAD
+        }
+        LogMsg::AcceptByDigest { value, .. } => value.encoded_len() + PROPOSAL_OVERHEAD,
+        LogMsg::NewRound { proof, accepts, .. } => {
+            let reported: usize = proof.iter().map(promise_bytes).sum();
+            let planned: usize = accepts
+                .iter()
+                .map(|(_, v)| v.encoded_len() + PROPOSAL_OVERHEAD)
+                .sum();
+            reported + planned + PROPOSAL_OVERHEAD
+        }
+        _ => PROPOSAL_OVERHEAD,
+    }
+}
+
+fn promise_bytes(promise: &crate::log::message::LogPromise<SlotValue>) -> usize {
+    let votes: usize = promise
+        .votes
+        .iter()
+        .map(|v| v.vote.value.encoded_len() + PROPOSAL_OVERHEAD)
+        .sum();
+    votes + PROPOSAL_OVERHEAD
+}
+
 /// Whether `command` fits a batch of `max_bytes` on its own.
 fn fits_alone(command: &Command, max_bytes: usize) -> bool {
     BATCH_OVERHEAD + command.encoded_len() <= max_bytes
@@ -234,6 +283,70 @@ mod tests {
         for acceptor in 0..3 {
             queue.learn(3, AcceptorId(acceptor), 0, slot, &LogValue::Noop);
         }
+    }
+
+    /// A queue whose leader proposed `slots`, each a batch of about `bytes`, and saw a tick.
+    fn proposed_large(slots: std::ops::Range<Slot>, bytes: usize) -> Queue {
+        let mut queue = Queue::default();
+        for slot in slots {
+            let command = Command {
+                client: crate::types::ClientId(0),
+                seq: slot,
+                op: crate::service::Op::Put {
+                    key: "k".into(),
+                    value: "x".repeat(bytes),
+                },
+                mac: crate::auth::Mac([0; 32]),
+            };
+            let accept = LogMsg::Accept {
+                round: 0,
+                slot,
+                value: LogValue::Batch(Batch::from(vec![command])),
+                proof: LogProof::none(),
+            };
+            queue.unacked.insert(slot, (accept, true));
+        }
+        queue
+    }
+
+    fn slots_of(msgs: &[LogMsg<SlotValue>]) -> Vec<Slot> {
+        msgs.iter()
+            .filter_map(|m| match m {
+                LogMsg::Accept { slot, .. } => Some(*slot),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn resends_are_bounded_by_the_budget_lowest_slot_first() {
+        // Ten proposals of about 10 KB: a budget of 25 KB resends two per tick, the lowest.
+        let mut queue = proposed_large(0..10, 10_000);
+        assert_eq!(slots_of(&queue.unacked_since_last_tick(25_000)), [0, 1]);
+        // The credit left over (about 5 KB) and the next tick's pay for the next ones.
+        assert_eq!(slots_of(&queue.unacked_since_last_tick(25_000)), [0, 1]);
+        decide(&mut queue, 0);
+        decide(&mut queue, 1);
+        let next = slots_of(&queue.unacked_since_last_tick(25_000));
+        assert_eq!(next[..2], [2, 3], "{next:?}");
+        // With room for all, all go, and no credit is kept for later.
+        assert_eq!(
+            slots_of(&queue.unacked_since_last_tick(1 << 20)),
+            [2, 3, 4, 5, 6, 7, 8, 9]
+        );
+        assert_eq!(queue.resend_credit, 0);
+    }
+
+    #[test]
+    fn a_proposal_larger_than_the_budget_goes_on_the_credit_of_several_ticks() {
+        let mut queue = proposed_large(0..2, 100_000);
+        let sent: Vec<Vec<Slot>> = (0..12)
+            .map(|_| slots_of(&queue.unacked_since_last_tick(25_000)))
+            .collect();
+        // About 100 KB on 25 KB a tick: the lowest slot goes about every fifth tick, the
+        // other waits behind it (the acceptors need the lowest first).
+        let resent: Vec<Slot> = sent.concat();
+        assert_eq!(resent, [0, 0], "{sent:?}");
     }
 
     #[test]
