@@ -21,13 +21,15 @@
 //! A message too large for one datagram, up to [`MAX_MESSAGE`] bytes of payload, travels as
 //! fragments (`fragment.rs`), each authenticated like a datagram; [`receive`] reassembles
 //! them with bounded memory per sender (`reassembly.rs`). [`encode_message`] and [`receive`]
-//! are what nodes use; [`encode`] and [`decode`] handle one whole datagram.
+//! are what nodes use; [`encode`] and [`decode`] handle one whole datagram. A message for
+//! several receivers is serialized once ([`Serialized`]) and then [`frame`]d for each.
 
 mod bounded;
 mod channel;
 mod error;
 mod fragment;
 mod reassembly;
+mod serialized;
 
 pub use bounded::encoded_len;
 pub use channel::{ChannelKey, ChannelKeys};
@@ -36,6 +38,7 @@ pub use fragment::{
     FRAGMENT_DATA, FRAGMENT_HEADER_LEN, FRAGMENT_MAGIC, MAX_MESSAGE, fragment_count,
 };
 pub use reassembly::{Limits as ReassemblyLimits, Reassembly};
+pub use serialized::{Serialized, frame};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -86,23 +89,9 @@ pub fn encode_message<T: Serialize + ?Sized>(
     payload: &T,
     keys: &ChannelKeys,
 ) -> Result<Vec<Vec<u8>>, WireError> {
-    let key = keys.key(sender, receiver).ok_or(WireError::NoChannelKey)?;
-    let (Some(from), Some(to)) = (wire_id(sender), wire_id(receiver)) else {
-        return Err(WireError::NoChannelKey);
-    };
-    let bytes = bounded::write(payload, Vec::new(), MAX_MESSAGE)?;
-    if HEADER_LEN + bytes.len() + TAG_LEN > MAX_DATAGRAM {
-        return Ok(fragment::split(from, to, &bytes, key));
-    }
-    let mut datagram = Vec::with_capacity(HEADER_LEN + bytes.len() + TAG_LEN);
-    datagram.extend_from_slice(&MAGIC);
-    datagram.push(VERSION);
-    datagram.extend_from_slice(&from.to_be_bytes());
-    datagram.extend_from_slice(&to.to_be_bytes());
-    datagram.extend_from_slice(&bytes);
-    let tag = key.tag(&datagram);
-    datagram.extend_from_slice(&tag);
-    Ok(vec![datagram])
+    // A link without a key is refused before any work on the payload.
+    keys.key(sender, receiver).ok_or(WireError::NoChannelKey)?;
+    frame(sender, receiver, &Serialized::new(payload)?, keys)
 }
 
 /// The sender and payload of a datagram received by `me`, once its header and tag check out.

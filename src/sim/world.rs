@@ -16,6 +16,7 @@ use crate::runtime::event_loop::Codec;
 use crate::runtime::faults::FaultRng;
 use crate::runtime::pacing::Pacer;
 use crate::runtime::storage::Volatile;
+use crate::runtime::wire::Serialized;
 use crate::service::kv::Reply;
 use crate::service::msg::ServiceMsg;
 use crate::service::node::{ServiceNode, ServiceState, ServiceTimer};
@@ -500,6 +501,8 @@ impl World {
             );
         }
         let mut to_self = Vec::new();
+        // A broadcast is the same message to each receiver in turn: serialized once.
+        let mut last: Option<(ServiceMsg, Serialized)> = None;
         for (to, msg, at) in sends {
             if acceptor
                 && let ServiceMsg::Log(m) = &msg
@@ -509,12 +512,19 @@ impl World {
             }
             if to == id {
                 to_self.push((id, msg));
-            } else {
-                // A message larger than a datagram travels as fragments, each on its own.
-                match self.nodes[i].codec.encode(id, to, &msg) {
-                    Ok(datagrams) => self.transmit_message(i, to, datagrams, at),
-                    Err(_) => self.counts.dropped_datagrams += 1,
-                }
+                continue;
+            }
+            let codec = &self.nodes[i].codec;
+            if last.as_ref().is_none_or(|(m, _)| *m != msg) {
+                last = codec.serialize(&msg).ok().map(|s| (msg, s));
+            }
+            // A message larger than a datagram travels as fragments, each on its own.
+            match last
+                .as_ref()
+                .map(|(_, s)| Codec::<ServiceMsg>::frame(codec, id, to, s))
+            {
+                Some(Ok(datagrams)) => self.transmit_message(i, to, datagrams, at),
+                _ => self.counts.dropped_datagrams += 1,
             }
         }
         for (timer, range) in timers.0 {
@@ -718,8 +728,12 @@ impl World {
             return;
         };
         let id = self.clients[c].id;
+        let Ok(serialized) = self.clients[c].codec.serialize(&request) else {
+            return;
+        };
         for &server in to {
-            if let Ok(datagrams) = self.clients[c].codec.encode(id, server, &request) {
+            let codec = &self.clients[c].codec;
+            if let Ok(datagrams) = Codec::<ServiceMsg>::frame(codec, id, server, &serialized) {
                 for bytes in datagrams {
                     self.transmit(id, server, bytes, 0);
                 }
