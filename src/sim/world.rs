@@ -501,28 +501,34 @@ impl World {
             );
         }
         let mut to_self = Vec::new();
-        // A broadcast is the same message to each receiver in turn: serialized once.
-        let mut last: Option<(ServiceMsg, Serialized)> = None;
+        // A broadcast is the same message to each receiver in turn: serialized once, and
+        // announced once unless that found a violation (announcing it again changes nothing).
+        let mut last: Option<(ServiceMsg, Option<Serialized>)> = None;
+        let mut last_clean = false;
         for (to, msg, at) in sends {
+            let repeat = last.as_ref().is_some_and(|(m, _)| *m == msg);
+            let mut clean = true;
             if acceptor
+                && !(repeat && last_clean)
                 && let ServiceMsg::Log(m) = &msg
                 && let Some(what) = self.announced.sent(i, m)
             {
                 self.violation(Property::VoteOnce, what);
+                clean = false;
             }
             if to == id {
                 to_self.push((id, msg));
                 continue;
             }
             let codec = &self.nodes[i].codec;
-            if last.as_ref().is_none_or(|(m, _)| *m != msg) {
-                last = codec.serialize(&msg).ok().map(|s| (msg, s));
+            if !repeat {
+                let serialized = codec.serialize(&msg).ok();
+                last = Some((msg, serialized));
+                last_clean = clean;
             }
             // A message larger than a datagram travels as fragments, each on its own.
-            match last
-                .as_ref()
-                .map(|(_, s)| Codec::<ServiceMsg>::frame(codec, id, to, s))
-            {
+            let serialized = last.as_ref().and_then(|(_, s)| s.as_ref());
+            match serialized.map(|s| Codec::<ServiceMsg>::frame(codec, id, to, s)) {
                 Some(Ok(datagrams)) => self.transmit_message(i, to, datagrams, at),
                 _ => self.counts.dropped_datagrams += 1,
             }

@@ -20,7 +20,8 @@ pub struct Serialized {
 impl Serialized {
     /// Serializes `payload`; more than [`MAX_MESSAGE`] bytes is an error.
     pub fn new<T: Serialize + ?Sized>(payload: &T) -> Result<Self, WireError> {
-        let bytes = bounded::write(payload, Vec::new(), MAX_MESSAGE)?;
+        // Room for most messages at once; a larger one grows as it needs.
+        let bytes = bounded::write(payload, Vec::with_capacity(256), MAX_MESSAGE)?;
         let digest = (HEADER_LEN + bytes.len() + TAG_LEN > MAX_DATAGRAM)
             .then(|| Sha256::digest(&bytes).into());
         Ok(Serialized { bytes, digest })
