@@ -46,6 +46,18 @@ impl WireCodec {
     }
 }
 
+impl WireCodec {
+    /// [`Codec::decode`], with `parse` reading each authenticated, whole payload.
+    pub fn decode_with<M>(
+        &mut self,
+        me: Id,
+        datagram: &[u8],
+        parse: impl FnOnce(&[u8]) -> Result<M, WireError>,
+    ) -> Result<Option<(Id, M)>, WireError> {
+        wire::receive_with(datagram, me, &self.keys, &mut self.reassembly, parse)
+    }
+}
+
 impl<M: Serialize + DeserializeOwned> Codec<M> for WireCodec {
     type Error = WireError;
     type Serialized = Serialized;

@@ -100,6 +100,16 @@ pub fn decode<T: DeserializeOwned>(
     me: Id,
     keys: &ChannelKeys,
 ) -> Result<(Id, T), WireError> {
+    decode_with(datagram, me, keys, parse)
+}
+
+/// [`decode`], with `parse` reading the authenticated payload.
+fn decode_with<T>(
+    datagram: &[u8],
+    me: Id,
+    keys: &ChannelKeys,
+    parse: impl FnOnce(&[u8]) -> Result<T, WireError>,
+) -> Result<(Id, T), WireError> {
     let (signed, tag) = split_tag(datagram)?;
     let Some((header, payload)) = signed.split_first_chunk::<HEADER_LEN>() else {
         return Err(WireError::TooShort);
@@ -108,7 +118,7 @@ pub fn decode<T: DeserializeOwned>(
         return Err(WireError::BadVersion);
     }
     let sender = authenticate(header, signed, tag, me, keys)?;
-    Ok((sender, bounded::read(payload)?))
+    Ok((sender, parse(payload)?))
 }
 
 /// What `me` received in a datagram: a whole message, or the fragment that completes one
@@ -120,9 +130,21 @@ pub fn receive<T: DeserializeOwned>(
     keys: &ChannelKeys,
     reassembly: &mut Reassembly,
 ) -> Result<Option<(Id, T)>, WireError> {
+    receive_with(datagram, me, keys, reassembly, parse)
+}
+
+/// [`receive`], with `parse` reading each authenticated, whole payload: a receiver that
+/// meets the same payload often (the copies of a broadcast) may keep what it read.
+pub fn receive_with<T>(
+    datagram: &[u8],
+    me: Id,
+    keys: &ChannelKeys,
+    reassembly: &mut Reassembly,
+    parse: impl FnOnce(&[u8]) -> Result<T, WireError>,
+) -> Result<Option<(Id, T)>, WireError> {
     let (signed, tag) = split_tag(datagram)?;
     if signed[..2] != FRAGMENT_MAGIC {
-        return decode(datagram, me, keys).map(Some);
+        return decode_with(datagram, me, keys, parse).map(Some);
     }
     if signed[2] != VERSION {
         return Err(WireError::BadVersion);
@@ -136,9 +158,14 @@ pub fn receive<T: DeserializeOwned>(
     let sender = authenticate(header, signed, tag, me, keys)?;
     let fragment = fragment::Fragment::parse(signed)?;
     match reassembly.add(sender, fragment)? {
-        Some(payload) => Ok(Some((sender, bounded::read(&payload)?))),
+        Some(payload) => Ok(Some((sender, parse(&payload)?))),
         None => Ok(None),
     }
+}
+
+/// Reads an authenticated payload: a `T` that fills it exactly.
+pub fn parse<T: DeserializeOwned>(payload: &[u8]) -> Result<T, WireError> {
+    bounded::read(payload)
 }
 
 /// The bytes a tag covers and the tag, if the length is within the limits.

@@ -9,6 +9,7 @@ use super::client::{ByzantineClient, Datagram, SimClient};
 use super::disk::{DiskFault, DiskStop, SimDisk, Synced};
 use super::moves::Move;
 use super::net::Network;
+use super::parsed::Parsed;
 use super::rx::{RxBuffer, RxProfile, WIRE_US_PER_FRAGMENT};
 use crate::runtime::codec::WireCodec;
 use crate::runtime::effects::{self, Timers, Transport};
@@ -215,6 +216,7 @@ pub struct World {
     pub violations: Vec<Violation>,
     prefixes: Prefixes,
     pub announced: Announced,
+    parsed: Parsed,
     pub broken: Option<BrokenDriver>,
     pub sync_latency_us: (u64, u64),
     pub resend_after_us: u64,
@@ -261,6 +263,7 @@ impl World {
             counts: Counts::default(),
             violations: Vec::new(),
             prefixes: Prefixes::default(),
+            parsed: Parsed::default(),
             announced: Announced::default(),
             broken,
             sync_latency_us: (20, 400),
@@ -674,7 +677,11 @@ impl World {
     /// Server `i` decodes a datagram and, once it completes a message, steps on it.
     fn read(&mut self, i: usize, datagram: Vec<u8>) {
         let node = &mut self.nodes[i];
-        match node.codec.decode(node.id, &datagram) {
+        let parsed = &mut self.parsed;
+        match node
+            .codec
+            .decode_with(node.id, &datagram, |p| parsed.parse(p))
+        {
             Ok(Some((src, msg))) => self.step(i, Input::Msg(src, msg)),
             // A fragment of a message still incomplete.
             Ok(None) => {}
