@@ -117,7 +117,8 @@ pub struct SimNode {
     pub actor: ServiceNode,
     pub id: Id,
     pub acceptor: bool,
-    pub state: Option<ServiceState>,
+    /// A `Cow`, as the actor's steps take one: it stays owned, and in place.
+    pub state: Option<Cow<'static, ServiceState>>,
     pub down: Option<Down>,
     timers: BTreeMap<ServiceTimer, u64>,
     generation: u64,
@@ -376,7 +377,7 @@ impl World {
         let node = &mut self.nodes[i];
         let mut out = Out::new();
         let state = node.actor.on_start(node.id, &recovered, &mut out);
-        node.state = Some(state);
+        node.state = Some(Cow::Owned(state));
         self.carry_out(i, out);
     }
 
@@ -410,31 +411,26 @@ impl World {
         let mut inputs = VecDeque::new();
         while let Some(input) = first.take().or_else(|| inputs.pop_front()) {
             let node = &mut self.nodes[i];
-            let Some(state) = node.state.take() else {
+            let Some(state) = node.state.as_mut() else {
                 return;
             };
-            let applied_before = applied(&state);
-            let mut state = Cow::Owned(state);
+            let applied_before = applied(state);
             let mut out = Out::new();
             match input {
-                Input::Msg(src, msg) => node.actor.on_msg(node.id, &mut state, src, msg, &mut out),
-                Input::Timeout(timer) => {
-                    node.actor.on_timeout(node.id, &mut state, &timer, &mut out)
-                }
+                Input::Msg(src, msg) => node.actor.on_msg(node.id, state, src, msg, &mut out),
+                Input::Timeout(timer) => node.actor.on_timeout(node.id, state, &timer, &mut out),
             }
-            let mut state = state.into_owned();
             match self.broken {
                 // One replica is broken: the others show what it should have applied.
-                Some(BrokenDriver::ApplyTwice) if i == 0 && applied(&state) > applied_before => {
-                    apply_last_twice(node, &mut state);
+                Some(BrokenDriver::ApplyTwice) if i == 0 && applied(state) > applied_before => {
+                    apply_last_twice(&node.actor, node.id, state.to_mut());
                 }
                 Some(BrokenDriver::CompactBeforeSnapshot) => {
-                    out = compact_applied(&mut state, out);
+                    out = compact_applied(state.to_mut(), out);
                 }
                 Some(BrokenDriver::CasMisreported) if i == 0 => out = misreport_swaps(out),
                 _ => {}
             }
-            node.state = Some(state);
             self.observe(i);
             for (to, msg) in self.carry_out(i, out) {
                 inputs.push_back(Input::Msg(to, msg));
@@ -447,7 +443,7 @@ impl World {
 
     /// Checks what a step of acceptor `i` applied.
     fn observe(&mut self, i: usize) {
-        let Some((_, replica)) = self.nodes[i].state.as_ref().and_then(|s| s.acceptor()) else {
+        let Some((_, replica)) = self.nodes[i].state.as_deref().and_then(|s| s.acceptor()) else {
             return;
         };
         let (applied, digest) = (replica.applied, replica.log_digest);
@@ -905,7 +901,7 @@ impl World {
         let rnd = self
             .nodes
             .iter()
-            .filter_map(|n| n.state.as_ref()?.acceptor().map(|(log, _)| log.rnd))
+            .filter_map(|n| n.state.as_deref()?.acceptor().map(|(log, _)| log.rnd))
             .max()
             .unwrap_or(0);
         let proposers = self.nodes.len() - self.acceptors;
@@ -916,7 +912,7 @@ impl World {
     pub fn decided_everywhere(&self) -> u64 {
         self.nodes
             .iter()
-            .filter_map(|n| match n.state.as_ref()? {
+            .filter_map(|n| match n.state.as_deref()? {
                 ServiceState::Acceptor { log, .. } => Some(log.decided_base()),
                 _ => None,
             })
@@ -1044,7 +1040,7 @@ fn misreport_swaps(out: Out<ServiceNode>) -> Out<ServiceNode> {
 
 /// The broken replica of [`BrokenDriver::ApplyTwice`]: when a step applied slots, the last one
 /// is applied once more (and so the replica's count of applied slots runs one ahead).
-fn apply_last_twice(node: &SimNode, state: &mut ServiceState) {
+fn apply_last_twice(actor: &ServiceNode, id: Id, state: &mut ServiceState) {
     let ServiceState::Acceptor { log, replica } = state else {
         return;
     };
@@ -1054,9 +1050,9 @@ fn apply_last_twice(node: &SimNode, state: &mut ServiceState) {
     let Some(decision) = log.learner.decided(slot).cloned() else {
         return;
     };
-    let me = crate::types::AcceptorId(usize::from(node.id) as u16);
-    let acceptors = node.actor.log.topology.cluster.acceptors();
-    replica.apply_next(&decision.value, me, acceptors, &node.actor.keys);
+    let me = crate::types::AcceptorId(usize::from(id) as u16);
+    let acceptors = actor.log.topology.cluster.acceptors();
+    replica.apply_next(&decision.value, me, acceptors, &actor.keys);
 }
 
 fn applied(state: &ServiceState) -> u64 {
