@@ -29,3 +29,47 @@ impl Parsed {
         Ok(msg)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(msg: &ServiceMsg) -> Vec<u8> {
+        postcard::to_stdvec(msg).expect("serializes")
+    }
+
+    #[test]
+    fn a_payload_read_again_is_the_same_message() {
+        let mut parsed = Parsed::default();
+        let msg = ServiceMsg::CatchUp { from: 7 };
+        let bytes = payload(&msg);
+        assert_eq!(parsed.parse(&bytes), Ok(msg.clone()));
+        assert_eq!(parsed.parse(&bytes), Ok(msg), "from what it kept");
+        assert_eq!(parsed.recent.len(), 1);
+    }
+
+    #[test]
+    fn a_malformed_payload_is_refused_every_time_and_not_kept() {
+        let mut parsed = Parsed::default();
+        let mut bytes = payload(&ServiceMsg::CatchUp { from: 7 });
+        bytes.push(0);
+        for _ in 0..2 {
+            assert!(matches!(parsed.parse(&bytes), Err(WireError::Malformed(_))));
+        }
+        assert!(parsed.recent.is_empty());
+    }
+
+    #[test]
+    fn it_keeps_the_latest_payloads_only() {
+        let mut parsed = Parsed::default();
+        for from in 0..(KEPT as u64 + 5) {
+            let msg = ServiceMsg::CatchUp { from };
+            assert_eq!(parsed.parse(&payload(&msg)), Ok(msg));
+        }
+        assert_eq!(parsed.recent.len(), KEPT);
+        assert_eq!(
+            parsed.recent.front().map(|(_, m)| m.clone()),
+            Some(ServiceMsg::CatchUp { from: 5 })
+        );
+    }
+}

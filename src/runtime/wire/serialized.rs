@@ -26,15 +26,6 @@ impl Serialized {
             .then(|| Sha256::digest(&bytes).into());
         Ok(Serialized { bytes, digest })
     }
-
-    /// The payload's length in bytes.
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
 }
 
 /// The datagrams that carry `message` from `sender` to `receiver`, authenticated with their
