@@ -1,7 +1,7 @@
 //! The codec of a running cluster: the wire format under the channel keys of its config.
 
 use super::event_loop::Codec;
-use super::wire::{self, ChannelKeys, DropCounts, Reassembly, WireError};
+use super::wire::{self, ChannelKeys, DropCounts, Reassembly, Serialized, WireError};
 use crate::auth::BadKey;
 use crate::cluster_config::{ClusterConfig, NodeId};
 use serde::Serialize;
@@ -46,8 +46,29 @@ impl WireCodec {
     }
 }
 
+impl WireCodec {
+    /// [`Codec::decode`], with `parse` reading each authenticated, whole payload.
+    pub fn decode_with<M>(
+        &mut self,
+        me: Id,
+        datagram: &[u8],
+        parse: impl FnOnce(&[u8]) -> Result<M, WireError>,
+    ) -> Result<Option<(Id, M)>, WireError> {
+        wire::receive_with(datagram, me, &self.keys, &mut self.reassembly, parse)
+    }
+}
+
 impl<M: Serialize + DeserializeOwned> Codec<M> for WireCodec {
     type Error = WireError;
+    type Serialized = Serialized;
+
+    fn serialize(&self, msg: &M) -> Result<Serialized, WireError> {
+        Serialized::new(msg)
+    }
+
+    fn frame(&self, from: Id, to: Id, msg: &Serialized) -> Result<Vec<Vec<u8>>, WireError> {
+        wire::frame(from, to, msg, &self.keys)
+    }
 
     fn encode(&self, from: Id, to: Id, msg: &M) -> Result<Vec<Vec<u8>>, WireError> {
         wire::encode_message(from, to, msg, &self.keys)

@@ -8,8 +8,15 @@ use std::fmt::Display;
 /// Turns messages into authenticated datagrams and back.
 pub trait Codec<M>: Send + 'static {
     type Error: Display;
+    /// A message serialized once for all its receivers.
+    type Serialized;
+    fn serialize(&self, msg: &M) -> Result<Self::Serialized, Self::Error>;
+    /// The datagrams that carry a serialized message from `from` to `to`.
+    fn frame(&self, from: Id, to: Id, msg: &Self::Serialized) -> Result<Vec<Vec<u8>>, Self::Error>;
     /// The datagrams that carry `msg`: one, or the fragments of a larger message.
-    fn encode(&self, from: Id, to: Id, msg: &M) -> Result<Vec<Vec<u8>>, Self::Error>;
+    fn encode(&self, from: Id, to: Id, msg: &M) -> Result<Vec<Vec<u8>>, Self::Error> {
+        self.frame(from, to, &self.serialize(msg)?)
+    }
     /// The authenticated sender and the message, for a datagram addressed to `me`; `None`
     /// for a fragment that does not complete its message yet.
     fn decode(&mut self, me: Id, datagram: &[u8]) -> Result<Option<(Id, M)>, Self::Error>;

@@ -21,13 +21,15 @@
 //! A message too large for one datagram, up to [`MAX_MESSAGE`] bytes of payload, travels as
 //! fragments (`fragment.rs`), each authenticated like a datagram; [`receive`] reassembles
 //! them with bounded memory per sender (`reassembly.rs`). [`encode_message`] and [`receive`]
-//! are what nodes use; [`encode`] and [`decode`] handle one whole datagram.
+//! are what nodes use; [`encode`] and [`decode`] handle one whole datagram. A message for
+//! several receivers is serialized once ([`Serialized`]) and then [`frame`]d for each.
 
 mod bounded;
 mod channel;
 mod error;
 mod fragment;
 mod reassembly;
+mod serialized;
 
 pub use bounded::encoded_len;
 pub use channel::{ChannelKey, ChannelKeys};
@@ -36,6 +38,7 @@ pub use fragment::{
     FRAGMENT_DATA, FRAGMENT_HEADER_LEN, FRAGMENT_MAGIC, MAX_MESSAGE, fragment_count,
 };
 pub use reassembly::{Limits as ReassemblyLimits, Reassembly};
+pub use serialized::{Serialized, frame};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -86,23 +89,9 @@ pub fn encode_message<T: Serialize + ?Sized>(
     payload: &T,
     keys: &ChannelKeys,
 ) -> Result<Vec<Vec<u8>>, WireError> {
-    let key = keys.key(sender, receiver).ok_or(WireError::NoChannelKey)?;
-    let (Some(from), Some(to)) = (wire_id(sender), wire_id(receiver)) else {
-        return Err(WireError::NoChannelKey);
-    };
-    let bytes = bounded::write(payload, Vec::new(), MAX_MESSAGE)?;
-    if HEADER_LEN + bytes.len() + TAG_LEN > MAX_DATAGRAM {
-        return Ok(fragment::split(from, to, &bytes, key));
-    }
-    let mut datagram = Vec::with_capacity(HEADER_LEN + bytes.len() + TAG_LEN);
-    datagram.extend_from_slice(&MAGIC);
-    datagram.push(VERSION);
-    datagram.extend_from_slice(&from.to_be_bytes());
-    datagram.extend_from_slice(&to.to_be_bytes());
-    datagram.extend_from_slice(&bytes);
-    let tag = key.tag(&datagram);
-    datagram.extend_from_slice(&tag);
-    Ok(vec![datagram])
+    // A link without a key is refused before any work on the payload.
+    keys.key(sender, receiver).ok_or(WireError::NoChannelKey)?;
+    frame(sender, receiver, &Serialized::new(payload)?, keys)
 }
 
 /// The sender and payload of a datagram received by `me`, once its header and tag check out.
@@ -110,6 +99,16 @@ pub fn decode<T: DeserializeOwned>(
     datagram: &[u8],
     me: Id,
     keys: &ChannelKeys,
+) -> Result<(Id, T), WireError> {
+    decode_with(datagram, me, keys, parse)
+}
+
+/// [`decode`], with `parse` reading the authenticated payload.
+fn decode_with<T>(
+    datagram: &[u8],
+    me: Id,
+    keys: &ChannelKeys,
+    parse: impl FnOnce(&[u8]) -> Result<T, WireError>,
 ) -> Result<(Id, T), WireError> {
     let (signed, tag) = split_tag(datagram)?;
     let Some((header, payload)) = signed.split_first_chunk::<HEADER_LEN>() else {
@@ -119,7 +118,7 @@ pub fn decode<T: DeserializeOwned>(
         return Err(WireError::BadVersion);
     }
     let sender = authenticate(header, signed, tag, me, keys)?;
-    Ok((sender, bounded::read(payload)?))
+    Ok((sender, parse(payload)?))
 }
 
 /// What `me` received in a datagram: a whole message, or the fragment that completes one
@@ -131,9 +130,21 @@ pub fn receive<T: DeserializeOwned>(
     keys: &ChannelKeys,
     reassembly: &mut Reassembly,
 ) -> Result<Option<(Id, T)>, WireError> {
+    receive_with(datagram, me, keys, reassembly, parse)
+}
+
+/// [`receive`], with `parse` reading each authenticated, whole payload: a receiver that
+/// meets the same payload often (the copies of a broadcast) may keep what it read.
+pub fn receive_with<T>(
+    datagram: &[u8],
+    me: Id,
+    keys: &ChannelKeys,
+    reassembly: &mut Reassembly,
+    parse: impl FnOnce(&[u8]) -> Result<T, WireError>,
+) -> Result<Option<(Id, T)>, WireError> {
     let (signed, tag) = split_tag(datagram)?;
     if signed[..2] != FRAGMENT_MAGIC {
-        return decode(datagram, me, keys).map(Some);
+        return decode_with(datagram, me, keys, parse).map(Some);
     }
     if signed[2] != VERSION {
         return Err(WireError::BadVersion);
@@ -147,9 +158,14 @@ pub fn receive<T: DeserializeOwned>(
     let sender = authenticate(header, signed, tag, me, keys)?;
     let fragment = fragment::Fragment::parse(signed)?;
     match reassembly.add(sender, fragment)? {
-        Some(payload) => Ok(Some((sender, bounded::read(&payload)?))),
+        Some(payload) => Ok(Some((sender, parse(&payload)?))),
         None => Ok(None),
     }
+}
+
+/// Reads an authenticated payload: a `T` that fills it exactly.
+pub fn parse<T: DeserializeOwned>(payload: &[u8]) -> Result<T, WireError> {
+    bounded::read(payload)
 }
 
 /// The bytes a tag covers and the tag, if the length is within the limits.

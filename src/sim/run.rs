@@ -656,7 +656,7 @@ fn decided_conflicts(w: &World) -> Vec<String> {
     let mut by_slot: BTreeMap<u64, (usize, SlotValue)> = BTreeMap::new();
     let mut conflicts = Vec::new();
     for (i, node) in w.nodes.iter().enumerate() {
-        let Some((log, _)) = node.state.as_ref().and_then(ServiceState::acceptor) else {
+        let Some((log, _)) = node.state.as_deref().and_then(ServiceState::acceptor) else {
             continue;
         };
         for (slot, l) in &log.learner.slots {

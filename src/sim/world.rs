@@ -9,6 +9,7 @@ use super::client::{ByzantineClient, Datagram, SimClient};
 use super::disk::{DiskFault, DiskStop, SimDisk, Synced};
 use super::moves::Move;
 use super::net::Network;
+use super::parsed::Parsed;
 use super::rx::{RxBuffer, RxProfile, WIRE_US_PER_FRAGMENT};
 use crate::runtime::codec::WireCodec;
 use crate::runtime::effects::{self, Timers, Transport};
@@ -16,6 +17,7 @@ use crate::runtime::event_loop::Codec;
 use crate::runtime::faults::FaultRng;
 use crate::runtime::pacing::Pacer;
 use crate::runtime::storage::Volatile;
+use crate::runtime::wire::Serialized;
 use crate::service::kv::Reply;
 use crate::service::msg::ServiceMsg;
 use crate::service::node::{ServiceNode, ServiceState, ServiceTimer};
@@ -115,7 +117,8 @@ pub struct SimNode {
     pub actor: ServiceNode,
     pub id: Id,
     pub acceptor: bool,
-    pub state: Option<ServiceState>,
+    /// A `Cow`, as the actor's steps take one: it stays owned, and in place.
+    pub state: Option<Cow<'static, ServiceState>>,
     pub down: Option<Down>,
     timers: BTreeMap<ServiceTimer, u64>,
     generation: u64,
@@ -214,6 +217,7 @@ pub struct World {
     pub violations: Vec<Violation>,
     prefixes: Prefixes,
     pub announced: Announced,
+    parsed: Parsed,
     pub broken: Option<BrokenDriver>,
     pub sync_latency_us: (u64, u64),
     pub resend_after_us: u64,
@@ -260,6 +264,7 @@ impl World {
             counts: Counts::default(),
             violations: Vec::new(),
             prefixes: Prefixes::default(),
+            parsed: Parsed::default(),
             announced: Announced::default(),
             broken,
             sync_latency_us: (20, 400),
@@ -372,7 +377,7 @@ impl World {
         let node = &mut self.nodes[i];
         let mut out = Out::new();
         let state = node.actor.on_start(node.id, &recovered, &mut out);
-        node.state = Some(state);
+        node.state = Some(Cow::Owned(state));
         self.carry_out(i, out);
     }
 
@@ -406,31 +411,26 @@ impl World {
         let mut inputs = VecDeque::new();
         while let Some(input) = first.take().or_else(|| inputs.pop_front()) {
             let node = &mut self.nodes[i];
-            let Some(state) = node.state.take() else {
+            let Some(state) = node.state.as_mut() else {
                 return;
             };
-            let applied_before = applied(&state);
-            let mut state = Cow::Owned(state);
+            let applied_before = applied(state);
             let mut out = Out::new();
             match input {
-                Input::Msg(src, msg) => node.actor.on_msg(node.id, &mut state, src, msg, &mut out),
-                Input::Timeout(timer) => {
-                    node.actor.on_timeout(node.id, &mut state, &timer, &mut out)
-                }
+                Input::Msg(src, msg) => node.actor.on_msg(node.id, state, src, msg, &mut out),
+                Input::Timeout(timer) => node.actor.on_timeout(node.id, state, &timer, &mut out),
             }
-            let mut state = state.into_owned();
             match self.broken {
                 // One replica is broken: the others show what it should have applied.
-                Some(BrokenDriver::ApplyTwice) if i == 0 && applied(&state) > applied_before => {
-                    apply_last_twice(node, &mut state);
+                Some(BrokenDriver::ApplyTwice) if i == 0 && applied(state) > applied_before => {
+                    apply_last_twice(&node.actor, node.id, state.to_mut());
                 }
                 Some(BrokenDriver::CompactBeforeSnapshot) => {
-                    out = compact_applied(&mut state, out);
+                    out = compact_applied(state.to_mut(), out);
                 }
                 Some(BrokenDriver::CasMisreported) if i == 0 => out = misreport_swaps(out),
                 _ => {}
             }
-            node.state = Some(state);
             self.observe(i);
             for (to, msg) in self.carry_out(i, out) {
                 inputs.push_back(Input::Msg(to, msg));
@@ -443,7 +443,7 @@ impl World {
 
     /// Checks what a step of acceptor `i` applied.
     fn observe(&mut self, i: usize) {
-        let Some((_, replica)) = self.nodes[i].state.as_ref().and_then(|s| s.acceptor()) else {
+        let Some((_, replica)) = self.nodes[i].state.as_deref().and_then(|s| s.acceptor()) else {
             return;
         };
         let (applied, digest) = (replica.applied, replica.log_digest);
@@ -500,21 +500,36 @@ impl World {
             );
         }
         let mut to_self = Vec::new();
+        // A broadcast is the same message to each receiver in turn: serialized once, and
+        // announced once unless that found a violation (announcing it again changes nothing).
+        let mut last: Option<(ServiceMsg, Option<Serialized>)> = None;
+        let mut last_clean = false;
         for (to, msg, at) in sends {
+            let repeat = last.as_ref().is_some_and(|(m, _)| *m == msg);
+            let mut clean = true;
             if acceptor
+                && !(repeat && last_clean)
                 && let ServiceMsg::Log(m) = &msg
                 && let Some(what) = self.announced.sent(i, m)
             {
                 self.violation(Property::VoteOnce, what);
+                clean = false;
             }
             if to == id {
                 to_self.push((id, msg));
-            } else {
-                // A message larger than a datagram travels as fragments, each on its own.
-                match self.nodes[i].codec.encode(id, to, &msg) {
-                    Ok(datagrams) => self.transmit_message(i, to, datagrams, at),
-                    Err(_) => self.counts.dropped_datagrams += 1,
-                }
+                continue;
+            }
+            let codec = &self.nodes[i].codec;
+            if !repeat {
+                let serialized = codec.serialize(&msg).ok();
+                last = Some((msg, serialized));
+                last_clean = clean;
+            }
+            // A message larger than a datagram travels as fragments, each on its own.
+            let serialized = last.as_ref().and_then(|(_, s)| s.as_ref());
+            match serialized.map(|s| Codec::<ServiceMsg>::frame(codec, id, to, s)) {
+                Some(Ok(datagrams)) => self.transmit_message(i, to, datagrams, at),
+                _ => self.counts.dropped_datagrams += 1,
             }
         }
         for (timer, range) in timers.0 {
@@ -658,7 +673,11 @@ impl World {
     /// Server `i` decodes a datagram and, once it completes a message, steps on it.
     fn read(&mut self, i: usize, datagram: Vec<u8>) {
         let node = &mut self.nodes[i];
-        match node.codec.decode(node.id, &datagram) {
+        let parsed = &mut self.parsed;
+        match node
+            .codec
+            .decode_with(node.id, &datagram, |p| parsed.parse(p))
+        {
             Ok(Some((src, msg))) => self.step(i, Input::Msg(src, msg)),
             // A fragment of a message still incomplete.
             Ok(None) => {}
@@ -718,8 +737,12 @@ impl World {
             return;
         };
         let id = self.clients[c].id;
+        let Ok(serialized) = self.clients[c].codec.serialize(&request) else {
+            return;
+        };
         for &server in to {
-            if let Ok(datagrams) = self.clients[c].codec.encode(id, server, &request) {
+            let codec = &self.clients[c].codec;
+            if let Ok(datagrams) = Codec::<ServiceMsg>::frame(codec, id, server, &serialized) {
                 for bytes in datagrams {
                     self.transmit(id, server, bytes, 0);
                 }
@@ -878,7 +901,7 @@ impl World {
         let rnd = self
             .nodes
             .iter()
-            .filter_map(|n| n.state.as_ref()?.acceptor().map(|(log, _)| log.rnd))
+            .filter_map(|n| n.state.as_deref()?.acceptor().map(|(log, _)| log.rnd))
             .max()
             .unwrap_or(0);
         let proposers = self.nodes.len() - self.acceptors;
@@ -889,7 +912,7 @@ impl World {
     pub fn decided_everywhere(&self) -> u64 {
         self.nodes
             .iter()
-            .filter_map(|n| match n.state.as_ref()? {
+            .filter_map(|n| match n.state.as_deref()? {
                 ServiceState::Acceptor { log, .. } => Some(log.decided_base()),
                 _ => None,
             })
@@ -1017,7 +1040,7 @@ fn misreport_swaps(out: Out<ServiceNode>) -> Out<ServiceNode> {
 
 /// The broken replica of [`BrokenDriver::ApplyTwice`]: when a step applied slots, the last one
 /// is applied once more (and so the replica's count of applied slots runs one ahead).
-fn apply_last_twice(node: &SimNode, state: &mut ServiceState) {
+fn apply_last_twice(actor: &ServiceNode, id: Id, state: &mut ServiceState) {
     let ServiceState::Acceptor { log, replica } = state else {
         return;
     };
@@ -1027,9 +1050,9 @@ fn apply_last_twice(node: &SimNode, state: &mut ServiceState) {
     let Some(decision) = log.learner.decided(slot).cloned() else {
         return;
     };
-    let me = crate::types::AcceptorId(usize::from(node.id) as u16);
-    let acceptors = node.actor.log.topology.cluster.acceptors();
-    replica.apply_next(&decision.value, me, acceptors, &node.actor.keys);
+    let me = crate::types::AcceptorId(usize::from(id) as u16);
+    let acceptors = actor.log.topology.cluster.acceptors();
+    replica.apply_next(&decision.value, me, acceptors, &actor.keys);
 }
 
 fn applied(state: &ServiceState) -> u64 {

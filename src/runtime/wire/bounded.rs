@@ -89,7 +89,11 @@ impl WriteFlavor for Bounded {
     }
 
     fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        self.try_extend(&[byte])
+        if self.out.len() >= self.limit {
+            return Err(postcard::Error::SerializeBufferFull);
+        }
+        self.out.push(byte);
+        Ok(())
     }
 
     fn finalize(self) -> postcard::Result<Vec<u8>> {

@@ -35,9 +35,15 @@ pub fn fragment_count(len: usize) -> usize {
     len.div_ceil(FRAGMENT_DATA)
 }
 
-/// The fragments of `payload` from `from` to `to` (wire ids), each tagged under `key`.
-pub(super) fn split(from: u32, to: u32, payload: &[u8], key: &ChannelKey) -> Vec<Vec<u8>> {
-    let digest: [u8; 32] = Sha256::digest(payload).into();
+/// The fragments of `payload`, whose SHA-256 is `digest`, from `from` to `to` (wire ids),
+/// each tagged under `key`.
+pub(super) fn split(
+    from: u32,
+    to: u32,
+    payload: &[u8],
+    digest: &[u8; 32],
+    key: &ChannelKey,
+) -> Vec<Vec<u8>> {
     // The caller bounds the payload by MAX_MESSAGE, which fits a u32.
     let total = payload.len() as u32;
     payload
@@ -49,7 +55,7 @@ pub(super) fn split(from: u32, to: u32, payload: &[u8], key: &ChannelKey) -> Vec
             fragment.push(VERSION);
             fragment.extend_from_slice(&from.to_be_bytes());
             fragment.extend_from_slice(&to.to_be_bytes());
-            fragment.extend_from_slice(&digest);
+            fragment.extend_from_slice(digest);
             fragment.extend_from_slice(&total.to_be_bytes());
             fragment.extend_from_slice(&(index as u32).to_be_bytes());
             fragment.extend_from_slice(data);
