@@ -1,7 +1,7 @@
 //! A model configuration of the single decree: the cluster, which proposers are Byzantine,
 //! the bounds, the network, the learners and the variant.
 
-use super::core::shape::{NetworkKind, Shape, shape_from_fields};
+use super::core::shape::{NetworkKind, Shape, shape_from_fields, with_shared_defaults};
 use super::value::ModelValue;
 use super::variant::Variant;
 use crate::node::Topology;
@@ -91,20 +91,13 @@ impl Default for ModelConfig {
     /// Byzantine, `p1` (leader of round 1) honest, rounds 0..2, values A and B and the
     /// unproposed Z, one crash, a duplicating network, abstract learners.
     fn default() -> Self {
-        ModelConfig {
-            f: 1,
-            proposers: 2,
-            byzantine: vec![ProposerId(0)],
+        with_shared_defaults!(ModelConfig {
             max_round: 2,
-            client_values: 2,
-            unproposed_value: true,
-            max_crashes: 1,
             network: NetworkKind::Duplicating,
             learners: LearnerMode::Abstract,
-            variant: None,
             menu: Menu::Pruned,
             prune_lossless_crashes: true,
-        }
+        })
     }
 }
 

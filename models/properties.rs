@@ -7,114 +7,104 @@ use super::config::{LearnerMode, ModelConfig};
 use super::core::ghost;
 pub use super::core::property::VARIANT_MUST_VIOLATE;
 use super::core::property::{self, PropertySpec};
-use super::core::protocol;
 use super::core::shape::Shape;
 use super::history::Ghost;
 use super::value::ModelValue;
-use crate::acceptor::AcceptorState;
 use crate::learner::Decision;
 use crate::node::NodeState;
 use crate::types::{AcceptorId, Round};
-use stateright::Expectation;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A property of the single decree's model.
 pub type DecreeProperty = PropertySpec<Model, ModelConfig>;
 
 pub const PROPERTIES: &[DecreeProperty] = &[
-    PropertySpec {
-        name: "agreement",
-        tla_name: "Agreement",
-        expectation: Expectation::Always,
-        condition: agreement,
-        expected: |_| true,
-        meaning: "at most one value is chosen, and every learner decides only that value",
-    },
-    PropertySpec {
-        name: "votes safe",
-        tla_name: "VotesSafe",
-        expectation: Expectation::Always,
-        condition: votes_safe,
-        expected: |_| true,
-        meaning: "every vote (a, r, v) satisfies SafeAt(r, v): no other value was or can \
-                  still be chosen in a round below r",
-    },
-    PropertySpec {
-        name: "one vote per round",
-        tla_name: "OneVote",
-        expectation: Expectation::Always,
-        condition: one_vote_per_round,
-        expected: |_| true,
-        meaning: "no acceptor votes for two values in one round",
-    },
-    PropertySpec {
-        name: "promises honest",
-        tla_name: "PromisesHonest",
-        expectation: Expectation::Always,
-        condition: promises_honest,
-        expected: |_| true,
-        meaning: "a PROMISE for r reports its sender's last vote below r, and the sender \
-                  never votes below r afterwards",
-    },
-    PropertySpec {
-        name: "proofs genuine",
-        tla_name: "ProofsGenuine",
-        expectation: Expectation::Always,
-        condition: proofs_genuine,
-        expected: |_| true,
-        meaning: "every PROMISE with a valid authenticator in a proof was sent by its acceptor",
-    },
-    PropertySpec {
-        name: "validity",
-        tla_name: "Validity",
-        expectation: Expectation::Always,
-        condition: validity,
-        expected: |_| true,
-        meaning: "a chosen value was proposed in an ACCEPT of its round; if every leader up \
-                  to that round is honest, it is a client's value",
-    },
-    PropertySpec {
-        name: "one value per round",
-        tla_name: "OneValuePerRound",
-        expectation: Expectation::Always,
-        condition: one_value_per_round,
-        // A Byzantine leader makes acceptors vote different values in one round.
-        expected: |cfg| !cfg.byzantine_leads_in(0..=cfg.max_round),
-        meaning: "sanity: all votes of a round are for one value (fails when a Byzantine \
-                  proposer leads a round: equivocation is modelled)",
-    },
-    PropertySpec {
-        name: "fast path",
-        tla_name: "FastPath",
-        expectation: Expectation::Sometimes,
-        condition: fast_path,
-        expected: |_| true,
-        meaning: "a value is chosen in round 0 before any authenticator is computed",
-    },
-    PropertySpec {
-        name: "decision after trust change",
-        tla_name: "DecidedAfterTrustChange",
-        expectation: Expectation::Sometimes,
-        condition: decided_after_trust_change,
-        expected: |cfg| cfg.max_round >= 1,
-        meaning: "a value is chosen in a round above 0",
-    },
-    PropertySpec {
-        name: "recovery after equivocation",
-        tla_name: "RecoveryAfterEquivocation",
-        expectation: Expectation::Sometimes,
-        condition: recovery_after_equivocation,
-        expected: |cfg| cfg.max_round >= 1 && cfg.byzantine_leads_in(0..=cfg.max_round - 1),
-        meaning: "a value is chosen in a round above one in which acceptors voted two values",
-    },
-    PropertySpec {
-        name: "learner decides",
-        tla_name: "LearnerDecides",
-        expectation: Expectation::Sometimes,
-        condition: learner_decides,
-        expected: |cfg| cfg.learners != LearnerMode::Abstract,
-        meaning: "a learner decides (learners that are not abstract)",
-    },
+    PropertySpec::new(
+        "agreement",
+        "Agreement",
+        agreement,
+        "at most one value is chosen, and every learner decides only that value",
+    )
+    .always(),
+    PropertySpec::new(
+        "votes safe",
+        "VotesSafe",
+        votes_safe,
+        "every vote (a, r, v) satisfies SafeAt(r, v): no other value was or can \
+         still be chosen in a round below r",
+    )
+    .always(),
+    PropertySpec::new(
+        "one vote per round",
+        "OneVote",
+        one_vote_per_round,
+        "no acceptor votes for two values in one round",
+    )
+    .always(),
+    PropertySpec::new(
+        "promises honest",
+        "PromisesHonest",
+        promises_honest,
+        "a PROMISE for r reports its sender's last vote below r, and the sender \
+         never votes below r afterwards",
+    )
+    .always(),
+    PropertySpec::new(
+        "proofs genuine",
+        "ProofsGenuine",
+        proofs_genuine,
+        "every PROMISE with a valid authenticator in a proof was sent by its acceptor",
+    )
+    .always(),
+    PropertySpec::new(
+        "validity",
+        "Validity",
+        validity,
+        "a chosen value was proposed in an ACCEPT of its round; if every leader up \
+         to that round is honest, it is a client's value",
+    )
+    .always(),
+    PropertySpec::new(
+        "one value per round",
+        "OneValuePerRound",
+        one_value_per_round,
+        "sanity: all votes of a round are for one value (fails when a Byzantine \
+         proposer leads a round: equivocation is modelled)",
+    )
+    .always()
+    // A Byzantine leader makes acceptors vote different values in one round.
+    .expected_when(|cfg| !cfg.byzantine_leads_in(0..=cfg.max_round)),
+    PropertySpec::new(
+        "fast path",
+        "FastPath",
+        fast_path,
+        "a value is chosen in round 0 before any authenticator is computed",
+    )
+    .sometimes(),
+    PropertySpec::new(
+        "decision after trust change",
+        "DecidedAfterTrustChange",
+        decided_after_trust_change,
+        "a value is chosen in a round above 0",
+    )
+    .sometimes()
+    .expected_when(|cfg| cfg.max_round >= 1),
+    PropertySpec::new(
+        "recovery after equivocation",
+        "RecoveryAfterEquivocation",
+        recovery_after_equivocation,
+        "a value is chosen in a round above one in which acceptors voted two values",
+    )
+    .sometimes()
+    .expected_when(|cfg| cfg.max_round >= 1 && cfg.byzantine_leads_in(0..=cfg.max_round - 1)),
+    PropertySpec::new(
+        "learner decides",
+        "LearnerDecides",
+        learner_decides,
+        "a learner decides (learners that are not abstract)",
+    )
+    .sometimes()
+    .expected_when(|cfg| cfg.learners != LearnerMode::Abstract),
 ];
 
 /// The safety properties BP Fast Paxos must keep on `cfg` (the `Always` properties expected
@@ -126,13 +116,6 @@ pub fn must_hold(cfg: &ModelConfig) -> BTreeSet<&'static str> {
 /// The property named `name`.
 pub fn property(name: &str) -> Option<&'static DecreeProperty> {
     property::find(PROPERTIES, name)
-}
-
-/// The state of every acceptor.
-pub fn acceptor_states(
-    state: &State,
-) -> impl Iterator<Item = (AcceptorId, &AcceptorState<ModelValue>)> {
-    protocol::acceptor_states::<ModelConfig>(state)
 }
 
 /// Every learner's decision.

@@ -4,15 +4,14 @@
 
 use super::actor::State;
 use super::config::ModelConfig;
-use super::core::symmetry::{self, Rename, Renaming, Symmetric};
-use super::history::{Ghost, PromiseContent};
+use super::core::symmetry::{self, Rename, Renaming, Symmetric, names_no_acceptor};
+use super::history::Ghost;
 use super::symbolic::SymbolicAuth;
 use super::value::ModelValue;
 use crate::acceptor::AcceptorState;
 use crate::auth::Mac;
-use crate::message::{Msg, Promise};
+use crate::message::{Msg, Promise, Vote};
 use crate::proposer::ProposerState;
-use crate::types::AcceptorId;
 
 impl Rename for Promise<ModelValue> {
     fn rename(&self, r: &Renaming) -> Self {
@@ -104,33 +103,22 @@ impl Rename for ProposerState<ModelValue> {
     }
 }
 
-fn rename_content(c: &PromiseContent, r: &Renaming) -> PromiseContent {
-    (c.0, r.acceptor(c.1), c.2.clone())
-}
+// A PROMISE's last vote names no acceptor: only its sender is renamed.
+names_no_acceptor!(Option<Vote<ModelValue>>);
 
+/// Its votes and PROMISEs name acceptors; its proposals name proposers only.
 impl Rename for Ghost {
-    fn rename(&self, r: &Renaming) -> Self {
-        Ghost {
-            votes: self
-                .votes
-                .iter()
-                .map(|(a, round, v)| (r.acceptor(*a), *round, *v))
-                .collect(),
-            promises: self.promises.iter().map(|c| rename_content(c, r)).collect(),
-            proposals: self.proposals.clone(),
-            forged_promises: self
-                .forged_promises
-                .iter()
-                .map(|c| rename_content(c, r))
-                .collect(),
-        }
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        self.votes.fixed_by(r) && self.promises.fixed_by(r) && self.forged_promises.fixed_by(r)
     }
 
-    fn fixed_by(&self, r: &Renaming) -> bool {
-        let keeps = |a: &AcceptorId| r.acceptor(*a) == *a;
-        self.votes.iter().all(|(a, _, _)| keeps(a))
-            && self.promises.iter().all(|c| keeps(&c.1))
-            && self.forged_promises.iter().all(|c| keeps(&c.1))
+    fn rename(&self, r: &Renaming) -> Self {
+        Ghost {
+            votes: self.votes.rename(r),
+            promises: self.promises.rename(r),
+            proposals: self.proposals.clone(),
+            forged_promises: self.forged_promises.rename(r),
+        }
     }
 }
 

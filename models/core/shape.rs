@@ -182,3 +182,22 @@ macro_rules! shape_from_fields {
     };
 }
 pub(crate) use shape_from_fields;
+
+/// The configuration `$config { fields }`, with the defaults both models share for the rest
+/// of [`Shape`]: f = 1 (4 acceptors), two proposers of which `p0` is Byzantine, values A and
+/// B and the unproposed Z, one crash, and BP Fast Paxos itself (no variant).
+macro_rules! with_shared_defaults {
+    ($config:ident { $($field:ident: $value:expr),* $(,)? }) => {
+        $config {
+            f: 1,
+            proposers: 2,
+            byzantine: vec![$crate::types::ProposerId(0)],
+            client_values: 2,
+            unproposed_value: true,
+            max_crashes: 1,
+            variant: None,
+            $($field: $value),*
+        }
+    };
+}
+pub(crate) use with_shared_defaults;

@@ -14,11 +14,13 @@
 use super::mixed::MixedState;
 use super::protocol::{AgentState, Msg, Protocol, State, Storage};
 use crate::learner::LearnerState;
+use crate::log::Slot;
 use crate::log::message::ProofDigest;
+use crate::models::value::ModelValue;
 use crate::protocol::node::NodeState;
 use crate::types::{AcceptorId, Round};
 use stateright::actor::{Actor, ActorModelState, Envelope, Id, Network};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hash::Hash;
 
 /// A renaming of acceptors: acceptor `i` becomes `new_index[i]`.
@@ -82,6 +84,72 @@ impl<H: Rename, B: Rename> Rename for MixedState<H, B> {
             MixedState::Honest(h) => h.fixed_by(r),
             MixedState::Byzantine(b) => b.fixed_by(r),
         }
+    }
+}
+
+impl Rename for AcceptorId {
+    fn rename(&self, r: &Renaming) -> Self {
+        r.acceptor(*self)
+    }
+
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        r.acceptor(*self) == *self
+    }
+}
+
+/// Implements [`Rename`] as the identity for types that name no acceptor, so that the
+/// records holding them rename element by element.
+macro_rules! names_no_acceptor {
+    ($($t:ty),+ $(,)?) => {$(
+        impl $crate::models::core::symmetry::Rename for $t {
+            fn rename(&self, _: &$crate::models::core::symmetry::Renaming) -> Self {
+                self.clone()
+            }
+
+            fn fixed_by(&self, _: &$crate::models::core::symmetry::Renaming) -> bool {
+                true
+            }
+        }
+    )+};
+}
+pub(crate) use names_no_acceptor;
+
+names_no_acceptor!(Round, Slot, ModelValue);
+
+/// A record of a ghost history (a vote, a PROMISE's content), renamed element by element.
+impl<A: Rename, B: Rename, C: Rename> Rename for (A, B, C) {
+    fn rename(&self, r: &Renaming) -> Self {
+        let (a, b, c) = self;
+        (a.rename(r), b.rename(r), c.rename(r))
+    }
+
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        let (a, b, c) = self;
+        a.fixed_by(r) && b.fixed_by(r) && c.fixed_by(r)
+    }
+}
+
+/// A record of the log's ghost history, which also names a slot.
+impl<A: Rename, B: Rename, C: Rename, D: Rename> Rename for (A, B, C, D) {
+    fn rename(&self, r: &Renaming) -> Self {
+        let (a, b, c, d) = self;
+        (a.rename(r), b.rename(r), c.rename(r), d.rename(r))
+    }
+
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        let (a, b, c, d) = self;
+        a.fixed_by(r) && b.fixed_by(r) && c.fixed_by(r) && d.fixed_by(r)
+    }
+}
+
+/// A set of a ghost history, renamed record by record (and sorted anew).
+impl<T: Rename + Ord> Rename for BTreeSet<T> {
+    fn rename(&self, r: &Renaming) -> Self {
+        self.iter().map(|record| record.rename(r)).collect()
+    }
+
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        self.iter().all(|record| record.fixed_by(r))
     }
 }
 

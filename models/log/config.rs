@@ -4,7 +4,7 @@
 use crate::log::Slot;
 use crate::log::acceptor::VoteLimits;
 use crate::log::value::LogValue;
-use crate::models::core::shape::{Shape, shape_from_fields};
+use crate::models::core::shape::{Shape, shape_from_fields, with_shared_defaults};
 use crate::models::value::ModelValue;
 use crate::models::variant::Variant;
 use crate::node::Topology;
@@ -52,20 +52,13 @@ impl Default for Config {
     /// f = 1, `p0` (leader of round 0) Byzantine, `p1` (round 1) honest, rounds 0..1, two
     /// slots, values A, B and Z, one crash, abstract learners.
     fn default() -> Self {
-        Config {
-            f: 1,
-            proposers: 2,
-            byzantine: vec![ProposerId(0)],
+        with_shared_defaults!(Config {
             max_round: 1,
             slots: 2,
-            client_values: 2,
-            unproposed_value: true,
-            max_crashes: 1,
             client_learner: false,
-            variant: None,
             max_open_vote_bytes: None,
             idle_catch_up: false,
-        }
+        })
     }
 }
 

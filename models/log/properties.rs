@@ -5,139 +5,122 @@ use super::actor::{Model, ModelNodeState, State};
 use super::config::{Config, SlotValue};
 use super::history::Ghost;
 use crate::log::Slot;
-use crate::log::acceptor::LogAcceptorState;
 use crate::log::learner::LogLearnerState;
 use crate::log::node::LogNodeState;
 use crate::log::value::LogValue;
 use crate::models::core::ghost;
 use crate::models::core::property::PropertySpec;
 pub use crate::models::core::property::VARIANT_MUST_VIOLATE;
-use crate::models::core::protocol;
 use crate::models::core::shape::Shape;
 use crate::models::value::ModelValue;
 use crate::types::{AcceptorId, Round};
-use stateright::Expectation;
 use std::collections::BTreeSet;
 
 /// A property of the log's model.
 pub type Property = PropertySpec<Model, Config>;
 
 pub const PROPERTIES: &[Property] = &[
-    PropertySpec {
-        name: "agreement",
-        tla_name: "Agreement",
-        expectation: Expectation::Always,
-        condition: agreement,
-        expected: |_| true,
-        meaning: "in every slot at most one value is chosen, and learners decide only it",
-    },
-    PropertySpec {
-        name: "logs are prefixes",
-        tla_name: "LogsArePrefixes",
-        expectation: Expectation::Always,
-        condition: logs_are_prefixes,
-        expected: |_| true,
-        meaning: "the decided logs of all learners are prefixes of one sequence",
-    },
-    PropertySpec {
-        name: "votes safe",
-        tla_name: "VotesSafe",
-        expectation: Expectation::Always,
-        condition: votes_safe,
-        expected: |_| true,
-        meaning: "every vote (a, r, s, v) satisfies SafeAt(r, s, v): no other value was or \
-                  can still be chosen in slot s in a round below r",
-    },
-    PropertySpec {
-        name: "one vote per round and slot",
-        tla_name: "OneVote",
-        expectation: Expectation::Always,
-        condition: one_vote_per_round_and_slot,
-        expected: |_| true,
-        meaning: "no acceptor votes for two values in one round and slot",
-    },
-    PropertySpec {
-        name: "promises honest",
-        tla_name: "PromisesHonest",
-        expectation: Expectation::Always,
-        condition: promises_honest,
-        expected: |_| true,
-        meaning: "a PROMISE for r reports, in every slot at or above its d, the sender's last \
-                  vote below r (and it never votes below r afterwards); every slot below d is \
-                  chosen",
-    },
-    PropertySpec {
-        name: "validity",
-        tla_name: "Validity",
-        expectation: Expectation::Always,
-        condition: validity,
-        expected: |_| true,
-        meaning: "a chosen value was proposed for its slot in an ACCEPT of its round; if every \
-                  leader up to that round is honest, it is a client's value or a no-op",
-    },
-    PropertySpec {
-        name: "one value per round and slot",
-        tla_name: "OneValuePerRound",
-        expectation: Expectation::Always,
-        condition: one_value_per_round_and_slot,
-        expected: |cfg| !cfg.byzantine_leads_in(0..=cfg.max_round),
-        meaning: "sanity: all votes of a round and slot are for one value (fails when a \
-                  Byzantine proposer leads a round: equivocation is modelled)",
-    },
-    PropertySpec {
-        name: "whole log chosen",
-        tla_name: "WholeLogChosen",
-        expectation: Expectation::Sometimes,
-        condition: whole_log_chosen,
-        expected: |_| true,
-        meaning: "every slot of the bound is chosen",
-    },
-    PropertySpec {
-        name: "decision after trust change",
-        tla_name: "DecidedAfterTrustChange",
-        expectation: Expectation::Sometimes,
-        condition: decided_after_trust_change,
-        expected: |cfg| cfg.max_round >= 1,
-        meaning: "a slot is chosen in a round above 0",
-    },
-    PropertySpec {
-        name: "slot closed",
-        tla_name: "SlotClosed",
-        expectation: Expectation::Sometimes,
-        condition: slot_closed,
-        expected: |cfg| cfg.max_round >= 1,
-        meaning: "a PROMISE reports a decided prefix, which closes slots in its proofs",
-    },
-    PropertySpec {
-        name: "no-op chosen",
-        tla_name: "NoopChosen",
-        expectation: Expectation::Sometimes,
-        condition: noop_chosen,
-        // A hole needs a vote above an empty slot, which a Byzantine leader of an earlier
-        // round can leave behind (an honest one fills slots in order).
-        expected: |cfg| {
-            cfg.slots >= 2
-                && cfg.honest_leads_a_proof_round()
-                && cfg.byzantine_leads_in(0..=cfg.max_round.saturating_sub(1))
-        },
-        meaning: "an honest leader fills a hole with a no-op, and it is chosen",
-    },
-    PropertySpec {
-        name: "learner decides",
-        tla_name: "LearnerDecides",
-        expectation: Expectation::Sometimes,
-        condition: client_decides,
-        expected: |cfg| cfg.client_learner,
-        meaning: "the client learner decides a slot from LEARNs",
-    },
+    PropertySpec::new(
+        "agreement",
+        "Agreement",
+        agreement,
+        "in every slot at most one value is chosen, and learners decide only it",
+    )
+    .always(),
+    PropertySpec::new(
+        "logs are prefixes",
+        "LogsArePrefixes",
+        logs_are_prefixes,
+        "the decided logs of all learners are prefixes of one sequence",
+    )
+    .always(),
+    PropertySpec::new(
+        "votes safe",
+        "VotesSafe",
+        votes_safe,
+        "every vote (a, r, s, v) satisfies SafeAt(r, s, v): no other value was or \
+         can still be chosen in slot s in a round below r",
+    )
+    .always(),
+    PropertySpec::new(
+        "one vote per round and slot",
+        "OneVote",
+        one_vote_per_round_and_slot,
+        "no acceptor votes for two values in one round and slot",
+    )
+    .always(),
+    PropertySpec::new(
+        "promises honest",
+        "PromisesHonest",
+        promises_honest,
+        "a PROMISE for r reports, in every slot at or above its d, the sender's last \
+         vote below r (and it never votes below r afterwards); every slot below d is \
+         chosen",
+    )
+    .always(),
+    PropertySpec::new(
+        "validity",
+        "Validity",
+        validity,
+        "a chosen value was proposed for its slot in an ACCEPT of its round; if every \
+         leader up to that round is honest, it is a client's value or a no-op",
+    )
+    .always(),
+    PropertySpec::new(
+        "one value per round and slot",
+        "OneValuePerRound",
+        one_value_per_round_and_slot,
+        "sanity: all votes of a round and slot are for one value (fails when a \
+         Byzantine proposer leads a round: equivocation is modelled)",
+    )
+    .always()
+    .expected_when(|cfg| !cfg.byzantine_leads_in(0..=cfg.max_round)),
+    PropertySpec::new(
+        "whole log chosen",
+        "WholeLogChosen",
+        whole_log_chosen,
+        "every slot of the bound is chosen",
+    )
+    .sometimes(),
+    PropertySpec::new(
+        "decision after trust change",
+        "DecidedAfterTrustChange",
+        decided_after_trust_change,
+        "a slot is chosen in a round above 0",
+    )
+    .sometimes()
+    .expected_when(|cfg| cfg.max_round >= 1),
+    PropertySpec::new(
+        "slot closed",
+        "SlotClosed",
+        slot_closed,
+        "a PROMISE reports a decided prefix, which closes slots in its proofs",
+    )
+    .sometimes()
+    .expected_when(|cfg| cfg.max_round >= 1),
+    PropertySpec::new(
+        "no-op chosen",
+        "NoopChosen",
+        noop_chosen,
+        "an honest leader fills a hole with a no-op, and it is chosen",
+    )
+    .sometimes()
+    // A hole needs a vote above an empty slot, which a Byzantine leader of an earlier
+    // round can leave behind (an honest one fills slots in order).
+    .expected_when(|cfg| {
+        cfg.slots >= 2
+            && cfg.honest_leads_a_proof_round()
+            && cfg.byzantine_leads_in(0..=cfg.max_round.saturating_sub(1))
+    }),
+    PropertySpec::new(
+        "learner decides",
+        "LearnerDecides",
+        client_decides,
+        "the client learner decides a slot from LEARNs",
+    )
+    .sometimes()
+    .expected_when(|cfg| cfg.client_learner),
 ];
-
-/// The state of every acceptor.
-pub fn acceptor_states(
-    state: &State,
-) -> impl Iterator<Item = (AcceptorId, &LogAcceptorState<SlotValue>)> {
-    protocol::acceptor_states::<Config>(state)
-}
 
 /// Every learner: the acceptors and the client.
 pub fn learners(state: &State) -> impl Iterator<Item = &LogLearnerState<SlotValue>> {

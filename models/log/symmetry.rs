@@ -7,10 +7,10 @@ use super::history::Ghost;
 use crate::auth::Mac;
 use crate::log::acceptor::LogAcceptorState;
 use crate::log::learner::LogLearnerState;
-use crate::log::message::{LogMsg, LogPromise, LogProof, RoundProof};
+use crate::log::message::{LogMsg, LogPromise, LogProof, RoundProof, SlotVote};
 use crate::log::node::LogNodeState;
 use crate::log::proposer::{Leading, LogProposerState};
-use crate::models::core::symmetry::{self, Rename, Renaming, Symmetric};
+use crate::models::core::symmetry::{self, Rename, Renaming, Symmetric, names_no_acceptor};
 use crate::models::symbolic::SymbolicAuth;
 use crate::models::value::ModelValue;
 
@@ -126,19 +126,19 @@ impl Rename for LogProposerState<ModelValue> {
     }
 }
 
+// A PROMISE's votes name no acceptor: only its sender is renamed.
+names_no_acceptor!(SlotValue, Vec<SlotVote<SlotValue>>);
+
+/// Its votes and PROMISEs name acceptors; its proposals name proposers only.
 impl Rename for Ghost {
+    fn fixed_by(&self, r: &Renaming) -> bool {
+        self.votes.fixed_by(r) && self.promises.fixed_by(r)
+    }
+
     fn rename(&self, r: &Renaming) -> Self {
         Ghost {
-            votes: self
-                .votes
-                .iter()
-                .map(|(a, round, slot, v)| (r.acceptor(*a), *round, *slot, *v))
-                .collect(),
-            promises: self
-                .promises
-                .iter()
-                .map(|(round, a, d, votes)| (*round, r.acceptor(*a), *d, votes.clone()))
-                .collect(),
+            votes: self.votes.rename(r),
+            promises: self.promises.rename(r),
             proposals: self.proposals.clone(),
         }
     }

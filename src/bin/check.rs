@@ -407,51 +407,61 @@ fn main() -> ExitCode {
 }
 
 /// What `check` needs of a protocol's configuration beyond the model core: its JSON.
-trait Checkable: Properties + Describe + Symmetric + std::fmt::Display {
-    /// The configuration in the `--json` report, with the search `settings`.
-    fn config_json(&self, settings: serde_json::Value) -> serde_json::Value;
+trait Checkable: Properties + Describe + Symmetric + Shape + std::fmt::Display {
+    /// The keys of its own in the `--json` report's configuration, beside those of its
+    /// [`Shape`] ([`config_json`]).
+    fn own_json(&self) -> serde_json::Value;
 }
 
 impl Checkable for ModelConfig {
-    fn config_json(&self, settings: serde_json::Value) -> serde_json::Value {
-        let cfg = self;
+    fn own_json(&self) -> serde_json::Value {
         json!({
-            "f": cfg.f,
-            "acceptors": cfg.acceptors(),
-            "proposers": cfg.proposers,
-            "byzantine": cfg.byzantine.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-            "max_round": cfg.max_round,
-            "values": cfg.values().iter().map(|v| v.to_string()).collect::<Vec<_>>(),
-            "max_crashes": cfg.max_crashes,
-            "network": cfg.network.name(),
-            "learners": cfg.learners.name(),
-            "menu": cfg.menu.name(),
-            "crash_pruning": cfg.prune_lossless_crashes,
-            "variant": cfg.variant.map(|v| v.name()),
-            "settings": settings,
+            "values": names(self.values()),
+            "network": self.network.name(),
+            "learners": self.learners.name(),
+            "menu": self.menu.name(),
+            "crash_pruning": self.prune_lossless_crashes,
         })
     }
 }
 
 impl Checkable for log::Config {
-    fn config_json(&self, settings: serde_json::Value) -> serde_json::Value {
-        let cfg = self;
+    fn own_json(&self) -> serde_json::Value {
         json!({
             "log": true,
-            "f": cfg.f,
-            "acceptors": cfg.acceptors(),
-            "proposers": cfg.proposers,
-            "byzantine": cfg.byzantine.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
-            "max_round": cfg.max_round,
-            "slots": cfg.slots,
-            "values": cfg.byzantine_values().iter().map(|v| v.to_string()).collect::<Vec<_>>(),
-            "max_crashes": cfg.max_crashes,
-            "learners": if cfg.client_learner { "client" } else { "abstract" },
-            "variant": cfg.variant.map(|v| v.name()),
-            "max_open_vote_bytes": cfg.max_open_vote_bytes,
-            "settings": settings,
+            "slots": self.slots,
+            "values": names(self.byzantine_values()),
+            "learners": if self.client_learner { "client" } else { "abstract" },
+            "max_open_vote_bytes": self.max_open_vote_bytes,
         })
     }
+}
+
+/// The items as the report writes them.
+fn names<T: std::fmt::Display>(items: impl IntoIterator<Item = T>) -> Vec<String> {
+    items.into_iter().map(|item| item.to_string()).collect()
+}
+
+/// The configuration in the `--json` report: what every [`Shape`] has, the protocol's own
+/// keys, and the search `settings`. serde_json's map keeps its keys sorted, so the merged
+/// object prints as one literal of all the keys would.
+fn config_json<P: Checkable>(cfg: &P, settings: serde_json::Value) -> serde_json::Value {
+    let mut json = json!({
+        "f": cfg.f(),
+        "acceptors": cfg.acceptors(),
+        "proposers": cfg.proposers(),
+        "byzantine": names(cfg.byzantine()),
+        "max_round": cfg.max_round(),
+        "max_crashes": cfg.max_crashes(),
+        "variant": cfg.variant().map(|v| v.name()),
+        "settings": settings,
+    });
+    if let (serde_json::Value::Object(all), serde_json::Value::Object(own)) =
+        (&mut json, cfg.own_json())
+    {
+        all.extend(own);
+    }
+    json
 }
 
 /// The one run path: `check`, `simulate` or `explore` on a configuration of either protocol.
@@ -696,7 +706,7 @@ fn report<P: Checkable, C: Checker<ProtocolModel<P>>>(
     let peak = peak_rss_mib();
     if as_json {
         let out = json!({
-            "config": cfg.config_json(settings),
+            "config": config_json(cfg, settings),
             "mode": mode,
             "states": checker.state_count(),
             "unique_states": checker.unique_state_count(),

@@ -111,12 +111,19 @@ pub type LogAcceptorStep<V> = LogStep<LogAcceptorState<V>, V>;
 /// a driver that keeps one state saves copying it on every step.
 pub type LogEffects<V> = LogStep<(), V>;
 
-/// The step of an action taken in place on `state`, a copy of the state it started from.
-fn with_state<S, V>(effects: LogEffects<V>, state: S) -> LogStep<S, V> {
-    LogStep {
-        state,
+/// The pure step of an action that is written once, in place: `act` runs on a copy of `s`,
+/// which becomes the step's state; `None` if `act` changes nothing. Callers that can tell
+/// cheaply that nothing changes do so first, to skip the copy.
+fn on_copy<S: Clone, V>(
+    s: &S,
+    act: impl FnOnce(&mut S) -> Option<LogEffects<V>>,
+) -> Option<LogStep<S, V>> {
+    let mut next = s.clone();
+    let effects = act(&mut next)?;
+    Some(LogStep {
+        state: next,
         effects: effects.effects,
-    }
+    })
 }
 
 /// What an ACCEPT asks of the acceptor, judged before any change.
@@ -456,9 +463,9 @@ impl<A: Authenticator> LogAcceptor<A> {
         if matches!(judged, Judged::Ignore) {
             return None;
         }
-        let mut next = s.clone();
-        let effects = self.accept_in_place(&mut next, judged, round, slot, value)?;
-        Some(with_state(effects, next))
+        on_copy(s, |next| {
+            self.accept_in_place(next, judged, round, slot, value)
+        })
     }
 
     /// A judged ACCEPT carried out on the state itself.
@@ -574,9 +581,8 @@ impl<A: Authenticator> LogAcceptor<A> {
         slot: Slot,
         value: &V,
     ) -> LogAcceptorStep<V> {
-        let mut next = s.clone();
-        let effects = self.vote_in_place(&mut next, round, slot, value);
-        with_state(effects, next)
+        on_copy(s, |next| Some(self.vote_in_place(next, round, slot, value)))
+            .expect("a vote always steps")
     }
 
     /// [`Self::vote`] on the state itself.
@@ -616,9 +622,7 @@ impl<A: Authenticator> LogAcceptor<A> {
         if round <= s.rnd {
             return None;
         }
-        let mut next = s.clone();
-        let effects = self.trust_change_in_place(&mut next, round, cause)?;
-        Some(with_state(effects, next))
+        on_copy(s, |next| self.trust_change_in_place(next, round, cause))
     }
 
     /// [`Self::trust_change`] on the state itself; `None`, the state untouched, if `round`
@@ -668,9 +672,7 @@ impl<A: Authenticator> LogAcceptor<A> {
         slot: Slot,
         value: &V,
     ) -> Option<LogAcceptorStep<V>> {
-        let mut next = s.clone();
-        let effects = self.learn_in_place(&mut next, b, round, slot, value)?;
-        Some(with_state(effects, next))
+        on_copy(s, |next| self.learn_in_place(next, b, round, slot, value))
     }
 
     /// [`Self::learn`] on the state itself; `None`, the state untouched, when the LEARN
