@@ -244,6 +244,36 @@ fn a_hole_at_the_decided_prefix_under_a_full_open_bound_does_not_stop_the_log() 
     );
 }
 
+/// A client (a Byzantine one, or one whose datagrams to the proposers were lost) sends its
+/// command to the acceptors alone. They wait for it and suspect the leader if it is not
+/// applied within a suspicion period, so each passes it on to the leader: it is applied,
+/// answered, and no round changes. Before, every leader in turn was suspected for a command
+/// none was given.
+#[test]
+fn a_command_sent_to_the_acceptors_alone_is_passed_on_to_the_leader() {
+    let cluster = cluster_with(1, |_| {});
+    let config = cluster.config.clone();
+    let mut alice = Client::connect(&config, 0).unwrap();
+    assert_eq!(alice.execute(put("k", "v")).unwrap(), Reply::Stored);
+    drop(alice);
+    let own = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for (n, d) in signed_gets(&config, u64::MAX / 2, "k") {
+        if n.role() == Role::Acceptor {
+            own.send_to(&d, config.address(n).unwrap()).unwrap();
+        }
+    }
+    assert!(
+        bytes_received(&own, Duration::from_secs(3)) > 0,
+        "no acceptor answered the command"
+    );
+    let rounds: Vec<u32> = cluster
+        .servers
+        .iter()
+        .filter_map(|(_, s)| Some(s.state().acceptor()?.0.rnd()))
+        .collect();
+    assert!(rounds.iter().all(|r| *r == 0), "rounds changed: {rounds:?}");
+}
+
 /// Persistence at the cost of the change: ACCEPTs that arrive together, each a vote, are
 /// written together and synced once (group commit), not once per vote.
 #[test]

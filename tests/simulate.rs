@@ -32,6 +32,19 @@ fn the_seed_range_passes() {
     }
 }
 
+/// Seeds the long run found stalled after the faults healed, one per cause: 313, a restart of
+/// the whole cluster whose acceptors had dropped every vote behind a snapshot and so waited
+/// 8 and then 16 suspicion periods; 334, a Byzantine client that sent its command to the
+/// acceptors alone, so that they suspected every honest leader in turn for a command none
+/// was given. Each failed the liveness check before its fix.
+#[test]
+fn the_seeds_that_stalled_after_the_faults_pass() {
+    for seed in [313, 334] {
+        let report = run(&SimOptions::new(seed));
+        assert!(report.passed(), "{}", report.summary());
+    }
+}
+
 /// Every seed of CI's range catches the broken build `name` by `property` (the run stops at
 /// the first violation; the steps are those CHECKING.md records).
 fn caught_by_every_seed(name: &str, property: Property) {

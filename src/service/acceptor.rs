@@ -45,6 +45,13 @@ impl AcceptorSide<'_> {
             suspicion: Suspicion::recovered(&log),
             ..Replica::recover(storage.and_then(|s| s.snapshot.as_ref()))
         };
+        // Its own snapshot is a state transfer too: every slot below it is decided. Else the
+        // learner starts at the votes' base, below it, and asks peers for slots they forgot
+        // and answer with copies older than its own, which it ignores, for good.
+        let log = match self.acceptor.install_snapshot(&log, replica.applied) {
+            Some(step) => step.state,
+            None => log,
+        };
         self.arm_suspicion(&log, &replica, o);
         let tick = self.node.tuning.tick;
         o.set_timer(ServiceTimer::Tick, tick..tick * 2);
@@ -80,7 +87,7 @@ impl AcceptorSide<'_> {
                 self.on_log(log, &mut replica.suspicion, from, src, m, &mut out)
             }
             (Peer::Client, ServiceMsg::Request(command)) => {
-                self.on_request(replica, src, command, &mut out);
+                self.on_request(log, replica, src, command, &mut out);
                 false
             }
             (Peer::Acceptor(_), ServiceMsg::CatchUp { from }) => {
@@ -166,9 +173,11 @@ impl AcceptorSide<'_> {
         false
     }
 
-    /// A client's command resent to this acceptor: answered if applied, else awaited.
+    /// A client's command resent to this acceptor: answered if applied, else awaited and
+    /// passed on to the leader.
     fn on_request(
         &self,
+        log: &LogAcceptorState<SlotValue>,
         replica: &mut Replica,
         src: Id,
         command: Command,
@@ -179,8 +188,23 @@ impl AcceptorSide<'_> {
         }
         if let Some(refusal) = self.node.too_large(&command) {
             o.send(src, refusal);
-        } else if let Some(out) = replica.resent(&command, &self.node.keys) {
+            return;
+        }
+        let waited = replica.waiting.get(&command.client).map(|(seq, _)| *seq);
+        if let Some(out) = replica.resent(&command, &self.node.keys) {
             self.node.send_replies(vec![out], o);
+            return;
+        }
+        let waits = replica.waiting.get(&command.client).map(|(seq, _)| *seq);
+        if waits.is_some() && waits != waited {
+            // Passed on to the leader it trusts, once per command: it suspects that leader
+            // for a command it waits for, so the leader must have been given it. A client
+            // that sent its command to the acceptors alone (a Byzantine one does) would
+            // otherwise make them suspect every honest leader in turn.
+            let leader = To::Proposer(self.acceptor.cluster.leader(log.rnd()));
+            for to in self.node.log.topology.recipients(self.id, leader) {
+                o.send(to, ServiceMsg::Request(command.clone()));
+            }
         }
     }
 

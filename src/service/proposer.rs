@@ -62,6 +62,12 @@ impl ProposerSide<'_> {
             {
                 queue.push(command);
             }
+            // A command an acceptor waits for, passed on by it (acceptors only crash).
+            (Peer::Acceptor(_), ServiceMsg::Request(command))
+                if self.node.too_large(&command).is_none() =>
+            {
+                queue.push(command);
+            }
             _ => {}
         }
         self.flush(log, queue, o);

@@ -169,11 +169,18 @@ impl Observer<ServiceNode> for TraceRecorder {
             .iter()
             .map(|(slot, vote)| TraceVote::of(*slot, vote))
             .collect();
-        self.write(vec![Event::Start {
+        let mut events = vec![Event::Start {
             rnd: acceptor.rnd,
             base: acceptor.decided_base,
             votes,
-        }]);
+        }];
+        // A restarted acceptor's learner starts at its own snapshot (a state transfer).
+        if acceptor.learner.base > acceptor.decided_base {
+            events.push(Event::Skip {
+                to: acceptor.learner.base,
+            });
+        }
+        self.write(events);
     }
 
     fn before(&mut self, state: &ServiceState) {
