@@ -44,11 +44,7 @@ pub fn log_refused(
         return;
     }
     let prefix = log.learner().decided_prefix();
-    let open: usize = log
-        .votes()
-        .range(prefix..)
-        .map(|(_, vote)| vote.value.encoded_len())
-        .sum();
+    let open = open_vote_bytes(log, prefix);
     let outside_window = *slot >= prefix.saturating_add(acceptor.window);
     let over_bytes = !acceptor.limits.admit(log, *slot, value);
     if outside_window || over_bytes {
@@ -88,11 +84,7 @@ pub fn log_unvoted_plan(
         return;
     }
     let prefix = log.learner().decided_prefix();
-    let open: usize = log
-        .votes()
-        .range(prefix..)
-        .map(|(_, vote)| vote.value.encoded_len())
-        .sum();
+    let open = open_vote_bytes(log, prefix);
     tracing::debug!(
         acceptor = acceptor.id.0,
         round,
@@ -106,4 +98,12 @@ pub fn log_unvoted_plan(
         first_unvoted = unvoted.first().copied(),
         "NEWROUND slots not voted"
     );
+}
+
+/// The bytes of the votes at or above `prefix`, as the open-vote bound counts them.
+fn open_vote_bytes(log: &LogAcceptorState<SlotValue>, prefix: crate::log::Slot) -> usize {
+    log.votes()
+        .range(prefix..)
+        .map(|(_, vote)| vote.value.encoded_len())
+        .sum()
 }
