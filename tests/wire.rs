@@ -655,6 +655,65 @@ fn a_message_with_a_lost_fragment_is_lost_and_evicted_in_time() {
     assert_eq!(deliver(&mut reassembly, &datagrams), vec![payload]);
 }
 
+/// The fragments of `datagrams` whose index is not in `lost`.
+fn all_but(datagrams: &[Vec<u8>], lost: &[usize]) -> Vec<Vec<u8>> {
+    let kept = datagrams
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !lost.contains(i));
+    kept.map(|(_, d)| d.clone()).collect()
+}
+
+#[test]
+fn late_copies_of_completed_messages_do_not_push_out_a_message_being_resent() {
+    // A large message loses three fragments; a resend loses three others. Between the two,
+    // more small messages than reassembly holds arrive whole, each followed by a late copy
+    // of its last fragment (the network duplicated it): copies that start messages which
+    // never complete. The large message must still come together from its two sends.
+    let limits = ReassemblyLimits::default();
+    let mut reassembly = Reassembly::default();
+    let (payload, datagrams) = message(20 * FRAGMENT_DATA, 1);
+    assert!(deliver(&mut reassembly, &all_but(&datagrams, &[2, 9, 17])).is_empty());
+    for seed in 0..2 * limits.messages_per_sender {
+        let (small, pieces) = message(2 * FRAGMENT_DATA, 100 + seed as u8);
+        assert_eq!(deliver(&mut reassembly, &pieces), vec![small]);
+        assert!(
+            deliver(&mut reassembly, &pieces[1..]).is_empty(),
+            "a late copy"
+        );
+    }
+    assert_eq!(
+        deliver(&mut reassembly, &all_but(&datagrams, &[3, 10, 18])),
+        vec![payload],
+        "the first send's fragments were evicted by copies of completed messages"
+    );
+}
+
+#[test]
+fn a_message_being_resent_outlives_messages_that_stopped() {
+    // A large message loses a fragment, and other messages lose one each and are never sent
+    // again, until reassembly holds all it may; the large one is resent meanwhile. One more
+    // message that stops must evict one that stopped, not the message being resent.
+    let limits = ReassemblyLimits::default();
+    let mut reassembly = Reassembly::default();
+    let (payload, datagrams) = message(10 * FRAGMENT_DATA, 1);
+    deliver(&mut reassembly, &all_but(&datagrams, &[5]));
+    let stopped = |seed: usize| message(2 * FRAGMENT_DATA + 1, 100 + seed as u8).1[..2].to_vec();
+    for seed in 0..limits.messages_per_sender - 1 {
+        assert!(deliver(&mut reassembly, &stopped(seed)).is_empty());
+    }
+    assert_eq!(reassembly.evicted(), 0);
+    // The resend's first fragments reach a1 before one more message that stops.
+    assert!(deliver(&mut reassembly, &datagrams[..3]).is_empty());
+    assert!(deliver(&mut reassembly, &stopped(99)).is_empty());
+    assert_eq!(reassembly.evicted(), 1);
+    assert_eq!(
+        deliver(&mut reassembly, &datagrams[5..6]),
+        vec![payload],
+        "the message being resent was evicted before messages that stopped"
+    );
+}
+
 #[test]
 fn reassembly_holds_no_more_than_its_limits_per_sender() {
     let limits = ReassemblyLimits {

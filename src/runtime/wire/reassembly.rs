@@ -2,9 +2,14 @@
 //!
 //! Only authenticated fragments reach it, so every byte it holds came from a node that holds a
 //! channel key with this one. Per sender it holds at most [`Limits::messages_per_sender`]
-//! messages and [`Limits::bytes_per_sender`] bytes of fragments; a fragment that would pass
-//! either bound evicts that sender's oldest incomplete messages first. As on UDP itself, a
-//! message one of whose fragments is lost is lost: the protocol's resends recover.
+//! messages and [`Limits::bytes_per_sender`] bytes of fragments. As on UDP itself, a message
+//! one of whose fragments is lost is lost until the protocol resends it; a resend names the
+//! message by the same digest, so it fills the gaps the first send left.
+//!
+//! A fragment that would pass either bound evicts first the messages that only repeat one
+//! completed a moment ago (a late or duplicated fragment of it starts a message that will
+//! not complete unless it is resent), then the message that received a fragment least
+//! recently: one whose sender stopped, not one being resent.
 
 use super::WireError;
 use super::fragment::{self, Fragment};
@@ -17,7 +22,8 @@ pub struct Limits {
     /// Fragments held per sender, in bytes of payload. At least [`fragment::MAX_MESSAGE`], so
     /// that the largest message can be reassembled.
     pub bytes_per_sender: usize,
-    /// Incomplete messages held per sender.
+    /// Incomplete messages held per sender: enough for the messages a leader resends while a
+    /// large one waits for its next resend.
     pub messages_per_sender: usize,
 }
 
@@ -25,10 +31,13 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             bytes_per_sender: fragment::MAX_MESSAGE,
-            messages_per_sender: 8,
+            messages_per_sender: 32,
         }
     }
 }
+
+/// How many completed messages a sender's buffer remembers, to know a late copy of one.
+const REMEMBERED_COMPLETIONS: usize = 16;
 
 /// One message being reassembled.
 #[derive(Clone, Debug)]
@@ -38,24 +47,33 @@ struct Partial {
     /// The fragments received, by index.
     parts: BTreeMap<usize, Vec<u8>>,
     held: usize,
+    /// Whether it repeats a message completed recently: evicted before any other.
+    repeat: bool,
 }
 
-/// The incomplete messages of one sender, oldest first.
+/// The incomplete messages of one sender, least recently added to first, and the digests of
+/// the last messages it completed.
 #[derive(Clone, Debug, Default)]
 struct SenderBuffer {
     partials: VecDeque<Partial>,
     held: usize,
+    completed: VecDeque<[u8; 32]>,
 }
 
 impl SenderBuffer {
-    fn evict_oldest(&mut self) -> bool {
-        match self.partials.pop_front() {
-            Some(old) => {
-                self.held -= old.held;
-                true
-            }
-            None => false,
+    /// Takes out the message to evict first, if any.
+    fn evict(&mut self) -> Option<Partial> {
+        let at = self.partials.iter().position(|p| p.repeat).unwrap_or(0);
+        let old = self.partials.remove(at)?;
+        self.held -= old.held;
+        Some(old)
+    }
+
+    fn note_completed(&mut self, digest: [u8; 32]) {
+        if self.completed.len() == REMEMBERED_COMPLETIONS {
+            self.completed.pop_front();
         }
+        self.completed.push_back(digest);
     }
 }
 
@@ -104,65 +122,60 @@ impl Reassembly {
         }
         let limits = self.limits;
         let buffer = self.senders.entry(sender).or_default();
-        let position = buffer.partials.iter().position(|p| p.digest == digest);
-        if let Some(at) = position {
-            let partial = &buffer.partials[at];
-            if partial.total != total {
-                return Err(WireError::BadFragment);
+        // The message this fragment belongs to is taken out while room is made, so that it
+        // is never the one evicted, and goes back last: the most recently added to.
+        let mut partial = match buffer.partials.iter().position(|p| p.digest == digest) {
+            Some(at) => {
+                let partial = buffer
+                    .partials
+                    .remove(at)
+                    .expect("the index was just found");
+                buffer.held -= partial.held;
+                partial
             }
-            if partial.parts.contains_key(&index) {
-                return Ok(None);
-            }
-        }
-        // Make room, oldest first, never evicting the message this fragment belongs to.
-        let mut keep = position;
-        let new_message = usize::from(position.is_none());
-        while buffer.held + data.len() > limits.bytes_per_sender
-            || buffer.partials.len() + new_message > limits.messages_per_sender
-        {
-            if keep == Some(0) {
-                // The oldest is this fragment's own message: evict the next oldest instead.
-                let Some(old) = buffer.partials.remove(1) else {
-                    break;
-                };
-                buffer.held -= old.held;
-            } else if buffer.evict_oldest() {
-                keep = keep.map(|k| k - 1);
-            } else {
-                break;
-            }
-            self.evicted += 1;
-        }
-        if buffer.held + data.len() > limits.bytes_per_sender {
-            // Only with limits below one message: nothing can be held.
-            return Ok(None);
-        }
-        let at = match keep {
-            Some(at) => at,
-            None => {
-                buffer.partials.push_back(Partial {
-                    digest,
-                    total,
-                    parts: BTreeMap::new(),
-                    held: 0,
-                });
-                buffer.partials.len() - 1
-            }
+            None => Partial {
+                digest,
+                total,
+                parts: BTreeMap::new(),
+                held: 0,
+                repeat: buffer.completed.contains(&digest),
+            },
         };
-        let partial = &mut buffer.partials[at];
-        partial.parts.insert(index, data.to_vec());
-        partial.held += data.len();
-        buffer.held += data.len();
+        if partial.total != total {
+            buffer.held += partial.held;
+            buffer.partials.push_back(partial);
+            return Err(WireError::BadFragment);
+        }
+        if !partial.parts.contains_key(&index) {
+            while buffer.held + partial.held + data.len() > limits.bytes_per_sender
+                || buffer.partials.len() + 1 > limits.messages_per_sender
+            {
+                let Some(old) = buffer.evict() else { break };
+                self.evicted += 1;
+                tracing::debug!(
+                    sender = usize::from(sender),
+                    bytes = old.total,
+                    held = old.held,
+                    repeat = old.repeat,
+                    "reassembly evicted an incomplete message"
+                );
+            }
+            // Only with limits below one message can it still not fit: then it is not held.
+            if buffer.held + partial.held + data.len() <= limits.bytes_per_sender {
+                partial.parts.insert(index, data.to_vec());
+                partial.held += data.len();
+            }
+        }
         if partial.held < partial.total {
+            buffer.held += partial.held;
+            if partial.held > 0 {
+                buffer.partials.push_back(partial);
+            }
             return Ok(None);
         }
-        let done = buffer.partials.remove(at).expect("the index was just used");
-        buffer.held -= done.held;
-        if buffer.partials.is_empty() {
-            self.senders.remove(&sender);
-        }
-        let mut payload = Vec::with_capacity(done.total);
-        for part in done.parts.into_values() {
+        buffer.note_completed(digest);
+        let mut payload = Vec::with_capacity(partial.total);
+        for part in partial.parts.into_values() {
             payload.extend_from_slice(&part);
         }
         Self::complete(payload, &digest).map(Some)
