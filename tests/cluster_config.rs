@@ -793,7 +793,7 @@ fn a_share_holds_only_its_nodes_keys_and_nothing_foreign_passes() {
 #[test]
 fn limits_default_when_left_out_and_bad_ones_are_named() {
     let (config, text) = base();
-    let table = "[limits]\nmax_command_bytes = 16384\nmax_batch_bytes = 49152\nmax_open_vote_bytes = 524288\nmax_slots_in_flight = 1\n";
+    let table = "[limits]\nmax_command_bytes = 16384\nmax_batch_bytes = 49152\nmax_open_vote_bytes = 262144\nmax_slots_in_flight = 1\n";
     assert_eq!(
         ClusterConfig::from_toml(&edit(&text, table, "")).unwrap(),
         config
@@ -817,7 +817,7 @@ fn limits_default_when_left_out_and_bad_ones_are_named() {
             "limits.max_batch_bytes",
         ),
         (
-            "max_open_vote_bytes = 524288",
+            "max_open_vote_bytes = 262144",
             "max_open_vote_bytes = 49151",
             "limits.max_open_vote_bytes",
         ),
@@ -826,10 +826,10 @@ fn limits_default_when_left_out_and_bad_ones_are_named() {
             "max_slots_in_flight = 0",
             "limits.max_slots_in_flight",
         ),
-        // 11 full batches of 48 KiB are over the 512 KiB of open votes an acceptor holds.
+        // 6 full batches of 48 KiB are over the 256 KiB of open votes an acceptor holds.
         (
             "max_slots_in_flight = 1",
-            "max_slots_in_flight = 11",
+            "max_slots_in_flight = 6",
             "limits.max_slots_in_flight",
         ),
     ];
@@ -843,7 +843,7 @@ fn limits_default_when_left_out_and_bad_ones_are_named() {
     let tight = edit(&text, "max_batch_bytes = 49152", "max_batch_bytes = 16393");
     let tight = edit(
         &tight,
-        "max_open_vote_bytes = 524288",
+        "max_open_vote_bytes = 262144",
         "max_open_vote_bytes = 16393",
     );
     assert!(ClusterConfig::from_toml(&tight).is_ok());
@@ -851,6 +851,6 @@ fn limits_default_when_left_out_and_bad_ones_are_named() {
     let two = edit(&tight, "max_slots_in_flight = 1", "max_slots_in_flight = 2");
     let message = ClusterConfig::from_toml(&two).expect_err("two").to_string();
     assert!(message.contains("limits.max_slots_in_flight"), "{message}");
-    let widest = edit(&text, "max_slots_in_flight = 1", "max_slots_in_flight = 10");
+    let widest = edit(&text, "max_slots_in_flight = 1", "max_slots_in_flight = 5");
     assert!(ClusterConfig::from_toml(&widest).is_ok());
 }

@@ -33,12 +33,14 @@ fn full_batch(limits: &Limits, seq: u64) -> SlotValue {
 }
 
 /// The largest NEWROUND the limits let a leader of `f` build: each of the 2f + 1 PROMISEs
-/// reports full batches up to `max_open_vote_bytes`, and one more at its decided prefix (which
-/// the bound never refuses), in slots of its own, so that the plan proposes every one of them
-/// again, then `max_slots_in_flight` pending batches.
+/// reports full batches up to `max_open_vote_bytes` in open slots and one more at its decided
+/// prefix (which the bound never refuses), and, from an acceptor restarted from a snapshot,
+/// up to `max_open_vote_bytes` more in slots decided since that snapshot; all in slots of its
+/// own, so that the plan proposes every one of them again, then `max_slots_in_flight` pending
+/// batches.
 fn largest_new_round(f: usize, limits: &Limits) -> ServiceMsg {
     let batch_bytes = full_batch(limits, 0).encoded_len() as u64;
-    let per_promise = limits.max_open_vote_bytes / batch_bytes + 1;
+    let per_promise = 2 * (limits.max_open_vote_bytes / batch_bytes) + 1;
     let mut plan = Vec::new();
     let mut proof = Vec::new();
     let mut slot = 0;
@@ -96,7 +98,7 @@ fn the_default_limits_keep_the_largest_new_round_under_the_wires_maximum() {
 #[test]
 fn limits_that_let_a_new_round_pass_the_wires_maximum_are_refused() {
     let mut config = config(1);
-    // Three PROMISEs of 4 MiB each, with their values again in the plan: 24 MiB.
+    // Three PROMISEs of 8 MiB each, with their values again in the plan: 48 MiB.
     config.limits.max_open_vote_bytes = 4 << 20;
     assert!(encoded_len(&largest_new_round(1, &config.limits)) > MAX_MESSAGE);
     let message = config.validate().expect_err("over the maximum").to_string();

@@ -12,7 +12,7 @@
 //! [limits]                                # optional; these are the defaults (bytes)
 //! max_command_bytes = 16384               # one client command
 //! max_batch_bytes = 49152                 # one slot's batch of commands
-//! max_open_vote_bytes = 524288            # votes an acceptor holds in undecided slots
+//! max_open_vote_bytes = 262144            # votes an acceptor holds in undecided slots
 //! max_slots_in_flight = 1                 # slots a leader keeps proposed and undecided
 //!
 //! [[acceptors]]                           # ids 0 .. n-1, in any order

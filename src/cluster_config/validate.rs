@@ -144,11 +144,13 @@ impl ClusterConfig {
         if largest <= MAX_MESSAGE as u64 {
             return Ok(());
         }
-        // The open-vote bound counts twice per PROMISE: in its votes and again in the plan.
+        // The open-vote bound counts four times per PROMISE: twice in its votes (the open
+        // ones and, after a restart, the decided ones above its snapshot), and again in the
+        // plan.
         let quorum = (self.f as u64).saturating_mul(2).saturating_add(1);
-        let twice = quorum.saturating_mul(2);
-        let rest = largest.saturating_sub(twice.saturating_mul(l.max_open_vote_bytes));
-        let fits = (MAX_MESSAGE as u64).saturating_sub(rest) / twice;
+        let times = quorum.saturating_mul(4);
+        let rest = largest.saturating_sub(times.saturating_mul(l.max_open_vote_bytes));
+        let fits = (MAX_MESSAGE as u64).saturating_sub(rest) / times;
         Err(ConfigError::BadLimit {
             field: "max_open_vote_bytes",
             why: format!(

@@ -21,7 +21,7 @@ use crate::log::message::LogMsg;
 use crate::log::step::{LogEffect, LogStep};
 use crate::node::NodeTimer;
 use crate::step::{Peer, To};
-use crate::types::AcceptorId;
+use crate::types::{AcceptorId, Value};
 use stateright::actor::{Command as OutCommand, Id, Out};
 
 /// The service's acceptor `id`, whose log acceptor is `acceptor`.
@@ -161,10 +161,12 @@ impl AcceptorSide<'_> {
         o: &mut Out<ServiceNode>,
     ) -> bool {
         if let Some(effects) = self.acceptor.on_message_in_place(log, from, &msg) {
+            super::refusals::log_new_round(self.acceptor, log, &msg, true);
             super::refusals::log_unvoted_plan(self.acceptor, log, &msg);
             self.carry_out_effects(log, suspicion, effects, o);
             return true;
         }
+        super::refusals::log_new_round(self.acceptor, log, &msg, false);
         let accept = matches!(msg, LogMsg::Accept { .. } | LogMsg::AcceptByDigest { .. });
         if matches!(from, Peer::Proposer(_)) && accept {
             super::refusals::log_refused(self.acceptor, log, from, &msg);
@@ -337,7 +339,9 @@ impl AcceptorSide<'_> {
         // What is dropped below must stay durable here: the snapshot covers it, and it is
         // saved (synced) before the store of votes drops anything.
         let tuning = &self.node.tuning;
-        let snapshot = replica.take_snapshot(tuning.snapshot_every);
+        let votes_due =
+            decided_votes_above_snapshot(log, replica) >= self.acceptor.limits.open_vote_bytes;
+        let snapshot = replica.take_snapshot(tuning.snapshot_every, votes_due);
         let keep_from = replica
             .applied
             .saturating_sub(tuning.retain)
@@ -430,6 +434,15 @@ impl AcceptorSide<'_> {
     fn me(&self) -> AcceptorId {
         AcceptorId(usize::from(self.id) as u16)
     }
+}
+
+/// The bytes of its votes in slots its replica applied since its last snapshot. After a
+/// restart its learner starts at the snapshot, so a PROMISE reports these again with its open
+/// votes: the replica snapshots before they pass the open-vote bound, which keeps a restarted
+/// acceptor's PROMISE within twice that bound (WIRE.md section 5.1).
+fn decided_votes_above_snapshot(log: &LogAcceptorState<SlotValue>, replica: &Replica) -> usize {
+    let kept = log.votes().range(replica.snapshot_at..replica.applied);
+    kept.map(|(_, vote)| vote.value.encoded_len()).sum()
 }
 
 /// Keeps the last PROMISE among a step's sends, to send again ([`resend_promise`]); whether

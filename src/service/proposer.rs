@@ -77,6 +77,9 @@ impl ProposerSide<'_> {
     pub fn on_tick(&self, queue: &mut Queue, o: &mut Out<ServiceNode>) {
         let acceptors = self.node.log.topology.recipients(self.id, To::Acceptors);
         for msg in queue.unacked_since_last_tick(self.node.tuning.resend_bytes) {
+            if let LogMsg::NewRound { round, .. } = &msg {
+                tracing::debug!(round, "NEWROUND resent");
+            }
             for a in &acceptors {
                 o.send(*a, ServiceMsg::Log(msg.clone()));
             }

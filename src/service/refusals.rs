@@ -107,3 +107,28 @@ fn open_vote_bytes(log: &LogAcceptorState<SlotValue>, prefix: crate::log::Slot) 
         .map(|(_, vote)| vote.value.encoded_len())
         .sum()
 }
+
+/// Logs a NEWROUND the acceptor took (`took`: the step changed its state) or ignored, with
+/// its round and its state after: a NEWROUND that never arrives whole stops its round.
+pub fn log_new_round(
+    acceptor: &LogAcceptor<HmacSha256>,
+    log: &LogAcceptorState<SlotValue>,
+    msg: &LogMsg<SlotValue>,
+    took: bool,
+) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let LogMsg::NewRound { round, accepts, .. } = msg else {
+        return;
+    };
+    tracing::debug!(
+        acceptor = acceptor.id.0,
+        round,
+        rnd = log.rnd(),
+        took,
+        verified = log.verified_round() == Some(*round),
+        planned = accepts.len(),
+        "NEWROUND received"
+    );
+}

@@ -88,10 +88,12 @@ impl Replica {
         true
     }
 
-    /// A snapshot of the applied state if one is due (`every` slots applied since the last),
-    /// now counted as durable: the caller saves it before anything that depends on it.
-    pub fn take_snapshot(&mut self, every: Slot) -> Option<ReplicaSnapshot> {
-        if self.applied < self.snapshot_at.saturating_add(every.max(1)) {
+    /// A snapshot of the applied state if one is due (`every` slots applied since the last,
+    /// or `due` for another reason and anything applied since), now counted as durable: the
+    /// caller saves it before anything that depends on it.
+    pub fn take_snapshot(&mut self, every: Slot, due: bool) -> Option<ReplicaSnapshot> {
+        let slots_due = self.applied >= self.snapshot_at.saturating_add(every.max(1));
+        if !(slots_due || due && self.applied > self.snapshot_at) {
             return None;
         }
         self.snapshot_at = self.applied;

@@ -198,6 +198,11 @@ pub fn torture(options: &TortureOptions) -> Result<TortureReport, String> {
     // Short timeouts: a lost command is an `info` in the history, not a stall.
     config.timing.suspect_leader_ms = 400;
     config.timing.client_timeout_ms = 2_000;
+    // Room for twice the default open votes, which a cluster of f = 1 may take (WIRE.md
+    // section 5.1): under these faults, acceptors whose learners lag hold votes of decided
+    // slots, and a tighter bound makes them refuse the lowest slot of a new round sooner.
+    config.limits.max_open_vote_bytes = 512 * 1024;
+    config.validate().map_err(|e| e.to_string())?;
     let faults = Faults::new(FaultRates::none(), options.seed);
     let trace = options.trace.then(|| options.dir.join("trace"));
     if let Some(dir) = &trace {
