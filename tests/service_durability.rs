@@ -8,16 +8,19 @@ use common::{TempDir, get, put};
 use bp_fast_paxos::cluster_config::{NodeId, Role};
 use bp_fast_paxos::durable::{DurableLog, DurableOptions};
 use bp_fast_paxos::log::acceptor::LogDurableState;
+use bp_fast_paxos::log::message::LogMsg;
 use bp_fast_paxos::log::value::LogValue;
 use bp_fast_paxos::message::Vote;
 use bp_fast_paxos::service::client::Client;
 use bp_fast_paxos::service::kv::Reply;
-use bp_fast_paxos::service::msg::SlotValue;
-use bp_fast_paxos::service::node::Tuning;
-use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config};
+use bp_fast_paxos::service::msg::{ServiceMsg, SlotValue};
+use bp_fast_paxos::service::node::{ServiceNode, ServiceTimer, Tuning};
+use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config, service_node};
 use bp_fast_paxos::service::store::{ServiceDurable, ServiceStore};
 use bp_fast_paxos::service::{Batch, Command};
-use bp_fast_paxos::types::ClientId;
+use bp_fast_paxos::types::{ClientId, Round};
+use stateright::actor::{Actor, Command as OutCommand, Id, Out};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -139,6 +142,68 @@ fn after_a_restart_of_every_acceptor_a_command_is_answered_without_a_trust_chang
     }
     drop(cluster);
     std::thread::sleep(Duration::from_millis(10));
+}
+
+/// A PROMISE sent: to whom, for which round, reporting which votes as (slot, round).
+type Sent = (Id, Round, Vec<(u64, Round)>);
+
+/// The PROMISEs among `out`'s sends.
+fn promises(out: &Out<ServiceNode>) -> Vec<Sent> {
+    out.iter()
+        .filter_map(|c| match c {
+            OutCommand::Send(to, ServiceMsg::Log(LogMsg::Promise(p))) => {
+                let votes = p.votes.iter().map(|v| (v.slot, v.vote.round)).collect();
+                Some((*to, p.round, votes))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A restart of the whole cluster loses the PROMISEs a leader gathered for its round and the
+/// acceptors' copies kept to send again: an acceptor restarted in a round it has not voted in
+/// sends its leader a PROMISE again (as true as the first: it reports the votes it stored, all
+/// below its stored round), and keeps sending it until the round begins. Before, such a round
+/// could not begin and ended only when the acceptors suspected its (honest, running) leader.
+#[test]
+fn an_acceptor_restarted_in_a_round_not_begun_promises_its_leader_again() {
+    let (config, _sockets) = loopback_config(1, 2, 1).expect("loopback ports");
+    let node = service_node(&config, acceptor(0), &ServerOptions::default()).unwrap();
+    let id = config.stateright_id(acceptor(0));
+    let stored = |rnd: Round, votes: &[(u64, Round)]| ServiceDurable {
+        log: LogDurableState {
+            rnd,
+            base: 0,
+            votes: votes
+                .iter()
+                .map(|(slot, round)| {
+                    let vote = Vote {
+                        round: *round,
+                        value: SlotValue::Noop,
+                    };
+                    (*slot, vote)
+                })
+                .collect(),
+        },
+        snapshot: None,
+    };
+    // Round 7 (led by proposer 1), last votes in rounds 5 and 6.
+    let mut out = Out::new();
+    let mut state = Cow::Owned(node.on_start(id, &Some(stored(7, &[(0, 5), (1, 6)])), &mut out));
+    let leader = config.stateright_id(NodeId::new(Role::Proposer, 1));
+    let expected = vec![(leader, 7, vec![(0, 5), (1, 6)])];
+    assert_eq!(promises(&out), expected, "at the restart");
+    let mut out = Out::new();
+    node.on_timeout(id, &mut state, &ServiceTimer::Tick, &mut out);
+    assert_eq!(promises(&out), expected, "again on the next tick");
+    // A vote in its round: the round began, its leader had its PROMISE.
+    let mut out = Out::new();
+    node.on_start(id, &Some(stored(7, &[(0, 5), (1, 7)])), &mut out);
+    assert_eq!(promises(&out), vec![], "after a vote in its round");
+    // Round 0 has no PROMISEs.
+    let mut out = Out::new();
+    node.on_start(id, &Some(stored(0, &[(0, 0)])), &mut out);
+    assert_eq!(promises(&out), vec![], "in round 0");
 }
 
 /// A slot value of about `len` bytes.

@@ -7,7 +7,7 @@
 use bp_fast_paxos::runtime::faults::FaultRates;
 use bp_fast_paxos::service::server::Broken;
 use bp_fast_paxos::torture::run::{TortureOptions, torture};
-use bp_fast_paxos::trace::event::{Event, Via};
+use bp_fast_paxos::trace::event::{Event, TracePromise, TraceVote, Via};
 use bp_fast_paxos::trace::read::{History, Step, read_history, read_trace};
 use bp_fast_paxos::trace::replay::replay;
 use bp_fast_paxos::trace::tla::write_tla;
@@ -515,6 +515,57 @@ fn a_state_transfer_over_a_long_decided_prefix_is_one_step_for_tlc() {
     // where both hold would have 2^40 successors, and TLC would not finish.
     let history = restart_then_state_transfer(40);
     let (code, text) = tlc(&history, "transfer");
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains(": valid ("), "{text}");
+}
+
+#[test]
+fn a_promise_of_its_round_again_after_a_restart_is_a_step_of_both_validations() {
+    // Acceptor 0 votes `A` in slot 0 of round 0, moves to round 1 (its PROMISE reports the
+    // vote), learns slot 0 decided, drops its vote behind a snapshot and restarts in round 1.
+    // Its round has not begun, so it sends leader(1) a PROMISE of round 1 again, with what it
+    // stored: slot 0 decided, no open vote (the spec's `RePromise`).
+    let mut history = Synthetic::all_started();
+    for a in 0..4 {
+        history.vote(a, 0, "A");
+    }
+    let promise = |decided_prefix: u64, votes: Vec<TraceVote>| TracePromise {
+        round: 1,
+        acceptor: 0,
+        decided_prefix,
+        votes,
+        mac: "00".repeat(32),
+    };
+    let voted = TraceVote {
+        slot: 0,
+        round: 0,
+        value: "A".into(),
+    };
+    history.push(
+        0,
+        Event::Promise {
+            promise: promise(0, vec![voted]),
+            cause: "timeout".into(),
+        },
+    );
+    history.decide(0, 0, "A");
+    history.push(0, Event::Drop { base: 1 });
+    let restart = Event::Start {
+        rnd: 1,
+        base: 1,
+        votes: vec![],
+    };
+    history.push(0, restart);
+    history.push(
+        0,
+        Event::Promise {
+            promise: promise(1, vec![]),
+            cause: "restart".into(),
+        },
+    );
+    let history = history.history(None);
+    replay(&history).unwrap_or_else(|r| panic!("rejected: {r}"));
+    let (code, text) = tlc(&history, "repromise");
     assert_eq!(code, 0, "{text}");
     assert!(text.contains(": valid ("), "{text}");
 }

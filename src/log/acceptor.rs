@@ -259,7 +259,7 @@ impl<V: Value> LogAcceptorState<V> {
     }
 
     /// The votes a PROMISE reports: every slot at or above the decided prefix.
-    fn open_votes(&self) -> (Slot, Vec<SlotVote<V>>) {
+    pub(super) fn open_votes(&self) -> (Slot, Vec<SlotVote<V>>) {
         let d = self.learner.decided_prefix();
         let votes = self
             .votes

@@ -10,17 +10,19 @@
 //! - install decisions learned from a peer: [`LogAcceptor::install_decisions`];
 //! - install a snapshot of a peer's applied state: [`LogAcceptor::install_snapshot`];
 //! - compact: [`LogAcceptor::compact`];
-//! - answer a repeated ACCEPT: [`LogAcceptor::repeated_accept`].
+//! - answer a repeated ACCEPT: [`LogAcceptor::repeated_accept`];
+//! - after a restart, promise the leader of its round again: [`LogAcceptor::promise_again`].
 //!
 //! A proposer ([`super::proposer::LogProposer`]): `start`, `submit` a batch, and
 //! `on_message_with` its pending batches.
 
 use super::Slot;
 use super::acceptor::{LogAcceptor, LogAcceptorState, LogAcceptorStep};
-use super::message::LogMsg;
+use super::message::{LogMsg, LogPromise};
 use super::step::{LogEffect, LogStep};
 use crate::auth::Authenticator;
 use crate::learner::Decision;
+use crate::step::To;
 use crate::types::Value;
 
 /// An acceptor's answer to a repeated ACCEPT ([`LogAcceptor::repeated_accept`]).
@@ -97,6 +99,31 @@ impl<A: Authenticator> LogAcceptor<A> {
             }
         }
         step
+    }
+
+    /// After a restart from its durable state: its PROMISE for its round `rnd > 0` again,
+    /// to `leader(rnd)`, if it cast no vote in `rnd` (and verified no NEWROUND of it since).
+    /// The restart lost the copy it kept to send again until the round begins, and a leader
+    /// that restarted too lost the PROMISEs it had gathered: without this the round cannot
+    /// begin, and ends only when the acceptors suspect its leader. The spec's `RePromise`
+    /// (`spec/BPFastPaxosLog.tla`), and no new promise: `rnd` is stored, and every vote it
+    /// stored is below `rnd`, so the PROMISE reports its true last votes below `rnd`, as the
+    /// one it sent on moving to `rnd` did (what changed since is only what was decided: its
+    /// decided prefix, the votes dropped below its base). `None` in round 0 or once the
+    /// round began here.
+    pub fn promise_again<V: Value>(&self, s: &LogAcceptorState<V>) -> Option<LogAcceptorStep<V>> {
+        let round = s.rnd;
+        let begun = s.round_proof.as_ref().is_some_and(|k| k.round >= round)
+            || s.votes.values().any(|v| v.round >= round);
+        if round == 0 || begun {
+            return None;
+        }
+        let (decided_prefix, votes) = s.open_votes();
+        let promise = LogPromise::signed(&self.auth, round, self.id, decided_prefix, votes);
+        Some(LogStep::new(s.clone()).send(
+            To::Proposer(self.cluster.leader(round)),
+            LogMsg::Promise(promise),
+        ))
     }
 
     /// A repeated ACCEPT that changed nothing: a leader resends what it has not seen decided,

@@ -41,17 +41,26 @@ impl AcceptorSide<'_> {
         let log = storage.map_or_else(LogAcceptorState::initial, |s| {
             LogAcceptorState::recover(&s.log)
         });
-        let replica = Replica {
+        let mut replica = Replica {
             suspicion: Suspicion::recovered(&log),
             ..Replica::recover(storage.and_then(|s| s.snapshot.as_ref()))
         };
         // Its own snapshot is a state transfer too: every slot below it is decided. Else the
         // learner starts at the votes' base, below it, and asks peers for slots they forgot
         // and answer with copies older than its own, which it ignores, for good.
-        let log = match self.acceptor.install_snapshot(&log, replica.applied) {
+        let mut log = match self.acceptor.install_snapshot(&log, replica.applied) {
             Some(step) => step.state,
             None => log,
         };
+        // Restarted in a round that has not begun here: the PROMISE it sent its leader may
+        // be lost with the leader's memory (a restart of the whole cluster), and its own copy
+        // to resend is gone. Promised again, and kept to resend until the round begins.
+        if let Some(step) = self.acceptor.promise_again(&log) {
+            let mut out = Out::new();
+            self.carry_out(&mut log, &mut replica.suspicion, step, &mut out);
+            note_promise(&mut replica, &out);
+            o.append(&mut out);
+        }
         self.arm_suspicion(&log, &replica, o);
         let tick = self.node.tuning.tick;
         o.set_timer(ServiceTimer::Tick, tick..tick * 2);

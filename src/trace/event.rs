@@ -69,7 +69,8 @@ pub enum Event {
         round: Round,
         proof: Vec<TracePromise>,
     },
-    /// It moved to a higher round and sent this PROMISE (a trust change).
+    /// It moved to a higher round and sent this PROMISE (a trust change), or sent a PROMISE
+    /// of its round again (restarted in a round not begun; the spec's `RePromise`).
     Promise {
         promise: TracePromise,
         cause: String,

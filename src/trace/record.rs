@@ -180,6 +180,17 @@ impl Observer<ServiceNode> for TraceRecorder {
                 to: acceptor.learner.base,
             });
         }
+        // Restarted in a round not begun, it sends its leader the PROMISE again (the spec's
+        // `RePromise`), the one it keeps to resend.
+        if let Some((_, replica)) = state.acceptor()
+            && let Some(promised) = &replica.promised
+            && let (_, LogMsg::Promise(promise)) = &**promised
+        {
+            events.push(Event::Promise {
+                promise: TracePromise::of(promise),
+                cause: "restart".into(),
+            });
+        }
         self.write(events);
     }
 

@@ -4,8 +4,8 @@
 //!
 //! - a vote is what the model's acceptor does on that ACCEPT and proof (which rules out a
 //!   second vote in a round, a vote below its round, and a vote the proof does not allow);
-//! - a PROMISE goes to a higher round and reports exactly the acceptor's votes at or above a
-//!   decided prefix the acceptor knows;
+//! - a PROMISE goes to a higher round (or is one of its round again, the spec's `RePromise`)
+//!   and reports exactly the acceptor's votes at or above a decided prefix the acceptor knows;
 //! - a restart recovers the round and votes the acceptor had;
 //! - a decision is of a value a quorum voted (in its round, when learned from LEARNs).
 //!
@@ -368,7 +368,9 @@ impl Replay {
             ));
         }
         let shadow = self.shadow(acceptor);
-        if promise.round <= shadow.state.rnd {
+        // The same round again (after a restart): the spec's `RePromise`, as honest.
+        let again = promise.round == shadow.state.rnd && promise.round > 0;
+        if promise.round <= shadow.state.rnd && !again {
             return Err(format!(
                 "a trust change must go up: the acceptor is in round {}, the PROMISE is for {}",
                 shadow.state.rnd, promise.round

@@ -348,6 +348,14 @@ Start(e) ==
          /\ \A s \in Slot : s >= e.n => /\ vr'[e.a][s] = VotesR(e.vs)[s]
                                         /\ vv'[e.a][s] = VotesV(e.vs)[s]
 
+\* A PROMISE: a trust change, or one of its round again (after a restart); one
+\* already sent is sent again as it was (a message of msgs, which only grows).
+RePromiseOf(e) ==
+    \/ TrustChangeTo(e.a, e.r)
+    \/ /\ e.r = rnd[e.a] /\ e.r > 0
+       /\ \/ RePromise(e.a)
+          \/ PromiseOf(e.a, e.r) \in msgs /\ UNCHANGED vars
+
 \* An ACCEPT from Leader(r): with its proof, or naming the kept NEWROUND proof.
 TraceVote(e) ==
     /\ e.p = Leader(e.r)
@@ -362,7 +370,7 @@ TraceStep ==
     /\ CASE Ev.k = "start"   -> Start(Ev)
          [] Ev.k = "vote"    -> TraceVote(Ev)
          [] Ev.k = "keep"    -> Ev.q \subseteq PromisesFor(Ev.r) /\ KeepProof(Ev.a, Ev.r, Ev.q)
-         [] Ev.k = "promise" -> TrustChangeTo(Ev.a, Ev.r) /\ PromiseOf(Ev.a, Ev.r) = P[Ev.n]
+         [] Ev.k = "promise" -> RePromiseOf(Ev) /\ PromiseOf(Ev.a, Ev.r) = P[Ev.n]
          [] Ev.k = "learn"   -> LearnAt(Ev.a, Ev.s, Ev.r, Ev.v)
          [] Ev.k = "catchup" -> CatchUpAt(Ev.a, Ev.s, Ev.v)
          [] Ev.k = "skip"    -> StateTransferTo(Ev.a, Ev.n)
