@@ -206,6 +206,65 @@ fn an_acceptor_restarted_in_a_round_not_begun_promises_its_leader_again() {
     assert_eq!(promises(&out), vec![], "in round 0");
 }
 
+/// An acceptor restarted in a round that had begun cannot tell (the proof it verified is not
+/// stored), so it sends its leader its PROMISE again on every tick. In an idle cluster no
+/// resend of the leader carries the NEWROUND to it, and it went on for good. The leader now
+/// answers a PROMISE of the round it began with the round's NEWROUND, to that acceptor alone.
+#[test]
+fn a_leader_answers_a_promise_of_its_begun_round_with_its_new_round() {
+    let (config, _sockets) = loopback_config(1, 2, 1).expect("loopback ports");
+    let leader_id = NodeId::new(Role::Proposer, 1);
+    let leader = service_node(&config, leader_id, &ServerOptions::default()).unwrap();
+    let me = config.stateright_id(leader_id);
+    let mut out = Out::new();
+    let mut state = Cow::Owned(leader.on_start(me, &None, &mut out));
+    // Acceptors 0 to 2 move to round 1 and promise its leader, proposer 1.
+    let mut promised = Vec::new();
+    for a in 0..3 {
+        let node = service_node(&config, acceptor(a), &ServerOptions::default()).unwrap();
+        let id = config.stateright_id(acceptor(a));
+        let mut out = Out::new();
+        let mut acceptor_state = Cow::Owned(node.on_start(id, &None, &mut out));
+        let peer = config.stateright_id(acceptor((a + 1) % 4));
+        let mut out = Out::new();
+        let trust_change = ServiceMsg::Log(LogMsg::TrustChange { round: 1 });
+        node.on_msg(id, &mut acceptor_state, peer, trust_change, &mut out);
+        let promise = out.into_iter().find_map(|c| match c {
+            OutCommand::Send(to, msg @ ServiceMsg::Log(LogMsg::Promise(_))) if to == me => {
+                Some(msg)
+            }
+            _ => None,
+        });
+        promised.push((id, promise.expect("a PROMISE to the leader of round 1")));
+    }
+    let new_rounds = |out: Out<ServiceNode>| -> Vec<Id> {
+        out.into_iter()
+            .filter_map(|c| match c {
+                OutCommand::Send(to, ServiceMsg::Log(LogMsg::NewRound { round: 1, .. })) => {
+                    Some(to)
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let mut sent = Vec::new();
+    for (from, promise) in &promised {
+        let mut out = Out::new();
+        leader.on_msg(me, &mut state, *from, promise.clone(), &mut out);
+        sent.extend(new_rounds(out));
+    }
+    assert_eq!(
+        sent.len(),
+        4,
+        "the NEWROUND of round 1 to every acceptor: {sent:?}"
+    );
+    // Acceptor 0 restarted and promises again: only it gets the NEWROUND again.
+    let (from, promise) = &promised[0];
+    let mut out = Out::new();
+    leader.on_msg(me, &mut state, *from, promise.clone(), &mut out);
+    assert_eq!(new_rounds(out), vec![*from]);
+}
+
 /// A slot value of about `len` bytes.
 fn big_value(seq: u64, len: usize) -> SlotValue {
     let command = Command::signed(ClientId(0), seq, put("k", &"x".repeat(len)), &[7u8; 32]);

@@ -53,7 +53,14 @@ impl ProposerSide<'_> {
                     queue.decided(slot, decision);
                 }
             }
-            (from, ServiceMsg::Log(m)) => self.on_log(log, queue, from, &m, o),
+            (from, ServiceMsg::Log(m)) => {
+                if let (Peer::Acceptor(_), LogMsg::Promise(promise)) = (from, &m)
+                    && let Some(new_round) = queue.new_round_for_repeated_promise(promise.round)
+                {
+                    o.send(src, ServiceMsg::Log(new_round.clone()));
+                }
+                self.on_log(log, queue, from, &m, o)
+            }
             // One too large is dropped: an acceptor, which the client asks on its resend,
             // answers it (a proposer does not answer clients).
             (Peer::Client, ServiceMsg::Request(command))

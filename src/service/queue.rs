@@ -144,6 +144,16 @@ impl Queue {
         sent
     }
 
+    /// The NEWROUND to answer a PROMISE of `round` with, if it began that round and has
+    /// nothing to resend: an acceptor restarted in a begun round cannot tell it began and
+    /// promises again on every tick, and in an idle cluster no resend carries the NEWROUND to
+    /// it. Under load the resends carry it, within their budget, so it is not sent twice.
+    pub fn new_round_for_repeated_promise(&self, round: Round) -> Option<&LogMsg<SlotValue>> {
+        let new_round = self.new_round.as_ref()?;
+        let began = matches!(new_round, LogMsg::NewRound { round: r, .. } if *r == round);
+        (began && self.unacked.is_empty()).then_some(new_round)
+    }
+
     /// A decision an acceptor told it (acceptors are trusted: they only crash).
     pub fn decided(&mut self, slot: Slot, decision: &Decision<SlotValue>) {
         if let Some(next) = learner::catch_up(&self.learner, slot, decision) {
