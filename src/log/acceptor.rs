@@ -1,6 +1,7 @@
 //! The log's acceptor, which is also a learner (PROTOCOL.md §8): one round `rnd` for all
-//! slots, and its last vote in each slot. Each public function is one action, as in
-//! [`crate::acceptor`].
+//! slots, and its last vote in each slot. A message is judged first, by the `plan_*`
+//! function of its action (the vote gate of an ACCEPT is [`LogAcceptor::judge_accept`]),
+//! then carried out on the state or on a copy of it.
 
 use super::Slot;
 use super::learner::{self, Lesson, LogLearnerState};
@@ -338,6 +339,7 @@ impl<A: Authenticator> LogAcceptor<A> {
                     digest,
                 },
             ) => self.plan_accept_by_digest(s, p, *round, *slot, value, digest),
+            // TRUSTCHANGE(r) from acceptor `b`: join round `r` if it is above `rnd`.
             (Peer::Acceptor(b), LogMsg::TrustChange { round }) => {
                 plan_trust_change(s, *round, TrustCause::Peer(b))
             }
@@ -428,21 +430,6 @@ impl<A: Authenticator> LogAcceptor<A> {
     /// On `ACCEPT(r, s, v, digest)` from proposer `p`: as [`Self::receive_accept`], with the
     /// NEWROUND proof of round `r` that it verified, if its digest is `digest`; ignored if it
     /// holds no such proof (its NEWROUND was lost or has not arrived).
-    pub fn receive_accept_by_digest<V: Value>(
-        &self,
-        s: &LogAcceptorState<V>,
-        p: ProposerId,
-        round: Round,
-        slot: Slot,
-        value: &V,
-        digest: &ProofDigest,
-    ) -> Option<LogAcceptorStep<V>> {
-        Some(self.step(
-            s,
-            self.plan_accept_by_digest(s, p, round, slot, value, digest)?,
-        ))
-    }
-
     fn plan_accept_by_digest<'m, V: Value>(
         &self,
         s: &LogAcceptorState<V>,
@@ -520,17 +507,6 @@ impl<A: Authenticator> LogAcceptor<A> {
     /// On `NEWROUND(r, Q, accepts)` from proposer `p`: keep Q for round `r` once its round
     /// part is verified, then take each of `accepts` as an ACCEPT naming Q. An invalid Q from
     /// `leader(r)` is evidence against it.
-    pub fn receive_new_round<V: Value>(
-        &self,
-        s: &LogAcceptorState<V>,
-        p: ProposerId,
-        round: Round,
-        proof: &LogProof<V>,
-        accepts: &[(Slot, V)],
-    ) -> Option<LogAcceptorStep<V>> {
-        Some(self.step(s, self.plan_new_round(s, p, round, proof, accepts)?))
-    }
-
     fn plan_new_round<'m, V: Value>(
         &self,
         s: &LogAcceptorState<V>,
@@ -557,17 +533,6 @@ impl<A: Authenticator> LogAcceptor<A> {
 
     /// `Vote`: accept `value` in `slot` and `round` (`rnd := round`), store it, tell the
     /// learners.
-    pub fn vote<V: Value>(
-        &self,
-        s: &LogAcceptorState<V>,
-        round: Round,
-        slot: Slot,
-        value: &V,
-    ) -> LogAcceptorStep<V> {
-        self.step(s, Plan::Vote { round, slot, value })
-    }
-
-    /// [`Self::vote`] on the state itself.
     fn vote_in_place<V: Value>(
         &self,
         s: &mut LogAcceptorState<V>,
@@ -625,32 +590,11 @@ impl<A: Authenticator> LogAcceptor<A> {
             .send(To::OtherAcceptors, LogMsg::TrustChange { round })
     }
 
-    /// On `TRUSTCHANGE(r)` from acceptor `b`: join round `r` if it is above `rnd`.
-    pub fn join_round<V: Value>(
-        &self,
-        s: &LogAcceptorState<V>,
-        b: AcceptorId,
-        round: Round,
-    ) -> Option<LogAcceptorStep<V>> {
-        self.trust_change(s, round, TrustCause::Peer(b))
-    }
-
     /// `Learn`: on `LEARN(r, s, v)` from acceptor `b`. Decides the slot on a quorum; two
     /// values in one slot of the current round before the slot is decided mean the leader
-    /// equivocated: change trust.
-    pub fn learn<V: Value>(
-        &self,
-        s: &LogAcceptorState<V>,
-        b: AcceptorId,
-        round: Round,
-        slot: Slot,
-        value: &V,
-    ) -> Option<LogAcceptorStep<V>> {
-        Some(self.step(s, self.plan_learn(s, b, round, slot, value)?))
-    }
-
-    /// `None` when the LEARN teaches nothing, and when it shows an equivocation in the last
-    /// round there is, which has no round to move to: the LEARN is then ignored whole.
+    /// equivocated: change trust. `None` when it teaches nothing, and when it shows an
+    /// equivocation in the last round there is, which has no round to move to: the LEARN is
+    /// then ignored whole.
     fn plan_learn<'m, V: Value>(
         &self,
         s: &LogAcceptorState<V>,
