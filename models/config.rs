@@ -51,6 +51,8 @@ pub enum Menu {
 }
 
 impl Menu {
+    pub const ALL: [Menu; 2] = [Menu::Pruned, Menu::Full];
+
     pub fn name(self) -> &'static str {
         match self {
             Menu::Pruned => "pruned",

@@ -1,9 +1,9 @@
 //! The honest proposer (PROTOCOL.md §5).
 
 use crate::message::{Msg, Promise, Proof};
-use crate::rules::{Rules, allowed, distinct_acceptors};
+use crate::rules::{Collected, Rules, allowed, collect_promise, distinct_acceptors, has_promise};
 use crate::step::{Peer, Step, To};
-use crate::types::{AcceptorId, Cluster, ProposerId, Round, Value};
+use crate::types::{Cluster, ProposerId, Round, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -19,7 +19,7 @@ pub struct Proposer<V> {
 /// The PROMISEs collected for the rounds this proposer leads, until it proposes in them.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ProposerState<V> {
-    pub promises: BTreeMap<Round, BTreeMap<AcceptorId, Promise<V>>>,
+    pub promises: Collected<Promise<V>>,
     /// The highest round it proposed in; lower rounds are over for it.
     pub proposed: Option<Round>,
 }
@@ -69,21 +69,16 @@ impl<V: Value> Proposer<V> {
         promise: &Promise<V>,
     ) -> Option<ProposerStep<V>> {
         let round = promise.round;
-        if self.cluster.leader(round) != self.id || s.proposed.is_some_and(|p| round <= p) {
-            return None;
-        }
-        let collected = s.promises.get(&round);
-        if collected.is_some_and(|c| c.contains_key(&promise.acceptor)) {
+        if self.cluster.leader(round) != self.id
+            || s.proposed.is_some_and(|p| round <= p)
+            || has_promise(&s.promises, round, promise)
+        {
             return None;
         }
         let mut next = s.clone();
-        let collected = next.promises.entry(round).or_default();
-        collected.insert(promise.acceptor, promise.clone());
-        if collected.len() < self.rules.quorum {
+        let Some(proof) = collect_promise(&self.rules, &mut next.promises, round, promise) else {
             return Some(Step::new(next));
-        }
-        let proof: Vec<Promise<V>> = collected.values().cloned().collect();
-        next.promises.retain(|r, _| *r > round);
+        };
         next.proposed = Some(round);
         Some(self.propose(next, round, proof))
     }

@@ -135,6 +135,35 @@ pub fn distinct_acceptors<P: FromAcceptor>(proof: &[P]) -> BTreeMap<AcceptorId, 
     by_acceptor
 }
 
+/// The PROMISEs a proposer collected for the rounds it leads, by round and acceptor.
+pub type Collected<P> = BTreeMap<Round, BTreeMap<AcceptorId, P>>;
+
+/// Whether `collected` holds a PROMISE for `round` of `promise`'s acceptor already.
+pub fn has_promise<P: FromAcceptor>(collected: &Collected<P>, round: Round, promise: &P) -> bool {
+    collected
+        .get(&round)
+        .is_some_and(|c| c.contains_key(&promise.sender()))
+}
+
+/// A proposer collects `promise` for `round`, one it does not hold ([`has_promise`]). With
+/// a quorum of them, they are the round's proof, in acceptor order, and the rounds up to it
+/// are forgotten.
+pub fn collect_promise<P: FromAcceptor + Clone>(
+    rules: &Rules,
+    collected: &mut Collected<P>,
+    round: Round,
+    promise: &P,
+) -> Option<Vec<P>> {
+    let in_round = collected.entry(round).or_default();
+    in_round.insert(promise.sender(), promise.clone());
+    if in_round.len() < rules.quorum {
+        return None;
+    }
+    let proof = in_round.values().cloned().collect();
+    collected.retain(|r, _| *r > round);
+    Some(proof)
+}
+
 /// `Allowed(Q)` over PROMISEs of distinct acceptors.
 pub fn allowed<V: Value>(rules: &Rules, q: &BTreeMap<AcceptorId, &Promise<V>>) -> Allowed<V> {
     let last_votes: Vec<Option<&Vote<V>>> = q.values().map(|p| p.last_vote.as_ref()).collect();

@@ -183,21 +183,44 @@ macro_rules! shape_from_fields {
 }
 pub(crate) use shape_from_fields;
 
-/// The configuration `$config { fields }`, with the defaults both models share for the rest
-/// of [`Shape`]: f = 1 (4 acceptors), two proposers of which `p0` is Byzantine, values A and
-/// B and the unproposed Z, one crash, and BP Fast Paxos itself (no variant).
+/// The defaults both models' configurations share for the rest of [`Shape`] (their
+/// `Default`s take them through [`with_shared_defaults`]), and so the defaults of `check`'s
+/// options.
+pub struct SharedDefaults {
+    pub f: usize,
+    pub proposers: usize,
+    pub byzantine: &'static [ProposerId],
+    pub client_values: usize,
+    pub unproposed_value: bool,
+    pub max_crashes: usize,
+}
+
+/// f = 1 (4 acceptors), two proposers of which `p0` is Byzantine, values A and B and the
+/// unproposed Z, one crash.
+pub const SHARED_DEFAULTS: SharedDefaults = SharedDefaults {
+    f: 1,
+    proposers: 2,
+    byzantine: &[ProposerId(0)],
+    client_values: 2,
+    unproposed_value: true,
+    max_crashes: 1,
+};
+
+/// The configuration `$config { fields }`, with [`SHARED_DEFAULTS`] for the rest of
+/// [`Shape`], and BP Fast Paxos itself (no variant).
 macro_rules! with_shared_defaults {
-    ($config:ident { $($field:ident: $value:expr),* $(,)? }) => {
+    ($config:ident { $($field:ident: $value:expr),* $(,)? }) => {{
+        let shared = &$crate::models::core::shape::SHARED_DEFAULTS;
         $config {
-            f: 1,
-            proposers: 2,
-            byzantine: vec![$crate::types::ProposerId(0)],
-            client_values: 2,
-            unproposed_value: true,
-            max_crashes: 1,
+            f: shared.f,
+            proposers: shared.proposers,
+            byzantine: shared.byzantine.to_vec(),
+            client_values: shared.client_values,
+            unproposed_value: shared.unproposed_value,
+            max_crashes: shared.max_crashes,
             variant: None,
             $($field: $value),*
         }
-    };
+    }};
 }
 pub(crate) use with_shared_defaults;

@@ -9,6 +9,7 @@ use bp_fast_paxos::models::core::model::{Properties, ProtocolModel};
 use bp_fast_paxos::models::core::property::{VARIANT_MUST_VIOLATE, must_hold};
 use bp_fast_paxos::models::core::protocol::{AgentState, Msg, State, Storage};
 use bp_fast_paxos::models::core::report::{Describe, Verdict, verdicts};
+use bp_fast_paxos::models::core::shape::SHARED_DEFAULTS;
 use bp_fast_paxos::models::core::symmetry::{Rename, Symmetric, representative};
 use bp_fast_paxos::models::log;
 use bp_fast_paxos::models::{LearnerMode, Menu, ModelConfig, NetworkKind, Shape, Variant};
@@ -16,6 +17,7 @@ use bp_fast_paxos::trace::read::read_history;
 use bp_fast_paxos::trace::replay::replay;
 use bp_fast_paxos::trace::tla::{MODULE, write_tla};
 use bp_fast_paxos::types::ProposerId;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use stateright::{Checker, HasDiscoveries, Model as _, UniformChooser};
@@ -29,11 +31,13 @@ use std::time::{Duration, Instant};
 #[command(
     name = "check",
     about = "Model-check BP Fast Paxos against Byzantine proposers",
-    long_about = "Model-check BP Fast Paxos (PROTOCOL.md) with stateright. With no subcommand, \
-                  exhausts the configuration (by default: f = 1, p0 Byzantine, p1 honest, \
-                  rounds 0..2, values A, B and Z, one crash) and checks every property.\n\n\
-                  Exit status: 0 when every property gets its expected verdict, 1 when one \
-                  does not, 2 on bad arguments."
+    long_about = format!(
+        "Model-check BP Fast Paxos (PROTOCOL.md) with stateright. With no subcommand, \
+         exhausts the configuration (by default: {}) and checks every property.\n\n\
+         Exit status: 0 when every property gets its expected verdict, 1 when one does not, \
+         2 on bad arguments.",
+        ModelConfig::default()
+    )
 )]
 struct Cli {
     #[command(flatten)]
@@ -84,44 +88,78 @@ enum Command {
 #[derive(Args, Debug)]
 struct ModelArgs {
     /// Acceptor crashes tolerated: n = 3f + 1 acceptors.
-    #[arg(short = 'f', long = "f", default_value_t = 1, global = true)]
+    #[arg(short = 'f', long = "f", default_value_t = SHARED_DEFAULTS.f, global = true)]
     f: usize,
     /// Number of proposers; leader(r) = p_(r mod proposers).
-    #[arg(long, default_value_t = 2, global = true)]
+    #[arg(long, default_value_t = SHARED_DEFAULTS.proposers, global = true)]
     proposers: usize,
     /// Byzantine proposers, by index (comma separated), or `none`.
-    #[arg(long, default_value = "0", global = true)]
+    #[arg(long, default_value_t = proposer_list(SHARED_DEFAULTS.byzantine), global = true)]
     byzantine: String,
-    /// The highest round explored (default 2; 1 for the log).
-    #[arg(long, global = true)]
+    #[arg(
+        long,
+        global = true,
+        help = format!(
+            "The highest round explored (default {}; {} for the log)",
+            ModelConfig::default().max_round,
+            log::Config::default().max_round
+        )
+    )]
     max_round: Option<u32>,
     /// Number of values clients propose (A, B, ...).
-    #[arg(long, default_value_t = 2, global = true)]
+    #[arg(long, default_value_t = SHARED_DEFAULTS.client_values, global = true)]
     values: usize,
     /// Leave out Z, the value no client proposed.
     #[arg(long, global = true)]
     no_unproposed: bool,
     /// Acceptors that may be crashed at once (they recover from durable state).
-    #[arg(long, default_value_t = 1, global = true)]
+    #[arg(long, default_value_t = SHARED_DEFAULTS.max_crashes, global = true)]
     crashes: usize,
-    #[arg(long, value_enum, default_value_t = NetworkArg::Duplicating, global = true)]
-    network: NetworkArg,
-    #[arg(long, value_enum, default_value_t = LearnersArg::Abstract, global = true)]
-    learners: LearnersArg,
+    #[arg(
+        long,
+        value_parser = named(&NetworkKind::ALL, NetworkKind::name),
+        default_value = ModelConfig::default().network.name(),
+        global = true
+    )]
+    network: NetworkKind,
+    #[arg(
+        long,
+        value_parser = named(&LearnerMode::ALL, LearnerMode::name),
+        default_value = ModelConfig::default().learners.name(),
+        global = true
+    )]
+    learners: LearnerMode,
     /// The Byzantine proposer's menu: `pruned` leaves out ACCEPTs the acceptors reject (the
     /// ACCEPT with no proof stands for them), `full` sends them all.
-    #[arg(long, value_enum, default_value_t = MenuArg::Pruned, global = true)]
-    menu: MenuArg,
+    #[arg(
+        long,
+        value_parser = named(&Menu::ALL, Menu::name),
+        default_value = ModelConfig::default().menu.name(),
+        global = true
+    )]
+    menu: Menu,
     /// Crash pruning: `on` leaves out acceptor crashes that lose nothing (a pause the network
     /// already shows; see CHECKING.md), `off` explores every crash.
-    #[arg(long, value_enum, default_value_t = Toggle::On, global = true)]
+    #[arg(
+        long,
+        value_enum,
+        default_value_t = Toggle::from(ModelConfig::default().prune_lossless_crashes),
+        global = true
+    )]
     crash_pruning: Toggle,
     /// Check a deliberately broken protocol (see --list-variants).
     #[arg(long, global = true)]
     variant: Option<String>,
-    /// Check the replicated log (PROTOCOL.md §8) instead of the single decree: by default
-    /// 2 slots and rounds 0..1 (--max-round is honoured when given).
-    #[arg(long, global = true)]
+    #[arg(
+        long,
+        global = true,
+        help = format!(
+            "Check the replicated log (PROTOCOL.md §8) instead of the single decree: by \
+             default {} slots and rounds 0..{} (--max-round is honoured when given)",
+            log::Config::default().slots,
+            log::Config::default().max_round
+        )
+    )]
     log: bool,
     /// Slots of the replicated log (implies --log).
     #[arg(long, global = true)]
@@ -170,24 +208,17 @@ struct SearchArgs {
     simulate_seed: u64,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum NetworkArg {
-    Duplicating,
-    NonDuplicating,
-    Ordered,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum MenuArg {
-    Pruned,
-    Full,
-}
-
-#[derive(Clone, Copy, Debug, ValueEnum)]
-enum LearnersArg {
-    Abstract,
-    Client,
-    Acceptors,
+/// The values of an option that takes one of the model's own choices, by the names `name`
+/// gives them: the model writes the names and the defaults once.
+fn named<T: Copy + Send + Sync + 'static>(
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+) -> impl TypedValueParser<Value = T> {
+    PossibleValuesParser::new(all.iter().map(|item| name(*item))).map(move |chosen| {
+        *all.iter()
+            .find(|item| name(**item) == chosen)
+            .expect("clap took one of the possible values")
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
@@ -196,9 +227,24 @@ enum Toggle {
     Off,
 }
 
+impl From<bool> for Toggle {
+    fn from(on: bool) -> Self {
+        if on { Toggle::On } else { Toggle::Off }
+    }
+}
+
 fn usage_error(message: &str) -> ExitCode {
     eprintln!("check: {message}");
     ExitCode::from(2)
+}
+
+/// Proposers as `--byzantine` takes them: indices, comma separated, or `none`.
+fn proposer_list(proposers: &[ProposerId]) -> String {
+    if proposers.is_empty() {
+        return "none".to_string();
+    }
+    let indices: Vec<String> = proposers.iter().map(|p| p.0.to_string()).collect();
+    indices.join(",")
 }
 
 fn parse_byzantine(list: &str) -> Result<Vec<ProposerId>, String> {
@@ -224,26 +270,15 @@ fn model_config(args: &ModelArgs) -> Result<ModelConfig, String> {
         f: args.f,
         proposers: args.proposers,
         byzantine: parse_byzantine(&args.byzantine)?,
-        max_round: args.max_round.unwrap_or(2),
+        max_round: args.max_round.unwrap_or(ModelConfig::default().max_round),
         client_values: args.values,
         unproposed_value: !args.no_unproposed,
         max_crashes: args.crashes,
-        network: match args.network {
-            NetworkArg::Duplicating => NetworkKind::Duplicating,
-            NetworkArg::NonDuplicating => NetworkKind::NonDuplicating,
-            NetworkArg::Ordered => NetworkKind::Ordered,
-        },
-        learners: match args.learners {
-            LearnersArg::Abstract => LearnerMode::Abstract,
-            LearnersArg::Client => LearnerMode::Client,
-            LearnersArg::Acceptors => LearnerMode::Acceptors,
-        },
+        network: args.network,
+        learners: args.learners,
         variant,
-        menu: match args.menu {
-            MenuArg::Pruned => Menu::Pruned,
-            MenuArg::Full => Menu::Full,
-        },
-        prune_lossless_crashes: matches!(args.crash_pruning, Toggle::On),
+        menu: args.menu,
+        prune_lossless_crashes: args.crash_pruning == Toggle::On,
     };
     cfg.validate()?;
     Ok(cfg)
@@ -262,19 +297,19 @@ fn variant_of(args: &ModelArgs) -> Result<Option<Variant>, String> {
 /// The single decree's options that the log's model does not take, when given another value
 /// than the one the log has: it has one network, one menu and always prunes lossless crashes.
 fn refuse_for_log(args: &ModelArgs) -> Result<(), String> {
-    if !matches!(args.network, NetworkArg::Duplicating) {
+    if args.network != NetworkKind::Duplicating {
         return Err("--network is for the single decree: the log's network is duplicating".into());
     }
-    if !matches!(args.menu, MenuArg::Pruned) {
+    if args.menu != Menu::Pruned {
         return Err("--menu is for the single decree: the log's Byzantine menu is pruned".into());
     }
-    if !matches!(args.crash_pruning, Toggle::On) {
+    if args.crash_pruning != Toggle::On {
         return Err(
             "--crash-pruning is for the single decree: the log always prunes lossless crashes"
                 .into(),
         );
     }
-    if !matches!(args.learners, LearnersArg::Abstract) {
+    if args.learners != LearnerMode::Abstract {
         return Err(
             "--learners is for the single decree: the log's acceptors learn by state \
                     transfer; use --client-learner for a client learner"

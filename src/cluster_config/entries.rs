@@ -127,6 +127,9 @@ impl Limits {
     pub const PROMISE_OVERHEAD: u64 = 64;
     /// A NEWROUND's bytes beyond its PROMISEs and plan: message tags, round, counts.
     pub const NEW_ROUND_OVERHEAD: u64 = 64;
+    /// An ACCEPT's bytes beyond its entry (the value with [`Self::VOTE_OVERHEAD`]) and the
+    /// PROMISEs of its proof: message tags, the proof's count or digest.
+    pub const ACCEPT_OVERHEAD: u64 = 64;
 
     /// An upper bound on the encoding of a NEWROUND of a cluster of `f` whose acceptors vote
     /// in at most `window` slots above their decided prefix. Each of its 2f + 1 PROMISEs

@@ -1,9 +1,10 @@
 //! The log's acceptor, which is also a learner (PROTOCOL.md §8): one round `rnd` for all
-//! slots, and its last vote in each slot. Each public function is one action, as in
-//! [`crate::acceptor`].
+//! slots, and its last vote in each slot. A message is judged first, by the `plan_*`
+//! function of its action (the vote gate of an ACCEPT is [`LogAcceptor::judge_accept`]),
+//! then carried out on the state or on a copy of it.
 
 use super::Slot;
-use super::learner::{self, LogLearnerState};
+use super::learner::{self, Lesson, LogLearnerState};
 use super::message::{LogMsg, LogPromise, LogProof, ProofDigest, RoundProof, SlotVote};
 use super::rules::{check_slot, valid_log_proof, valid_round_proof};
 use super::step::{LogEffect, LogStep, SlotDecision};
@@ -111,26 +112,33 @@ pub type LogAcceptorStep<V> = LogStep<LogAcceptorState<V>, V>;
 /// a driver that keeps one state saves copying it on every step.
 pub type LogEffects<V> = LogStep<(), V>;
 
-/// The pure step of an action that is written once, in place: `act` runs on a copy of `s`,
-/// which becomes the step's state; `None` if `act` changes nothing. Callers that can tell
-/// cheaply that nothing changes do so first, to skip the copy.
-fn on_copy<S: Clone, V>(
-    s: &S,
-    act: impl FnOnce(&mut S) -> Option<LogEffects<V>>,
-) -> Option<LogStep<S, V>> {
-    let mut next = s.clone();
-    let effects = act(&mut next)?;
-    Some(LogStep {
-        state: next,
-        effects: effects.effects,
-    })
-}
-
-/// What an ACCEPT asks of the acceptor, judged before any change.
-enum Judged {
-    Ignore,
-    Vote,
+/// What a message asks of the acceptor, judged on its state before any change: every check
+/// made and every proof verified. Carrying it out ([`LogAcceptor::carry_out`]) is a step
+/// that cannot be refused, so a message that makes no step is known before the state is
+/// touched, and the pure step copies the state only for a message that makes one.
+enum Plan<'m, V> {
+    /// `Vote` in `slot` and `round`.
+    Vote {
+        round: Round,
+        slot: Slot,
+        value: &'m V,
+    },
+    /// `TrustChange` to a round above `rnd`.
     TrustChange(Round, TrustCause),
+    /// A LEARN that teaches the learner, and the round to move to on the equivocation it
+    /// shows in the acceptor's round (none once the LEARN decides its slot).
+    Learn {
+        slot: Slot,
+        lesson: Lesson<V>,
+        equivocation: Option<Round>,
+    },
+    /// A NEWROUND whose proof was verified, with the ACCEPTs it carries: each is judged on
+    /// the state the ones before it left.
+    NewRound {
+        p: ProposerId,
+        known: RoundProof<V>,
+        accepts: &'m [(Slot, V)],
+    },
 }
 
 /// What the checks of an ACCEPT before its proof decide; the rounds are `r + 1`, where the
@@ -275,13 +283,35 @@ impl<V: Value> LogAcceptorState<V> {
 
 impl<A: Authenticator> LogAcceptor<A> {
     /// Dispatches a message by its type and authenticated sender; what an acceptor does not
-    /// take from that sender is ignored.
+    /// take from that sender is ignored. The state is copied only if the message changes it.
     pub fn on_message<V: Value>(
         &self,
         s: &LogAcceptorState<V>,
         from: Peer,
         msg: &LogMsg<V>,
     ) -> Option<LogAcceptorStep<V>> {
+        Some(self.step(s, self.plan(s, from, msg)?))
+    }
+
+    /// [`Self::on_message`] on the state itself: the step's effects, or `None` (the state
+    /// untouched) if the message changes nothing.
+    pub fn on_message_in_place<V: Value>(
+        &self,
+        s: &mut LogAcceptorState<V>,
+        from: Peer,
+        msg: &LogMsg<V>,
+    ) -> Option<LogEffects<V>> {
+        let plan = self.plan(s, from, msg)?;
+        Some(self.carry_out(s, plan))
+    }
+
+    /// What `msg` from `from` asks of the acceptor; `None` if it changes nothing.
+    fn plan<'m, V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        from: Peer,
+        msg: &'m LogMsg<V>,
+    ) -> Option<Plan<'m, V>> {
         match (from, msg) {
             (
                 Peer::Proposer(p),
@@ -291,7 +321,7 @@ impl<A: Authenticator> LogAcceptor<A> {
                     value,
                     proof,
                 },
-            ) => self.receive_accept(s, p, *round, *slot, value, proof),
+            ) => self.plan_accept(s, p, *round, *slot, value, proof),
             (
                 Peer::Proposer(p),
                 LogMsg::NewRound {
@@ -299,7 +329,7 @@ impl<A: Authenticator> LogAcceptor<A> {
                     proof,
                     accepts,
                 },
-            ) => self.receive_new_round(s, p, *round, proof, accepts),
+            ) => self.plan_new_round(s, p, *round, proof, accepts),
             (
                 Peer::Proposer(p),
                 LogMsg::AcceptByDigest {
@@ -308,64 +338,63 @@ impl<A: Authenticator> LogAcceptor<A> {
                     value,
                     digest,
                 },
-            ) => self.receive_accept_by_digest(s, p, *round, *slot, value, digest),
-            (Peer::Acceptor(b), LogMsg::TrustChange { round }) => self.join_round(s, b, *round),
+            ) => self.plan_accept_by_digest(s, p, *round, *slot, value, digest),
+            // TRUSTCHANGE(r) from acceptor `b`: join round `r` if it is above `rnd`.
+            (Peer::Acceptor(b), LogMsg::TrustChange { round }) => {
+                plan_trust_change(s, *round, TrustCause::Peer(b))
+            }
             (Peer::Acceptor(b), LogMsg::Learn { round, slot, value }) => {
-                self.learn(s, b, *round, *slot, value)
+                self.plan_learn(s, b, *round, *slot, value)
             }
             _ => None,
         }
     }
 
-    /// [`Self::on_message`] on the state itself: the step's effects, or `None` (the state
-    /// untouched) if the message changes nothing. ACCEPTs, LEARNs and TRUSTCHANGEs copy
-    /// nothing of the state; a NEWROUND (rare) is stepped as by [`Self::on_message`].
-    pub fn on_message_in_place<V: Value>(
-        &self,
-        s: &mut LogAcceptorState<V>,
-        from: Peer,
-        msg: &LogMsg<V>,
-    ) -> Option<LogEffects<V>> {
-        match (from, msg) {
-            (
-                Peer::Proposer(p),
-                LogMsg::Accept {
-                    round,
-                    slot,
-                    value,
-                    proof,
-                },
-            ) => {
-                let judged = self.judge_accept(s, p, *round, *slot, value, || {
-                    valid_log_proof(&self.rules, &self.auth, *round, *slot, value, proof)
-                });
-                self.accept_in_place(s, judged, *round, *slot, value)
+    /// The pure step of a plan: a copy of `s` with the plan carried out.
+    fn step<V: Value>(&self, s: &LogAcceptorState<V>, plan: Plan<'_, V>) -> LogAcceptorStep<V> {
+        let mut next = s.clone();
+        let effects = self.carry_out(&mut next, plan);
+        LogStep {
+            state: next,
+            effects: effects.effects,
+        }
+    }
+
+    /// Carries out a plan made on `s`, on `s` itself.
+    fn carry_out<V: Value>(&self, s: &mut LogAcceptorState<V>, plan: Plan<'_, V>) -> LogEffects<V> {
+        match plan {
+            Plan::Vote { round, slot, value } => self.vote_in_place(s, round, slot, value),
+            Plan::TrustChange(round, cause) => self.trust_change_in_place(s, round, cause),
+            Plan::Learn {
+                slot,
+                lesson,
+                equivocation,
+            } => {
+                let taught = lesson.apply(&mut s.learner);
+                if let Some(decision) = taught.decided {
+                    LogStep::new(()).effect(LogEffect::Decided(SlotDecision { slot, decision }))
+                } else if let Some(next_round) = equivocation {
+                    self.trust_change_in_place(s, next_round, TrustCause::Equivocation)
+                } else {
+                    LogStep::new(())
+                }
             }
-            (
-                Peer::Proposer(p),
-                LogMsg::AcceptByDigest {
-                    round,
-                    slot,
-                    value,
-                    digest,
-                },
-            ) => {
-                let judged = self.judge_accept_by_digest(s, p, *round, *slot, value, digest)?;
-                self.accept_in_place(s, judged, *round, *slot, value)
-            }
-            (Peer::Acceptor(b), LogMsg::TrustChange { round }) => {
-                self.trust_change_in_place(s, *round, TrustCause::Peer(b))
-            }
-            (Peer::Acceptor(b), LogMsg::Learn { round, slot, value }) => {
-                self.learn_in_place(s, b, *round, *slot, value)
-            }
-            _ => {
-                let step = self.on_message(s, from, msg)?;
-                *s = step.state;
-                Some(LogStep {
-                    state: (),
-                    effects: step.effects,
-                })
+            Plan::NewRound { p, known, accepts } => {
+                let (round, digest) = (known.round, known.digest);
+                s.round_proof = Some(known);
+                let mut effects = LogStep::new(());
+                for (slot, value) in accepts {
+                    let Some(plan) = self.plan_accept_by_digest(s, p, round, *slot, value, &digest)
+                    else {
+                        continue;
+                    };
+                    let more = self.carry_out(s, plan);
+                    effects.effects.extend(more.effects);
+                    if s.rnd > round {
+                        break; // evidence against the leader: the rest is moot
+                    }
+                }
+                effects
             }
         }
     }
@@ -381,108 +410,69 @@ impl<A: Authenticator> LogAcceptor<A> {
         value: &V,
         proof: &[LogPromise<V>],
     ) -> Option<LogAcceptorStep<V>> {
-        let judged = self.judge_accept(s, p, round, slot, value, || {
+        Some(self.step(s, self.plan_accept(s, p, round, slot, value, proof)?))
+    }
+
+    fn plan_accept<'m, V: Value>(
+        &self,
+        s: &LogAcceptorState<V>,
+        p: ProposerId,
+        round: Round,
+        slot: Slot,
+        value: &'m V,
+        proof: &[LogPromise<V>],
+    ) -> Option<Plan<'m, V>> {
+        self.judge_accept(s, p, round, slot, value, || {
             valid_log_proof(&self.rules, &self.auth, round, slot, value, proof)
-        });
-        self.accept_judged(s, judged, round, slot, value)
+        })
     }
 
     /// On `ACCEPT(r, s, v, digest)` from proposer `p`: as [`Self::receive_accept`], with the
     /// NEWROUND proof of round `r` that it verified, if its digest is `digest`; ignored if it
     /// holds no such proof (its NEWROUND was lost or has not arrived).
-    pub fn receive_accept_by_digest<V: Value>(
+    fn plan_accept_by_digest<'m, V: Value>(
         &self,
         s: &LogAcceptorState<V>,
         p: ProposerId,
         round: Round,
         slot: Slot,
-        value: &V,
+        value: &'m V,
         digest: &ProofDigest,
-    ) -> Option<LogAcceptorStep<V>> {
-        let judged = self.judge_accept_by_digest(s, p, round, slot, value, digest)?;
-        self.accept_judged(s, judged, round, slot, value)
-    }
-
-    /// An ACCEPT by digest judged: `None` if it holds no NEWROUND proof of that digest.
-    fn judge_accept_by_digest<V: Value>(
-        &self,
-        s: &LogAcceptorState<V>,
-        p: ProposerId,
-        round: Round,
-        slot: Slot,
-        value: &V,
-        digest: &ProofDigest,
-    ) -> Option<Judged> {
+    ) -> Option<Plan<'m, V>> {
         let known = s.round_proof.as_ref()?;
         if known.round != round || known.digest != *digest {
             return None;
         }
-        Some(self.judge_accept(s, p, round, slot, value, || {
+        self.judge_accept(s, p, round, slot, value, || {
             check_slot(&self.rules, slot, value, &known.proof)
-        }))
+        })
     }
 
     /// An ACCEPT whose proof `valid` checks (round 0 needs none): vote, or act on the
-    /// evidence, or ignore it.
-    fn judge_accept<V: Value>(
+    /// evidence, or ignore it (`None`).
+    fn judge_accept<'m, V: Value>(
         &self,
         s: &LogAcceptorState<V>,
         p: ProposerId,
         round: Round,
         slot: Slot,
-        value: &V,
+        value: &'m V,
         valid: impl FnOnce() -> Result<(), ProofError>,
-    ) -> Judged {
+    ) -> Option<Plan<'m, V>> {
+        let vote = Plan::Vote { round, slot, value };
         let next_round = match self.gate(s, p, round, slot, value) {
             Gate::CheckProof(next_round) => next_round,
             Gate::Equivocation(next_round) => {
-                return Judged::TrustChange(next_round, TrustCause::Equivocation);
+                return plan_trust_change(s, next_round, TrustCause::Equivocation);
             }
-            Gate::Ignore => return Judged::Ignore,
+            Gate::Ignore => return None,
         };
         if round == 0 {
-            return Judged::Vote;
+            return Some(vote);
         }
         match valid() {
-            Ok(()) => Judged::Vote,
-            // Evidence against the leader it trusts only (see [`Self::evidence`]).
-            Err(e) if round == s.rnd => Judged::TrustChange(next_round, e.into()),
-            Err(_) => Judged::Ignore,
-        }
-    }
-
-    /// The step of a judged ACCEPT.
-    fn accept_judged<V: Value>(
-        &self,
-        s: &LogAcceptorState<V>,
-        judged: Judged,
-        round: Round,
-        slot: Slot,
-        value: &V,
-    ) -> Option<LogAcceptorStep<V>> {
-        if matches!(judged, Judged::Ignore) {
-            return None;
-        }
-        on_copy(s, |next| {
-            self.accept_in_place(next, judged, round, slot, value)
-        })
-    }
-
-    /// A judged ACCEPT carried out on the state itself.
-    fn accept_in_place<V: Value>(
-        &self,
-        s: &mut LogAcceptorState<V>,
-        judged: Judged,
-        round: Round,
-        slot: Slot,
-        value: &V,
-    ) -> Option<LogEffects<V>> {
-        match judged {
-            Judged::Ignore => None,
-            Judged::Vote => Some(self.vote_in_place(s, round, slot, value)),
-            Judged::TrustChange(next_round, cause) => {
-                self.trust_change_in_place(s, next_round, cause)
-            }
+            Ok(()) => Some(vote),
+            Err(e) => evidence(s, round, next_round, e.into()),
         }
     }
 
@@ -514,34 +504,17 @@ impl<A: Authenticator> LogAcceptor<A> {
         }
     }
 
-    /// An invalid proof from `leader(round)`: evidence against the leader it trusts (§2),
-    /// so a trust change if `round` is its round; from the leader of a later round it is only
-    /// ignored, or one datagram could push it to any round.
-    fn evidence<V: Value>(
-        &self,
-        s: &LogAcceptorState<V>,
-        round: Round,
-        next_round: Round,
-        cause: TrustCause,
-    ) -> Option<LogAcceptorStep<V>> {
-        if round == s.rnd {
-            self.trust_change(s, next_round, cause)
-        } else {
-            None
-        }
-    }
-
     /// On `NEWROUND(r, Q, accepts)` from proposer `p`: keep Q for round `r` once its round
     /// part is verified, then take each of `accepts` as an ACCEPT naming Q. An invalid Q from
     /// `leader(r)` is evidence against it.
-    pub fn receive_new_round<V: Value>(
+    fn plan_new_round<'m, V: Value>(
         &self,
         s: &LogAcceptorState<V>,
         p: ProposerId,
         round: Round,
         proof: &LogProof<V>,
-        accepts: &[(Slot, V)],
-    ) -> Option<LogAcceptorStep<V>> {
+        accepts: &'m [(Slot, V)],
+    ) -> Option<Plan<'m, V>> {
         if p != self.cluster.leader(round) || round < s.rnd || round == 0 {
             return None;
         }
@@ -549,43 +522,17 @@ impl<A: Authenticator> LogAcceptor<A> {
             return None; // it keeps the first proof of a round
         }
         if let Err(e) = valid_round_proof(&self.rules, &self.auth, round, proof) {
-            return self.evidence(s, round, round.checked_add(1)?, e.into());
+            return evidence(s, round, round.checked_add(1)?, e.into());
         }
-        let known = RoundProof::new(round, proof.clone());
-        let digest = known.digest;
-        let mut next = s.clone();
-        next.round_proof = Some(known);
-        let mut step = LogStep::new(next);
-        for (slot, value) in accepts {
-            let Some(more) =
-                self.receive_accept_by_digest(&step.state, p, round, *slot, value, &digest)
-            else {
-                continue;
-            };
-            let moved_on = more.state.rnd > round;
-            step.state = more.state;
-            step.effects.extend(more.effects);
-            if moved_on {
-                break; // evidence against the leader: the rest is moot
-            }
-        }
-        Some(step)
+        Some(Plan::NewRound {
+            p,
+            known: RoundProof::new(round, proof.clone()),
+            accepts,
+        })
     }
 
     /// `Vote`: accept `value` in `slot` and `round` (`rnd := round`), store it, tell the
     /// learners.
-    pub fn vote<V: Value>(
-        &self,
-        s: &LogAcceptorState<V>,
-        round: Round,
-        slot: Slot,
-        value: &V,
-    ) -> LogAcceptorStep<V> {
-        on_copy(s, |next| Some(self.vote_in_place(next, round, slot, value)))
-            .expect("a vote always steps")
-    }
-
-    /// [`Self::vote`] on the state itself.
     fn vote_in_place<V: Value>(
         &self,
         s: &mut LogAcceptorState<V>,
@@ -619,93 +566,55 @@ impl<A: Authenticator> LogAcceptor<A> {
         round: Round,
         cause: TrustCause,
     ) -> Option<LogAcceptorStep<V>> {
-        if round <= s.rnd {
-            return None;
-        }
-        on_copy(s, |next| self.trust_change_in_place(next, round, cause))
+        Some(self.step(s, plan_trust_change(s, round, cause)?))
     }
 
-    /// [`Self::trust_change`] on the state itself; `None`, the state untouched, if `round`
-    /// is not above `rnd`.
+    /// [`Self::trust_change`] on the state itself, to a round above `rnd`.
     fn trust_change_in_place<V: Value>(
         &self,
         s: &mut LogAcceptorState<V>,
         round: Round,
         cause: TrustCause,
-    ) -> Option<LogEffects<V>> {
-        if round <= s.rnd {
-            return None;
-        }
+    ) -> LogEffects<V> {
+        debug_assert!(round > s.rnd, "a trust change moves to a higher round");
         let (decided_prefix, votes) = s.open_votes();
         s.rnd = round;
         let promise = LogPromise::signed(&self.auth, round, self.id, decided_prefix, votes);
-        Some(
-            LogStep::new(())
-                .effect(LogEffect::Persist)
-                .effect(LogEffect::TrustChanged { round, cause })
-                .send(
-                    To::Proposer(self.cluster.leader(round)),
-                    LogMsg::Promise(promise),
-                )
-                .send(To::OtherAcceptors, LogMsg::TrustChange { round }),
-        )
-    }
-
-    /// On `TRUSTCHANGE(r)` from acceptor `b`: join round `r` if it is above `rnd`.
-    pub fn join_round<V: Value>(
-        &self,
-        s: &LogAcceptorState<V>,
-        b: AcceptorId,
-        round: Round,
-    ) -> Option<LogAcceptorStep<V>> {
-        self.trust_change(s, round, TrustCause::Peer(b))
+        LogStep::new(())
+            .effect(LogEffect::Persist)
+            .effect(LogEffect::TrustChanged { round, cause })
+            .send(
+                To::Proposer(self.cluster.leader(round)),
+                LogMsg::Promise(promise),
+            )
+            .send(To::OtherAcceptors, LogMsg::TrustChange { round })
     }
 
     /// `Learn`: on `LEARN(r, s, v)` from acceptor `b`. Decides the slot on a quorum; two
     /// values in one slot of the current round before the slot is decided mean the leader
-    /// equivocated: change trust.
-    pub fn learn<V: Value>(
+    /// equivocated: change trust. `None` when it teaches nothing, and when it shows an
+    /// equivocation in the last round there is, which has no round to move to: the LEARN is
+    /// then ignored whole.
+    fn plan_learn<'m, V: Value>(
         &self,
         s: &LogAcceptorState<V>,
         b: AcceptorId,
         round: Round,
         slot: Slot,
         value: &V,
-    ) -> Option<LogAcceptorStep<V>> {
-        on_copy(s, |next| self.learn_in_place(next, b, round, slot, value))
-    }
-
-    /// [`Self::learn`] on the state itself; `None`, the state untouched, when the LEARN
-    /// changes nothing.
-    fn learn_in_place<V: Value>(
-        &self,
-        s: &mut LogAcceptorState<V>,
-        b: AcceptorId,
-        round: Round,
-        slot: Slot,
-        value: &V,
-    ) -> Option<LogEffects<V>> {
-        // An equivocation in the last round there is has no round to move to: the LEARN is
-        // then ignored whole, so the learner must be put back as it was.
-        let last_round = round == s.rnd && round.checked_add(1).is_none();
-        let before = last_round.then(|| s.learner.clone());
-        let taught =
-            learner::learn_in_place(self.rules.quorum, &mut s.learner, b, round, slot, value)?;
-        if let Some(decision) = taught.decided {
-            return Some(
-                LogStep::new(()).effect(LogEffect::Decided(SlotDecision { slot, decision })),
-            );
-        }
-        if taught.equivocation && round == s.rnd {
-            let Some(next_round) = round.checked_add(1) else {
-                if let Some(before) = before {
-                    s.learner = before;
-                }
-                return None;
-            };
-            return self.trust_change_in_place(s, next_round, TrustCause::Equivocation);
-        }
-        Some(LogStep::new(()))
+    ) -> Option<Plan<'m, V>> {
+        let lesson = learner::lesson(self.rules.quorum, &s.learner, b, round, slot, value)?;
+        let taught = &lesson.taught;
+        let equivocation = if taught.decided.is_none() && taught.equivocation && round == s.rnd {
+            Some(round.checked_add(1)?)
+        } else {
+            None
+        };
+        Some(Plan::Learn {
+            slot,
+            lesson,
+            equivocation,
+        })
     }
 
     /// State transfer: the acceptor takes the decision of `slot` from a replica that has it.
@@ -726,6 +635,31 @@ impl<A: Authenticator> LogAcceptor<A> {
     /// this only while a command waits); move to the next round.
     pub fn timeout<V: Value>(&self, s: &LogAcceptorState<V>) -> Option<LogAcceptorStep<V>> {
         self.trust_change(s, s.rnd.checked_add(1)?, TrustCause::Timeout)
+    }
+}
+
+/// A trust change to `round`, if it is above `rnd`.
+fn plan_trust_change<'m, V>(
+    s: &LogAcceptorState<V>,
+    round: Round,
+    cause: TrustCause,
+) -> Option<Plan<'m, V>> {
+    (round > s.rnd).then_some(Plan::TrustChange(round, cause))
+}
+
+/// An invalid proof from `leader(round)`: evidence against the leader it trusts (§2), so a
+/// trust change to `next_round` if `round` is its round; from the leader of a later round it
+/// is only ignored, or one datagram could push it to any round.
+fn evidence<'m, V>(
+    s: &LogAcceptorState<V>,
+    round: Round,
+    next_round: Round,
+    cause: TrustCause,
+) -> Option<Plan<'m, V>> {
+    if round == s.rnd {
+        plan_trust_change(s, next_round, cause)
+    } else {
+        None
     }
 }
 

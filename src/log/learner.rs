@@ -119,8 +119,9 @@ pub fn learn<V: Value>(
     slot: Slot,
     value: &V,
 ) -> Option<LogLearned<V>> {
+    let lesson = lesson(quorum, state, from, round, slot, value)?;
     let mut next = state.clone();
-    let taught = learn_in_place(quorum, &mut next, from, round, slot, value)?;
+    let taught = lesson.apply(&mut next);
     Some(LogLearned {
         state: next,
         decided: taught.decided,
@@ -128,34 +129,55 @@ pub fn learn<V: Value>(
     })
 }
 
-/// What a LEARN taught a learner changed in place ([`learn_in_place`]).
+/// What a LEARN taught a learner ([`Lesson::apply`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Taught<V> {
     pub decided: Option<Decision<V>>,
     pub equivocation: bool,
 }
 
-/// [`learn`] on the state itself: only the LEARN's slot is copied, not every slot the
-/// learner keeps (a driver steps many LEARNs per decision). `None`, with `state`
-/// untouched, when it teaches nothing new.
-pub fn learn_in_place<V: Value>(
+/// What a LEARN teaches a learner, judged on it as it is: the LEARN's slot as it becomes,
+/// which [`Lesson::apply`] stores. Judging copies only that slot, not every slot the learner
+/// keeps (a driver steps many LEARNs per decision), so a driver that keeps one state can
+/// look at what it is taught before it changes anything.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lesson<V> {
+    slot: Slot,
+    next: LearnerState<V>,
+    pub taught: Taught<V>,
+}
+
+impl<V> Lesson<V> {
+    /// Stores the lesson in the learner it was judged on (or in a copy of it).
+    pub fn apply(self, state: &mut LogLearnerState<V>) -> Taught<V> {
+        state.slots.insert(self.slot, self.next);
+        self.taught
+    }
+}
+
+/// What `LEARN(round, slot, value)` from `from` teaches; `None` when it teaches nothing
+/// new.
+pub fn lesson<V: Value>(
     quorum: usize,
-    state: &mut LogLearnerState<V>,
+    state: &LogLearnerState<V>,
     from: AcceptorId,
     round: Round,
     slot: Slot,
     value: &V,
-) -> Option<Taught<V>> {
+) -> Option<Lesson<V>> {
     if slot < state.base {
         return None; // decided and forgotten
     }
     let empty = LearnerState::default();
     let in_slot = state.slots.get(&slot).unwrap_or(&empty);
     let learned = learner::learn(quorum, in_slot, from, round, value)?;
-    state.slots.insert(slot, learned.state);
-    Some(Taught {
-        decided: learned.decided,
-        equivocation: learned.equivocation,
+    Some(Lesson {
+        slot,
+        next: learned.state,
+        taught: Taught {
+            decided: learned.decided,
+            equivocation: learned.equivocation,
+        },
     })
 }
 

@@ -8,9 +8,9 @@ use super::message::{LogMsg, LogPromise, LogProof, RoundProof};
 use super::rules::{SlotRule, closed_below, distinct_acceptors, slot_rule};
 use super::step::LogStep;
 use super::value::LogValue;
-use crate::rules::Rules;
+use crate::rules::{Collected, Rules, collect_promise, has_promise};
 use crate::step::{Peer, To};
-use crate::types::{AcceptorId, Cluster, ProposerId, Round, Value};
+use crate::types::{Cluster, ProposerId, Round, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -27,7 +27,7 @@ pub struct LogProposer<B> {
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(bound(deserialize = "B: Deserialize<'de> + Ord"))]
 pub struct LogProposerState<B> {
-    pub(crate) promises: BTreeMap<Round, BTreeMap<AcceptorId, LogPromise<LogValue<B>>>>,
+    pub(crate) promises: Collected<LogPromise<LogValue<B>>>,
     /// The highest round it proposed in; lower rounds are over for it.
     pub(crate) leading: Option<Leading<LogValue<B>>>,
 }
@@ -177,21 +177,16 @@ impl<B: Value> LogProposer<B> {
         batches: &[B],
     ) -> Option<LogProposerStep<B>> {
         let round = promise.round;
-        if self.cluster.leader(round) != self.id || s.proposed().is_some_and(|p| round <= p) {
-            return None;
-        }
-        let collected = s.promises.get(&round);
-        if collected.is_some_and(|c| c.contains_key(&promise.acceptor)) {
+        if self.cluster.leader(round) != self.id
+            || s.proposed().is_some_and(|p| round <= p)
+            || has_promise(&s.promises, round, promise)
+        {
             return None;
         }
         let mut next = s.clone();
-        let collected = next.promises.entry(round).or_default();
-        collected.insert(promise.acceptor, promise.clone());
-        if collected.len() < self.rules.quorum {
+        let Some(proof) = collect_promise(&self.rules, &mut next.promises, round, promise) else {
             return Some(LogStep::new(next));
-        }
-        let proof: Vec<_> = collected.values().cloned().collect();
-        next.promises.retain(|r, _| *r > round);
+        };
         Some(self.propose(next, round, proof, batches))
     }
 

@@ -4,10 +4,11 @@
 
 use super::command::{Batch, Command};
 use super::msg::SlotValue;
+use crate::cluster_config::Limits;
 use crate::learner::Decision;
 use crate::log::Slot;
 use crate::log::learner::{self, LogLearnerState};
-use crate::log::message::{LogMsg, RoundProof};
+use crate::log::message::{LogMsg, LogPromise, RoundProof};
 use crate::types::{AcceptorId, Round, Value};
 use stateright::actor::{Actor, Command as OutCommand, Out};
 use std::collections::BTreeMap;
@@ -23,9 +24,9 @@ pub struct Queue {
     pub highest_decided: Option<Slot>,
     /// The proposals of the round it leads not yet seen decided, by slot, with whether a tick
     /// passed since they were sent.
-    pub unacked: BTreeMap<Slot, (LogMsg<SlotValue>, bool)>,
+    pub unacked: BTreeMap<Slot, (Proposal, bool)>,
     /// The NEWROUND of the round it leads (with no values), for acceptors that lost it.
-    pub new_round: Option<LogMsg<SlotValue>>,
+    pub new_round: Option<Proposal>,
     /// The bytes it may still resend: credit of the ticks whose due proposals did not all
     /// fit (none is kept once every due proposal went).
     pub resend_credit: usize,
@@ -86,7 +87,8 @@ impl Queue {
             };
             match msg {
                 LogMsg::Accept { slot, .. } | LogMsg::AcceptByDigest { slot, .. } => {
-                    self.unacked.insert(*slot, (msg.clone(), false));
+                    self.unacked
+                        .insert(*slot, (Proposal::new(msg.clone()), false));
                 }
                 LogMsg::NewRound {
                     round,
@@ -97,13 +99,13 @@ impl Queue {
                     let named = RoundProof::new(*round, proof.clone());
                     for (slot, value) in accepts.iter() {
                         let accept = named.accept(*slot, value.clone());
-                        self.unacked.insert(*slot, (accept, false));
+                        self.unacked.insert(*slot, (Proposal::new(accept), false));
                     }
-                    self.new_round = Some(LogMsg::NewRound {
+                    self.new_round = Some(Proposal::new(LogMsg::NewRound {
                         round: *round,
                         proof: proof.clone(),
                         accepts: Vec::new().into(),
-                    });
+                    }));
                 }
                 _ => {}
             }
@@ -117,28 +119,27 @@ impl Queue {
     pub fn unacked_since_last_tick(&mut self, budget: usize) -> Vec<LogMsg<SlotValue>> {
         let learner = &self.learner;
         self.unacked.retain(|slot, _| !learner.knows_decided(*slot));
-        let mut due: Vec<&LogMsg<SlotValue>> = Vec::new();
-        for (msg, ticked) in self.unacked.values_mut() {
+        let mut due: Vec<&Proposal> = Vec::new();
+        for (proposal, ticked) in self.unacked.values_mut() {
             if *ticked {
-                due.push(msg);
+                due.push(proposal);
             }
             *ticked = true;
         }
         let by_digest = due
             .iter()
-            .any(|m| matches!(m, LogMsg::AcceptByDigest { .. }));
+            .any(|p| matches!(p.msg, LogMsg::AcceptByDigest { .. }));
         if by_digest && let Some(new_round) = &self.new_round {
             due.insert(0, new_round);
         }
         let mut credit = self.resend_credit.saturating_add(budget);
         let mut sent = Vec::new();
-        for msg in due.iter() {
-            let size = resend_bytes(msg);
-            if size > credit {
+        for proposal in due.iter() {
+            if proposal.bytes > credit {
                 break;
             }
-            credit -= size;
-            sent.push((*msg).clone());
+            credit -= proposal.bytes;
+            sent.push(proposal.msg.clone());
         }
         self.resend_credit = if sent.len() < due.len() { credit } else { 0 };
         sent
@@ -211,40 +212,54 @@ impl Queue {
     }
 }
 
-/// A slot value's bytes beyond its commands': its tag and the count of its commands.
-pub const BATCH_OVERHEAD: usize = 1 + 8;
+/// A slot value's bytes beyond its commands' ([`Limits::BATCH_OVERHEAD`]).
+const BATCH_OVERHEAD: usize = Limits::BATCH_OVERHEAD as usize;
 
-/// A proposal's bytes beyond its values, about: round, slot, digest or proof headers.
-const PROPOSAL_OVERHEAD: usize = 64;
+/// A proposal it may resend, with about its bytes on the wire, counted once when it is
+/// recorded (not at every tick).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Proposal {
+    pub msg: LogMsg<SlotValue>,
+    pub bytes: usize,
+}
 
-/// About the bytes of a proposal on the wire, from its values' sizes (cheaper than encoding
-/// it at every tick).
-fn resend_bytes(msg: &LogMsg<SlotValue>) -> usize {
-    match msg {
-        LogMsg::Accept { value, proof, .. } => {
-            let reported: usize = proof.iter().map(promise_bytes).sum();
-            value.encoded_len() + reported + PROPOSAL_OVERHEAD
-        }
-        LogMsg::AcceptByDigest { value, .. } => value.encoded_len() + PROPOSAL_OVERHEAD,
-        LogMsg::NewRound { proof, accepts, .. } => {
-            let reported: usize = proof.iter().map(promise_bytes).sum();
-            let planned: usize = accepts
-                .iter()
-                .map(|(_, v)| v.encoded_len() + PROPOSAL_OVERHEAD)
-                .sum();
-            reported + planned + PROPOSAL_OVERHEAD
-        }
-        _ => PROPOSAL_OVERHEAD,
+impl Proposal {
+    /// `msg` with its size counted from its values' sizes and the overheads of [`Limits`],
+    /// as [`Limits::largest_new_round_bytes`] counts a NEWROUND (cheaper than encoding it).
+    pub fn new(msg: LogMsg<SlotValue>) -> Self {
+        let bytes = match &msg {
+            LogMsg::Accept { value, proof, .. } => {
+                overhead(Limits::ACCEPT_OVERHEAD) + entry_bytes(value) + proof_bytes(proof)
+            }
+            LogMsg::AcceptByDigest { value, .. } => {
+                overhead(Limits::ACCEPT_OVERHEAD) + entry_bytes(value)
+            }
+            LogMsg::NewRound { proof, accepts, .. } => {
+                let planned: usize = accepts.iter().map(|(_, v)| entry_bytes(v)).sum();
+                overhead(Limits::NEW_ROUND_OVERHEAD) + proof_bytes(proof) + planned
+            }
+            _ => overhead(Limits::ACCEPT_OVERHEAD),
+        };
+        Proposal { msg, bytes }
     }
 }
 
-fn promise_bytes(promise: &crate::log::message::LogPromise<SlotValue>) -> usize {
-    let votes: usize = promise
-        .votes
-        .iter()
-        .map(|v| v.vote.value.encoded_len() + PROPOSAL_OVERHEAD)
-        .sum();
-    votes + PROPOSAL_OVERHEAD
+fn overhead(bytes: u64) -> usize {
+    usize::try_from(bytes).unwrap_or(usize::MAX)
+}
+
+/// A vote's or a plan entry's bytes: its value and [`Limits::VOTE_OVERHEAD`].
+fn entry_bytes(value: &SlotValue) -> usize {
+    value.encoded_len() + overhead(Limits::VOTE_OVERHEAD)
+}
+
+/// The bytes of the PROMISEs of a proof: their votes and [`Limits::PROMISE_OVERHEAD`] each.
+fn proof_bytes(proof: &[LogPromise<SlotValue>]) -> usize {
+    let promise = |p: &LogPromise<SlotValue>| -> usize {
+        let votes: usize = p.votes.iter().map(|v| entry_bytes(&v.vote.value)).sum();
+        votes + overhead(Limits::PROMISE_OVERHEAD)
+    };
+    proof.iter().map(promise).sum()
 }
 
 /// Whether `command` fits a batch of `max_bytes` on its own.
@@ -283,7 +298,7 @@ mod tests {
                 value: LogValue::Noop,
                 proof: LogProof::none(),
             };
-            queue.unacked.insert(slot, (accept, false));
+            queue.unacked.insert(slot, (Proposal::new(accept), false));
         }
         queue
     }
@@ -314,7 +329,7 @@ mod tests {
                 value: LogValue::Batch(Batch::from(vec![command])),
                 proof: LogProof::none(),
             };
-            queue.unacked.insert(slot, (accept, true));
+            queue.unacked.insert(slot, (Proposal::new(accept), true));
         }
         queue
     }
