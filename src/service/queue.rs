@@ -150,7 +150,7 @@ impl Queue {
     /// promises again on every tick, and in an idle cluster no resend carries the NEWROUND to
     /// it. Under load the resends carry it, within their budget, so it is not sent twice.
     pub fn new_round_for_repeated_promise(&self, round: Round) -> Option<&LogMsg<SlotValue>> {
-        let new_round = self.new_round.as_ref()?;
+        let new_round = &self.new_round.as_ref()?.msg;
         let began = matches!(new_round, LogMsg::NewRound { round: r, .. } if *r == round);
         (began && self.unacked.is_empty()).then_some(new_round)
     }
