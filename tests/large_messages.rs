@@ -453,9 +453,9 @@ impl Saved {
 /// Issue 12, the rest of the restart gap: a restarted acceptor's learner starts at its
 /// snapshot, so its PROMISE reports again the votes it kept in slots decided since then. With
 /// a snapshot every 256 slots of up to 48 KiB, that was up to 12 MiB: a PROMISE over the
-/// largest message, which no leader could receive. The replica now snapshots before those
-/// votes pass the open-vote bound, so the PROMISE stays within twice the bound (plus the
-/// vote at the decided prefix), as `Limits::largest_new_round_bytes` counts.
+/// largest message, which no leader could receive. The replica now snapshots once its votes
+/// from its snapshot on reach twice the open-vote bound, so the PROMISE stays within twice
+/// the bound plus one value, as `Limits::largest_new_round_bytes` counts.
 #[test]
 fn a_restarted_acceptor_reports_no_more_decided_votes_than_the_open_bound() {
     use bp_fast_paxos::log::message::SlotVote;

@@ -803,6 +803,57 @@ fn the_vote_that_fills_the_lowest_open_slot_is_never_refused_for_the_open_bound(
     assert!(vote(&s, 0, sized(12)).is_none());
 }
 
+#[test]
+fn a_lagging_acceptor_counts_its_open_votes_from_its_rounds_closed_prefix() {
+    // Acceptor 3 voted in slots 0 and 1 and missed their LEARNs: its learner is at slot 0,
+    // and those 40 bytes of votes pass its open bound of 30 (the vote at its prefix is never
+    // refused). Round 1's proof shows slots below 2 decided (closed). Counted from its own
+    // learner, the votes below 2 made it refuse every slot the round proposes, none being at
+    // its learner's prefix: with a quorum of such acceptors no slot was decided until their
+    // learners caught up (the 600-s torture of seed 7).
+    let a = LogAcceptor {
+        limits: VoteLimits {
+            value_bytes: 20,
+            open_vote_bytes: 30,
+        },
+        ..acceptor()
+    };
+    let from_p0 = |s: &LogAcceptorState<V>, slot| {
+        a.on_message(s, Peer::Proposer(P0), &accept(0, slot, sized(11), vec![]))
+    };
+    let s = LogAcceptorState::initial();
+    let s = from_p0(&s, 1).expect("voted").state;
+    let s = from_p0(&s, 0).expect("voted at its prefix").state;
+    assert_eq!(s.learner().decided_prefix(), 0);
+    let q = vec![
+        promise(1, 0, 2, &[]),
+        promise(1, 1, 2, &[]),
+        promise(1, 2, 0, &[]),
+    ];
+    let msg = new_round(1, q.clone(), vec![(2, sized(1))]);
+    let step = a
+        .on_message(&s, Peer::Proposer(P1), &msg)
+        .expect("verified");
+    assert_eq!(
+        votes_in(&step.effects),
+        vec![(2, sized(1))],
+        "the vote at the closed prefix is refused for votes in closed slots"
+    );
+    let s = step.state;
+    let in_round_1 = |s: &LogAcceptorState<V>, slot| {
+        a.on_message(s, Peer::Proposer(P1), &by_digest(1, slot, sized(1), &q))
+    };
+    // Above the closed prefix, 10 + 10 <= 30: voted; its votes from its learner's prefix on
+    // (what its PROMISE reports) are then 60, twice the bound.
+    let s = in_round_1(&s, 3).expect("within the bounds").state;
+    // One more would keep the open bytes above slot 2 within the bound (30) but take what
+    // its PROMISE reports over twice the bound: refused.
+    assert!(
+        in_round_1(&s, 4).is_none(),
+        "over twice the bound from its learner's prefix"
+    );
+}
+
 /// The decisions a step reports, in order.
 fn decided_in(effects: &[LogEffect<V>]) -> Vec<(Slot, V)> {
     effects

@@ -133,19 +133,19 @@ impl Limits {
 
     /// An upper bound on the encoding of a NEWROUND of a cluster of `f` whose acceptors vote
     /// in at most `window` slots above their decided prefix. Each of its 2f + 1 PROMISEs
-    /// reports its open votes: at most `max_open_vote_bytes` of values, plus the vote at the
-    /// decided prefix, which the bound never refuses (`VoteLimits::admit`), so one batch more.
-    /// A restarted acceptor's PROMISE also reports the votes it kept in slots decided since
-    /// its last snapshot (its learner starts there), which its replica keeps under
-    /// `max_open_vote_bytes` too by snapshotting before they reach it. Then a vote header
-    /// per slot of the window. Its plan proposes again one reported value per slot, fills the
-    /// rest of the window with no-ops and adds at most `max_slots_in_flight` pending batches.
+    /// reports the votes of its acceptor from its learner's decided prefix on, which its
+    /// bounds keep within twice `max_open_vote_bytes` plus one batch (`VoteLimits::admit`:
+    /// open votes, counted from the closed prefix of its round when its learner lags, and
+    /// votes in slots decided without its knowledge), also after a restart from a snapshot
+    /// (its replica snapshots before they pass that), then a vote header per slot of the
+    /// window. Its plan proposes again one reported value per slot, fills the rest of the
+    /// window with no-ops and adds at most `max_slots_in_flight` pending batches.
     pub fn largest_new_round_bytes(&self, f: usize, window: u64) -> u64 {
         let quorum = (f as u64).saturating_mul(2).saturating_add(1);
         let open = self
             .max_open_vote_bytes
-            .saturating_add(self.max_batch_bytes)
-            .saturating_add(self.max_open_vote_bytes);
+            .saturating_mul(2)
+            .saturating_add(self.max_batch_bytes);
         let reported = open.saturating_add(window.saturating_mul(Self::VOTE_OVERHEAD));
         let promises = quorum.saturating_mul(reported.saturating_add(Self::PROMISE_OVERHEAD));
         let pending = self.max_slots_in_flight;

@@ -144,9 +144,8 @@ impl ClusterConfig {
         if largest <= MAX_MESSAGE as u64 {
             return Ok(());
         }
-        // The open-vote bound counts four times per PROMISE: twice in its votes (the open
-        // ones and, after a restart, the decided ones above its snapshot), and again in the
-        // plan.
+        // The open-vote bound counts four times per PROMISE: twice in the votes it reports
+        // (from its learner's prefix on, `VoteLimits::admit`), and again in the plan.
         let quorum = (self.f as u64).saturating_mul(2).saturating_add(1);
         let times = quorum.saturating_mul(4);
         let rest = largest.saturating_sub(times.saturating_mul(l.max_open_vote_bytes));

@@ -51,10 +51,16 @@ impl VoteLimits {
     };
 
     /// Whether `s` may vote `value` in `slot` within the bounds: the vote replaces its vote in
-    /// that slot, if any. The vote at its decided prefix is never refused for the open bound:
-    /// only the prefix moving frees open bytes, so refusing the vote that fills the lowest hole
-    /// would stop the log for good. The open votes other than the prefix's stay within the
-    /// bound, so all of them stay within the bound plus one value.
+    /// that slot, if any.
+    ///
+    /// Open votes are counted from its open prefix: its learner's decided prefix, or the
+    /// closed prefix of the round proof it verified when that is higher (an honest acceptor of
+    /// the proof learned every slot below it decided). So votes it holds in slots decided
+    /// without its knowledge do not make it refuse the slots a new round proposes; those
+    /// votes and the open ones, everything its PROMISE reports, stay within twice the bound.
+    /// The vote at the open prefix is never refused for the open bound: only the prefix
+    /// moving frees open bytes, so refusing the vote that fills the lowest hole would stop
+    /// the log for good. So a PROMISE reports at most twice the bound plus one value.
     pub fn admit<V: Value>(&self, s: &LogAcceptorState<V>, slot: Slot, value: &V) -> bool {
         let size = value.encoded_len();
         if size > self.value_bytes {
@@ -63,17 +69,23 @@ impl VoteLimits {
         if self.open_vote_bytes == usize::MAX {
             return true;
         }
-        let prefix = s.learner.decided_prefix();
-        if slot == prefix {
-            return true;
+        let held_from = |prefix: Slot| -> usize {
+            s.votes
+                .range(prefix..)
+                .filter(|(voted_in, _)| **voted_in != slot)
+                .map(|(_, vote)| vote.value.encoded_len())
+                .sum()
+        };
+        let learned = s.learner.decided_prefix();
+        let closed = s.round_proof.as_ref().map_or(0, RoundProof::closed_below);
+        if closed > learned {
+            let reported = held_from(learned).saturating_add(size);
+            if reported > self.open_vote_bytes.saturating_mul(2) {
+                return false;
+            }
         }
-        let held: usize = s
-            .votes
-            .range(prefix..)
-            .filter(|(voted_in, _)| **voted_in != slot)
-            .map(|(_, vote)| vote.value.encoded_len())
-            .sum();
-        held.saturating_add(size) <= self.open_vote_bytes
+        let open_prefix = learned.max(closed);
+        slot == open_prefix || held_from(open_prefix).saturating_add(size) <= self.open_vote_bytes
     }
 }
 

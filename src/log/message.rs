@@ -160,6 +160,16 @@ impl<V: Value> RoundProof<V> {
         }
     }
 
+    /// Every slot below it is closed by this proof: the largest decided prefix its PROMISEs
+    /// report (an honest acceptor learned every slot below it decided).
+    pub fn closed_below(&self) -> Slot {
+        self.proof
+            .iter()
+            .map(|p| p.decided_prefix)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// The round's ACCEPT of `value` for `slot`: with no proof in round 0, else naming the
     /// proof by its digest (its NEWROUND carried it).
     pub fn accept(&self, slot: Slot, value: V) -> LogMsg<V> {

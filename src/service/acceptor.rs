@@ -348,8 +348,8 @@ impl AcceptorSide<'_> {
         // What is dropped below must stay durable here: the snapshot covers it, and it is
         // saved (synced) before the store of votes drops anything.
         let tuning = &self.node.tuning;
-        let votes_due =
-            decided_votes_above_snapshot(log, replica) >= self.acceptor.limits.open_vote_bytes;
+        let bound = self.acceptor.limits.open_vote_bytes;
+        let votes_due = votes_from_snapshot(log, replica) >= bound.saturating_mul(2);
         let snapshot = replica.take_snapshot(tuning.snapshot_every, votes_due);
         let keep_from = replica
             .applied
@@ -445,12 +445,13 @@ impl AcceptorSide<'_> {
     }
 }
 
-/// The bytes of its votes in slots its replica applied since its last snapshot. After a
-/// restart its learner starts at the snapshot, so a PROMISE reports these again with its open
-/// votes: the replica snapshots before they pass the open-vote bound, which keeps a restarted
-/// acceptor's PROMISE within twice that bound (WIRE.md section 5.1).
-fn decided_votes_above_snapshot(log: &LogAcceptorState<SlotValue>, replica: &Replica) -> usize {
-    let kept = log.votes().range(replica.snapshot_at..replica.applied);
+/// The bytes of its votes from its replica's last snapshot on. After a restart its learner
+/// starts at the snapshot, so a PROMISE reports all of these: the replica snapshots (at what
+/// it applied) once they reach twice the open-vote bound, the most its votes from its
+/// learner's prefix on may hold (`VoteLimits::admit`). That keeps a restarted acceptor's
+/// PROMISE within twice the bound plus one value (WIRE.md section 5.1).
+fn votes_from_snapshot(log: &LogAcceptorState<SlotValue>, replica: &Replica) -> usize {
+    let kept = log.votes().range(replica.snapshot_at..);
     kept.map(|(_, vote)| vote.value.encoded_len()).sum()
 }
 
