@@ -83,7 +83,8 @@ impl ProposerSide<'_> {
     /// Resends what was not seen decided since the last tick: UDP may lose it.
     pub fn on_tick(&self, queue: &mut Queue, o: &mut Out<ServiceNode>) {
         let acceptors = self.node.log.topology.recipients(self.id, To::Acceptors);
-        for msg in queue.unacked_since_last_tick(self.node.tuning.resend_bytes) {
+        for msg in queue.unacked_since_last_tick(self.node.tuning.resend_bytes, self.node.quorum())
+        {
             if let LogMsg::NewRound { round, .. } = &msg {
                 tracing::debug!(round, "NEWROUND resent");
             }
