@@ -3,7 +3,7 @@
 
 use super::{ClusterConfig, ConfigError, KeyField, Limits, NodeId, Role, SecretKey};
 use crate::bounds::MAX_MESSAGE;
-use crate::service::server::SLOT_WINDOW;
+use crate::log::SLOT_WINDOW;
 use crate::types::ClientId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;

@@ -26,8 +26,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// How far above its decided prefix an acceptor votes.
-pub const SLOT_WINDOW: u64 = 1024;
+pub use crate::log::SLOT_WINDOW;
 
 /// A server of the service, running.
 pub type Server = RunningNode<ServiceNode>;
