@@ -13,6 +13,7 @@
 //!   protocol.
 //! - [`message`]: the four messages of the protocol, and the canonical encoding of a PROMISE.
 //! - [`auth`]: HMAC-SHA256 authenticators over the canonical bytes of a message.
+//! - [`bounds`]: bounds more than one layer holds to: the largest message.
 //! - [`rules`]: the quorum rules, `Allowed` and `ValidProof`.
 //! - [`learner`], [`acceptor`], [`proposer`]: the step functions of each agent.
 //! - [`node`]: the single decree as a [`protocol::Protocol`], its agents as stateright actors.
@@ -32,6 +33,7 @@
 pub mod acceptor;
 pub mod auth;
 pub mod bench;
+pub mod bounds;
 pub mod cluster_config;
 pub mod durable;
 pub mod history;

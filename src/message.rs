@@ -213,10 +213,3 @@ impl<V: Value> Display for Msg<V> {
         }
     }
 }
-
-/// The single decree's nodes all have fixed addresses: no message moves one.
-impl<V> crate::runtime::freshness::Freshness for Msg<V> {
-    fn freshness(&self) -> Option<u64> {
-        None
-    }
-}

@@ -2,8 +2,8 @@
 //! first problem it finds, naming the field; it never panics, whatever the file holds.
 
 use super::{ClusterConfig, ConfigError, KeyField, Limits, NodeId, Role, SecretKey};
-use crate::runtime::wire::MAX_MESSAGE;
-use crate::service::server::SLOT_WINDOW;
+use crate::bounds::MAX_MESSAGE;
+use crate::log::SLOT_WINDOW;
 use crate::types::ClientId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;

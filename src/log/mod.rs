@@ -25,3 +25,7 @@ pub mod value;
 
 /// A position in the log, from 0.
 pub type Slot = u64;
+
+/// How far above its decided prefix an acceptor of the service votes: the window its
+/// servers give their acceptors, and that a cluster config's limits are checked against.
+pub const SLOT_WINDOW: u64 = 1024;

@@ -7,6 +7,7 @@ use super::store::{ServiceStore, open_floors};
 use crate::auth::BadKey;
 use crate::cluster_config::{ClusterConfig, Limits, NodeId, Role};
 use crate::durable::DurableError;
+use crate::log::Slot;
 use crate::log::acceptor::{LogAcceptor, VoteLimits};
 use crate::log::node::{LogNode, LogRole};
 use crate::log::proposer::LogProposer;
@@ -18,16 +19,14 @@ use crate::runtime::event_loop::{
 };
 use crate::runtime::faults::Faults;
 use crate::runtime::storage::Volatile;
-use crate::trace::record::TraceRecorder;
-use crate::types::{AcceptorId, ClientId, ProposerId};
+use crate::types::{AcceptorId, ClientId, Cluster, ProposerId};
 use std::fmt::{self, Display};
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// How far above its decided prefix an acceptor votes.
-pub const SLOT_WINDOW: u64 = 1024;
+pub use crate::log::SLOT_WINDOW;
 
 /// A server of the service, running.
 pub type Server = RunningNode<ServiceNode>;
@@ -43,9 +42,22 @@ pub struct ServerOptions {
     /// An acceptor may create its store: it is new. Otherwise a missing store is an error,
     /// since starting afresh would forget the votes of an acceptor that ran before.
     pub new_acceptor: bool,
-    /// Where acceptors record their traces (`--trace`), if anywhere.
-    pub trace: Option<TraceTo>,
+    /// Where acceptors record their traces (`--trace`), if anywhere, and how.
+    pub trace: Option<Trace>,
 }
+
+/// Where acceptors record their traces, and how a recorder is opened. The trace recorder
+/// stands above the service (it reads the service's states), so it hands the server the
+/// function that opens it rather than the server naming it.
+#[derive(Clone, Debug)]
+pub struct Trace {
+    pub to: TraceTo,
+    pub open: OpenTrace,
+}
+
+/// Opens the trace of acceptor `acceptor` at `path`, in `cluster`, for an acceptor whose slot
+/// window is `window`: an observer of the acceptor's steps.
+pub type OpenTrace = fn(&Path, u16, Cluster, Slot) -> io::Result<Box<dyn Observer<ServiceNode>>>;
 
 /// Where an acceptor writes its trace.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -275,17 +287,16 @@ pub fn start_server(
                 tracing::warn!(%torn, "cut a torn tail off the acceptor's store");
             }
             let observer = match &options.trace {
-                Some(to) => {
-                    let path = to.file_for(node.index());
-                    let recorder =
-                        TraceRecorder::open(&path, node.index(), config.cluster(), SLOT_WINDOW)
-                            .map_err(|e| {
-                                ServerError::Config(format!(
-                                    "cannot write the trace {}: {e}",
-                                    path.display()
-                                ))
-                            })?;
-                    Some(Box::new(recorder) as Box<dyn Observer<ServiceNode>>)
+                Some(trace) => {
+                    let path = trace.to.file_for(node.index());
+                    let recorder = (trace.open)(&path, node.index(), config.cluster(), SLOT_WINDOW)
+                        .map_err(|e| {
+                            ServerError::Config(format!(
+                                "cannot write the trace {}: {e}",
+                                path.display()
+                            ))
+                        })?;
+                    Some(recorder)
                 }
                 None => None,
             };

@@ -17,6 +17,7 @@ use crate::service::replica::Replica;
 use crate::service::server::{Broken, LocalCluster, ServerOptions, TraceTo, loopback_config};
 use crate::service::{Command, Op, Reply};
 use crate::trace::event::value_digest;
+use crate::trace::record::TraceRecorder;
 use crate::types::ClientId;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -214,7 +215,7 @@ pub fn torture(options: &TortureOptions) -> Result<TortureReport, String> {
     let server_options = ServerOptions {
         faults: Some(Arc::clone(&faults)),
         broken: options.broken,
-        trace: trace.map(TraceTo::Dir),
+        trace: trace.map(|dir| TraceRecorder::to(TraceTo::Dir(dir))),
         // Snapshots and compaction every few dozen slots, so that even a short run drops
         // decided votes and makes lagging replicas catch up from a copy of the store.
         tuning: Tuning {

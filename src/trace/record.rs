@@ -11,6 +11,7 @@ use crate::message::Vote;
 use crate::runtime::event_loop::{Input, Observer};
 use crate::service::msg::{ServiceMsg, SlotValue};
 use crate::service::node::{ServiceNode, ServiceState, ServiceTimer};
+use crate::service::server::{Trace, TraceTo};
 use crate::types::Cluster;
 use stateright::actor::{Command, Id, Out};
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,6 +41,24 @@ pub struct TraceRecorder {
 }
 
 impl TraceRecorder {
+    /// Servers that record their acceptors' traces to `to`, each with a recorder.
+    pub fn to(to: TraceTo) -> Trace {
+        Trace {
+            to,
+            open: Self::boxed,
+        }
+    }
+
+    /// [`Self::open`], as the observer a server runs.
+    fn boxed(
+        path: &Path,
+        acceptor: u16,
+        cluster: Cluster,
+        window: Slot,
+    ) -> io::Result<Box<dyn Observer<ServiceNode>>> {
+        Ok(Box::new(Self::open(path, acceptor, cluster, window)?))
+    }
+
     /// Appends to `path` (a restarted acceptor goes on with its trace), writing the header
     /// first if the file is new. `window` is the acceptor's slot window, which the header
     /// names so that a replay votes as the acceptor did; the server passes it down, so the

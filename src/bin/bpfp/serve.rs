@@ -6,6 +6,7 @@ use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role};
 use bp_fast_paxos::service::server::{
     LocalCluster, Server, ServerOptions, TraceTo, loopback_config, start_server,
 };
+use bp_fast_paxos::trace::record::TraceRecorder;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -66,7 +67,7 @@ pub fn run_acceptor(args: AcceptorArgs) -> Result<(), Failure> {
     let node = NodeId::new(Role::Acceptor, args.id);
     let options = ServerOptions {
         new_acceptor: args.init,
-        trace: args.trace.map(TraceTo::File),
+        trace: args.trace.map(TraceTo::File).map(TraceRecorder::to),
         ..ServerOptions::default()
     };
     let server = start_server(&config, node, &args.data, None, &options)
@@ -95,7 +96,7 @@ pub fn run_local(args: LocalArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::runtime(&format!("cannot create {}", args.dir.display()), e))?;
     let path = args.dir.join("cluster.toml");
     let options = ServerOptions {
-        trace: trace_dir(args.trace)?,
+        trace: trace_dir(args.trace)?.map(TraceRecorder::to),
         ..ServerOptions::default()
     };
     let data = args.dir.join("data");

@@ -26,9 +26,7 @@ pub const FRAGMENT_MAGIC: [u8; 2] = *b"BF";
 pub const FRAGMENT_HEADER_LEN: usize = HEADER_LEN + 32 + 4 + 4;
 /// The payload bytes in every fragment but the last.
 pub const FRAGMENT_DATA: usize = MAX_DATAGRAM - FRAGMENT_HEADER_LEN - TAG_LEN;
-/// The largest payload of one message, fragmented or not (8 MiB). Every limit on what a
-/// message carries (commands, batches, open votes, catch-up) must keep its messages under it.
-pub const MAX_MESSAGE: usize = 8 << 20;
+pub use crate::bounds::MAX_MESSAGE;
 
 /// How many fragments carry a payload of `len` bytes.
 pub fn fragment_count(len: usize) -> usize {
