@@ -54,8 +54,7 @@ impl Queue {
         slot: Slot,
         value: &SlotValue,
     ) {
-        if matches!(&self.new_round, Some(p) if matches!(p.msg, LogMsg::NewRound { round: r, .. } if r == round))
-        {
+        if self.led_round() == Some(round) {
             self.heard_in_round.insert(from);
         }
         let Some(learned) = learner::learn(quorum, &self.learner, from, round, slot, value) else {
@@ -168,9 +167,17 @@ impl Queue {
     /// promises again on every tick, and in an idle cluster no resend carries the NEWROUND to
     /// it. Under load the resends carry it, within their budget, so it is not sent twice.
     pub fn new_round_for_repeated_promise(&self, round: Round) -> Option<&LogMsg<SlotValue>> {
+        let began = self.led_round() == Some(round);
         let new_round = &self.new_round.as_ref()?.msg;
-        let began = matches!(new_round, LogMsg::NewRound { round: r, .. } if *r == round);
         (began && self.unacked.is_empty()).then_some(new_round)
+    }
+
+    /// The round whose NEWROUND it sent last: the round it leads.
+    fn led_round(&self) -> Option<Round> {
+        match self.new_round.as_ref().map(|p| &p.msg) {
+            Some(LogMsg::NewRound { round, .. }) => Some(*round),
+            _ => None,
+        }
     }
 
     /// A decision an acceptor told it (acceptors are trusted: they only crash).
