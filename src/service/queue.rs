@@ -25,7 +25,7 @@ pub struct Queue {
     /// The proposals of the round it leads not yet seen decided, by slot, with whether a tick
     /// passed since they were sent.
     pub unacked: BTreeMap<Slot, (Proposal, bool)>,
-    /// The NEWROUND of the round it leads (with no values), for acceptors that lost it.
+    /// The NEWROUND of the round it leads, as it was sent, for acceptors that lost it.
     pub new_round: Option<Proposal>,
     /// The acceptors whose LEARNs of the round it leads it saw: they verified its NEWROUND.
     pub heard_in_round: BTreeSet<AcceptorId>,
@@ -100,17 +100,18 @@ impl Queue {
                     proof,
                     accepts,
                 } => {
-                    // Resent as the ACCEPTs that name the proof, as the leader's later ones do.
+                    // Its plan is resent as the ACCEPTs that name the proof, as the leader's
+                    // later ones are, once a quorum voted in the round. The NEWROUND itself
+                    // is resent byte for byte, plan included: every send then has one
+                    // digest, so the fragments of each send help reassemble it, and an
+                    // acceptor that verifies it votes for the plan at once, which tells the
+                    // leader through its LEARNs that the ACCEPTs may go first.
                     let named = RoundProof::new(*round, proof.clone());
                     for (slot, value) in accepts.iter() {
                         let accept = named.accept(*slot, value.clone());
                         self.unacked.insert(*slot, (Proposal::new(accept), false));
                     }
-                    self.new_round = Some(Proposal::new(LogMsg::NewRound {
-                        round: *round,
-                        proof: proof.clone(),
-                        accepts: Vec::new().into(),
-                    }));
+                    self.new_round = Some(Proposal::new(msg.clone()));
                     self.heard_in_round.clear();
                 }
                 _ => {}
@@ -442,6 +443,27 @@ mod tests {
             digest_slots(&queue.unacked_since_last_tick(100_000, 3)),
             [0, 1, 2, 3]
         );
+    }
+
+    #[test]
+    fn a_new_round_is_resent_as_it_was_first_sent_plan_included() {
+        // Resent without its plan, a NEWROUND had another digest than the first send, so no
+        // fragment of the first helped a resend be reassembled; and an acceptor that verified
+        // a resend had no plan to vote for, so no LEARN of the round came back and the
+        // resends kept the NEWROUND ahead of the ACCEPTs until the round was suspected (the
+        // 600-s torture: every acceptor verified round 81 with `planned=0`).
+        let mut queue = Queue::default();
+        let new_round = LogMsg::NewRound {
+            round: 1,
+            proof: LogProof::none(),
+            accepts: vec![(0, LogValue::Noop), (1, LogValue::Noop)].into(),
+        };
+        let mut out: Out<crate::log::node::LogNode<Batch, crate::auth::HmacSha256>> = Out::new();
+        out.send(stateright::actor::Id::from(0), new_round.clone());
+        queue.record(&out);
+        assert!(queue.unacked_since_last_tick(1 << 20, 3).is_empty());
+        let resent = queue.unacked_since_last_tick(1 << 20, 3);
+        assert!(resent.contains(&new_round), "{resent:?}");
     }
 
     #[test]
