@@ -450,9 +450,9 @@ impl AcceptorSide<'_> {
 /// it applied) once they reach twice the open-vote bound, the most its votes from its
 /// learner's prefix on may hold (`VoteLimits::admit`). That keeps a restarted acceptor's
 /// PROMISE within twice the bound plus one value (WIRE.md section 5.1).
-fn votes_from_snapshot(log: &LogAcceptorState<SlotValue>, replica: &Replica) -> usize {
-    let kept = log.votes().range(replica.snapshot_at..);
-    kept.map(|(_, vote)| vote.value.encoded_len()).sum()
+fn votes_from_snapshot(log: &LogAcceptorState<SlotValue>, replica: &mut Replica) -> usize {
+    let from = replica.snapshot_at;
+    replica.vote_bytes.from(log, from)
 }
 
 /// Keeps the last PROMISE among a step's sends, to send again ([`resend_promise`]); whether

@@ -70,6 +70,9 @@ pub struct Client {
     pub timeout: Duration,
     /// How long to wait before resending.
     pub resend_after: Duration,
+    /// Where answers are read: one datagram of the largest size, allocated once (zeroing 64 KB
+    /// for every command cost the servers beside a busy client a core's tenth).
+    buf: Vec<u8>,
 }
 
 impl Client {
@@ -115,6 +118,7 @@ impl Client {
             max_command_bytes: config.limits.max_command_bytes,
             timeout: timing.client_timeout(),
             resend_after: timing.suspect_leader() / 4,
+            buf: vec![0u8; crate::runtime::wire::MAX_DATAGRAM + 1],
         })
     }
 
@@ -133,8 +137,22 @@ impl Client {
         let request = ServiceMsg::Request(command);
         let start = Instant::now();
         self.send_to(&self.proposers, &request);
+        let mut buf = std::mem::take(&mut self.buf);
+        let answer = self.wait_for_answer(seq, &request, start, &mut buf);
+        self.buf = buf;
+        answer
+    }
+
+    /// Reads answers into `buf` until the one to `seq` comes or the timeout passes, resending
+    /// `request` every `resend_after`.
+    fn wait_for_answer(
+        &mut self,
+        seq: u64,
+        request: &ServiceMsg,
+        start: Instant,
+        buf: &mut [u8],
+    ) -> Result<Reply, ClientError> {
         let mut resend_at = start + self.resend_after;
-        let mut buf = vec![0u8; crate::runtime::wire::MAX_DATAGRAM + 1];
         loop {
             let now = Instant::now();
             if now >= start + self.timeout {
@@ -143,8 +161,8 @@ impl Client {
                 });
             }
             if now >= resend_at {
-                self.send_to(&self.proposers, &request);
-                self.send_to(&self.acceptors, &request);
+                self.send_to(&self.proposers, request);
+                self.send_to(&self.acceptors, request);
                 resend_at = now + self.resend_after;
             }
             let wait = resend_at
@@ -153,7 +171,7 @@ impl Client {
             self.socket
                 .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
                 .map_err(ClientError::Socket)?;
-            let len = match self.socket.recv_from(&mut buf) {
+            let len = match self.socket.recv_from(buf) {
                 Ok((len, _)) => len,
                 Err(e) if is_transient(&e) => continue,
                 Err(e) => return Err(ClientError::Socket(e)),

@@ -28,6 +28,7 @@ pub mod server;
 pub mod store;
 pub mod suspicion;
 pub mod transfer;
+pub mod vote_bytes;
 
 pub use command::{Batch, Command, CommandKeys, Op};
 pub use kv::{Applied, KvStore, Reply};

@@ -8,6 +8,7 @@ use super::msg::{ServiceMsg, SlotValue};
 use super::store::ReplicaSnapshot;
 use super::suspicion::Suspicion;
 use super::transfer::Transfer;
+use super::vote_bytes::VoteBytes;
 use crate::learner::Decision;
 use crate::log::Slot;
 use crate::log::acceptor::LogAcceptorState;
@@ -50,6 +51,8 @@ pub struct Replica {
     pub promised: Option<Box<(stateright::actor::Id, LogMsg<SlotValue>)>>,
     /// How long its acceptor waits for a decision before it suspects the leader.
     pub suspicion: Suspicion,
+    /// The sizes of its acceptor's votes from `snapshot_at` on, each counted once.
+    pub vote_bytes: VoteBytes,
 }
 
 /// A reply for a client.
