@@ -15,11 +15,13 @@ use crate::proposer::ProposerState;
 
 impl Rename for Promise<ModelValue> {
     fn rename(&self, r: &Renaming) -> Self {
-        if self.fixed_by(r) {
+        let acceptor = r.acceptor(self.acceptor);
+        // Checked once: the check encodes the PROMISE.
+        let authentic = self.is_authentic(&SymbolicAuth);
+        if acceptor == self.acceptor && (authentic || self.mac == Mac::FORGED) {
             return self.clone();
         }
-        let acceptor = r.acceptor(self.acceptor);
-        if self.is_authentic(&SymbolicAuth) {
+        if authentic {
             Promise::signed(&SymbolicAuth, self.round, acceptor, self.last_vote.clone())
         } else {
             Promise {

@@ -28,6 +28,8 @@ use std::hash::{BuildHasherDefault, Hash, Hasher};
 /// A renaming of acceptors: acceptor `i` becomes `new_index[i]`.
 pub struct Renaming {
     new_index: Vec<usize>,
+    /// Its inverse: the acceptor that becomes `i` is `old_index[i]`.
+    old_index: Vec<usize>,
     /// Proof digests (log model), old to new: a digest names a proof, which names acceptors.
     pub digests: BTreeMap<ProofDigest, ProofDigest>,
     /// Single-decree proofs renamed so far, by the address of their PROMISEs: an ACCEPT goes
@@ -99,11 +101,16 @@ impl Renaming {
     }
 
     /// Moves per-actor entries to their new places (the acceptors come first).
+    /// Each entry is cloned once.
     fn positions<T: Clone>(&self, items: &[T]) -> Vec<T> {
-        let mut out = items.to_vec();
-        for (old, new) in self.new_index.iter().enumerate() {
-            out[*new] = items[old].clone();
-        }
+        let moved = self.old_index.len().min(items.len());
+        let mut out = Vec::with_capacity(items.len());
+        out.extend(
+            self.old_index[..moved]
+                .iter()
+                .map(|old| items[*old].clone()),
+        );
+        out.extend_from_slice(&items[moved..]);
         out
     }
 }
@@ -359,6 +366,7 @@ where
     }
     Renaming {
         new_index,
+        old_index: order,
         digests: BTreeMap::new(),
         proofs: RefCell::new(HashMap::default()),
     }
