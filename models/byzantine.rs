@@ -115,19 +115,18 @@ impl ByzantineProposer {
         &self,
         round: Round,
         value: ModelValue,
-        proof: &[Promise<ModelValue>],
+        proof: &Proof<ModelValue>,
         o: &mut Out<A>,
     ) {
         let accepted =
             round == 0 || valid_proof(&self.rules, &SymbolicAuth, round, &value, proof).is_ok();
         let stands_for_rejected = proof.is_empty() && round < self.max_round;
         if self.full_menu || accepted || stands_for_rejected {
-            let proof = proof.to_vec().into();
             self.send_to_acceptors(
                 Msg::Accept {
                     round,
                     value,
-                    proof,
+                    proof: proof.clone(),
                 },
                 o,
             );
@@ -190,10 +189,11 @@ impl Eager<Msg<ModelValue>> for ByzantineProposer {
 
     /// Sends its whole opening menu.
     fn open<A: Actor<Msg = Msg<ModelValue>>>(&self, o: &mut Out<A>) {
+        let no_proof = Proof::none();
         for round in 0..=self.max_round {
             for value in &self.values {
                 if self.cluster.leader(round) == self.id {
-                    self.offer(round, *value, &[], o);
+                    self.offer(round, *value, &no_proof, o);
                 } else if self.full_menu {
                     let proof = Proof::none();
                     self.send_to_acceptors(
@@ -211,10 +211,11 @@ impl Eager<Msg<ModelValue>> for ByzantineProposer {
         let acceptors: Vec<AcceptorId> = self.cluster.acceptor_ids().collect();
         for round in self.rounds_led().filter(|r| *r > 0) {
             for members in subsets(&acceptors, quorum) {
-                let proof: Vec<_> = members
+                let proof: Proof<_> = members
                     .iter()
                     .map(|a| self.made_up_promise(round, *a))
-                    .collect();
+                    .collect::<Vec<_>>()
+                    .into();
                 for value in &self.values {
                     self.offer(round, *value, &proof, o);
                 }
@@ -282,6 +283,8 @@ impl Eager<Msg<ModelValue>> for ByzantineProposer {
                 let mut proof: Vec<Promise<ModelValue>> = chosen.into_iter().cloned().collect();
                 proof.push(promise.clone());
                 proof.sort();
+                // One proof, shared by every value's ACCEPT to every acceptor.
+                let proof = Proof::from(proof);
                 for value in &self.values {
                     self.offer(round, *value, &proof, o);
                 }

@@ -7,6 +7,7 @@ use super::core::ghost::with_new;
 use super::core::shape::Shape;
 use super::symbolic::SymbolicAuth;
 use super::value::ModelValue;
+use crate::auth::Mac;
 use crate::message::{Msg, Promise, Vote};
 use crate::node::peer_of;
 use crate::step::Peer;
@@ -55,11 +56,17 @@ impl Ghost {
                 },
             ) => {
                 let proposal = (p, *round, *value);
+                // An ACCEPT goes to every acceptor, so this runs once per copy: the cheap
+                // lookups come first, the authenticator (which encodes the PROMISE) last.
                 let forged: Vec<PromiseContent> = proof
                     .iter()
-                    .filter(|q| q.is_authentic(&SymbolicAuth))
-                    .map(content)
-                    .filter(|c| !ghost.promises.contains(c) && !ghost.forged_promises.contains(c))
+                    .filter(|q| q.mac != Mac::FORGED)
+                    .map(|q| (q, content(q)))
+                    .filter(|(_, c)| {
+                        !ghost.promises.contains(c) && !ghost.forged_promises.contains(c)
+                    })
+                    .filter(|(q, _)| q.is_authentic(&SymbolicAuth))
+                    .map(|(_, c)| c)
                     .collect();
                 if ghost.proposals.contains(&proposal) && forged.is_empty() {
                     return None;

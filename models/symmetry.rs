@@ -10,16 +10,18 @@ use super::symbolic::SymbolicAuth;
 use super::value::ModelValue;
 use crate::acceptor::AcceptorState;
 use crate::auth::Mac;
-use crate::message::{Msg, Promise, Vote};
+use crate::message::{Msg, Promise, Proof, Vote};
 use crate::proposer::ProposerState;
 
 impl Rename for Promise<ModelValue> {
     fn rename(&self, r: &Renaming) -> Self {
-        if self.fixed_by(r) {
+        let acceptor = r.acceptor(self.acceptor);
+        // Checked once: the check encodes the PROMISE.
+        let authentic = self.is_authentic(&SymbolicAuth);
+        if acceptor == self.acceptor && (authentic || self.mac == Mac::FORGED) {
             return self.clone();
         }
-        let acceptor = r.acceptor(self.acceptor);
-        if self.is_authentic(&SymbolicAuth) {
+        if authentic {
             Promise::signed(&SymbolicAuth, self.round, acceptor, self.last_vote.clone())
         } else {
             Promise {
@@ -38,6 +40,19 @@ impl Rename for Promise<ModelValue> {
     }
 }
 
+/// A proof renamed: its PROMISEs renamed and put in order, or itself, still shared, when that
+/// changes nothing.
+fn rename_proof(proof: &Proof<ModelValue>, r: &Renaming) -> Proof<ModelValue> {
+    r.proof(proof, |proof| {
+        if proof.is_sorted() && proof.iter().all(|p| p.fixed_by(r)) {
+            return proof.clone();
+        }
+        let mut renamed: Vec<_> = proof.iter().map(|p| p.rename(r)).collect();
+        renamed.sort();
+        renamed.into()
+    })
+}
+
 impl Rename for Msg<ModelValue> {
     fn rename(&self, r: &Renaming) -> Self {
         match self {
@@ -45,29 +60,21 @@ impl Rename for Msg<ModelValue> {
                 round,
                 value,
                 proof,
-            } => {
-                // An ACCEPT goes to every acceptor with one shared proof: keep sharing it
-                // when renaming changes nothing in it.
-                if self.fixed_by(r) {
-                    return self.clone();
-                }
-                let mut proof: Vec<_> = proof.iter().map(|p| p.rename(r)).collect();
-                proof.sort();
-                Msg::Accept {
-                    round: *round,
-                    value: *value,
-                    proof: proof.into(),
-                }
-            }
+            } => Msg::Accept {
+                round: *round,
+                value: *value,
+                proof: rename_proof(proof, r),
+            },
             Msg::Promise(p) => Msg::Promise(p.rename(r)),
             Msg::Learn { .. } | Msg::TrustChange { .. } => self.clone(),
         }
     }
 
-    /// Renaming sorts a proof and renames its PROMISEs: fixed when both change nothing.
+    /// Renaming sorts a proof and renames its PROMISEs: fixed when both change nothing (the
+    /// renamed proof is then the same one).
     fn fixed_by(&self, r: &Renaming) -> bool {
         match self {
-            Msg::Accept { proof, .. } => proof.is_sorted() && proof.iter().all(|p| p.fixed_by(r)),
+            Msg::Accept { proof, .. } => rename_proof(proof, r).as_ptr() == proof.as_ptr(),
             Msg::Promise(p) => p.fixed_by(r),
             Msg::Learn { .. } | Msg::TrustChange { .. } => true,
         }

@@ -2,8 +2,10 @@
 
 use crate::auth::{Authenticated, Authenticator, Mac};
 use crate::types::{AcceptorId, Round, Value};
-use serde::{Deserialize, Serialize};
-use std::fmt::{self, Display};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::cmp::Ordering;
+use std::fmt::{self, Debug, Display};
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::ops::Deref;
 use std::sync::Arc;
 
@@ -126,33 +128,100 @@ impl<V: Value> Authenticated for Promise<V> {
 }
 
 /// The proof of an ACCEPT: a set of PROMISEs (empty in round 0). Shared, because one ACCEPT
-/// goes to every acceptor.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Proof<V>(Arc<[Promise<V>]>);
+/// goes to every acceptor. It carries a digest of its PROMISEs, computed once when it is
+/// built, which is what it hashes as: a model checker hashes every message in flight at each
+/// step, and hashing the PROMISEs themselves every time dominated. Equality and order still
+/// compare the PROMISEs; the digest is a function of them, so equal proofs hash alike. On the
+/// wire it is the sequence of PROMISEs, as before (the digest is never sent).
+#[derive(Clone)]
+pub struct Proof<V> {
+    promises: Arc<[Promise<V>]>,
+    digest: u64,
+}
 
-impl<V> Proof<V> {
+impl<V: Hash> Proof<V> {
     /// No proof, as in round 0.
     pub fn none() -> Self {
-        Proof(Arc::from(Vec::new()))
+        Proof::from(Vec::new())
     }
 }
 
-impl<V> From<Vec<Promise<V>>> for Proof<V> {
+impl<V: Hash> From<Vec<Promise<V>>> for Proof<V> {
     fn from(promises: Vec<Promise<V>>) -> Self {
-        Proof(Arc::from(promises))
+        // SipHash with fixed keys: the same digest in every run and on every thread.
+        let mut hasher = DefaultHasher::new();
+        promises.hash(&mut hasher);
+        Proof {
+            digest: hasher.finish(),
+            promises: Arc::from(promises),
+        }
+    }
+}
+
+impl<V> Proof<V> {
+    /// Where its PROMISEs are: clones of one proof share them.
+    pub fn as_ptr(&self) -> *const Promise<V> {
+        self.promises.as_ptr()
     }
 }
 
 impl<V> Deref for Proof<V> {
     type Target = [Promise<V>];
     fn deref(&self) -> &[Promise<V>] {
-        &self.0
+        &self.promises
+    }
+}
+
+impl<V: PartialEq> PartialEq for Proof<V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.digest == other.digest
+            && (Arc::ptr_eq(&self.promises, &other.promises) || self.promises == other.promises)
+    }
+}
+
+impl<V: Eq> Eq for Proof<V> {}
+
+impl<V: PartialOrd> PartialOrd for Proof<V> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        self.promises.partial_cmp(&other.promises)
+    }
+}
+
+impl<V: Ord> Ord for Proof<V> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.promises.cmp(&other.promises)
+    }
+}
+
+impl<V> Hash for Proof<V> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.digest);
+    }
+}
+
+impl<V: Debug> Debug for Proof<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Proof").field(&&*self.promises).finish()
+    }
+}
+
+impl<V: Serialize> Serialize for Proof<V> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.promises.serialize(serializer)
+    }
+}
+
+impl<'de, V: Deserialize<'de> + Hash> Deserialize<'de> for Proof<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Vec::<Promise<V>>::deserialize(deserializer).map(Proof::from)
     }
 }
 
 /// A message of the protocol. The sender is not a field: channels are authenticated, so the
 /// receiver knows who sent it (the model's envelopes and the runtime's per-pair MACs).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+// Building a proof computes its digest, so decoding one needs `V: Hash`.
+#[serde(bound(deserialize = "V: Deserialize<'de> + Hash"))]
 pub enum Msg<V> {
     /// `ACCEPT(r, v, proof)`, proposer to acceptors. The proof is empty in round 0.
     Accept {

@@ -16,24 +16,74 @@ use super::protocol::{AgentState, Msg, Protocol, State, Storage};
 use crate::learner::LearnerState;
 use crate::log::Slot;
 use crate::log::message::ProofDigest;
+use crate::message::Proof;
 use crate::models::value::ModelValue;
 use crate::protocol::node::NodeState;
 use crate::types::{AcceptorId, Round};
 use stateright::actor::{Actor, ActorModelState, Envelope, Id, Network};
-use std::collections::{BTreeMap, BTreeSet};
-use std::hash::Hash;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 
 /// A renaming of acceptors: acceptor `i` becomes `new_index[i]`.
 pub struct Renaming {
     new_index: Vec<usize>,
+    /// Its inverse: the acceptor that becomes `i` is `old_index[i]`.
+    old_index: Vec<usize>,
     /// Proof digests (log model), old to new: a digest names a proof, which names acceptors.
     pub digests: BTreeMap<ProofDigest, ProofDigest>,
+    /// Single-decree proofs renamed so far, by the address of their PROMISEs: an ACCEPT goes
+    /// to every acceptor with one shared proof, which is renamed once and shared again. An
+    /// address names one proof for as long as the state being renamed is borrowed, which
+    /// outlives the renaming ([`representative`] builds and drops it).
+    proofs: RefCell<HashMap<usize, Proof<ModelValue>, BuildHasherDefault<AddressHasher>>>,
+}
+
+/// Hashes an address by one multiplication: the proofs' cache above is looked up once per
+/// ACCEPT in flight, where SipHash showed.
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl Hasher for AddressHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.write_u64(u64::from(*byte));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        // The high bits mix every bit of the address; fold them into the low ones too.
+        self.0 ^ (self.0 >> 29)
+    }
 }
 
 impl Renaming {
     /// The digest of the renamed proof that `digest` named (unchanged if unknown).
     pub fn digest(&self, digest: ProofDigest) -> ProofDigest {
         self.digests.get(&digest).copied().unwrap_or(digest)
+    }
+
+    /// `proof` renamed by `rename`, or the proof renamed before from the same PROMISEs.
+    pub fn proof(
+        &self,
+        proof: &Proof<ModelValue>,
+        rename: impl FnOnce(&Proof<ModelValue>) -> Proof<ModelValue>,
+    ) -> Proof<ModelValue> {
+        let key = proof.as_ptr() as usize;
+        if let Some(renamed) = self.proofs.borrow().get(&key) {
+            return renamed.clone();
+        }
+        let renamed = rename(proof);
+        self.proofs.borrow_mut().insert(key, renamed.clone());
+        renamed
     }
 
     pub fn acceptor(&self, a: AcceptorId) -> AcceptorId {
@@ -51,11 +101,16 @@ impl Renaming {
     }
 
     /// Moves per-actor entries to their new places (the acceptors come first).
+    /// Each entry is cloned once.
     fn positions<T: Clone>(&self, items: &[T]) -> Vec<T> {
-        let mut out = items.to_vec();
-        for (old, new) in self.new_index.iter().enumerate() {
-            out[*new] = items[old].clone();
-        }
+        let moved = self.old_index.len().min(items.len());
+        let mut out = Vec::with_capacity(items.len());
+        out.extend(
+            self.old_index[..moved]
+                .iter()
+                .map(|old| items[*old].clone()),
+        );
+        out.extend_from_slice(&items[moved..]);
         out
     }
 }
@@ -311,7 +366,9 @@ where
     }
     Renaming {
         new_index,
+        old_index: order,
         digests: BTreeMap::new(),
+        proofs: RefCell::new(HashMap::default()),
     }
 }
 
