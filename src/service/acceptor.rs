@@ -21,7 +21,7 @@ use crate::log::message::LogMsg;
 use crate::log::step::{LogEffect, LogStep};
 use crate::node::NodeTimer;
 use crate::step::{Peer, To};
-use crate::types::{AcceptorId, Value};
+use crate::types::AcceptorId;
 use stateright::actor::{Command as OutCommand, Id, Out};
 
 /// The service's acceptor `id`, whose log acceptor is `acceptor`.
