@@ -177,9 +177,12 @@ impl fmt::Display for Config {
             },
             self.protocol_name()
         )?;
-        match self.max_open_vote_bytes {
-            Some(bytes) => write!(f, ", open votes of at most {bytes} bytes"),
-            None => Ok(()),
+        if let Some(bytes) = self.max_open_vote_bytes {
+            write!(f, ", open votes of at most {bytes} bytes")?;
+        }
+        match self.catch_up {
+            CatchUp::OnDemand => Ok(()),
+            mode => write!(f, ", state transfer {}", mode.name()),
         }
     }
 }

@@ -482,7 +482,7 @@ impl Checkable for log::Config {
             "values": names(self.byzantine_values()),
             "learners": if self.client_learner { "client" } else { "abstract" },
             "max_open_vote_bytes": self.max_open_vote_bytes,
-            "catch_up": self.catch_up.name(),
+            "catch_up": self.catch_up_mode().name(),
         })
     }
 }
