@@ -6,9 +6,9 @@ use bp_fast_paxos::log::node::LogNodeState;
 use bp_fast_paxos::models::Variant;
 use bp_fast_paxos::models::core::property::VARIANT_MUST_VIOLATE;
 use bp_fast_paxos::models::core::report::{Verdict, verdicts};
-use bp_fast_paxos::models::log::Config;
 use bp_fast_paxos::models::log::actor::{ModelNodeState, State};
 use bp_fast_paxos::models::log::symmetry::representative;
+use bp_fast_paxos::models::log::{CatchUp, Config};
 use bp_fast_paxos::types::ProposerId;
 use stateright::actor::Network;
 use stateright::{Checker, HasDiscoveries, Model};
@@ -200,11 +200,12 @@ fn bounding_the_open_vote_bytes_breaks_no_property() {
 /// What any agent or property can still read of a log state: every agent's state and durable
 /// state, the ghost history and the messages in flight, but not the learner of an acceptor
 /// that nothing reads (in the highest round, no ACCEPT beyond its window: see
-/// `Config::catch_up_observable`).
-fn observable(cfg: &Config, state: &State) -> u64 {
-    // Judged as the reduced model judges it, for both models.
+/// `Config::catch_up_observable`), or, for state transfer on demand (`blind`), of any
+/// acceptor.
+fn observable(cfg: &Config, state: &State, blind: bool) -> u64 {
+    // Judged as the postponing model judges it, for every model.
     let reduced = Config {
-        idle_catch_up: false,
+        catch_up: CatchUp::Postponed,
         ..cfg.clone()
     };
     let agents: Vec<Arc<ModelNodeState>> = state
@@ -212,7 +213,7 @@ fn observable(cfg: &Config, state: &State) -> u64 {
         .iter()
         .map(|s| match &**s {
             ModelNodeState::Honest(LogNodeState::Acceptor(a))
-                if !reduced.catch_up_observable(state, a) =>
+                if blind || !reduced.catch_up_observable(state, a) =>
             {
                 let blind = a.with_learner_forgotten();
                 Arc::new(ModelNodeState::Honest(LogNodeState::Acceptor(blind)))
@@ -234,19 +235,30 @@ fn observable(cfg: &Config, state: &State) -> u64 {
     fingerprint(&(agents, &state.actor_storages, &state.history, envelopes))
 }
 
-/// Every reachable state of `cfg`'s model (fingerprints), and the projections of them by
-/// [`observable`]: a plain depth-first walk without symmetry.
-fn reachable(cfg: &Config) -> (usize, HashSet<u64>) {
+/// What a walk through a model reached: how many states, and their projections by
+/// [`observable`], without (`postponed`) and with (`blind`) every acceptor's learner
+/// left out.
+struct Reached {
+    states: usize,
+    postponed: HashSet<u64>,
+    blind: HashSet<u64>,
+}
+
+/// Every reachable state of `cfg`'s model and its projections: a plain depth-first walk
+/// without symmetry.
+fn reachable(cfg: &Config) -> Reached {
     let model = cfg.clone().into_model();
     let mut seen = HashSet::new();
-    let mut projected = HashSet::new();
+    let mut postponed = HashSet::new();
+    let mut blind = HashSet::new();
     let mut pending = model.init_states();
     let mut actions = Vec::new();
     while let Some(state) = pending.pop() {
         if !model.within_boundary(&state) || !seen.insert(fingerprint(&state)) {
             continue;
         }
-        projected.insert(observable(cfg, &state));
+        postponed.insert(observable(cfg, &state, false));
+        blind.insert(observable(cfg, &state, true));
         actions.clear();
         model.actions(&state, &mut actions);
         for action in actions.drain(..) {
@@ -255,7 +267,11 @@ fn reachable(cfg: &Config) -> (usize, HashSet<u64>) {
             }
         }
     }
-    (seen.len(), projected)
+    Reached {
+        states: seen.len(),
+        postponed,
+        blind,
+    }
 }
 
 fn fingerprint(value: &impl Hash) -> u64 {
@@ -264,30 +280,76 @@ fn fingerprint(value: &impl Hash) -> u64 {
     hasher.finish()
 }
 
+/// `reduced` reaches fewer states than the unreduced model of its configuration, `full`, and
+/// the same ones once the learners it may leave behind are left out (those of acceptors
+/// nothing reads when postponing, every acceptor's on demand).
+fn assert_loses_no_observable_state(full: &Reached, reduced: &Config) {
+    let on_demand = reduced.catch_up_mode() == CatchUp::OnDemand;
+    let kept = reachable(reduced);
+    let (all, observed) = if on_demand {
+        (&full.blind, &kept.blind)
+    } else {
+        (&full.postponed, &kept.postponed)
+    };
+    eprintln!(
+        "{reduced}: {} states, {} reduced ({:?}); {} and {} observable",
+        full.states,
+        kept.states,
+        reduced.catch_up,
+        all.len(),
+        observed.len()
+    );
+    assert!(
+        kept.states < full.states,
+        "the reduction bites: {} of {} states",
+        kept.states,
+        full.states
+    );
+    assert!(all.len() > 100);
+    assert_eq!(all.len(), observed.len());
+    assert_eq!(all, observed);
+}
+
 #[test]
-fn catch_up_pruning_loses_no_observable_state() {
+fn catch_up_reductions_lose_no_observable_state() {
     // One slot, honest proposers (A only): the slot is chosen in round 0 or 1 and caught up
     // on before and after trust changes, and the leader of round 1 proposes beyond the slot,
     // where an acceptor's window reads what it learned.
-    let reduced = Config {
+    let cfg = Config {
         slots: 1,
         unproposed_value: false,
         byzantine: Vec::new(),
         ..two_slots()
     };
-    let full = Config {
-        idle_catch_up: true,
-        ..reduced.clone()
+    let full = reachable(&Config {
+        catch_up: CatchUp::Every,
+        ..cfg.clone()
+    });
+    for catch_up in [CatchUp::Postponed, CatchUp::OnDemand] {
+        assert_loses_no_observable_state(
+            &full,
+            &Config {
+                catch_up,
+                ..cfg.clone()
+            },
+        );
+    }
+}
+
+#[test]
+fn state_transfer_on_demand_loses_no_observable_state_with_a_byzantine_leader() {
+    // One slot, the honest `p0` proposes A in round 0 and the Byzantine `p1` leads round 1
+    // with A and Z: proofs that a reported decided prefix makes invalid, equivocation, and
+    // trust changes on every path. The default mode teaches acceptors on demand.
+    let cfg = Config {
+        slots: 1,
+        byzantine: vec![ProposerId(1)],
+        ..two_slots()
     };
-    let (all, observed_all) = reachable(&full);
-    let (kept, observed_kept) = reachable(&reduced);
-    eprintln!(
-        "{all} states, {kept} with the pruning; {} and {} observable",
-        observed_all.len(),
-        observed_kept.len()
-    );
-    assert!(kept < all, "the pruning bites: {kept} of {all} states");
-    assert!(observed_all.len() > 100);
-    assert_eq!(observed_all.len(), observed_kept.len());
-    assert_eq!(observed_all, observed_kept);
+    assert_eq!(cfg.catch_up_mode(), CatchUp::OnDemand);
+    let full = reachable(&Config {
+        catch_up: CatchUp::Every,
+        ..cfg.clone()
+    });
+    assert_loses_no_observable_state(&full, &cfg);
 }

@@ -29,4 +29,11 @@ pub enum Action {
         acceptor: Id,
         slot: Slot,
     },
+    /// Acceptor `acceptor` learns the next `slots` chosen slots from its decided prefix on,
+    /// then takes `step` (a delivery to it or its timeout), which reads what it learned.
+    LearnThen {
+        acceptor: Id,
+        slots: Slot,
+        step: ActorAction,
+    },
 }

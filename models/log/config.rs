@@ -42,10 +42,43 @@ pub struct Config {
     /// `None`. With a bound they refuse some votes, which must never break a property.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_open_vote_bytes: Option<usize>,
-    /// Also explore state transfers that nothing can observe (to an acceptor that can send
-    /// no more PROMISEs): the unreduced model, for comparing with the reduced one.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub idle_catch_up: bool,
+    /// When acceptors learn chosen slots by state transfer: the reduction the model makes
+    /// (see [`super::model`]), or none.
+    #[serde(default, skip_serializing_if = "CatchUp::is_default")]
+    pub catch_up: CatchUp,
+}
+
+/// When the model lets an acceptor learn a chosen slot by state transfer. Each mode reaches
+/// the same states once the learners of acceptors are left out (`tests/log_model_check.rs`),
+/// and what it learns is read only by its own later steps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CatchUp {
+    /// At any time, whenever a slot at its decided prefix is chosen: the unreduced model.
+    Every,
+    /// At any time, but to an acceptor in the highest round only while an ACCEPT in flight
+    /// names a slot at or beyond its window (`Config::catch_up_observable`).
+    Postponed,
+    /// Only together with a step of the acceptor that reads what it learned: one that sends
+    /// a PROMISE or takes an ACCEPT at or beyond its window (`Config::reads_learner`).
+    #[default]
+    OnDemand,
+}
+
+impl CatchUp {
+    pub const ALL: [CatchUp; 3] = [CatchUp::Every, CatchUp::Postponed, CatchUp::OnDemand];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CatchUp::Every => "every",
+            CatchUp::Postponed => "postponed",
+            CatchUp::OnDemand => "on-demand",
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == CatchUp::default()
+    }
 }
 
 impl Default for Config {
@@ -57,7 +90,7 @@ impl Default for Config {
             slots: 2,
             client_learner: false,
             max_open_vote_bytes: None,
-            idle_catch_up: false,
+            catch_up: CatchUp::default(),
         })
     }
 }
@@ -144,9 +177,12 @@ impl fmt::Display for Config {
             },
             self.protocol_name()
         )?;
-        match self.max_open_vote_bytes {
-            Some(bytes) => write!(f, ", open votes of at most {bytes} bytes"),
-            None => Ok(()),
+        if let Some(bytes) = self.max_open_vote_bytes {
+            write!(f, ", open votes of at most {bytes} bytes")?;
+        }
+        match self.catch_up {
+            CatchUp::OnDemand => Ok(()),
+            mode => write!(f, ", state transfer {}", mode.name()),
         }
     }
 }

@@ -13,4 +13,4 @@ pub mod report;
 pub mod symmetry;
 
 pub use actor::Model;
-pub use config::{Config, SlotValue};
+pub use config::{CatchUp, Config, SlotValue};

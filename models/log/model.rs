@@ -12,7 +12,7 @@
 pub use super::actor::{Action, Model, State};
 use super::actor::{ActorAction, ModelNode, ModelNodeState};
 use super::byzantine::ByzantineProposer;
-use super::config::{Config, SlotValue};
+use super::config::{CatchUp, Config, SlotValue};
 use super::history::Ghost;
 use super::properties::{PROPERTIES, Property, chosen};
 use crate::learner::Decision;
@@ -23,11 +23,15 @@ use crate::log::node::{LogNode, LogNodeState, LogRole};
 use crate::log::proposer::LogProposer;
 use crate::models::core::model::{Properties, ProtocolModel};
 use crate::models::core::protocol::{Actors, Protocol};
+use crate::models::core::reductions::settle_after;
 use crate::models::core::shape::{NetworkKind, Shape};
 use crate::models::symbolic::SymbolicAuth;
 use crate::models::value::ModelValue;
+use crate::node::NodeTimer;
 use crate::types::{AcceptorId, ProposerId, Round};
-use stateright::actor::{Envelope, Id};
+use stateright::Model as _;
+use stateright::actor::{ActorModelAction, Envelope, Id};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// The state of acceptor `index`, if it is one.
@@ -123,7 +127,7 @@ impl Protocol for Config {
     fn as_actor(action: &Action) -> Option<&ActorAction> {
         match action {
             Action::Actor(action) => Some(action),
-            Action::CatchUp { .. } => None,
+            Action::CatchUp { .. } | Action::LearnThen { .. } => None,
         }
     }
 
@@ -134,10 +138,16 @@ impl Protocol for Config {
         }
     }
 
-    /// Only the slot at an acceptor's decided prefix: learning a later one first changes
-    /// nothing a PROMISE reports, and the acceptor can still learn it when its turn comes.
-    /// Only to an acceptor whose learner something can still read ([`Config::catch_up_observable`]).
+    /// With [`CatchUp::OnDemand`], state transfer only together with a step of the acceptor
+    /// that reads what it learns ([`Config::learn_on_demand`]). Otherwise only the slot at an
+    /// acceptor's decided prefix (learning a later one first changes nothing a PROMISE
+    /// reports, and the acceptor can still learn it when its turn comes), and only to an
+    /// acceptor whose learner something can still read ([`Config::catch_up_observable`]).
     fn own_actions(&self, _actors: &Actors<Self>, state: &State, actions: &mut Vec<Action>) {
+        if self.catch_up_mode() == CatchUp::OnDemand {
+            self.learn_on_demand(state, actions);
+            return;
+        }
         for (_, slot, _) in chosen(self, &state.history) {
             for index in 0..self.acceptors() {
                 let next_to_learn = acceptor_state(state, index).is_some_and(|a| {
@@ -159,10 +169,73 @@ impl Protocol for Config {
         state: &State,
         action: Action,
     ) -> Option<State> {
-        let Action::CatchUp { acceptor, slot } = action else {
-            return None;
-        };
-        let index = usize::from(acceptor);
+        match action {
+            Action::CatchUp { acceptor, slot } => {
+                self.caught_up(actors, state, usize::from(acceptor), slot)
+            }
+            Action::LearnThen {
+                acceptor,
+                slots,
+                step,
+            } => {
+                let index = usize::from(acceptor);
+                let before = acceptor_state(state, index)?;
+                let window_end = before.learner.decided_prefix().saturating_add(self.slots);
+                let mut learned = state.clone();
+                for _ in 0..slots {
+                    let slot = acceptor_state(&learned, index)?.learner.decided_prefix();
+                    learned = self.caught_up(actors, &learned, index, slot)?;
+                }
+                let promises = learned.history.promises.len();
+                let widened = window_end..window_end.saturating_add(slots);
+                let reads_window = match &step {
+                    ActorModelAction::Deliver { msg, .. } => {
+                        slots_named(msg).any(|slot| widened.contains(&slot))
+                    }
+                    _ => false,
+                };
+                let next = actors.next_state(&learned, step)?;
+                let next = settle_after(actors, &learned, next);
+                // Only if the step read what was learned: otherwise the same step without
+                // the state transfer reaches this state but for the learner (see
+                // `learn_on_demand`).
+                (reads_window || next.history.promises.len() > promises).then_some(next)
+            }
+            Action::Actor(_) => None,
+        }
+    }
+}
+
+/// An honest agent of the log.
+type Honest = LogNode<ModelValue, SymbolicAuth>;
+
+impl Config {
+    /// An honest agent in `role`, placed in this configuration's topology.
+    fn honest(&self, role: LogRole<ModelValue, SymbolicAuth>) -> Honest {
+        LogNode {
+            role,
+            topology: self.topology(),
+        }
+    }
+
+    /// The mode of state transfer the model runs: [`CatchUp::OnDemand`] needs an acceptor's
+    /// learner to be read only when it sends a PROMISE or meets its window, so with a bound
+    /// on open votes (which reads it at every vote) it falls back to [`CatchUp::Postponed`].
+    pub fn catch_up_mode(&self) -> CatchUp {
+        match self.catch_up {
+            CatchUp::OnDemand if self.max_open_vote_bytes.is_some() => CatchUp::Postponed,
+            mode => mode,
+        }
+    }
+
+    /// The acceptor at `index` in `state` learns chosen slot `slot` from another replica.
+    fn caught_up(
+        &self,
+        actors: &Actors<Self>,
+        state: &State,
+        index: usize,
+        slot: Slot,
+    ) -> Option<State> {
         if state.crashed[index] {
             return None;
         }
@@ -180,17 +253,101 @@ impl Protocol for Config {
             Arc::new(ModelNodeState::Honest(LogNodeState::Acceptor(step.state)));
         Some(next)
     }
-}
 
-/// An honest agent of the log.
-type Honest = LogNode<ModelValue, SymbolicAuth>;
+    /// State transfer on demand: an acceptor learns chosen slots only in the step that reads
+    /// its learner. Nothing but its own steps reads it (its decisions are chosen values,
+    /// which agreement and "logs are prefixes" already judge on `chosen`), and of those only
+    /// a trust change (the PROMISE reports its decided prefix and the votes above it) and an
+    /// ACCEPT at or beyond the end of its window (`s ≥ d + window`). Every other step does
+    /// the same whatever it learned, so learning commutes with it and can wait; crashed, it
+    /// learns nothing, and on recovery its learner starts afresh anyway. So for every
+    /// acceptor, every number `k` of chosen slots it can learn in order from its decided
+    /// prefix, and every step of it that may read its learner (its timeout, a TRUSTCHANGE to
+    /// a higher round, an ACCEPT or NEWROUND of its round, which may show an equivocation or
+    /// an invalid proof, or one naming a slot beyond its window), one action learns the `k`
+    /// slots and then takes the step; it leads nowhere unless the step sent a PROMISE or met
+    /// the slots the learning added to the window. Every state of the unreduced model is
+    /// matched by one reached here that differs only in acceptors having learned less.
+    fn learn_on_demand(&self, state: &State, actions: &mut Vec<Action>) {
+        let chosen_slots: BTreeSet<Slot> = chosen(self, &state.history)
+            .into_iter()
+            .map(|(_, slot, _)| slot)
+            .collect();
+        if chosen_slots.is_empty() {
+            return;
+        }
+        for index in 0..self.acceptors() {
+            if state.crashed[index] {
+                continue;
+            }
+            let Some(a) = acceptor_state(state, index) else {
+                continue;
+            };
+            let d = a.learner.decided_prefix();
+            let learnable = (d..).take_while(|s| chosen_slots.contains(s)).count() as Slot;
+            if learnable == 0 {
+                continue;
+            }
+            let id = Id::from(index);
+            let mut steps = Vec::new();
+            let suspects = state.timers_set[index]
+                .iter()
+                .any(|t| *t == NodeTimer::SuspectLeader);
+            if a.rnd < self.max_round && suspects {
+                steps.push(ActorModelAction::Timeout(id, NodeTimer::SuspectLeader));
+            }
+            for env in state.network.iter_deliverable() {
+                if env.dst == id && self.may_read_learner(a, env.msg) {
+                    steps.push(ActorModelAction::Deliver {
+                        src: env.src,
+                        dst: id,
+                        msg: env.msg.clone(),
+                    });
+                }
+            }
+            for slots in 1..=learnable {
+                for step in &steps {
+                    actions.push(Action::LearnThen {
+                        acceptor: id,
+                        slots,
+                        step: step.clone(),
+                    });
+                }
+            }
+        }
+    }
 
-impl Config {
-    /// An honest agent in `role`, placed in this configuration's topology.
-    fn honest(&self, role: LogRole<ModelValue, SymbolicAuth>) -> Honest {
-        LogNode {
-            role,
-            topology: self.topology(),
+    /// Whether `msg`, delivered to `acceptor`, may make it read its learner: a trust change
+    /// (a TRUSTCHANGE to a higher round within the bounds; an ACCEPT or NEWROUND of its own
+    /// round, whose equivocation or invalid proof is evidence) or a slot at or beyond its
+    /// window. An over-approximation: [`Protocol::own_next_state`] keeps only the steps that
+    /// did read it.
+    fn may_read_learner(
+        &self,
+        acceptor: &LogAcceptorState<SlotValue>,
+        msg: &LogMsg<SlotValue>,
+    ) -> bool {
+        let window_end = acceptor.learner.decided_prefix().saturating_add(self.slots);
+        let far = slots_named(msg).any(|slot| slot >= window_end);
+        match msg {
+            LogMsg::TrustChange { round } => acceptor.rnd < *round && *round <= self.max_round,
+            LogMsg::Accept {
+                round, slot, value, ..
+            }
+            | LogMsg::AcceptByDigest {
+                round, slot, value, ..
+            } => {
+                let equivocation = acceptor
+                    .votes
+                    .get(slot)
+                    .is_some_and(|v| v.round == *round && v.value != *value);
+                *round >= acceptor.rnd
+                    && (far || (*round == acceptor.rnd && (*round > 0 || equivocation)))
+            }
+            LogMsg::NewRound { round, .. } => {
+                *round >= acceptor.rnd && (far || *round == acceptor.rnd)
+            }
+            LogMsg::Promise(_) | LogMsg::Learn { .. } => false,
         }
     }
 
@@ -208,7 +365,9 @@ impl Config {
         state: &State,
         acceptor: &LogAcceptorState<SlotValue>,
     ) -> bool {
-        if self.idle_catch_up || self.max_open_vote_bytes.is_some() || acceptor.rnd < self.max_round
+        if self.catch_up == CatchUp::Every
+            || self.max_open_vote_bytes.is_some()
+            || acceptor.rnd < self.max_round
         {
             return true;
         }

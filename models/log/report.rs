@@ -16,6 +16,14 @@ impl Describe for Config {
                 "{} learns chosen slot {slot} by state transfer",
                 actor_name(self, *acceptor)
             ),
+            Action::LearnThen {
+                acceptor,
+                slots,
+                step,
+            } => format!(
+                "{} learns {slots} chosen slot(s) by state transfer, then {step:?}",
+                actor_name(self, *acceptor)
+            ),
             Action::Actor(action) => format!("{action:?}"),
         }
     }

@@ -177,6 +177,17 @@ struct ModelArgs {
     /// this bound (values: no-op 1 byte, A and B 3, Z 2); no bound by default.
     #[arg(long, global = true)]
     max_open_vote_bytes: Option<usize>,
+    /// The log's state transfer: `on-demand` teaches an acceptor chosen slots only in a step
+    /// that reads what it learns (a PROMISE, its window), `postponed` at any time but to an
+    /// acceptor in the highest round only for an ACCEPT beyond its window, `every` at any
+    /// time (the unreduced model; see CHECKING.md).
+    #[arg(
+        long,
+        value_parser = named(&log::CatchUp::ALL, log::CatchUp::name),
+        default_value = log::Config::default().catch_up.name(),
+        global = true
+    )]
+    catch_up: log::CatchUp,
 }
 
 #[derive(Args, Debug)]
@@ -271,6 +282,9 @@ fn model_config(args: &ModelArgs) -> Result<ModelConfig, String> {
     if args.client_learner {
         return Err("--client-learner is for the log; use --learners client".into());
     }
+    if args.catch_up != log::Config::default().catch_up {
+        return Err("--catch-up is for the log: the single decree has no state transfer".into());
+    }
     let variant = variant_of(args)?;
     let cfg = ModelConfig {
         f: args.f,
@@ -340,7 +354,7 @@ fn log_config(args: &ModelArgs) -> Result<log::Config, String> {
         client_learner: args.client_learner,
         variant: variant_of(args)?,
         max_open_vote_bytes: args.max_open_vote_bytes,
-        idle_catch_up: false,
+        catch_up: args.catch_up,
     };
     cfg.validate()?;
     Ok(cfg)
@@ -474,6 +488,7 @@ impl Checkable for log::Config {
             "values": names(self.byzantine_values()),
             "learners": if self.client_learner { "client" } else { "abstract" },
             "max_open_vote_bytes": self.max_open_vote_bytes,
+            "catch_up": self.catch_up_mode().name(),
         })
     }
 }
