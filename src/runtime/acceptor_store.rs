@@ -6,7 +6,7 @@
 
 use crate::durable::{DurableError, DurableLog, DurableOptions, TornTail};
 use crate::log::acceptor::LogDurableState;
-use crate::log::changes::{AcceptorRecord, diff, fold};
+use crate::log::changes::{AcceptorRecord, apply, diff, fold};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
@@ -68,15 +68,26 @@ where
     /// Appends what changed since the last write without syncing it ([`AcceptorStore::sync`]
     /// makes it durable). Returns the bytes appended.
     pub fn write(&mut self, state: &LogDurableState<V>) -> Result<u64, DurableError> {
-        if *state == self.saved {
-            return Ok(0);
-        }
         let record = match diff(&self.saved, state) {
+            Some(changes) if changes.is_empty() => return Ok(0),
             Some(changes) => AcceptorRecord::Changes(changes),
             None => AcceptorRecord::Full(state.clone()),
         };
         let appended = self.log.write_change(&record)?;
-        self.saved = state.clone();
+        // The record itself brings the saved state up to date: a copy of the whole state at
+        // every step cost as much as the votes kept, where the change is one vote.
+        match record {
+            AcceptorRecord::Full(full) => self.saved = full,
+            AcceptorRecord::Changes(changes) => {
+                for change in changes {
+                    apply(&mut self.saved, change);
+                }
+            }
+        }
+        debug_assert!(
+            self.saved == *state,
+            "a record must bring the saved state up to date"
+        );
         let len = self.log.len_bytes();
         if len > self.compact_above && len > 2 * self.compacted_len {
             match self.log.rewrite(&AcceptorRecord::Full(state.clone())) {
@@ -104,5 +115,65 @@ fn empty<V>() -> LogDurableState<V> {
         rnd: 0,
         base: 0,
         votes: BTreeMap::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::Vote;
+
+    fn state(rnd: u32, base: u64, votes: &[(u64, u32, u32)]) -> LogDurableState<u32> {
+        let votes = votes
+            .iter()
+            .map(|(slot, round, value)| {
+                let vote = Vote {
+                    round: *round,
+                    value: *value,
+                };
+                (*slot, vote)
+            })
+            .collect();
+        LogDurableState { rnd, base, votes }
+    }
+
+    #[test]
+    fn the_saved_state_follows_every_kind_of_change_and_reopens_as_the_last_one() {
+        let dir = std::env::temp_dir().join(format!("bpfp-acceptor-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("votes.dat");
+        let _ = std::fs::remove_file(&path);
+        let states = [
+            state(0, 0, &[]),
+            state(1, 0, &[]),
+            state(1, 0, &[(0, 1, 7)]),
+            state(1, 0, &[(0, 1, 7), (1, 1, 8)]),
+            // A later round's vote replaces one; nothing changes; the round moves.
+            state(2, 0, &[(0, 1, 7), (1, 2, 9)]),
+            state(2, 0, &[(0, 1, 7), (1, 2, 9)]),
+            state(3, 0, &[(0, 1, 7), (1, 2, 9)]),
+            // A decided prefix dropped, then a vote above it.
+            state(3, 1, &[(1, 2, 9)]),
+            state(3, 1, &[(1, 2, 9), (4, 3, 5)]),
+            // A vote gone above the base: said only as the whole state.
+            state(3, 1, &[(4, 3, 5)]),
+            state(4, 2, &[(4, 3, 5), (5, 4, 6)]),
+        ];
+        let mut store = AcceptorStore::open(&path, DurableOptions::default())
+            .unwrap()
+            .store;
+        // A new store holds the empty state, so saving that first appends nothing.
+        let mut before = empty();
+        for (i, s) in states.iter().enumerate() {
+            let unchanged = before == *s;
+            before = s.clone();
+            let appended = store.save(s).unwrap();
+            assert_eq!(appended == 0, unchanged, "state {i}");
+            assert_eq!(store.saved, *s, "state {i}");
+        }
+        drop(store);
+        let reopened = AcceptorStore::<u32>::open(&path, DurableOptions::default()).unwrap();
+        assert_eq!(reopened.state.as_ref(), states.last());
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
