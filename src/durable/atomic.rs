@@ -23,18 +23,29 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> Result<(), DurableError> {
         action,
         source,
     };
+    drop(write_temp(&temp, bytes)?);
+    fs::rename(&temp, path).map_err(|e| io("rename temporary file", e))?;
+    sync_parent_dir(path)
+}
+
+/// Creates (or truncates) the temporary file `temp`, writes `bytes` and syncs them; returns
+/// the file, open for writing at its end.
+pub fn write_temp(temp: &Path, bytes: &[u8]) -> Result<File, DurableError> {
+    let io = |action, source| DurableError::Io {
+        path: temp.to_path_buf(),
+        action,
+        source,
+    };
     let mut file = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
-        .open(&temp)
+        .open(temp)
         .map_err(|e| io("create temporary file", e))?;
     file.write_all(bytes)
         .map_err(|e| io("write temporary file", e))?;
     file.sync_all().map_err(|e| io("sync temporary file", e))?;
-    drop(file);
-    fs::rename(&temp, path).map_err(|e| io("rename temporary file", e))?;
-    sync_parent_dir(path)
+    Ok(file)
 }
 
 /// Removes a temporary file left by a replacement that a crash interrupted.
@@ -50,7 +61,7 @@ pub fn remove_stale_temp(path: &Path) -> Result<(), DurableError> {
     }
 }
 
-fn sync_parent_dir(path: &Path) -> Result<(), DurableError> {
+pub fn sync_parent_dir(path: &Path) -> Result<(), DurableError> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),

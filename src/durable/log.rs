@@ -1,6 +1,6 @@
 //! The store itself: open (recover), append (write and sync), compact.
 
-use super::atomic::{remove_stale_temp, replace_file};
+use super::atomic::{remove_stale_temp, replace_file, sync_parent_dir, temp_path, write_temp};
 use super::error::{Corruption, DurableError, TornTail};
 use super::format::{HEADER_LEN, Header, MAX_RECORD_LEN, encode_frame};
 use super::scan::scan;
@@ -10,6 +10,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read as _, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use super::layout::log_file::MAX_FILE_LEN;
@@ -71,10 +72,25 @@ pub struct DurableLog<R> {
     poisoned: bool,
     /// Frames were written since the last sync ([`DurableLog::write_change`]).
     unsynced: bool,
+    /// A compaction being written on another thread ([`DurableLog::begin_rewrite`]).
+    rewrite: Option<Rewrite>,
+    /// Compactions put in place since the store was opened.
+    compactions: u64,
     /// Held while the store is open: two processes appending to one store could each
     /// vote in a round the other already voted in.
     _lock: File,
     record: PhantomData<fn(&R)>,
+}
+
+/// A compaction under way: the new file (its header and the whole state) is written and
+/// synced by `worker` beside the store, under the temporary name, while records go on being
+/// appended to the old file. Those records are kept here, to follow the whole state in the
+/// new file before it replaces the old one.
+#[derive(Debug)]
+struct Rewrite {
+    header: Header,
+    worker: JoinHandle<Result<File, DurableError>>,
+    since: Vec<Vec<u8>>,
 }
 
 impl<R: Serialize + DeserializeOwned> DurableLog<R> {
@@ -165,6 +181,8 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
             options,
             poisoned: false,
             unsynced: false,
+            rewrite: None,
+            compactions: 0,
             _lock: lock,
             record: PhantomData,
         };
@@ -197,27 +215,117 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
             .map_err(|e| io_error(&self.path, "append record", e))?;
         self.len += frame.len() as u64;
         self.unsynced = true;
+        if let Some(rewrite) = &mut self.rewrite {
+            rewrite.since.push(payload);
+        }
         self.poisoned = false;
         Ok(frame.len() as u64)
     }
 
     /// Makes every record written so far durable; nothing to do if all are.
+    /// A compaction written beside the store ([`DurableLog::begin_rewrite`]) takes the old
+    /// file's place here once it is ready, after every record is synced.
     pub fn sync(&mut self) -> Result<(), DurableError> {
-        if !self.unsynced {
+        if self.unsynced {
+            if self.poisoned {
+                return Err(DurableError::Poisoned {
+                    path: self.path.clone(),
+                });
+            }
+            self.poisoned = true;
+            self.file
+                .sync_data()
+                .map_err(|e| io_error(&self.path, "sync records", e))?;
+            self.unsynced = false;
+            self.poisoned = false;
+        }
+        // A store that failed a write keeps its old file: what is on disk is unknown.
+        if !self.poisoned
+            && self
+                .rewrite
+                .as_ref()
+                .is_some_and(|rewrite| rewrite.worker.is_finished())
+        {
+            self.finish_rewrite()?;
+        }
+        Ok(())
+    }
+
+    /// Starts replacing the file by one holding only `record` (the whole state, as folded
+    /// from every record written so far) followed by the records written from now on. The
+    /// whole state is written and synced on another thread, off the path of the appends:
+    /// only the records written meanwhile, the rename and the directory's sync are left for
+    /// the [`DurableLog::sync`] that finds it done. Until then the old file, which a rename
+    /// replaces whole, holds everything. Returns `false` if a compaction is already under way.
+    pub fn begin_rewrite(&mut self, record: &R) -> Result<bool, DurableError> {
+        if self.rewrite.is_some() {
+            return Ok(false);
+        }
+        let payload = self.encode(record)?;
+        let generation = fresh_generation(self.header.generation);
+        let frame = encode_frame(generation, HEADER_LEN as u64, &payload);
+        let header = Header {
+            generation,
+            sealed_len: (HEADER_LEN + frame.len()) as u64,
+        };
+        let mut bytes = header.encode().to_vec();
+        bytes.extend_from_slice(&frame);
+        let temp = temp_path(&self.path);
+        let worker = std::thread::Builder::new()
+            .name("compaction".into())
+            .spawn(move || write_temp(&temp, &bytes))
+            .map_err(|e| io_error(&self.path, "start compaction", e))?;
+        self.rewrite = Some(Rewrite {
+            header,
+            worker,
+            since: Vec::new(),
+        });
+        Ok(true)
+    }
+
+    /// Puts the compaction in the old file's place: the records written since it began
+    /// follow the whole state, are synced, and the new file is renamed over the old one.
+    fn finish_rewrite(&mut self) -> Result<(), DurableError> {
+        let Some(rewrite) = self.rewrite.take() else {
             return Ok(());
-        }
-        if self.poisoned {
-            return Err(DurableError::Poisoned {
-                path: self.path.clone(),
-            });
-        }
+        };
         self.poisoned = true;
-        self.file
-            .sync_data()
-            .map_err(|e| io_error(&self.path, "sync records", e))?;
-        self.unsynced = false;
+        let mut file = rewrite.worker.join().map_err(|_| DurableError::Io {
+            path: temp_path(&self.path),
+            action: "write compaction",
+            source: io::Error::other("the compaction's thread panicked"),
+        })??;
+        let temp = temp_path(&self.path);
+        let mut len = rewrite.header.sealed_len;
+        let mut frames = Vec::new();
+        for payload in &rewrite.since {
+            let frame = encode_frame(rewrite.header.generation, len, payload);
+            len += frame.len() as u64;
+            frames.extend_from_slice(&frame);
+        }
+        file.write_all(&frames)
+            .and_then(|()| file.sync_data())
+            .map_err(|e| io_error(&temp, "append records to compaction", e))?;
+        drop(file);
+        std::fs::rename(&temp, &self.path).map_err(|e| io_error(&temp, "rename compaction", e))?;
+        sync_parent_dir(&self.path)?;
+        self.file = open_for_append(&self.path).map_err(|e| io_error(&self.path, "reopen", e))?;
+        self.header = rewrite.header;
+        self.len = len;
+        self.compactions += 1;
         self.poisoned = false;
         Ok(())
+    }
+
+    /// How many compactions were put in place since the store was opened.
+    pub fn compactions(&self) -> u64 {
+        self.compactions
+    }
+
+    /// The length of the compacted part: the whole state of the last compaction, with the
+    /// file's header (the header alone for a store never compacted).
+    pub fn sealed_len(&self) -> u64 {
+        self.header.sealed_len
     }
 
     /// Replaces the file, atomically, by one holding only `record` (the whole state).
@@ -276,7 +384,24 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
     }
 }
 
+impl<R> Drop for DurableLog<R> {
+    /// A compaction still being written is waited for (another store opened at this path
+    /// must not meet its thread writing the temporary file) and thrown away: the old file
+    /// holds everything.
+    fn drop(&mut self) {
+        self.abandon_rewrite();
+    }
+}
+
 impl<R> DurableLog<R> {
+    /// Waits for a compaction under way and throws it away.
+    fn abandon_rewrite(&mut self) {
+        if let Some(rewrite) = self.rewrite.take() {
+            let _ = rewrite.worker.join();
+            let _ = std::fs::remove_file(temp_path(&self.path));
+        }
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -306,6 +431,8 @@ impl<R> DurableLog<R> {
             options,
             poisoned: false,
             unsynced: false,
+            rewrite: None,
+            compactions: 0,
             _lock: lock,
             record: PhantomData,
         };
@@ -319,6 +446,8 @@ impl<R> DurableLog<R> {
 
     /// Replaces the file by one holding only the record `payload`, sealed against tail cuts.
     fn compact(&mut self, payload: &[u8]) -> Result<(), DurableError> {
+        // The temporary file is this compaction's now.
+        self.abandon_rewrite();
         let generation = fresh_generation(self.header.generation);
         let frame = encode_frame(generation, HEADER_LEN as u64, payload);
         let header = Header {
@@ -331,6 +460,7 @@ impl<R> DurableLog<R> {
         self.file = open_for_append(&self.path).map_err(|e| io_error(&self.path, "reopen", e))?;
         self.header = header;
         self.len = header.sealed_len;
+        self.compactions += 1;
         // The new file was synced whole; the old one's unsynced tail is gone with it.
         self.unsynced = false;
         Ok(())

@@ -2,7 +2,10 @@
 //! save appends what changed since the last one, in one record synced once, so a vote costs
 //! about the vote's bytes. When the file has grown to twice the size of the whole state (and
 //! past a threshold), it is rewritten as one full record, so compaction's cost is spread over
-//! the appends that made it necessary.
+//! the appends that made it necessary. That record is written and synced on another thread,
+//! beside the store, while changes go on being appended; a later sync appends those changes
+//! to it and renames it over the old file ([`DurableLog::begin_rewrite`]), so no step waits
+//! for the whole state to be written.
 
 use crate::durable::{DurableError, DurableLog, DurableOptions, TornTail};
 use crate::log::acceptor::LogDurableState;
@@ -29,6 +32,8 @@ pub struct AcceptorStore<V> {
     /// The file's length after its last compaction (or at opening).
     compacted_len: u64,
     compact_above: u64,
+    /// The log's count of compactions put in place, when `compacted_len` was last set.
+    compactions: u64,
 }
 
 impl<V> AcceptorStore<V>
@@ -44,6 +49,7 @@ where
             log,
             saved: state.clone().unwrap_or_else(empty),
             compact_above: options.compact_above_bytes,
+            compactions: 0,
         };
         Ok(OpenedStore {
             store,
@@ -88,10 +94,19 @@ where
             self.saved == *state,
             "a record must bring the saved state up to date"
         );
+        if self.log.compactions() != self.compactions {
+            // A compaction took its place: the file starts again from the whole state.
+            self.compactions = self.log.compactions();
+            self.compacted_len = self.log.sealed_len();
+        }
         let len = self.log.len_bytes();
         if len > self.compact_above && len > 2 * self.compacted_len {
-            match self.log.rewrite(&AcceptorRecord::Full(state.clone())) {
-                Ok(()) => self.compacted_len = self.log.len_bytes(),
+            // Written beside the store; a later sync puts it in place.
+            match self
+                .log
+                .begin_rewrite(&AcceptorRecord::Full(self.saved.clone()))
+            {
+                Ok(_) => {}
                 // The whole state does not fit one record: keep appending changes, which
                 // are as durable; compaction is only a saving of space.
                 Err(DurableError::RecordTooLarge { len, .. }) => {
@@ -174,6 +189,57 @@ mod tests {
         drop(store);
         let reopened = AcceptorStore::<u32>::open(&path, DurableOptions::default()).unwrap();
         assert_eq!(reopened.state.as_ref(), states.last());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn compactions_written_beside_the_store_lose_no_change() {
+        let dir =
+            std::env::temp_dir().join(format!("bpfp-acceptor-compaction-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("votes.dat");
+        let _ = std::fs::remove_file(&path);
+        let options = DurableOptions {
+            compact_above_bytes: 2048,
+        };
+        let mut store = AcceptorStore::open(&path, options).unwrap().store;
+        let mut current = state(0, 0, &[]);
+        let (mut appended, mut compactions) = (0, 0);
+        for step in 0..3200u64 {
+            // Votes in a window of 20 slots, a round now and then, the decided prefix moving.
+            let round = (step / 100) as u32;
+            current.rnd = round;
+            current.votes.insert(
+                step,
+                Vote {
+                    round,
+                    value: step as u32,
+                },
+            );
+            if step % 20 == 19 {
+                current.base = step - 9;
+                current.votes = current.votes.split_off(&current.base);
+            }
+            appended += store.save(&current).unwrap();
+            if step % 500 == 499 {
+                // Reopened at any moment, compaction under way or not: the last state saved.
+                compactions += store.log.compactions();
+                drop(store);
+                let reopened = AcceptorStore::open(&path, options).unwrap();
+                assert_eq!(reopened.state.as_ref(), Some(&current), "step {step}");
+                assert!(reopened.torn_tail.is_none());
+                store = reopened.store;
+            }
+        }
+        let len = store.len_bytes();
+        drop(store);
+        let reopened = AcceptorStore::<u32>::open(&path, options).unwrap();
+        assert_eq!(reopened.state, Some(current));
+        assert!(compactions > 0, "no compaction was put in place");
+        assert!(
+            len < appended / 4,
+            "the file ({len} bytes) keeps most of what was appended ({appended})"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
