@@ -317,6 +317,11 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
         Ok(())
     }
 
+    /// Whether a compaction is being written ([`DurableLog::begin_rewrite`]).
+    pub fn rewriting(&self) -> bool {
+        self.rewrite.is_some()
+    }
+
     /// How many compactions were put in place since the store was opened.
     pub fn compactions(&self) -> u64 {
         self.compactions

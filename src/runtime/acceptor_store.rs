@@ -29,7 +29,7 @@ pub struct AcceptorStore<V> {
     log: DurableLog<AcceptorRecord<V>>,
     /// What the file holds, folded: the base of the next diff.
     saved: LogDurableState<V>,
-    /// The file's length after its last compaction (or at opening).
+    /// The file's length after its last compaction (the whole state then), or at opening.
     compacted_len: u64,
     compact_above: u64,
     /// The log's count of compactions put in place, when `compacted_len` was last set.
@@ -100,7 +100,7 @@ where
             self.compacted_len = self.log.sealed_len();
         }
         let len = self.log.len_bytes();
-        if len > self.compact_above && len > 2 * self.compacted_len {
+        if len > self.compact_above && len > 2 * self.compacted_len && !self.log.rewriting() {
             // Written beside the store; a later sync puts it in place.
             match self
                 .log
