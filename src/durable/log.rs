@@ -74,8 +74,8 @@ pub struct DurableLog<R> {
     unsynced: bool,
     /// A compaction being written on another thread ([`DurableLog::begin_rewrite`]).
     rewrite: Option<Rewrite>,
-    /// Compactions put in place since the store was opened.
-    compactions: u64,
+    /// The file's length after its last compaction, or as it was opened.
+    compacted_len: u64,
     /// Held while the store is open: two processes appending to one store could each
     /// vote in a round the other already voted in.
     _lock: File,
@@ -182,7 +182,7 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
             poisoned: false,
             unsynced: false,
             rewrite: None,
-            compactions: 0,
+            compacted_len: found.valid_end as u64,
             _lock: lock,
             record: PhantomData,
         };
@@ -262,14 +262,7 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
             return Ok(false);
         }
         let payload = self.encode(record)?;
-        let generation = fresh_generation(self.header.generation);
-        let frame = encode_frame(generation, HEADER_LEN as u64, &payload);
-        let header = Header {
-            generation,
-            sealed_len: (HEADER_LEN + frame.len()) as u64,
-        };
-        let mut bytes = header.encode().to_vec();
-        bytes.extend_from_slice(&frame);
+        let (header, bytes) = compacted_file(self.header.generation, &payload);
         let temp = temp_path(&self.path);
         let worker = std::thread::Builder::new()
             .name("compaction".into())
@@ -290,12 +283,12 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
             return Ok(());
         };
         self.poisoned = true;
+        let temp = temp_path(&self.path);
         let mut file = rewrite.worker.join().map_err(|_| DurableError::Io {
-            path: temp_path(&self.path),
+            path: temp.clone(),
             action: "write compaction",
             source: io::Error::other("the compaction's thread panicked"),
         })??;
-        let temp = temp_path(&self.path);
         let mut len = rewrite.header.sealed_len;
         let mut frames = Vec::new();
         for payload in &rewrite.since {
@@ -312,7 +305,7 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
         self.file = open_for_append(&self.path).map_err(|e| io_error(&self.path, "reopen", e))?;
         self.header = rewrite.header;
         self.len = len;
-        self.compactions += 1;
+        self.compacted_len = rewrite.header.sealed_len;
         self.poisoned = false;
         Ok(())
     }
@@ -322,15 +315,10 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
         self.rewrite.is_some()
     }
 
-    /// How many compactions were put in place since the store was opened.
-    pub fn compactions(&self) -> u64 {
-        self.compactions
-    }
-
-    /// The length of the compacted part: the whole state of the last compaction, with the
-    /// file's header (the header alone for a store never compacted).
-    pub fn sealed_len(&self) -> u64 {
-        self.header.sealed_len
+    /// The file's length after its last compaction (its header and the whole state), or as
+    /// it was opened.
+    pub fn compacted_len(&self) -> u64 {
+        self.compacted_len
     }
 
     /// Replaces the file, atomically, by one holding only `record` (the whole state).
@@ -437,7 +425,7 @@ impl<R> DurableLog<R> {
             poisoned: false,
             unsynced: false,
             rewrite: None,
-            compactions: 0,
+            compacted_len: HEADER_LEN as u64,
             _lock: lock,
             record: PhantomData,
         };
@@ -453,23 +441,30 @@ impl<R> DurableLog<R> {
     fn compact(&mut self, payload: &[u8]) -> Result<(), DurableError> {
         // The temporary file is this compaction's now.
         self.abandon_rewrite();
-        let generation = fresh_generation(self.header.generation);
-        let frame = encode_frame(generation, HEADER_LEN as u64, payload);
-        let header = Header {
-            generation,
-            sealed_len: (HEADER_LEN + frame.len()) as u64,
-        };
-        let mut bytes = header.encode().to_vec();
-        bytes.extend_from_slice(&frame);
+        let (header, bytes) = compacted_file(self.header.generation, payload);
         replace_file(&self.path, &bytes)?;
         self.file = open_for_append(&self.path).map_err(|e| io_error(&self.path, "reopen", e))?;
         self.header = header;
         self.len = header.sealed_len;
-        self.compactions += 1;
+        self.compacted_len = header.sealed_len;
         // The new file was synced whole; the old one's unsynced tail is gone with it.
         self.unsynced = false;
         Ok(())
     }
+}
+
+/// A compacted file whole: a header with a generation fresh after `previous`, and the one
+/// record `payload`, sealed.
+fn compacted_file(previous: u64, payload: &[u8]) -> (Header, Vec<u8>) {
+    let generation = fresh_generation(previous);
+    let frame = encode_frame(generation, HEADER_LEN as u64, payload);
+    let header = Header {
+        generation,
+        sealed_len: (HEADER_LEN + frame.len()) as u64,
+    };
+    let mut bytes = header.encode().to_vec();
+    bytes.extend_from_slice(&frame);
+    (header, bytes)
 }
 
 /// A generation unlike `previous` and unlikely to match a deleted file's at the same path.
