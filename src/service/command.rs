@@ -145,8 +145,25 @@ impl fmt::Debug for CommandKeys {
 
 /// The value of one log slot: commands in the order they are applied. An empty batch is the
 /// no-op a leader fills holes with.
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Batch(pub Arc<[Command]>);
+
+/// Batches are compared often (a saved vote against the state's, a LEARN against a vote), and
+/// mostly with a copy of the same shared batch: the pointer answers without comparing every
+/// command.
+impl PartialEq for Batch {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0[..] == other.0[..]
+    }
+}
+
+impl Eq for Batch {}
+
+impl std::hash::Hash for Batch {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0[..].hash(state);
+    }
+}
 
 impl Batch {
     pub fn noop() -> Self {
@@ -194,5 +211,47 @@ impl Value for Batch {
 
     fn encoded_len(&self) -> usize {
         8 + self.0.iter().map(Command::encoded_len).sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::hash_map::DefaultHasher;
+    use std::hash::{Hash, Hasher};
+
+    fn batch(values: &[&str]) -> Batch {
+        let commands = values
+            .iter()
+            .enumerate()
+            .map(|(seq, value)| {
+                let op = Op::Put {
+                    key: "k".into(),
+                    value: (*value).into(),
+                };
+                Command::signed(ClientId(1), seq as u64, op, b"key")
+            })
+            .collect::<Vec<_>>();
+        Batch::from(commands)
+    }
+
+    fn hash_of(b: &Batch) -> u64 {
+        let mut h = DefaultHasher::new();
+        b.hash(&mut h);
+        h.finish()
+    }
+
+    #[test]
+    fn batches_are_equal_by_their_commands_whether_shared_or_not() {
+        let a = batch(&["x", "y"]);
+        let shared = a.clone();
+        let copy = batch(&["x", "y"]);
+        assert!(Arc::ptr_eq(&a.0, &shared.0) && !Arc::ptr_eq(&a.0, &copy.0));
+        assert_eq!(a, shared);
+        assert_eq!(a, copy);
+        assert_eq!(hash_of(&a), hash_of(&copy));
+        assert_ne!(a, batch(&["x", "z"]));
+        assert_ne!(a, batch(&["x"]));
+        assert_eq!(a.cmp(&copy), std::cmp::Ordering::Equal);
     }
 }
