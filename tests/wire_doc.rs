@@ -517,6 +517,7 @@ fn every_variant() -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ServiceMsg::Reply {
             seq: 1,
             reply: Reply::Stored,
+            round: 0,
         },
         ServiceMsg::CatchUp { from: 7 },
         ServiceMsg::Decisions {

@@ -203,7 +203,7 @@ impl AcceptorSide<'_> {
         }
         let waited = replica.waiting.get(&command.client).map(|(seq, _)| *seq);
         if let Some(out) = replica.resent(&command, &self.node.keys) {
-            self.node.send_replies(vec![out], o);
+            self.node.send_replies(vec![out], log.rnd(), o);
             return;
         }
         let waits = replica.waiting.get(&command.client).map(|(seq, _)| *seq);
@@ -268,7 +268,7 @@ impl AcceptorSide<'_> {
                     self.node.acceptors(),
                     &self.node.keys,
                 );
-                self.node.send_replies(replies, o);
+                self.node.send_replies(replies, log.rnd(), o);
             }
         }
         if let Some(step) = self.acceptor.install_decisions(log, first, decisions) {
@@ -344,7 +344,7 @@ impl AcceptorSide<'_> {
     ) {
         let (me, acceptors, keys) = (self.me(), self.node.acceptors(), &self.node.keys);
         let replies = replica.apply_decided(log, me, acceptors, keys);
-        self.node.send_replies(replies, o);
+        self.node.send_replies(replies, log.rnd(), o);
         // What is dropped below must stay durable here: the snapshot covers it, and it is
         // saved (synced) before the store of votes drops anything.
         let tuning = &self.node.tuning;

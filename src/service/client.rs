@@ -1,7 +1,9 @@
-//! A client of the service: it signs each command with its command key, sends it to every
-//! proposer, and waits for one acceptor's reply (acceptors only crash, so one reply is the
-//! answer). With no reply in a while it resends to the proposers and to every acceptor, which
-//! then suspect the leader if the command is not applied in time.
+//! A client of the service: it signs each command with its command key, sends it to the
+//! proposer it believes leads, and waits for one acceptor's reply (acceptors only crash, so one
+//! reply is the answer). Each reply names the round its acceptor is in, whose leader gets the
+//! next command. With no reply in a while it resends to every proposer and every acceptor,
+//! which then suspect the leader if the command is not applied in time: a wrong guess, or a
+//! leader that drops commands, costs a wait, never the command.
 
 use super::command::{Command, Op};
 use super::kv::Reply;
@@ -61,8 +63,11 @@ pub struct Client {
     me: Id,
     client: ClientId,
     key: Vec<u8>,
+    /// Every proposer, in the order of their ids: round `r` is led by `proposers[r mod m]`.
     proposers: Vec<(Id, SocketAddr)>,
     acceptors: Vec<(Id, SocketAddr)>,
+    /// The index in `proposers` of the one the next command goes to first.
+    leader: usize,
     next_seq: u64,
     /// The cluster's `max_command_bytes`: a larger command is refused before it is sent.
     max_command_bytes: u64,
@@ -98,11 +103,15 @@ impl Client {
             .address(node)
             .unwrap_or_else(|| ([127, 0, 0, 1], 0).into());
         let socket = UdpSocket::bind(bind).map_err(ClientError::Socket)?;
-        let servers = |role: Role| -> Vec<(Id, SocketAddr)> {
-            config
-                .nodes()
-                .filter(|n| n.role() == role)
-                .filter_map(|n| Some((config.stateright_id(n), config.address(n)?)))
+        let servers = |role: Role, count: usize| -> Result<Vec<(Id, SocketAddr)>, ClientError> {
+            (0..count)
+                .map(|i| {
+                    let n = NodeId::new(role, i as u16);
+                    let addr = config.address(n).ok_or_else(|| {
+                        ClientError::Config(format!("the config gives no address for {n}"))
+                    })?;
+                    Ok((config.stateright_id(n), addr))
+                })
                 .collect()
         };
         let timing = &config.timing;
@@ -112,8 +121,9 @@ impl Client {
             me: config.stateright_id(node),
             client: ClientId(id),
             key,
-            proposers: servers(Role::Proposer),
-            acceptors: servers(Role::Acceptor),
+            proposers: servers(Role::Proposer, config.proposers.len())?,
+            acceptors: servers(Role::Acceptor, config.acceptors.len())?,
+            leader: 0,
             next_seq: first_seq(),
             max_command_bytes: config.limits.max_command_bytes,
             timeout: timing.client_timeout(),
@@ -136,7 +146,8 @@ impl Client {
         }
         let request = ServiceMsg::Request(command);
         let start = Instant::now();
-        self.send_to(&self.proposers, &request);
+        let leader = self.proposers.get(self.leader..=self.leader).unwrap_or(&[]);
+        self.send_to(leader, &request);
         let mut buf = std::mem::take(&mut self.buf);
         let answer = self.wait_for_answer(seq, &request, start, &mut buf);
         self.buf = buf;
@@ -190,7 +201,16 @@ impl Client {
             return None;
         }
         match msg {
-            ServiceMsg::Reply { seq: s, reply } if s == seq => Some(Ok(reply)),
+            ServiceMsg::Reply {
+                seq: s,
+                reply,
+                round,
+            } if s == seq => {
+                if !self.proposers.is_empty() {
+                    self.leader = round as usize % self.proposers.len();
+                }
+                Some(Ok(reply))
+            }
             ServiceMsg::TooLarge { seq: s, size, max } if s == seq => {
                 Some(Err(ClientError::TooLarge { size, max }))
             }
@@ -217,4 +237,138 @@ fn first_seq() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(1, |d| d.as_micros() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::server::loopback_config;
+    use crate::types::Round;
+
+    /// Servers that only read what the client sends, and one acceptor that answers.
+    struct FakeServers {
+        config: ClusterConfig,
+        sockets: Vec<UdpSocket>,
+    }
+
+    impl FakeServers {
+        fn new() -> Self {
+            let (config, sockets) = loopback_config(1, 2, 1).unwrap();
+            for s in &sockets {
+                s.set_nonblocking(true).unwrap();
+            }
+            FakeServers { config, sockets }
+        }
+
+        fn node(&self, position: usize) -> NodeId {
+            self.config.nodes().nth(position).unwrap()
+        }
+
+        /// The request `position` (in `Id` order: acceptors, then proposers) holds, if any.
+        fn request_at(&self, position: usize) -> Option<(Command, SocketAddr)> {
+            let mut buf = vec![0u8; crate::runtime::wire::MAX_DATAGRAM + 1];
+            let (len, from) = self.sockets[position].recv_from(&mut buf).ok()?;
+            let mut codec = WireCodec::from_config(&self.config, self.node(position)).unwrap();
+            let me = self.config.stateright_id(self.node(position));
+            match codec.decode(me, &buf[..len]).unwrap() {
+                Some((_, ServiceMsg::Request(command))) => Some((command, from)),
+                _ => None,
+            }
+        }
+
+        /// Acceptor 0 answers `seq`, naming `round`.
+        fn reply(&self, to: SocketAddr, seq: u64, round: Round) {
+            let codec = WireCodec::from_config(&self.config, self.node(0)).unwrap();
+            let client = self.config.stateright_id(NodeId::new(Role::Client, 0));
+            let msg = ServiceMsg::Reply {
+                seq,
+                reply: Reply::Stored,
+                round,
+            };
+            let me = self.config.stateright_id(self.node(0));
+            for datagram in codec.encode(me, client, &msg).unwrap() {
+                self.sockets[0].send_to(&datagram, to).unwrap();
+            }
+        }
+
+        /// Waits for the request of the command in flight at the proposer at `position`, and
+        /// answers it naming `round`; says which other servers got it too.
+        fn answer_from(&self, position: usize, round: Round) -> Vec<usize> {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            let (command, from) = loop {
+                if let Some(got) = self.request_at(position) {
+                    break got;
+                }
+                assert!(Instant::now() < deadline, "no request at {position}");
+                std::thread::sleep(Duration::from_millis(1));
+            };
+            let others = (0..self.sockets.len())
+                .filter(|&p| p != position && self.request_at(p).is_some())
+                .collect();
+            self.reply(from, command.seq, round);
+            others
+        }
+    }
+
+    fn put() -> Op {
+        Op::Put {
+            key: "k".into(),
+            value: "v".into(),
+        }
+    }
+
+    #[test]
+    fn a_command_goes_to_the_leader_of_the_round_the_last_reply_named() {
+        let servers = FakeServers::new();
+        let mut client = Client::connect(&servers.config, 0).unwrap();
+        client.resend_after = Duration::from_secs(60);
+        let (p0, p1) = (4, 5);
+        std::thread::scope(|s| {
+            let answers = s.spawn(|| {
+                // Round 0 is led by p0; a reply in round 1 moves the client to p1, one in
+                // round 2 back to p0.
+                let mut seen = Vec::new();
+                for (leader, round) in [(p0, 1), (p1, 2), (p0, 2)] {
+                    let others = servers.answer_from(leader, round);
+                    seen.push(others);
+                }
+                seen
+            });
+            for _ in 0..3 {
+                assert_eq!(client.execute(put()).unwrap(), Reply::Stored);
+            }
+            // Only the leader got each command: nobody else was asked.
+            let empty: Vec<usize> = Vec::new();
+            assert_eq!(
+                answers.join().unwrap(),
+                vec![empty.clone(), empty.clone(), empty]
+            );
+        });
+    }
+
+    #[test]
+    fn a_command_unanswered_for_a_while_goes_to_every_server() {
+        let servers = FakeServers::new();
+        let mut client = Client::connect(&servers.config, 0).unwrap();
+        client.resend_after = Duration::from_millis(50);
+        std::thread::scope(|s| {
+            let answer = s.spawn(|| {
+                // The leader of round 0 (p0, at position 4) is silent: the resend reaches
+                // p1 and every acceptor, and p1 answers through acceptor 0.
+                let deadline = Instant::now() + Duration::from_secs(5);
+                let (command, from) = loop {
+                    if let Some(got) = servers.request_at(5) {
+                        break got;
+                    }
+                    assert!(Instant::now() < deadline, "no resend to p1");
+                    std::thread::sleep(Duration::from_millis(1));
+                };
+                let acceptors_asked = (0..4).filter(|&p| servers.request_at(p).is_some()).count();
+                servers.reply(from, command.seq, 1);
+                acceptors_asked
+            });
+            assert_eq!(client.execute(put()).unwrap(), Reply::Stored);
+            assert_eq!(answer.join().unwrap(), 4);
+        });
+    }
 }

@@ -8,6 +8,7 @@ use crate::log::Slot;
 use crate::log::message::LogMsg;
 use crate::log::value::LogValue;
 use crate::runtime::event_loop::Freshness;
+use crate::types::Round;
 use serde::{Deserialize, Serialize};
 
 /// What a slot of the service's log holds.
@@ -17,11 +18,17 @@ pub type SlotValue = LogValue<Batch>;
 pub enum ServiceMsg {
     /// A message of the log protocol, handled by the model-checked actor.
     Log(LogMsg<SlotValue>),
-    /// A client's command: to every proposer, and on a retry to the acceptors too, which then
-    /// suspect the leader if it is not applied in time.
+    /// A client's command: to the proposer it believes leads, and on a retry to every
+    /// proposer and acceptor, which then suspect the leader if it is not applied in time.
     Request(Command),
-    /// An acceptor's answer to the receiving client's command `seq`.
-    Reply { seq: u64, reply: Reply },
+    /// An acceptor's answer to the receiving client's command `seq`; `round` is the round the
+    /// acceptor is in, whose leader the client sends its next commands to (a hint: acceptors
+    /// only crash, but the round may have moved on since).
+    Reply {
+        seq: u64,
+        reply: Reply,
+        round: Round,
+    },
     /// Acceptor to acceptors: "send me what was decided from slot `from` on".
     CatchUp { from: Slot },
     /// The decisions of slots `first`, `first + 1`, … (state transfer, §8); at most

@@ -14,7 +14,7 @@ use crate::log::acceptor::LogAcceptorState;
 use crate::log::node::{LogNode, LogRole};
 use crate::log::proposer::LogProposerState;
 use crate::node::NodeTimer;
-use crate::types::ClientId;
+use crate::types::{ClientId, Round};
 use stateright::actor::{Command as OutCommand, Id, Out};
 use std::time::Duration;
 
@@ -133,11 +133,13 @@ impl ServiceNode {
         })
     }
 
-    pub(super) fn send_replies(&self, replies: Vec<Outgoing>, o: &mut Out<Self>) {
+    /// Answers clients; `round` is the answering acceptor's, the clients' hint of the leader.
+    pub(super) fn send_replies(&self, replies: Vec<Outgoing>, round: Round, o: &mut Out<Self>) {
         for out in replies {
             let reply = ServiceMsg::Reply {
                 seq: out.seq,
                 reply: out.reply,
+                round,
             };
             o.send(self.client_id(out.client), reply);
         }

@@ -1,6 +1,7 @@
 //! The simulated clients. An honest client does what [`crate::service::client::Client`] does
-//! (sign the command, send it to every proposer, resend to proposers and acceptors after a
-//! while, give up after the client timeout, take the first reply of an acceptor to its seq) as
+//! (sign the command, send it to the leader of the round the last reply named, resend to every
+//! proposer and acceptor after a while, give up after the client timeout, take the first reply
+//! of an acceptor to its seq) as
 //! a state machine on the simulated clock, with a workload that makes compare-and-set succeed
 //! often: few keys, and the expected value is the last one the client saw. A Byzantine client
 //! holds its own keys and sends forged, misdirected and malformed messages.
@@ -43,6 +44,8 @@ pub struct SimClient {
     seen: BTreeMap<usize, Option<String>>,
     written: u64,
     pub current: Option<InFlight>,
+    /// The round the last reply named: its leader gets the next command first.
+    pub round: crate::types::Round,
     /// With large values: a tenth of its operations put values up to this many bytes of
     /// command (the cluster's `max_command_bytes`) on keys of their own.
     pub large_values: Option<usize>,
@@ -73,6 +76,7 @@ impl SimClient {
             seen: BTreeMap::new(),
             written: 0,
             current: None,
+            round: 0,
             large_values: None,
         }
     }
@@ -160,9 +164,10 @@ impl SimClient {
         let current = self.current.as_ref()?;
         let (src, msg): (Id, ServiceMsg) = self.codec.decode(self.id, datagram).ok()??;
         match msg {
-            ServiceMsg::Reply { seq, reply }
+            ServiceMsg::Reply { seq, reply, round }
                 if seq == current.seq && usize::from(src) < acceptors =>
             {
+                self.round = round;
                 Some(reply)
             }
             _ => None,

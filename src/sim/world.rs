@@ -793,7 +793,9 @@ impl World {
                     time: now * 1_000,
                 });
                 let proposers = self.servers(false);
-                self.client_send(c, &proposers);
+                let round = self.clients[c].round as usize;
+                let leader = proposers.get(round % proposers.len().max(1)).copied();
+                self.client_send(c, leader.as_slice());
                 self.wake_client(c, self.resend_after_us);
             }
             Some(flight) => {
@@ -1017,6 +1019,7 @@ fn misreport_swaps(out: Out<ServiceNode>) -> Out<ServiceNode> {
                 ServiceMsg::Reply {
                     seq,
                     reply: Reply::Cas { found, .. },
+                    round,
                 },
             ) => misreported.send(
                 to,
@@ -1026,6 +1029,7 @@ fn misreport_swaps(out: Out<ServiceNode>) -> Out<ServiceNode> {
                         swapped: false,
                         found,
                     },
+                    round,
                 },
             ),
             OutCommand::Send(to, msg) => misreported.send(to, msg),

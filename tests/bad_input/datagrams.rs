@@ -498,6 +498,7 @@ fn a_claim_at_every_position_of_real_messages_stays_bounded() {
                 swapped: false,
                 found: Some("found".into()),
             },
+            round: 2,
         }),
         Payload::Single(Msg::Accept {
             round: 1,

@@ -368,7 +368,8 @@ pub fn service_msg() -> impl Strategy<Value = ServiceMsg> {
     prop_oneof![
         3 => log_msg().prop_map(ServiceMsg::Log),
         1 => command().prop_map(ServiceMsg::Request),
-        1 => (small_u64(), reply()).prop_map(|(seq, reply)| ServiceMsg::Reply { seq, reply }),
+        1 => (small_u64(), reply(), small_u32())
+            .prop_map(|(seq, reply, round)| ServiceMsg::Reply { seq, reply, round }),
         1 => small_u64().prop_map(|from| ServiceMsg::CatchUp { from }),
         1 => (small_u64(), vec(decision, 0..4))
             .prop_map(|(first, decisions)| ServiceMsg::Decisions { first, decisions }),
