@@ -9,7 +9,7 @@ use std::fmt::Display;
 pub trait Codec<M>: Send + 'static {
     type Error: Display;
     /// A message serialized once for all its receivers.
-    type Serialized;
+    type Serialized: Send;
     fn serialize(&self, msg: &M) -> Result<Self::Serialized, Self::Error>;
     /// The datagrams that carry a serialized message from `from` to `to`.
     fn frame(&self, from: Id, to: Id, msg: &Self::Serialized) -> Result<Vec<Vec<u8>>, Self::Error>;

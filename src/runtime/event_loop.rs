@@ -252,6 +252,7 @@ where
             delayed: Vec::new(),
             pacer: Pacer::default(),
             epoch: Instant::now(),
+            last_sent: None,
         },
     };
     let thread = {
@@ -273,7 +274,7 @@ where
     })
 }
 
-struct EventLoop<A: Actor, C, S> {
+struct EventLoop<A: Actor, C: Codec<A::Msg>, S> {
     actor: A,
     id: Id,
     observer: Option<Box<dyn Observer<A>>>,
@@ -303,7 +304,7 @@ impl<T: Eq + std::hash::Hash> Timers<T> for LoopTimers<T> {
 }
 
 /// The node's side of the network: its socket, whom it can reach, and injected faults.
-struct Net<M, C> {
+struct Net<M, C: Codec<M>> {
     id: Id,
     socket: UdpSocket,
     addresses: Addresses,
@@ -328,6 +329,10 @@ struct Net<M, C> {
     pacer: Pacer,
     /// The origin of the pacer's clock.
     epoch: Instant,
+    /// The last message sent over the socket, serialized: a message to several receivers
+    /// (a LEARN to every acceptor and proposer) is sent as equal messages in a row, and is
+    /// serialized once for all of them, then framed and authenticated for each.
+    last_sent: Option<(M, C::Serialized)>,
 }
 
 impl<A, C, S> EventLoop<A, C, S>
@@ -558,7 +563,7 @@ where
     }
 }
 
-impl<M, C: Codec<M>> Transport<M> for Net<M, C> {
+impl<M: PartialEq, C: Codec<M>> Transport<M> for Net<M, C> {
     fn send(&mut self, dst: Id, msg: M) {
         if dst == self.id {
             self.to_self.push_back(msg);
@@ -570,7 +575,19 @@ impl<M, C: Codec<M>> Transport<M> for Net<M, C> {
             Counters::bump(&self.counters.send_errors);
             return;
         };
-        let Ok(datagrams) = self.codec.encode(self.id, dst, &msg) else {
+        let serialized = match self.last_sent.take() {
+            Some((last, serialized)) if last == msg => serialized,
+            _ => match self.codec.serialize(&msg) {
+                Ok(serialized) => serialized,
+                Err(_) => {
+                    Counters::bump(&self.counters.send_errors);
+                    return;
+                }
+            },
+        };
+        let framed = self.codec.frame(self.id, dst, &serialized);
+        self.last_sent = Some((msg, serialized));
+        let Ok(datagrams) = framed else {
             Counters::bump(&self.counters.send_errors);
             return;
         };
@@ -596,7 +613,7 @@ impl<M, C: Codec<M>> Transport<M> for Net<M, C> {
     }
 }
 
-impl<M, C> Net<M, C> {
+impl<M, C: Codec<M>> Net<M, C> {
     fn send_datagram(&mut self, dst: Id, addr: SocketAddr, datagram: Vec<u8>, paced: Duration) {
         let fate = match (&self.faults, &mut self.fault_rng) {
             (Some(faults), Some(rng)) => faults.fate(self.id, dst, rng),
@@ -623,7 +640,7 @@ impl<M, C> Net<M, C> {
     }
 }
 
-impl<M, C> Net<M, C> {
+impl<M, C: Codec<M>> Net<M, C> {
     /// Sends the delayed datagrams whose time has come.
     fn release_delayed(&mut self) {
         if self.delayed.is_empty() {
