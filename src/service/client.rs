@@ -1,9 +1,10 @@
 //! A client of the service: it signs each command with its command key, sends it to the
 //! proposer it believes leads, and waits for one acceptor's reply (acceptors only crash, so one
 //! reply is the answer). Each reply names the round its acceptor is in, whose leader gets the
-//! next command. With no reply in a while it resends to every proposer and every acceptor,
-//! which then suspect the leader if the command is not applied in time: a wrong guess, or a
-//! leader that drops commands, costs a wait, never the command.
+//! next command. With no reply in a short while it sends the command to the other proposers
+//! too, and in a longer while resends it to every proposer and every acceptor, which then
+//! suspect the leader if the command is not applied in time: a wrong guess, or a leader that
+//! drops commands, costs a wait, never the command.
 
 use super::command::{Command, Op};
 use super::kv::Reply;
@@ -154,8 +155,10 @@ impl Client {
         answer
     }
 
-    /// Reads answers into `buf` until the one to `seq` comes or the timeout passes, resending
-    /// `request` every `resend_after`.
+    /// Reads answers into `buf` until the one to `seq` comes or the timeout passes: after a
+    /// quarter of `resend_after` it sends `request` to the other proposers too (after a trust
+    /// change the round named by the last reply is stale, and the new leader has not got the
+    /// command), then resends it to every proposer and acceptor every `resend_after`.
     fn wait_for_answer(
         &mut self,
         seq: u64,
@@ -163,6 +166,7 @@ impl Client {
         start: Instant,
         buf: &mut [u8],
     ) -> Result<Reply, ClientError> {
+        let mut others_at = Some(start + self.resend_after / 4);
         let mut resend_at = start + self.resend_after;
         loop {
             let now = Instant::now();
@@ -175,8 +179,19 @@ impl Client {
                 self.send_to(&self.proposers, request);
                 self.send_to(&self.acceptors, request);
                 resend_at = now + self.resend_after;
+                others_at = None;
             }
-            let wait = resend_at
+            if others_at.is_some_and(|at| now >= at) {
+                let others: Vec<_> = (self.proposers.iter().enumerate())
+                    .filter(|(i, _)| *i != self.leader)
+                    .map(|(_, p)| *p)
+                    .collect();
+                self.send_to(&others, request);
+                others_at = None;
+            }
+            let wait = others_at
+                .unwrap_or(resend_at)
+                .min(resend_at)
                 .min(start + self.timeout)
                 .saturating_duration_since(now);
             self.socket
@@ -347,28 +362,42 @@ mod tests {
     }
 
     #[test]
-    fn a_command_unanswered_for_a_while_goes_to_every_server() {
+    fn a_command_unanswered_goes_to_the_other_proposers_then_to_every_server() {
         let servers = FakeServers::new();
         let mut client = Client::connect(&servers.config, 0).unwrap();
-        client.resend_after = Duration::from_millis(50);
+        client.resend_after = Duration::from_millis(400);
+        let wait_at = |position: usize| {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                if let Some(got) = servers.request_at(position) {
+                    return (got, Instant::now());
+                }
+                assert!(Instant::now() < deadline, "nothing reached {position}");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        };
+        let sent = Instant::now();
         std::thread::scope(|s| {
             let answer = s.spawn(|| {
-                // The leader of round 0 (p0, at position 4) is silent: the resend reaches
-                // p1 and every acceptor, and p1 answers through acceptor 0.
-                let deadline = Instant::now() + Duration::from_secs(5);
-                let (command, from) = loop {
-                    if let Some(got) = servers.request_at(5) {
-                        break got;
-                    }
-                    assert!(Instant::now() < deadline, "no resend to p1");
-                    std::thread::sleep(Duration::from_millis(1));
-                };
-                let acceptors_asked = (0..4).filter(|&p| servers.request_at(p).is_some()).count();
+                // The leader of round 0 (p0, at position 4) is silent. After a quarter of
+                // `resend_after` the command reaches p1 as well, and no acceptor yet.
+                let (_, at_p1) = wait_at(5);
+                let acceptors_early = (0..4).filter(|&p| servers.request_at(p).is_some()).count();
+                // After `resend_after`, every acceptor, which p1 answers through.
+                let ((command, from), at_acceptor) = wait_at(0);
+                let acceptors_late = 1 + (1..4).filter(|&p| wait_at(p).0.1 == from).count();
                 servers.reply(from, command.seq, 1);
-                acceptors_asked
+                (at_p1, acceptors_early, at_acceptor, acceptors_late)
             });
             assert_eq!(client.execute(put()).unwrap(), Reply::Stored);
-            assert_eq!(answer.join().unwrap(), 4);
+            let (at_p1, early, at_acceptor, late) = answer.join().unwrap();
+            assert_eq!((early, late), (0, 4));
+            assert!(
+                at_p1 - sent >= Duration::from_millis(100),
+                "{:?}",
+                at_p1 - sent
+            );
+            assert!(at_acceptor - sent >= Duration::from_millis(400));
         });
     }
 }

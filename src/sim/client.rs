@@ -1,7 +1,8 @@
 //! The simulated clients. An honest client does what [`crate::service::client::Client`] does
-//! (sign the command, send it to the leader of the round the last reply named, resend to every
-//! proposer and acceptor after a while, give up after the client timeout, take the first reply
-//! of an acceptor to its seq) as
+//! (sign the command, send it to the leader of the round the last reply named, then to the
+//! other proposers after a quarter of the resend period, resend to every proposer and acceptor
+//! every resend period, give up after the client timeout, take the first reply of an acceptor
+//! to its seq) as
 //! a state machine on the simulated clock, with a workload that makes compare-and-set succeed
 //! often: few keys, and the expected value is the last one the client saw. A Byzantine client
 //! holds its own keys and sends forged, misdirected and malformed messages.
@@ -26,6 +27,8 @@ pub struct InFlight {
     pub key: usize,
     /// When it was invoked, in µs of simulated time.
     pub invoked_at: u64,
+    /// Whether it went to the proposers other than the leader it was first sent to.
+    pub to_others: bool,
     request: ServiceMsg,
 }
 
@@ -95,6 +98,7 @@ impl SimClient {
             seq,
             key: k,
             invoked_at: now,
+            to_others: false,
             request: ServiceMsg::Request(command),
         })
     }

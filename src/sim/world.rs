@@ -732,6 +732,11 @@ impl World {
             .collect()
     }
 
+    /// The index among the proposers of the leader of the round client `c`'s last reply named.
+    fn client_leader(&self, c: usize) -> usize {
+        self.clients[c].round as usize % self.servers(false).len().max(1)
+    }
+
     fn client_send(&mut self, c: usize, to: &[Id]) {
         let Some(request) = self.clients[c].request().cloned() else {
             return;
@@ -793,15 +798,28 @@ impl World {
                     time: now * 1_000,
                 });
                 let proposers = self.servers(false);
-                let round = self.clients[c].round as usize;
-                let leader = proposers.get(round % proposers.len().max(1)).copied();
+                let leader = proposers.get(self.client_leader(c)).copied();
                 self.client_send(c, leader.as_slice());
-                self.wake_client(c, self.resend_after_us);
+                self.wake_client(c, self.resend_after_us / 4);
             }
             Some(flight) => {
                 let give_up = flight.invoked_at + self.client_timeout_us;
                 if now >= give_up {
                     self.client_done(c, None);
+                    return;
+                }
+                if !flight.to_others {
+                    let resend_at = flight.invoked_at + self.resend_after_us;
+                    let leader = self.client_leader(c);
+                    let others: Vec<Id> = (self.servers(false).into_iter().enumerate())
+                        .filter(|(i, _)| *i != leader)
+                        .map(|(_, id)| id)
+                        .collect();
+                    self.client_send(c, &others);
+                    if let Some(flight) = &mut self.clients[c].current {
+                        flight.to_others = true;
+                    }
+                    self.wake_client(c, resend_at.min(give_up).saturating_sub(now));
                     return;
                 }
                 let mut all = self.servers(false);
