@@ -734,7 +734,8 @@ impl World {
 
     /// The index among the proposers of the leader of the round client `c`'s last reply named.
     fn client_leader(&self, c: usize) -> usize {
-        self.clients[c].round as usize % self.servers(false).len().max(1)
+        let proposers = self.nodes.len() - self.acceptors;
+        self.clients[c].round as usize % proposers.max(1)
     }
 
     fn client_send(&mut self, c: usize, to: &[Id]) {
