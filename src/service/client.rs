@@ -12,7 +12,7 @@ use super::msg::ServiceMsg;
 use crate::cluster_config::{ClusterConfig, NodeId, Role};
 use crate::runtime::codec::WireCodec;
 use crate::runtime::event_loop::{Codec, is_transient};
-use crate::types::ClientId;
+use crate::types::{ClientId, Cluster};
 use stateright::actor::Id;
 use std::fmt::{self, Display};
 use std::io;
@@ -64,11 +64,13 @@ pub struct Client {
     me: Id,
     client: ClientId,
     key: Vec<u8>,
-    /// Every proposer, in the order of their ids: round `r` is led by `proposers[r mod m]`.
+    /// Every proposer, in the order of their ids, so that a [`Cluster::leader`] indexes it.
     proposers: Vec<(Id, SocketAddr)>,
     acceptors: Vec<(Id, SocketAddr)>,
     /// The index in `proposers` of the one the next command goes to first.
     leader: usize,
+    /// Who leads which round ([`Cluster::leader`]).
+    cluster: Cluster,
     next_seq: u64,
     /// The cluster's `max_command_bytes`: a larger command is refused before it is sent.
     max_command_bytes: u64,
@@ -125,6 +127,7 @@ impl Client {
             proposers: servers(Role::Proposer, config.proposers.len())?,
             acceptors: servers(Role::Acceptor, config.acceptors.len())?,
             leader: 0,
+            cluster: config.cluster(),
             next_seq: first_seq(),
             max_command_bytes: config.limits.max_command_bytes,
             timeout: timing.client_timeout(),
@@ -222,7 +225,7 @@ impl Client {
                 round,
             } if s == seq => {
                 if !self.proposers.is_empty() {
-                    self.leader = round as usize % self.proposers.len();
+                    self.leader = usize::from(self.cluster.leader(round).0);
                 }
                 Some(Ok(reply))
             }

@@ -734,8 +734,7 @@ impl World {
 
     /// The index among the proposers of the leader of the round client `c`'s last reply named.
     fn client_leader(&self, c: usize) -> usize {
-        let proposers = self.nodes.len() - self.acceptors;
-        self.clients[c].round as usize % proposers.max(1)
+        self.leader_index(self.clients[c].round)
     }
 
     fn client_send(&mut self, c: usize, to: &[Id]) {
@@ -925,8 +924,16 @@ impl World {
             .filter_map(|n| n.state.as_deref()?.acceptor().map(|(log, _)| log.rnd))
             .max()
             .unwrap_or(0);
-        let proposers = self.nodes.len() - self.acceptors;
-        (rnd, self.acceptors + rnd as usize % proposers.max(1))
+        (rnd, self.acceptors + self.leader_index(rnd))
+    }
+
+    /// The index among the proposers of the one that leads `round` ([`Cluster::leader`]).
+    fn leader_index(&self, round: u32) -> usize {
+        let cluster = crate::types::Cluster {
+            f: (self.acceptors - 1) / 3,
+            proposers: self.nodes.len() - self.acceptors,
+        };
+        usize::from(cluster.leader(round).0)
     }
 
     /// The smallest slot every live acceptor has decided below, to bound the checks' memory.
