@@ -74,23 +74,62 @@ pub struct DurableLog<R> {
     unsynced: bool,
     /// A compaction being written on another thread ([`DurableLog::begin_rewrite`]).
     rewrite: Option<Rewrite>,
+    /// The file the last compaction replaced, until the rename is durable.
+    replaced: Option<Replaced>,
+    /// The length of a whole state that a compaction found too large for one record.
+    refused_len: u64,
     /// The file's length after its last compaction, or as it was opened.
     compacted_len: u64,
     /// Held while the store is open: two processes appending to one store could each
     /// vote in a round the other already voted in.
     _lock: File,
     record: PhantomData<fn(&R)>,
+    /// A test's hold on the next directory sync of a compaction: it waits for a message.
+    #[cfg(test)]
+    hold_directory_sync: Option<std::sync::mpsc::Receiver<()>>,
 }
 
-/// A compaction under way: the new file (its header and the whole state) is written and
-/// synced by `worker` beside the store, under the temporary name, while records go on being
-/// appended to the old file. Those records are kept here, to follow the whole state in the
-/// new file before it replaces the old one.
+/// A compaction under way: the new file (its header and the whole state) is encoded, written
+/// and synced by `worker` beside the store, under the temporary name, while records go on
+/// being appended to the old file. Those records are kept here, to follow the whole state in
+/// the new file before it replaces the old one.
 #[derive(Debug)]
 struct Rewrite {
-    header: Header,
-    worker: JoinHandle<Result<File, DurableError>>,
-    since: Vec<Vec<u8>>,
+    worker: JoinHandle<Result<(File, Header), DurableError>>,
+    /// `None` once they outgrew the store's compaction threshold (a disk so slow that the
+    /// compaction falls behind the appends): the compaction is then thrown away when written,
+    /// so that memory stays bounded.
+    since: Option<Vec<Vec<u8>>>,
+    since_bytes: u64,
+}
+
+impl Rewrite {
+    fn keep(&mut self, payload: Vec<u8>, bound: u64) {
+        let Some(since) = &mut self.since else {
+            return;
+        };
+        self.since_bytes += payload.len() as u64;
+        if self.since_bytes > bound {
+            tracing::warn!(
+                bytes = self.since_bytes,
+                "records outgrew a compaction still being written: it will be thrown away"
+            );
+            self.since = None;
+        } else {
+            since.push(payload);
+        }
+    }
+}
+
+/// The file a compaction replaced, until the directory's sync (on `directory_synced`) makes
+/// the rename durable. A crash before then may leave the directory naming this file, so every
+/// record is written and synced to it too, framed for its generation and offsets.
+#[derive(Debug)]
+struct Replaced {
+    file: File,
+    generation: u64,
+    len: u64,
+    directory_synced: JoinHandle<Result<(), DurableError>>,
 }
 
 impl<R: Serialize + DeserializeOwned> DurableLog<R> {
@@ -182,9 +221,13 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
             poisoned: false,
             unsynced: false,
             rewrite: None,
+            replaced: None,
+            refused_len: 0,
             compacted_len: found.valid_end as u64,
             _lock: lock,
             record: PhantomData,
+            #[cfg(test)]
+            hold_directory_sync: None,
         };
         let recovered = RecoveredAll {
             records,
@@ -214,9 +257,17 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
             .write_all(&frame)
             .map_err(|e| io_error(&self.path, "append record", e))?;
         self.len += frame.len() as u64;
+        if let Some(replaced) = &mut self.replaced {
+            let copy = encode_frame(replaced.generation, replaced.len, &payload);
+            replaced
+                .file
+                .write_all(&copy)
+                .map_err(|e| io_error(&self.path, "append record to the replaced file", e))?;
+            replaced.len += copy.len() as u64;
+        }
         self.unsynced = true;
         if let Some(rewrite) = &mut self.rewrite {
-            rewrite.since.push(payload);
+            rewrite.keep(payload, self.options.compact_above_bytes);
         }
         self.poisoned = false;
         Ok(frame.len() as u64)
@@ -236,15 +287,39 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
             self.file
                 .sync_data()
                 .map_err(|e| io_error(&self.path, "sync records", e))?;
+            if let Some(replaced) = &self.replaced {
+                replaced
+                    .file
+                    .sync_data()
+                    .map_err(|e| io_error(&self.path, "sync the replaced file", e))?;
+            }
             self.unsynced = false;
             self.poisoned = false;
         }
         // A store that failed a write keeps its old file: what is on disk is unknown.
-        if !self.poisoned
-            && self
-                .rewrite
-                .as_ref()
-                .is_some_and(|rewrite| rewrite.worker.is_finished())
+        if !self.poisoned {
+            self.advance_compaction()?;
+        }
+        Ok(())
+    }
+
+    /// Lets go of the replaced file once the rename is durable, and puts a written
+    /// compaction in place.
+    fn advance_compaction(&mut self) -> Result<(), DurableError> {
+        if self
+            .replaced
+            .as_ref()
+            .is_some_and(|replaced| replaced.directory_synced.is_finished())
+            && let Some(replaced) = self.replaced.take()
+        {
+            self.poisoned = true;
+            join(replaced.directory_synced, &self.path, "sync directory")??;
+            self.poisoned = false;
+        }
+        if self
+            .rewrite
+            .as_ref()
+            .is_some_and(|rewrite| rewrite.worker.is_finished())
         {
             self.finish_rewrite()?;
         }
@@ -253,46 +328,70 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
 
     /// Starts replacing the file by one holding only `record` (the whole state, as folded
     /// from every record written so far) followed by the records written from now on. The
-    /// whole state is written and synced on another thread, off the path of the appends:
-    /// only the records written meanwhile, the rename and the directory's sync are left for
-    /// the [`DurableLog::sync`] that finds it done. Until then the old file, which a rename
-    /// replaces whole, holds everything. Returns `false` if a compaction is already under way.
-    pub fn begin_rewrite(&mut self, record: &R) -> Result<bool, DurableError> {
-        if self.rewrite.is_some() {
+    /// whole state is encoded, written and synced on another thread, off the path of the
+    /// appends: only the records written meanwhile and the rename are left for the
+    /// [`DurableLog::sync`] that finds it done, and the directory's sync goes to another
+    /// thread again. Until the rename is durable, the old file, which a rename replaces whole,
+    /// holds everything. Returns `false` if a compaction is already under way.
+    pub fn begin_rewrite(&mut self, record: R) -> Result<bool, DurableError>
+    where
+        R: Send + 'static,
+    {
+        if self.rewrite.is_some() || self.replaced.is_some() {
             return Ok(false);
         }
-        let payload = self.encode(record)?;
-        let (header, bytes) = compacted_file(self.header.generation, &payload);
-        let temp = temp_path(&self.path);
+        if self.poisoned {
+            return Err(DurableError::Poisoned {
+                path: self.path.clone(),
+            });
+        }
+        let generation = fresh_generation(self.header.generation);
+        let (path, temp) = (self.path.clone(), temp_path(&self.path));
         let worker = std::thread::Builder::new()
             .name("compaction".into())
-            .spawn(move || write_temp(&temp, &bytes))
+            .spawn(move || {
+                let payload = encode_record(&path, &record)?;
+                let (header, bytes) = compacted_file(generation, &payload);
+                Ok((write_temp(&temp, &bytes)?, header))
+            })
             .map_err(|e| io_error(&self.path, "start compaction", e))?;
         self.rewrite = Some(Rewrite {
-            header,
             worker,
-            since: Vec::new(),
+            since: Some(Vec::new()),
+            since_bytes: 0,
         });
         Ok(true)
     }
 
-    /// Puts the compaction in the old file's place: the records written since it began
-    /// follow the whole state, are synced, and the new file is renamed over the old one.
+    /// Puts a written compaction in the old file's place: the records written since it
+    /// began follow the whole state, are synced, and the new file is renamed over the old
+    /// one. The old file is kept, and written to, until the directory's sync is done.
     fn finish_rewrite(&mut self) -> Result<(), DurableError> {
         let Some(rewrite) = self.rewrite.take() else {
             return Ok(());
         };
-        self.poisoned = true;
         let temp = temp_path(&self.path);
-        let mut file = rewrite.worker.join().map_err(|_| DurableError::Io {
-            path: temp.clone(),
-            action: "write compaction",
-            source: io::Error::other("the compaction's thread panicked"),
-        })??;
-        let mut len = rewrite.header.sealed_len;
+        self.poisoned = true;
+        let (mut file, header) = match join(rewrite.worker, &temp, "write compaction")? {
+            Ok(written) => written,
+            Err(DurableError::RecordTooLarge { len, .. }) => {
+                // Only a saving of space: the records appended are as durable.
+                tracing::warn!(len, "the whole state is too large to compact");
+                self.refused_len = len as u64;
+                self.poisoned = false;
+                return remove_temp(&temp);
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(since) = rewrite.since else {
+            drop(file);
+            self.poisoned = false;
+            return remove_temp(&temp);
+        };
+        let mut len = header.sealed_len;
         let mut frames = Vec::new();
-        for payload in &rewrite.since {
-            let frame = encode_frame(rewrite.header.generation, len, payload);
+        for payload in &since {
+            let frame = encode_frame(header.generation, len, payload);
             len += frame.len() as u64;
             frames.extend_from_slice(&frame);
         }
@@ -301,13 +400,45 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
             .map_err(|e| io_error(&temp, "append records to compaction", e))?;
         drop(file);
         std::fs::rename(&temp, &self.path).map_err(|e| io_error(&temp, "rename compaction", e))?;
-        sync_parent_dir(&self.path)?;
-        self.file = open_for_append(&self.path).map_err(|e| io_error(&self.path, "reopen", e))?;
-        self.header = rewrite.header;
+        let new = open_for_append(&self.path).map_err(|e| io_error(&self.path, "reopen", e))?;
+        let old = std::mem::replace(&mut self.file, new);
+        self.replaced = Some(Replaced {
+            file: old,
+            generation: self.header.generation,
+            len: self.len,
+            directory_synced: self.sync_directory_beside()?,
+        });
+        self.header = header;
         self.len = len;
-        self.compacted_len = rewrite.header.sealed_len;
+        self.compacted_len = header.sealed_len;
+        self.refused_len = 0;
         self.poisoned = false;
         Ok(())
+    }
+
+    /// Syncs the store's directory on a thread of its own.
+    fn sync_directory_beside(
+        &mut self,
+    ) -> Result<JoinHandle<Result<(), DurableError>>, DurableError> {
+        let path = self.path.clone();
+        #[cfg(test)]
+        let hold = self.hold_directory_sync.take();
+        std::thread::Builder::new()
+            .name("compaction".into())
+            .spawn(move || {
+                #[cfg(test)]
+                if let Some(hold) = hold {
+                    let _ = hold.recv();
+                }
+                sync_parent_dir(&path)
+            })
+            .map_err(|e| io_error(&self.path, "start the directory's sync", e))
+    }
+
+    /// The length of the last whole state found too large for one record (0 if none since
+    /// the last compaction): compacting again is worth trying only once the file outgrows it.
+    pub fn refused_len(&self) -> u64 {
+        self.refused_len
     }
 
     /// Whether a compaction is being written ([`DurableLog::begin_rewrite`]).
@@ -336,17 +467,7 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
                 path: self.path.clone(),
             });
         }
-        let payload = postcard::to_stdvec(record).map_err(|e| DurableError::Encode {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?;
-        if payload.len() > MAX_RECORD_LEN as usize {
-            return Err(DurableError::RecordTooLarge {
-                path: self.path.clone(),
-                len: payload.len(),
-            });
-        }
-        Ok(payload)
+        encode_record(&self.path, record)
     }
 
     /// Writes one frame at the end and syncs it; the caller poisons the store around it.
@@ -387,11 +508,15 @@ impl<R> Drop for DurableLog<R> {
 }
 
 impl<R> DurableLog<R> {
-    /// Waits for a compaction under way and throws it away.
+    /// Waits for a compaction under way and throws it away, and for the directory's sync of
+    /// the last one.
     fn abandon_rewrite(&mut self) {
         if let Some(rewrite) = self.rewrite.take() {
             let _ = rewrite.worker.join();
             let _ = std::fs::remove_file(temp_path(&self.path));
+        }
+        if let Some(replaced) = self.replaced.take() {
+            let _ = replaced.directory_synced.join();
         }
     }
 
@@ -425,9 +550,13 @@ impl<R> DurableLog<R> {
             poisoned: false,
             unsynced: false,
             rewrite: None,
+            replaced: None,
+            refused_len: 0,
             compacted_len: HEADER_LEN as u64,
             _lock: lock,
             record: PhantomData,
+            #[cfg(test)]
+            hold_directory_sync: None,
         };
         let recovered = RecoveredAll {
             records: Vec::new(),
@@ -441,7 +570,7 @@ impl<R> DurableLog<R> {
     fn compact(&mut self, payload: &[u8]) -> Result<(), DurableError> {
         // The temporary file is this compaction's now.
         self.abandon_rewrite();
-        let (header, bytes) = compacted_file(self.header.generation, payload);
+        let (header, bytes) = compacted_file(fresh_generation(self.header.generation), payload);
         replace_file(&self.path, &bytes)?;
         self.file = open_for_append(&self.path).map_err(|e| io_error(&self.path, "reopen", e))?;
         self.header = header;
@@ -453,10 +582,8 @@ impl<R> DurableLog<R> {
     }
 }
 
-/// A compacted file whole: a header with a generation fresh after `previous`, and the one
-/// record `payload`, sealed.
-fn compacted_file(previous: u64, payload: &[u8]) -> (Header, Vec<u8>) {
-    let generation = fresh_generation(previous);
+/// A compacted file whole: a header with `generation`, and the one record `payload`, sealed.
+fn compacted_file(generation: u64, payload: &[u8]) -> (Header, Vec<u8>) {
     let frame = encode_frame(generation, HEADER_LEN as u64, payload);
     let header = Header {
         generation,
@@ -474,6 +601,40 @@ fn fresh_generation(previous: u64) -> u64 {
         .map_or(0, |d| d.as_nanos() as u64);
     let fresh = previous.wrapping_add(1) ^ (nanos << 20);
     if fresh == previous { fresh ^ 1 } else { fresh }
+}
+
+/// `record`'s payload, if it fits one record.
+fn encode_record<R: Serialize>(path: &Path, record: &R) -> Result<Vec<u8>, DurableError> {
+    let payload = postcard::to_stdvec(record).map_err(|e| DurableError::Encode {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    if payload.len() > MAX_RECORD_LEN as usize {
+        return Err(DurableError::RecordTooLarge {
+            path: path.to_path_buf(),
+            len: payload.len(),
+        });
+    }
+    Ok(payload)
+}
+
+/// What a thread of the store returned, or an error naming `action` if it panicked.
+fn join<T>(thread: JoinHandle<T>, path: &Path, action: &'static str) -> Result<T, DurableError> {
+    thread.join().map_err(|_| DurableError::Io {
+        path: path.to_path_buf(),
+        action,
+        source: io::Error::other("the store's thread panicked"),
+    })
+}
+
+/// Removes a compaction thrown away (if it got as far as a file).
+fn remove_temp(temp: &Path) -> Result<(), DurableError> {
+    match std::fs::remove_file(temp) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            Err(io_error(temp, "remove thrown-away compaction", e))
+        }
+        _ => Ok(()),
+    }
 }
 
 fn decode<R: DeserializeOwned>(payload: &[u8]) -> Result<R, String> {
@@ -539,5 +700,168 @@ fn take_lock(path: &Path) -> Result<File, DurableError> {
             ),
         )),
         Err(std::fs::TryLockError::Error(e)) => Err(io_error(&lock_path, "lock", e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    fn fresh_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("bpfp-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// The records a copy of `file` recovers, opened as a store in a directory of its own.
+    fn records_of_copy(file: &Path, name: &str) -> Vec<u64> {
+        let dir = fresh_dir(name);
+        let copy = dir.join("store.log");
+        std::fs::copy(file, &copy).unwrap();
+        let (_, recovered) = DurableLog::<u64>::open_all(&copy, DurableOptions::default())
+            .unwrap_or_else(|e| panic!("the copy of {} does not open: {e}", file.display()));
+        let _ = std::fs::remove_dir_all(&dir);
+        recovered.records
+    }
+
+    /// A compaction's rename is durable only once the directory is synced. Until then a crash
+    /// may leave the directory naming either file, so each must hold every record synced
+    /// after the rename; and no append waits for that sync.
+    #[test]
+    fn a_compaction_takes_the_old_files_place_without_an_append_waiting_for_the_directory() {
+        let dir = fresh_dir("switch");
+        let path = dir.join("store.log");
+        let old_view = dir.join("old-view");
+        let (mut log, _) = DurableLog::<u64>::open_all(&path, DurableOptions::default()).unwrap();
+        for i in 0..10 {
+            log.append_change(&i).unwrap();
+        }
+        // The old file as a crash before the directory's sync may leave it at `path`.
+        std::fs::hard_link(&path, &old_view).unwrap();
+        let (release, hold) = mpsc::channel();
+        log.hold_directory_sync = Some(hold);
+        assert!(log.begin_rewrite(1000).unwrap());
+
+        // The store lives on a thread of its own, so that an append held by the directory's
+        // sync shows as a timeout here rather than a hung test.
+        let (done, appended) = mpsc::channel();
+        let (go_on, more) = mpsc::channel::<()>();
+        let worker = std::thread::spawn(move || {
+            let mut next = 10;
+            // Appends until the compaction is in place.
+            while log.rewriting() {
+                log.append_change(&next).unwrap();
+                next += 1;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            done.send(next).unwrap();
+            for _ in more.iter() {
+                log.append_change(&next).unwrap();
+                done.send(next).unwrap();
+                next += 1;
+            }
+            log
+        });
+        let switched_at = appended
+            .recv_timeout(Duration::from_secs(10))
+            .expect("an append waited for the directory's sync of a compaction");
+        for _ in 0..5 {
+            go_on.send(()).unwrap();
+            appended.recv_timeout(Duration::from_secs(10)).unwrap();
+        }
+        let last = switched_at + 4;
+
+        // Before the directory's sync: the new file and the old one both end with every record
+        // appended since the compaction began.
+        let new = records_of_copy(&path, "switch-new");
+        let old = records_of_copy(&old_view, "switch-old");
+        assert_eq!(new.first(), Some(&1000), "{new:?}");
+        assert_eq!(new.last(), Some(&last), "{new:?}");
+        assert_eq!(old, (0..=last).collect::<Vec<_>>());
+        let since = new.len() - 1;
+        assert_eq!(new[1..], old[old.len() - since..]);
+
+        // Once the directory is synced the old file is left alone.
+        release.send(()).unwrap();
+        drop(go_on);
+        let mut log = worker.join().unwrap();
+        while log.replaced.is_some() {
+            std::thread::sleep(Duration::from_millis(1));
+            log.sync().unwrap();
+        }
+        let old_len = std::fs::metadata(&old_view).unwrap().len();
+        for i in 0..20 {
+            log.append_change(&(5000 + i)).unwrap();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(std::fs::metadata(&old_view).unwrap().len(), old_len);
+        drop(log);
+        let (_, recovered) = DurableLog::<u64>::open_all(&path, DurableOptions::default()).unwrap();
+        assert_eq!(recovered.records.last(), Some(&5019));
+        assert_eq!(recovered.records[0], 1000);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Waits for a compaction under way to be written, and syncs.
+    fn sync_once_written<R: Serialize + DeserializeOwned>(log: &mut DurableLog<R>) {
+        while log
+            .rewrite
+            .as_ref()
+            .is_some_and(|rewrite| !rewrite.worker.is_finished())
+        {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        log.sync().unwrap();
+    }
+
+    #[test]
+    fn a_compaction_outgrown_by_the_records_written_meanwhile_is_thrown_away() {
+        let dir = fresh_dir("outgrown");
+        let path = dir.join("store.log");
+        let options = DurableOptions {
+            compact_above_bytes: 100,
+        };
+        let (mut log, _) = DurableLog::<u64>::open_all(&path, options).unwrap();
+        log.append_change(&1).unwrap();
+        assert!(log.begin_rewrite(1000).unwrap());
+        // Written, not synced: the compaction cannot be put in place meanwhile. Each record
+        // is 1 to 3 bytes, so over a hundred of them pass the bound.
+        for i in 2..200 {
+            log.write_change(&i).unwrap();
+        }
+        assert!(log.rewrite.as_ref().unwrap().since.is_none());
+        sync_once_written(&mut log);
+        assert!(!log.rewriting() && log.replaced.is_none());
+        assert!(!temp_path(&path).exists());
+        // Another may begin.
+        assert!(log.begin_rewrite(2000).unwrap());
+        drop(log);
+        let (_, recovered) = DurableLog::<u64>::open_all(&path, options).unwrap();
+        assert_eq!(recovered.records, (1..200).collect::<Vec<_>>());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_whole_state_too_large_to_compact_leaves_the_records_and_is_remembered() {
+        let dir = fresh_dir("too-large");
+        let path = dir.join("store.log");
+        let (mut log, _) =
+            DurableLog::<Vec<u8>>::open_all(&path, DurableOptions::default()).unwrap();
+        log.append_change(&vec![1]).unwrap();
+        let huge = vec![7u8; MAX_RECORD_LEN as usize + 1];
+        assert!(log.begin_rewrite(huge).unwrap());
+        sync_once_written(&mut log);
+        assert!(!log.rewriting() && log.replaced.is_none());
+        assert!(log.refused_len() > u64::from(MAX_RECORD_LEN));
+        assert!(!temp_path(&path).exists());
+        log.append_change(&vec![2]).unwrap();
+        drop(log);
+        let (_, recovered) =
+            DurableLog::<Vec<u8>>::open_all(&path, DurableOptions::default()).unwrap();
+        assert_eq!(recovered.records, vec![vec![1], vec![2]]);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -30,14 +30,11 @@ pub struct AcceptorStore<V> {
     /// What the file holds, folded: the base of the next diff.
     saved: LogDurableState<V>,
     compact_above: u64,
-    /// The length of a whole state found too large for one record: no compaction is tried
-    /// until the file is twice that, rather than at every write.
-    too_large: u64,
 }
 
 impl<V> AcceptorStore<V>
 where
-    V: Serialize + DeserializeOwned + Clone + Ord,
+    V: Serialize + DeserializeOwned + Clone + Ord + Send + 'static,
 {
     /// Opens (or creates) the store at `path` and folds its records.
     pub fn open(path: &Path, options: DurableOptions) -> Result<OpenedStore<V>, DurableError> {
@@ -47,7 +44,6 @@ where
             log,
             saved: state.clone().unwrap_or_else(empty),
             compact_above: options.compact_above_bytes,
-            too_large: 0,
         };
         Ok(OpenedStore {
             store,
@@ -93,22 +89,13 @@ where
             "a record must bring the saved state up to date"
         );
         let len = self.log.len_bytes();
-        let compacted = self.log.compacted_len().max(self.too_large);
+        // A whole state found too large for one record is not tried again until the file is
+        // twice that, rather than at every write.
+        let compacted = self.log.compacted_len().max(self.log.refused_len());
         if len > self.compact_above && len > 2 * compacted && !self.log.rewriting() {
-            // Written beside the store; a later sync puts it in place.
-            match self
-                .log
-                .begin_rewrite(&AcceptorRecord::Full(self.saved.clone()))
-            {
-                Ok(_) => self.too_large = 0,
-                // The whole state does not fit one record: keep appending changes, which
-                // are as durable; compaction is only a saving of space.
-                Err(DurableError::RecordTooLarge { len, .. }) => {
-                    tracing::warn!(len, "the acceptor's state is too large to compact");
-                    self.too_large = len as u64;
-                }
-                Err(e) => return Err(e),
-            }
+            // Encoded and written beside the store; a later sync puts it in place.
+            self.log
+                .begin_rewrite(AcceptorRecord::Full(self.saved.clone()))?;
         }
         Ok(appended)
     }
