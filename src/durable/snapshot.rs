@@ -68,6 +68,11 @@ pub fn decode_snapshot(file: &[u8]) -> Result<&[u8], SnapshotDefect> {
 /// Replaces the snapshot at `path` by `record`, synced (file and directory) before it
 /// returns. Returns the bytes written.
 pub fn write_snapshot<R: Serialize>(path: &Path, record: &R) -> Result<u64, DurableError> {
+    write_snapshot_file(path, &snapshot_file(path, record)?)
+}
+
+/// The bytes of the snapshot file at `path` holding `record`, if they fit one file.
+pub fn snapshot_file<R: Serialize>(path: &Path, record: &R) -> Result<Vec<u8>, DurableError> {
     let payload = postcard::to_stdvec(record).map_err(|e| DurableError::Encode {
         path: path.to_path_buf(),
         reason: e.to_string(),
@@ -79,7 +84,13 @@ pub fn write_snapshot<R: Serialize>(path: &Path, record: &R) -> Result<u64, Dura
             len: payload.len(),
         });
     }
-    replace_file(path, &bytes)?;
+    Ok(bytes)
+}
+
+/// Replaces the snapshot at `path` by the file `bytes` ([`snapshot_file`]), synced (file and
+/// directory) before it returns. Returns the bytes written.
+pub fn write_snapshot_file(path: &Path, bytes: &[u8]) -> Result<u64, DurableError> {
+    replace_file(path, bytes)?;
     Ok(bytes.len() as u64)
 }
 

@@ -354,11 +354,11 @@ impl AcceptorSide<'_> {
         let keep_from = replica
             .applied
             .saturating_sub(tuning.retain)
-            .min(replica.snapshot_at);
+            .min(replica.snapshot_before);
         // The learner forgets in chunks of `retain` slots, not a slot at a time.
         let forget = (keep_from >= log.learner().base() + tuning.retain).then_some(keep_from);
         let mut persist = false;
-        if let Some(step) = self.acceptor.compact(log, replica.snapshot_at, forget) {
+        if let Some(step) = self.acceptor.compact(log, replica.snapshot_before, forget) {
             persist = step.effects.contains(&LogEffect::Persist);
             *log = step.state;
         }

@@ -39,9 +39,13 @@ pub struct Replica {
     pub waiting: BTreeMap<ClientId, (u64, u64)>,
     /// How many times the suspect timer fired.
     pub checks: u64,
-    /// The `applied` of the last snapshot made durable: votes and decided values below it
-    /// may be dropped, none at or above it.
+    /// The `applied` of the last snapshot taken. The store writes and syncs it beside the
+    /// votes, so nothing is dropped below it until the next one is taken.
     pub snapshot_at: Slot,
+    /// The `applied` of the snapshot taken before the last: votes and decided values below
+    /// it may be dropped, none at or above it. By then the store has long synced it, and a
+    /// save that drops votes below a snapshot still being written waits for it.
+    pub snapshot_before: Slot,
     /// The copies of the store this replica sends and receives in parts.
     pub transfer: Transfer,
     /// How many copies of a peer's store it installed (snapshot catch-ups), for reports.
@@ -72,6 +76,7 @@ impl Replica {
                 applied: s.applied,
                 log_digest: s.log_digest,
                 snapshot_at: s.applied,
+                snapshot_before: s.applied,
                 ..Replica::default()
             },
             None => Replica::default(),
@@ -92,13 +97,14 @@ impl Replica {
     }
 
     /// A snapshot of the applied state if one is due (`every` slots applied since the last,
-    /// or `due` for another reason and anything applied since), now counted as durable: the
-    /// caller saves it before anything that depends on it.
+    /// or `due` for another reason and anything applied since). The caller saves it; what it
+    /// covers is dropped only once the next one is taken ([`Replica::snapshot_before`]).
     pub fn take_snapshot(&mut self, every: Slot, due: bool) -> Option<ReplicaSnapshot> {
         let slots_due = self.applied >= self.snapshot_at.saturating_add(every.max(1));
         if !(slots_due || due && self.applied > self.snapshot_at) {
             return None;
         }
+        self.snapshot_before = self.snapshot_at;
         self.snapshot_at = self.applied;
         Some(ReplicaSnapshot {
             applied: self.applied,
@@ -276,4 +282,31 @@ impl Replica {
 fn answers(command: &Command, me: AcceptorId, acceptors: usize) -> bool {
     let spread = u64::from(command.client.0).wrapping_add(command.seq);
     spread % acceptors.max(1) as u64 == u64::from(me.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What a snapshot covers may be dropped only once the next one is taken: by then the
+    /// store has synced it, where the one just taken is still being written.
+    #[test]
+    fn only_the_snapshot_before_the_last_may_be_compacted_below() {
+        let recovered = ReplicaSnapshot {
+            applied: 10,
+            log_digest: [0; 32],
+            store: Arc::new(KvStore::default()),
+        };
+        let mut replica = Replica::recover(Some(&recovered));
+        assert_eq!((replica.snapshot_at, replica.snapshot_before), (10, 10));
+        replica.applied = 300;
+        let taken = replica.take_snapshot(256, false).map(|s| s.applied);
+        assert_eq!(taken, Some(300));
+        assert_eq!((replica.snapshot_at, replica.snapshot_before), (300, 10));
+        replica.applied = 400;
+        assert!(replica.take_snapshot(256, false).is_none());
+        replica.applied = 600;
+        assert!(replica.take_snapshot(256, false).is_some());
+        assert_eq!((replica.snapshot_at, replica.snapshot_before), (600, 300));
+    }
 }

@@ -1,10 +1,12 @@
 //! What a service acceptor keeps on disk: its round and votes (a log of changes, synced before
 //! any PROMISE or LEARN that depends on them) and a snapshot of its replica's applied state,
-//! written whole and synced before the votes of the slots it covers are dropped.
+//! written whole and synced before the votes of the slots it covers are dropped. The snapshot
+//! is written and synced on a thread beside the store, so that no step waits for its syncs
+//! (file and directory) but a save that drops votes only it covers.
 
 use super::kv::KvStore;
 use super::msg::SlotValue;
-use crate::durable::snapshot::{read_snapshot, write_snapshot};
+use crate::durable::snapshot::{read_snapshot, snapshot_file, write_snapshot_file};
 use crate::durable::{DurableError, DurableOptions, TornTail};
 use crate::log::Slot;
 use crate::log::acceptor::LogDurableState;
@@ -16,6 +18,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 
 /// A replica's applied state: the store (with the clients' sessions) once every slot below
 /// `applied` is applied, and the digest of the log applied.
@@ -63,6 +66,19 @@ pub fn open_floors(data_dir: &Path, id: u16) -> Result<AddressFloors, DurableErr
 pub struct ServiceStore {
     votes: AcceptorStore<SlotValue>,
     snapshot: PathBuf,
+    /// The `applied` of the snapshot known synced (0: none): votes below it may be dropped.
+    durable_at: Slot,
+    /// A snapshot being written and synced beside the store.
+    pending: Option<PendingSnapshot>,
+    /// A test's hold on the next snapshot's write: it waits for a message.
+    #[cfg(test)]
+    hold_snapshot: Option<std::sync::mpsc::Receiver<()>>,
+}
+
+#[derive(Debug)]
+struct PendingSnapshot {
+    applied: Slot,
+    writer: JoinHandle<Result<u64, DurableError>>,
 }
 
 /// What opening an acceptor's files recovered.
@@ -79,6 +95,7 @@ impl ServiceStore {
         let opened = AcceptorStore::open(&store_path(data_dir, id), DurableOptions::default())?;
         let snapshot_file = snapshot_path(data_dir, id);
         let snapshot = read_snapshot::<ReplicaSnapshot>(&snapshot_file)?;
+        let durable_at = snapshot.as_ref().map_or(0, |s| s.applied);
         // A replica may apply (and snapshot) slots it learned by catch-up before it ever
         // voted: a snapshot beside an empty store of votes is a state like any other.
         let state = match (opened.state, snapshot) {
@@ -96,6 +113,10 @@ impl ServiceStore {
             store: ServiceStore {
                 votes: opened.store,
                 snapshot: snapshot_file,
+                durable_at,
+                pending: None,
+                #[cfg(test)]
+                hold_snapshot: None,
             },
             state,
             torn_tail: opened.torn_tail,
@@ -109,19 +130,80 @@ impl ServiceStore {
         self.votes.sync()
     }
 
-    /// As [`ServiceStore::save_durable`], but the changes of the log state are left unsynced
-    /// (the snapshot is still synced first: a later write may drop what it covers).
+    /// As [`ServiceStore::save_durable`], but the changes of the log state are left unsynced.
+    /// The snapshot, if any, is written and synced beside the store; the changes wait for it
+    /// only if they drop votes it alone covers.
     pub fn write_durable(&mut self, state: &ServiceDurable) -> Result<(), DurableError> {
         if let Some(snapshot) = &state.snapshot {
-            write_snapshot(&self.snapshot, snapshot)?;
+            // One at a time: a snapshot has one temporary file.
+            self.settle_snapshot()?;
+            // Encoded here: a writer holding the replica's store would make its next apply
+            // copy the whole store.
+            let bytes = snapshot_file(&self.snapshot, snapshot)?;
+            let path = self.snapshot.clone();
+            #[cfg(test)]
+            let hold = self.hold_snapshot.take();
+            let writer = std::thread::Builder::new()
+                .name("snapshot".into())
+                .spawn(move || {
+                    #[cfg(test)]
+                    if let Some(hold) = hold {
+                        let _ = hold.recv();
+                    }
+                    write_snapshot_file(&path, &bytes)
+                })
+                .map_err(|source| DurableError::Io {
+                    path: self.snapshot.clone(),
+                    action: "start the snapshot's write",
+                    source,
+                })?;
+            self.pending = Some(PendingSnapshot {
+                applied: snapshot.applied,
+                writer,
+            });
+        }
+        if state.log.base > self.durable_at {
+            // It drops votes below its base: only once a synced snapshot covers them.
+            self.settle_snapshot()?;
         }
         self.votes.write(&state.log)?;
         Ok(())
     }
 
+    /// Waits for the snapshot being written, if any.
+    fn settle_snapshot(&mut self) -> Result<(), DurableError> {
+        let Some(pending) = self.pending.take() else {
+            return Ok(());
+        };
+        let written = pending.writer.join().map_err(|_| DurableError::Io {
+            path: self.snapshot.clone(),
+            action: "write snapshot",
+            source: io::Error::other("the snapshot's thread panicked"),
+        })?;
+        written?;
+        self.durable_at = self.durable_at.max(pending.applied);
+        Ok(())
+    }
+
+    /// The `applied` of the last snapshot known synced (0 if none): the store drops no vote
+    /// at or above it.
+    pub fn durable_snapshot(&self) -> Slot {
+        self.durable_at
+    }
+
     /// The length of the votes' file in bytes.
     pub fn votes_len(&self) -> u64 {
         self.votes.len_bytes()
+    }
+}
+
+impl Drop for ServiceStore {
+    /// A snapshot still being written is finished: another store opened on these files must
+    /// not meet its thread.
+    fn drop(&mut self) {
+        if let Some(pending) = self.pending.take() {
+            let _ = pending.writer.join();
+        }
     }
 }
 
@@ -136,5 +218,71 @@ impl Storage<ServiceDurable> for ServiceStore {
 
     fn sync(&mut self) -> io::Result<()> {
         self.votes.sync().map_err(io::Error::other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    fn durable(base: Slot, snapshot_of: Option<Slot>) -> ServiceDurable {
+        ServiceDurable {
+            log: LogDurableState {
+                rnd: 1,
+                base,
+                votes: BTreeMap::new(),
+            },
+            snapshot: snapshot_of.map(|applied| ReplicaSnapshot {
+                applied,
+                log_digest: [applied as u8; 32],
+                store: Arc::new(KvStore::default()),
+            }),
+        }
+    }
+
+    /// A snapshot's write and syncs (file and directory) happen beside the store; only a
+    /// save that drops votes the snapshot alone covers waits for them.
+    #[test]
+    fn a_snapshot_is_written_beside_the_store_and_waited_for_only_by_what_it_covers() {
+        let dir = std::env::temp_dir().join(format!("bpfp-service-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut store = ServiceStore::open(&dir, 0).unwrap().store;
+        store.save_durable(&durable(0, Some(4))).unwrap();
+        let (release, hold) = mpsc::channel();
+        store.hold_snapshot = Some(hold);
+
+        let (done, saved) = mpsc::channel();
+        let (go_on, next) = mpsc::channel::<()>();
+        let owner = std::thread::spawn(move || {
+            store.save_durable(&durable(4, Some(10))).unwrap();
+            done.send(store.durable_snapshot()).unwrap();
+            next.recv().unwrap();
+            // Drops the votes below 7: only the snapshot being written covers them.
+            store.save_durable(&durable(7, None)).unwrap();
+            done.send(store.durable_snapshot()).unwrap();
+            store
+        });
+        let durable_then = saved
+            .recv_timeout(Duration::from_secs(10))
+            .expect("a save waited for the write of its snapshot");
+        assert_eq!(durable_then, 4, "the snapshot at 10 is still being written");
+        go_on.send(()).unwrap();
+        assert!(
+            saved.recv_timeout(Duration::from_millis(300)).is_err(),
+            "a save dropped votes below 7 before a synced snapshot covered them"
+        );
+        release.send(()).unwrap();
+        let durable_after = saved.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(durable_after, 10);
+        drop(owner.join().unwrap());
+
+        let reopened = ServiceStore::open(&dir, 0).unwrap();
+        let state = reopened.state.unwrap();
+        assert_eq!(state.log.base, 7);
+        assert_eq!(state.snapshot.map(|s| s.applied), Some(10));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -114,9 +114,8 @@ impl SimDisk {
 
     /// `state` is synced: what the checks compare against from now on.
     fn synced_now(&mut self, state: &ServiceDurable) {
-        if let Some(snapshot) = &state.snapshot {
-            self.snapshot_applied = snapshot.applied;
-        }
+        // Synced, not only taken: the store writes a snapshot beside the votes.
+        self.snapshot_applied = self.store.durable_snapshot();
         if state.log.base > self.snapshot_applied {
             self.uncovered_drop = Some((self.snapshot_applied, state.log.base));
         }
