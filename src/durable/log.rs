@@ -402,12 +402,18 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
         std::fs::rename(&temp, &self.path).map_err(|e| io_error(&temp, "rename compaction", e))?;
         let new = open_for_append(&self.path).map_err(|e| io_error(&self.path, "reopen", e))?;
         let old = std::mem::replace(&mut self.file, new);
-        self.replaced = Some(Replaced {
-            file: old,
-            generation: self.header.generation,
-            len: self.len,
-            directory_synced: self.sync_directory_beside()?,
-        });
+        match self.sync_directory_beside() {
+            Ok(directory_synced) => {
+                self.replaced = Some(Replaced {
+                    file: old,
+                    generation: self.header.generation,
+                    len: self.len,
+                    directory_synced,
+                });
+            }
+            // No thread for it: synced here, and the old file is done with.
+            Err(_) => sync_parent_dir(&self.path)?,
+        }
         self.header = header;
         self.len = len;
         self.compacted_len = header.sealed_len;
@@ -417,9 +423,7 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
     }
 
     /// Syncs the store's directory on a thread of its own.
-    fn sync_directory_beside(
-        &mut self,
-    ) -> Result<JoinHandle<Result<(), DurableError>>, DurableError> {
+    fn sync_directory_beside(&mut self) -> io::Result<JoinHandle<Result<(), DurableError>>> {
         let path = self.path.clone();
         #[cfg(test)]
         let hold = self.hold_directory_sync.take();
@@ -432,7 +436,6 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
                 }
                 sync_parent_dir(&path)
             })
-            .map_err(|e| io_error(&self.path, "start the directory's sync", e))
     }
 
     /// The length of the last whole state found too large for one record (0 if none since
