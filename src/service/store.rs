@@ -171,7 +171,7 @@ impl ServiceStore {
     }
 
     /// Waits for the snapshot being written, if any.
-    fn settle_snapshot(&mut self) -> Result<(), DurableError> {
+    pub fn settle_snapshot(&mut self) -> Result<(), DurableError> {
         let Some(pending) = self.pending.take() else {
             return Ok(());
         };
@@ -183,6 +183,16 @@ impl ServiceStore {
         written?;
         self.durable_at = self.durable_at.max(pending.applied);
         Ok(())
+    }
+
+    /// The `applied` of a snapshot still being written (not waited for), if any.
+    pub fn pending_snapshot(&self) -> Option<Slot> {
+        self.pending.as_ref().map(|p| p.applied)
+    }
+
+    /// The snapshot's file.
+    pub fn snapshot_path(&self) -> &Path {
+        &self.snapshot
     }
 
     /// The `applied` of the last snapshot known synced (0 if none): the store drops no vote

@@ -64,6 +64,9 @@ pub struct SimDisk {
     pub snapshot_applied: Slot,
     /// A save that dropped votes its snapshot does not cover: the slots, for the checks.
     pub uncovered_drop: Option<(Slot, Slot)>,
+    /// The snapshot file as it was synced before the snapshot being written began (`None`:
+    /// no file): what a crash puts back if the rename of the one being written is lost.
+    before_pending: Option<Vec<u8>>,
 }
 
 /// What a reopened store recovered.
@@ -102,6 +105,7 @@ impl SimDisk {
                 synced: Arc::new(Mutex::new(synced)),
                 snapshot_applied,
                 uncovered_drop: None,
+                before_pending: None,
             },
             state: opened.state,
             torn_bytes: opened.torn_tail.map(|t| t.cut_bytes),
@@ -110,6 +114,44 @@ impl SimDisk {
 
     pub fn path(&self) -> PathBuf {
         self.log_path.clone()
+    }
+
+    /// Whether a snapshot is being written.
+    pub fn writing_snapshot(&self) -> bool {
+        self.store.pending_snapshot().is_some()
+    }
+
+    /// Crashes the disk: a snapshot still being written is lost if `lose_pending` (its rename
+    /// never reached the disk: the snapshot synced before is back), else it lands. Returns
+    /// whether one was lost.
+    pub fn crash(self, lose_pending: bool) -> bool {
+        let pending = self.store.pending_snapshot().is_some();
+        let path = self.store.snapshot_path().to_path_buf();
+        let before = self.before_pending.clone();
+        // Closing the store finishes the write: then it is undone.
+        drop(self.store);
+        if !(pending && lose_pending) {
+            return false;
+        }
+        match before {
+            Some(bytes) => {
+                let _ = std::fs::write(&path, bytes);
+            }
+            None => {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+        true
+    }
+
+    /// Before a save that begins a snapshot: the last one is waited for (as the store does
+    /// first anyway), so that the file as synced is known.
+    fn before_snapshot(&mut self, state: &ServiceDurable) -> Result<(), DurableError> {
+        if state.snapshot.is_some() {
+            self.store.settle_snapshot()?;
+            self.before_pending = std::fs::read(self.store.snapshot_path()).ok();
+        }
+        Ok(())
     }
 
     /// `state` is synced: what the checks compare against from now on.
@@ -154,6 +196,10 @@ impl Storage<ServiceDurable> for SimDisk {
                 return Err(io::Error::other("crashed during the write"));
             }
             DiskFault::None => {}
+        }
+        if let Err(e) = self.before_snapshot(state) {
+            self.stopped = Some(DiskStop::Failed);
+            return Err(io::Error::other(e.to_string()));
         }
         match self.store.save_durable(state) {
             Ok(()) => {

@@ -209,6 +209,8 @@ pub struct SimReport {
     pub highest_round: u32,
     /// Crashes and restarts of the whole cluster during the faults.
     pub whole_cluster_restarts: u64,
+    /// Crashes that lost a snapshot still being written.
+    pub snapshots_lost: u64,
     pub violations: Vec<Violation>,
     pub history: Vec<crate::torture::history::Event>,
     /// The longest operation invoked after recovery, in simulated µs.
@@ -536,6 +538,7 @@ fn finish(
         faults: String::new(),
         highest_round: w.leader().0,
         whole_cluster_restarts: w.counts.whole_cluster_restarts,
+        snapshots_lost: w.counts.snapshots_lost,
         violations: Vec::new(),
         history: Vec::new(),
         slowest_after_recovery_us: 0,
@@ -616,7 +619,8 @@ fn finish(
     let n = &w.net.counts;
     let mut faults = format!(
         "{} datagrams: {} lost, {} duplicated, {} delayed, {} cut, {} too large, {} dropped by receivers; \
-         {} acceptor crashes ({} during a write, {} torn tails cut), {} proposer crashes, {} full disks, \
+         {} acceptor crashes ({} during a write, {} torn tails cut, {} snapshots being written lost), \
+         {} proposer crashes, {} full disks, \
          {} whole-cluster restarts, {} partitions",
         n.sent,
         n.lost,
@@ -628,6 +632,7 @@ fn finish(
         c.acceptor_crashes,
         c.crashes_during_write,
         c.torn_tails_cut,
+        c.snapshots_lost,
         c.proposer_crashes,
         c.disk_full,
         c.whole_cluster_restarts,

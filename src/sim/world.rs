@@ -191,6 +191,8 @@ pub struct Counts {
     pub partitions: u64,
     pub whole_cluster_restarts: u64,
     pub saves: u64,
+    /// Crashes that lost a snapshot still being written (the one before it is back).
+    pub snapshots_lost: u64,
 }
 
 pub struct World {
@@ -381,13 +383,20 @@ impl World {
         self.carry_out(i, out);
     }
 
-    /// Crashes server `i`: it loses everything but what its disk synced.
+    /// Crashes server `i`: it loses everything but what its disk synced, and a snapshot
+    /// still being written half the time.
     pub fn crash(&mut self, i: usize, why: Down) {
+        if let Some(disk) = self.nodes[i].disk.take() {
+            // The coin only when there is a snapshot to lose, so that other runs draw as before.
+            let lose = disk.writing_snapshot() && self.rng.below(2) == 0;
+            if disk.crash(lose) {
+                self.counts.snapshots_lost += 1;
+            }
+        }
         let node = &mut self.nodes[i];
         node.state = None;
         node.down = Some(why);
         node.timers.clear();
-        node.disk = None;
         node.rx.clear();
         node.pacer = Pacer::default();
     }
