@@ -345,8 +345,9 @@ impl AcceptorSide<'_> {
         let (me, acceptors, keys) = (self.me(), self.node.acceptors(), &self.node.keys);
         let replies = replica.apply_decided(log, me, acceptors, keys);
         self.node.send_replies(replies, log.rnd(), o);
-        // What is dropped below must stay durable here: the snapshot covers it, and it is
-        // saved (synced) before the store of votes drops anything.
+        // What is dropped below must stay durable here: the snapshot taken before the last
+        // covers it, and the store has synced that one (or waits for it) before it drops
+        // anything. The one taken now is written beside the store, off this step's path.
         let tuning = &self.node.tuning;
         let bound = self.acceptor.limits.open_vote_bytes;
         let votes_due = votes_from_snapshot(log, replica) >= bound.saturating_mul(2);

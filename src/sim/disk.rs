@@ -125,15 +125,19 @@ impl SimDisk {
     /// never reached the disk: the snapshot synced before is back), else it lands. Returns
     /// whether one was lost.
     pub fn crash(self, lose_pending: bool) -> bool {
-        let pending = self.store.pending_snapshot().is_some();
+        let lost = lose_pending && self.writing_snapshot();
         let path = self.store.snapshot_path().to_path_buf();
-        let before = self.before_pending.clone();
+        let SimDisk {
+            store,
+            before_pending,
+            ..
+        } = self;
         // Closing the store finishes the write: then it is undone.
-        drop(self.store);
-        if !(pending && lose_pending) {
+        drop(store);
+        if !lost {
             return false;
         }
-        match before {
+        match before_pending {
             Some(bytes) => {
                 let _ = std::fs::write(&path, bytes);
             }
