@@ -449,6 +449,12 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
         self.rewrite.is_some()
     }
 
+    /// Whether a compaction is under way: being written, or in place with its rename not yet
+    /// durable. [`DurableLog::begin_rewrite`] starts no other until it is done.
+    pub fn compacting(&self) -> bool {
+        self.rewrite.is_some() || self.replaced.is_some()
+    }
+
     /// The file's length after its last compaction (its header and the whole state), or as
     /// it was opened.
     pub fn compacted_len(&self) -> u64 {

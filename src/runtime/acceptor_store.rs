@@ -92,7 +92,7 @@ where
         // A whole state found too large for one record is not tried again until the file is
         // twice that, rather than at every write.
         let compacted = self.log.compacted_len().max(self.log.refused_len());
-        if len > self.compact_above && len > 2 * compacted && !self.log.rewriting() {
+        if len > self.compact_above && len > 2 * compacted && !self.log.compacting() {
             // Encoded and written beside the store; a later sync puts it in place.
             self.log
                 .begin_rewrite(AcceptorRecord::Full(self.saved.clone()))?;
