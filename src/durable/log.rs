@@ -444,11 +444,6 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
         self.refused_len
     }
 
-    /// Whether a compaction is being written ([`DurableLog::begin_rewrite`]).
-    pub fn rewriting(&self) -> bool {
-        self.rewrite.is_some()
-    }
-
     /// Whether a compaction is under way: being written, or in place with its rename not yet
     /// durable. [`DurableLog::begin_rewrite`] starts no other until it is done.
     pub fn compacting(&self) -> bool {
@@ -761,7 +756,7 @@ mod tests {
         let worker = std::thread::spawn(move || {
             let mut next = 10;
             // Appends until the compaction is in place.
-            while log.rewriting() {
+            while log.rewrite.is_some() {
                 log.append_change(&next).unwrap();
                 next += 1;
                 std::thread::sleep(Duration::from_millis(1));
@@ -843,7 +838,7 @@ mod tests {
         }
         assert!(log.rewrite.as_ref().unwrap().since.is_none());
         sync_once_written(&mut log);
-        assert!(!log.rewriting() && log.replaced.is_none());
+        assert!(!log.compacting());
         assert!(!temp_path(&path).exists());
         // Another may begin.
         assert!(log.begin_rewrite(2000).unwrap());
@@ -863,7 +858,7 @@ mod tests {
         let huge = vec![7u8; MAX_RECORD_LEN as usize + 1];
         assert!(log.begin_rewrite(huge).unwrap());
         sync_once_written(&mut log);
-        assert!(!log.rewriting() && log.replaced.is_none());
+        assert!(!log.compacting());
         assert!(log.refused_len() > u64::from(MAX_RECORD_LEN));
         assert!(!temp_path(&path).exists());
         log.append_change(&vec![2]).unwrap();

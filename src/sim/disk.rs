@@ -177,33 +177,31 @@ fn file_len(path: &Path) -> u64 {
 
 impl Storage<ServiceDurable> for SimDisk {
     fn save(&mut self, state: &ServiceDurable) -> io::Result<()> {
-        match self.fault {
-            DiskFault::Full => {
-                self.stopped = Some(DiskStop::Full);
-                return Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
-            }
-            DiskFault::CrashDuringWrite { kept } => {
-                let path = self.log_path.clone();
-                let before = file_len(&path);
-                let written = self.store.save_durable(state);
-                let after = file_len(&path);
-                // Only an append that grew the file can be torn (a compaction replaced it
-                // whole, by rename).
-                if written.is_ok() && after > before {
-                    let keep = (after - before) * u64::from(kept) / 256;
-                    let _ = std::fs::OpenOptions::new()
-                        .write(true)
-                        .open(&path)
-                        .and_then(|f| f.set_len(before + keep));
-                }
-                self.stopped = Some(DiskStop::Crashed);
-                return Err(io::Error::other("crashed during the write"));
-            }
-            DiskFault::None => {}
+        if self.fault == DiskFault::Full {
+            self.stopped = Some(DiskStop::Full);
+            return Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
         }
+        // Also before a save a crash interrupts: it begins the snapshot the crash may lose.
         if let Err(e) = self.before_snapshot(state) {
             self.stopped = Some(DiskStop::Failed);
             return Err(io::Error::other(e.to_string()));
+        }
+        if let DiskFault::CrashDuringWrite { kept } = self.fault {
+            let path = self.log_path.clone();
+            let before = file_len(&path);
+            let written = self.store.save_durable(state);
+            let after = file_len(&path);
+            // Only an append that grew the file can be torn (a compaction replaced it
+            // whole, by rename).
+            if written.is_ok() && after > before {
+                let keep = (after - before) * u64::from(kept) / 256;
+                let _ = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(&path)
+                    .and_then(|f| f.set_len(before + keep));
+            }
+            self.stopped = Some(DiskStop::Crashed);
+            return Err(io::Error::other("crashed during the write"));
         }
         match self.store.save_durable(state) {
             Ok(()) => {
@@ -217,5 +215,46 @@ impl Storage<ServiceDurable> for SimDisk {
                 Err(io::Error::other(e.to_string()))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::kv::KvStore;
+    use crate::service::store::ReplicaSnapshot;
+
+    fn durable(base: Slot, snapshot_of: Option<Slot>) -> ServiceDurable {
+        ServiceDurable {
+            log: LogDurableState {
+                rnd: 1,
+                base,
+                votes: BTreeMap::new(),
+            },
+            snapshot: snapshot_of.map(|applied| ReplicaSnapshot {
+                applied,
+                log_digest: [0; 32],
+                store: Arc::new(KvStore::default()),
+            }),
+        }
+    }
+
+    /// A crash in the middle of a save that begins a snapshot loses at most that snapshot:
+    /// the one before it was synced first, and is what the disk holds after.
+    #[test]
+    fn a_crash_during_a_write_loses_only_the_snapshot_it_began() {
+        let dir = std::env::temp_dir().join(format!("bpfp-sim-disk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let clock = Arc::new(AtomicU64::new(0));
+        let mut disk = SimDisk::open(&dir, 0, Arc::clone(&clock)).unwrap().disk;
+        disk.save(&durable(0, Some(4))).unwrap();
+        disk.fault = DiskFault::CrashDuringWrite { kept: 128 };
+        assert!(disk.save(&durable(0, Some(8))).is_err());
+        assert!(disk.crash(true), "the snapshot at 8 was being written");
+        let reopened = SimDisk::open(&dir, 0, clock).unwrap();
+        let applied = reopened.state.and_then(|s| s.snapshot).map(|s| s.applied);
+        assert_eq!(applied, Some(4));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }
