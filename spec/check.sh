@@ -281,9 +281,14 @@ run_tlc() {
   # side by side (--jobs > 1) have one worker each: one core per run.
   { [ "$expect" != holds ] || [ "$JOBS" -gt 1 ]; } && workers=1
   cp "$cfg" "$WORK/$name.cfg"
+  # TLC copies its standard modules (Naturals.tla, TLC.tla, ...) into
+  # java.io.tmpdir and deletes them when it exits: runs side by side sharing
+  # that directory read each other's half-written or deleted copies and fail
+  # to parse.  So each run has its own.
+  mkdir -p "$WORK/tmp-$name"
   local TIMEFORMAT='%U %S'
   # (time's own output goes to the outer group's stderr, the run's to its log)
-  { time { (cd "$WORK" && java -XX:+UseParallelGC -Xss16m -Djava.io.tmpdir="$WORK" -cp "$TLA2TOOLS_JAR" tlc2.TLC \
+  { time { (cd "$WORK" && java -XX:+UseParallelGC -Xss16m -Djava.io.tmpdir="$WORK/tmp-$name" -cp "$TLA2TOOLS_JAR" tlc2.TLC \
       -config "$name.cfg" -workers "$workers" -deadlock -metadir "$WORK/states-$name" \
       -nowarning "$(cfg_module "$cfg").tla") > "$log" 2>&1 ; } ; } 2> "$WORK/$name.time"
   STATES=$(sed -n 's/.* states generated, \([0-9,]*\) distinct states found.*/\1/p' "$log" | tail -n 1 | tr -d ,)
