@@ -86,14 +86,13 @@ impl Rename for LogMsg<SlotValue> {
 
 impl Rename for LogLearnerState<SlotValue> {
     fn rename(&self, r: &Renaming) -> Self {
-        LogLearnerState {
-            base: self.base,
-            slots: self
-                .slots
+        LogLearnerState::with_slots(
+            self.base,
+            self.slots
                 .iter()
                 .map(|(slot, l)| (*slot, l.rename(r)))
                 .collect(),
-        }
+        )
     }
 }
 

@@ -181,10 +181,7 @@ impl<V: Value> LogAcceptorState<V> {
             rnd: durable.rnd,
             decided_base: durable.base,
             votes: durable.votes.clone(),
-            learner: LogLearnerState {
-                base: durable.base,
-                ..LogLearnerState::default()
-            },
+            learner: LogLearnerState::starting_at(durable.base),
             round_proof: None,
         }
     }

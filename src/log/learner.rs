@@ -9,19 +9,79 @@ use std::collections::BTreeMap;
 
 /// What a learner knows, slot by slot.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(bound(deserialize = "V: Deserialize<'de> + Ord"))]
+#[serde(
+    bound(deserialize = "V: Deserialize<'de> + Ord"),
+    from = "KeptSlots<V>"
+)]
 pub struct LogLearnerState<V> {
     /// Every slot below it was decided, and its learner state forgotten (compaction); 0 in
     /// the model, which never compacts.
     pub(crate) base: Slot,
     pub(crate) slots: BTreeMap<Slot, LearnerState<V>>,
+    /// The decided prefix, kept as the slots change: a runtime asks for it several times a
+    /// step, and a walk over the kept slots cost as much as the slots kept. A function of
+    /// the fields above, so it neither adds nor merges states.
+    #[serde(skip_serializing)]
+    prefix: Slot,
+}
+
+/// What a learner's state is made of, without the prefix computed from it.
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "V: Deserialize<'de> + Ord"))]
+struct KeptSlots<V> {
+    base: Slot,
+    slots: BTreeMap<Slot, LearnerState<V>>,
+}
+
+impl<V> From<KeptSlots<V>> for LogLearnerState<V> {
+    fn from(kept: KeptSlots<V>) -> Self {
+        LogLearnerState::with_slots(kept.base, kept.slots)
+    }
 }
 
 impl<V> Default for LogLearnerState<V> {
     fn default() -> Self {
+        LogLearnerState::starting_at(0)
+    }
+}
+
+impl<V> LogLearnerState<V> {
+    /// A learner that knows nothing above `base`, every slot below which was decided.
+    pub(crate) fn starting_at(base: Slot) -> Self {
         LogLearnerState {
-            base: 0,
+            base,
             slots: BTreeMap::new(),
+            prefix: base,
+        }
+    }
+
+    /// A learner that knows `slots` above `base`.
+    pub(crate) fn with_slots(base: Slot, slots: BTreeMap<Slot, LearnerState<V>>) -> Self {
+        let mut state = LogLearnerState::starting_at(base);
+        state.slots = slots;
+        state.extend_prefix();
+        state
+    }
+
+    /// Stores what the learner knows of `slot`, keeping the prefix.
+    fn set(&mut self, slot: Slot, learner: LearnerState<V>) {
+        let undecided = learner.decided.is_none();
+        self.slots.insert(slot, learner);
+        if slot < self.prefix && undecided {
+            // Never taken: a decision is not unlearned. Kept right all the same.
+            self.prefix = self.base;
+        }
+        self.extend_prefix();
+    }
+
+    /// Moves the prefix over the decided slots that follow it.
+    fn extend_prefix(&mut self) {
+        self.prefix = self.prefix.max(self.base);
+        for (slot, l) in self.slots.range(self.prefix..) {
+            if *slot != self.prefix || l.decided.is_none() {
+                break;
+            }
+            self.prefix += 1;
         }
     }
 }
@@ -61,15 +121,7 @@ impl<V: Value> LogLearnerState<V> {
 
     /// `d`: the length of the decided prefix (every slot below it is decided).
     pub fn decided_prefix(&self) -> Slot {
-        // One walk over the kept slots in order, not a lookup per slot.
-        let mut d = self.base;
-        for (slot, l) in self.slots.range(self.base..) {
-            if *slot != d || l.decided.is_none() {
-                break;
-            }
-            d += 1;
-        }
-        d
+        self.prefix
     }
 
     /// The values of the decided prefix that are still kept, in log order: what a replica
@@ -96,6 +148,7 @@ impl<V: Value> LogLearnerState<V> {
         let mut next = self.clone();
         next.slots = next.slots.split_off(&slot);
         next.base = slot;
+        next.extend_prefix();
         Some(next)
     }
 }
@@ -150,7 +203,7 @@ pub struct Lesson<V> {
 impl<V> Lesson<V> {
     /// Stores the lesson in the learner it was judged on (or in a copy of it).
     pub fn apply(self, state: &mut LogLearnerState<V>) -> Taught<V> {
-        state.slots.insert(self.slot, self.next);
+        state.set(self.slot, self.next);
         self.taught
     }
 }
@@ -192,7 +245,7 @@ pub fn catch_up<V: Value>(
         return None;
     }
     let mut next = state.clone();
-    next.slots.insert(
+    next.set(
         slot,
         LearnerState {
             learned: BTreeMap::new(),
@@ -200,4 +253,81 @@ pub fn catch_up<V: Value>(
         },
     );
     Some(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The decided prefix as a walk over the kept slots finds it.
+    fn walked_prefix(state: &LogLearnerState<String>) -> Slot {
+        let mut d = state.base;
+        while state.slots.get(&d).is_some_and(|l| l.decided.is_some()) {
+            d += 1;
+        }
+        d
+    }
+
+    #[derive(Clone, Debug)]
+    enum Change {
+        Learn {
+            from: u16,
+            round: Round,
+            slot: Slot,
+            value: u8,
+        },
+        CatchUp {
+            slot: Slot,
+        },
+        Forget {
+            below: Slot,
+        },
+        Skip {
+            to: Slot,
+        },
+    }
+
+    fn change() -> impl Strategy<Value = Change> {
+        prop_oneof![
+            6 => (0..4u16, 0..2u32, 0..8u64, 0..2u8).prop_map(|(from, round, slot, value)| {
+                Change::Learn { from, round, slot, value }
+            }),
+            1 => (0..8u64).prop_map(|slot| Change::CatchUp { slot }),
+            1 => (0..8u64).prop_map(|below| Change::Forget { below }),
+            1 => (0..8u64).prop_map(|to| Change::Skip { to }),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn the_kept_prefix_is_the_walked_one_after_every_change(
+            changes in prop::collection::vec(change(), 0..60)
+        ) {
+            let mut state = LogLearnerState::<String>::default();
+            for change in changes {
+                let next = match change {
+                    Change::Learn { from, round, slot, value } => {
+                        let value = format!("v{value}");
+                        learn(3, &state, AcceptorId(from), round, slot, &value).map(|l| l.state)
+                    }
+                    Change::CatchUp { slot } => {
+                        let decision = Decision { round: 0, value: "c".to_string() };
+                        catch_up(&state, slot, &decision)
+                    }
+                    Change::Forget { below } => state.forget_below(below),
+                    Change::Skip { to } => state.skip_to(to),
+                };
+                if let Some(next) = next {
+                    state = next;
+                }
+                prop_assert_eq!(state.decided_prefix(), walked_prefix(&state));
+                // What is read back computes its prefix afresh.
+                let json = serde_json::to_string(&state).unwrap();
+                prop_assert!(!json.contains("prefix"), "{}", json);
+                let read: LogLearnerState<String> = serde_json::from_str(&json).unwrap();
+                prop_assert_eq!(&read, &state);
+            }
+        }
+    }
 }
