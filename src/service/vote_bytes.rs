@@ -28,28 +28,31 @@ impl VoteBytes {
         {
             self.sizes = self.sizes.split_off(&from);
         }
+        // One walk over both maps in slot order, not a lookup per vote: a step changes a
+        // vote or two, and the walk only notes those.
         let mut total = 0usize;
-        let mut counted = 0;
+        let mut counted = Vec::new();
+        let mut stale = Vec::new();
+        let mut sizes = self.sizes.iter().peekable();
         for (slot, vote) in log.votes().range(from..) {
-            counted += 1;
-            let size = match self.sizes.get_mut(slot) {
-                Some((round, size)) if *round == vote.round => *size,
-                Some(stale) => {
-                    *stale = (vote.round, vote.value.encoded_len());
-                    stale.1
-                }
-                None => {
+            while let Some((gone, _)) = sizes.next_if(|(s, _)| *s < slot) {
+                stale.push(*gone);
+            }
+            let size = match sizes.next_if(|(s, _)| *s == slot) {
+                Some((_, (round, size))) if *round == vote.round => *size,
+                _ => {
                     let size = vote.value.encoded_len();
-                    self.sizes.insert(*slot, (vote.round, size));
+                    counted.push((*slot, (vote.round, size)));
                     size
                 }
             };
             total = total.saturating_add(size);
         }
-        if self.sizes.len() != counted {
-            let votes = log.votes();
-            self.sizes.retain(|slot, _| votes.contains_key(slot));
+        stale.extend(sizes.map(|(slot, _)| *slot));
+        for slot in stale {
+            self.sizes.remove(&slot);
         }
+        self.sizes.extend(counted);
         total
     }
 }
