@@ -186,6 +186,11 @@ impl<V: Value> LogAcceptorState<V> {
         }
     }
 
+    /// Whether `durable` is this state's durable part, compared without copying it.
+    pub fn durable_is(&self, durable: &LogDurableState<V>) -> bool {
+        self.rnd == durable.rnd && self.decided_base == durable.base && self.votes == durable.votes
+    }
+
     pub fn durable(&self) -> LogDurableState<V> {
         LogDurableState {
             rnd: self.rnd,

@@ -499,25 +499,28 @@ fn resend_promise(
 
 /// One step's commands with its saves made one, first: the acceptor's final durable state
 /// (and the snapshot, if the step took one), so that a step syncs once and every send of
-/// the step follows it.
+/// the step follows it. The last save's copy of the votes is kept when it is the final
+/// state, as it mostly is: a copy costs as much as the votes kept, not the step's change.
 fn save_once(log: &LogAcceptorState<SlotValue>, out: Out<ServiceNode>, o: &mut Out<ServiceNode>) {
-    let mut saved = false;
+    let mut last = None;
     let mut snapshot = None;
     let mut rest = Vec::new();
     for command in out {
         match command {
             OutCommand::Save(durable) => {
-                saved = true;
                 snapshot = durable.snapshot.or(snapshot);
+                last = Some(durable.log);
             }
             other => rest.push(other),
         }
     }
-    if saved {
-        o.save(ServiceDurable {
-            log: log.durable(),
-            snapshot,
-        });
+    if let Some(last) = last {
+        let log = if log.durable_is(&last) {
+            last
+        } else {
+            log.durable()
+        };
+        o.save(ServiceDurable { log, snapshot });
     }
     o.append(&mut rest.into_iter().collect::<Out<ServiceNode>>());
 }
