@@ -48,6 +48,8 @@ pub mod runtime;
 pub mod service;
 pub mod sim;
 pub mod step;
+#[cfg(test)]
+pub(crate) mod temp_dir;
 pub mod torture;
 pub mod trace;
 pub mod types;

@@ -2,6 +2,9 @@
 //! without etcd is skipped with the reason, and with etcd installed both systems are measured
 //! side by side; and the figure CHECKING.md embeds is one the bench wrote with the peer.
 
+mod common;
+use common::TempDir;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -22,13 +25,6 @@ fn bench(args: &[&str], path_var: Option<&Path>) -> Output {
         String::from_utf8_lossy(&out.stdout)
     );
     out
-}
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("bpfp-bench-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// The texts of an SVG's `<text>` elements, trimmed.
@@ -85,8 +81,8 @@ fn assert_etcd_series(svg: &str) {
 
 #[test]
 fn a_sweep_prints_each_client_count_and_plots_every_series() {
-    let dir = scratch("sweep");
-    let svg_path = dir.join("sweep.svg");
+    let dir = TempDir::new("bench-sweep");
+    let svg_path = dir.path().join("sweep.svg");
     let out = bench(
         &[
             "--sweep",
@@ -133,7 +129,6 @@ fn a_sweep_prints_each_client_count_and_plots_every_series() {
     let svg = std::fs::read_to_string(&svg_path).expect("the plot is written");
     assert_service_series(&svg);
     assert!(!svg.contains("etcd"), "no peer was asked for");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -177,10 +172,10 @@ fn slots_in_flight_must_be_at_least_one_and_only_for_a_local_cluster() {
 
 #[test]
 fn peer_etcd_without_etcd_is_skipped_with_the_reason() {
-    let empty = scratch("no-etcd");
+    let empty = TempDir::new("no-etcd");
     let out = bench(
         &["--peer", "etcd", "--clients", "1", "--seconds", "0.3"],
-        Some(&empty),
+        Some(empty.path()),
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -194,7 +189,6 @@ fn peer_etcd_without_etcd_is_skipped_with_the_reason() {
             .any(|l| l.trim_start().starts_with("1 |") && !l.contains('×')),
         "{stdout}"
     );
-    let _ = std::fs::remove_dir_all(&empty);
 }
 
 /// Only where etcd is installed (CI's machine may not have it; the test never installs it).
@@ -207,8 +201,8 @@ fn peer_etcd_when_installed_is_measured_beside_the_service() {
         eprintln!("etcd is not installed: nothing to compare with");
         return;
     }
-    let dir = scratch("etcd");
-    let svg_path = dir.join("peer.svg");
+    let dir = TempDir::new("bench-etcd");
+    let svg_path = dir.path().join("peer.svg");
     let out = bench(
         &[
             "--peer",
@@ -245,7 +239,6 @@ fn peer_etcd_when_installed_is_measured_beside_the_service() {
     let svg = std::fs::read_to_string(&svg_path).expect("the plot is written");
     assert_service_series(&svg);
     assert_etcd_series(&svg);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The figure CHECKING.md embeds: written by `bpfp bench --peer etcd --sweep ... --plot`.

@@ -1,6 +1,9 @@
 //! The `bpfp` binary as the README uses it: `bpfp local`, then `bpfp put` / `get` / `cas`
 //! against it; and `bpfp bench`, whose fast path must compute no proof MAC.
 
+mod common;
+use common::TempDir;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -9,7 +12,8 @@ fn bpfp() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bpfp"))
 }
 
-/// Kills the local cluster when the test ends, however it ends.
+/// Kills the local cluster when the test ends, however it ends. Declared after the directory
+/// it serves from, so that the cluster is gone before the directory is removed.
 struct Running(Child);
 
 impl Drop for Running {
@@ -40,23 +44,24 @@ fn stdout(out: &Output) -> String {
 
 #[test]
 fn local_then_put_get_and_cas_as_in_the_readme() {
-    let dir = std::env::temp_dir().join(format!("bpfp-cli-local-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let mut child = bpfp()
-        .args(["local", "--dir"])
-        .arg(&dir)
-        .arg("--trace")
-        .arg(dir.join("trace"))
-        .args(["--log-level", "warn"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("bpfp local starts");
+    let scratch = TempDir::new("cli-local");
+    let dir = scratch.path();
+    let mut running = Running(
+        bpfp()
+            .args(["local", "--dir"])
+            .arg(dir)
+            .arg("--trace")
+            .arg(dir.join("trace"))
+            .args(["--log-level", "warn"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("bpfp local starts"),
+    );
     let mut first_line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
+    BufReader::new(running.0.stdout.take().unwrap())
         .read_line(&mut first_line)
         .unwrap();
-    let running = Running(child);
     let config = PathBuf::from(first_line.trim());
     assert_eq!(config, dir.join("cluster.toml"));
 
@@ -99,8 +104,7 @@ fn local_then_put_get_and_cas_as_in_the_readme() {
 
 #[test]
 fn get_exits_1_with_a_clear_message_when_no_quorum_answers() {
-    let dir = std::env::temp_dir().join(format!("bpfp-cli-down-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("cli-down");
     let config = bpfp()
         .args([
             "config",
@@ -113,7 +117,7 @@ fn get_exits_1_with_a_clear_message_when_no_quorum_answers() {
         ])
         .output()
         .unwrap();
-    let path = dir.join("cluster.toml");
+    let path = dir.path().join("cluster.toml");
     let text = String::from_utf8(config.stdout)
         .unwrap()
         .replace("client_timeout_ms = 3000", "client_timeout_ms = 300");
@@ -158,8 +162,7 @@ fn bench_prints_figures_and_the_fast_path_computes_no_proof_mac() {
 
 #[test]
 fn put_refuses_a_command_over_the_limit_at_once_without_a_server() {
-    let dir = std::env::temp_dir().join(format!("bpfp-cli-large-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = TempDir::new("cli-large");
     let config = bpfp()
         .args([
             "config",
@@ -172,7 +175,7 @@ fn put_refuses_a_command_over_the_limit_at_once_without_a_server() {
         ])
         .output()
         .unwrap();
-    let path = dir.join("cluster.toml");
+    let path = dir.path().join("cluster.toml");
     std::fs::write(&path, config.stdout).unwrap();
     let start = std::time::Instant::now();
     let out = client("put", &path, &["k", &"x".repeat(20_000)]);

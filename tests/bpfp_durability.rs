@@ -19,7 +19,8 @@ fn bpfp() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bpfp"))
 }
 
-/// A server process, killed with SIGKILL when dropped.
+/// A server process, killed with SIGKILL when dropped. Declared after the directory it
+/// writes into, so that it is gone before the directory is removed.
 struct Process(Child);
 
 impl Drop for Process {
@@ -142,19 +143,22 @@ fn every_acceptor_killed_with_sigkill_and_restarted_loses_no_acknowledged_write(
 
 /// `bpfp local --dir DIR`: the config path it prints on its first line, and the process.
 fn local(dir: &Path) -> (PathBuf, Process) {
-    let mut child = bpfp()
-        .args(["local", "--dir"])
-        .arg(dir)
-        .args(["--log-level", "warn"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("bpfp local starts");
+    // Killed even if its first line never comes.
+    let mut process = Process(
+        bpfp()
+            .args(["local", "--dir"])
+            .arg(dir)
+            .args(["--log-level", "warn"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("bpfp local starts"),
+    );
     let mut first_line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
+    BufReader::new(process.0.stdout.take().unwrap())
         .read_line(&mut first_line)
         .unwrap();
-    (PathBuf::from(first_line.trim()), Process(child))
+    (PathBuf::from(first_line.trim()), process)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! store's transfer in parts, step by step.
 
 mod common;
-use common::put;
+use common::{TempDir, put};
 
 use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role};
 use bp_fast_paxos::log::message::{LogMsg, LogProof};
@@ -28,14 +28,11 @@ fn acceptor(i: u16) -> NodeId {
     NodeId::new(Role::Acceptor, i)
 }
 
-fn cluster(options: ServerOptions) -> LocalCluster {
+/// A cluster whose stores are in `dir`, which the caller keeps until the cluster has stopped.
+fn cluster(dir: &TempDir, options: ServerOptions) -> LocalCluster {
     let (mut config, sockets) = loopback_config(1, 2, 2).expect("loopback ports");
     fast(&mut config);
-    let dir = common::TempDir::new("large-messages");
-    // The cluster keeps its stores there; the directory outlives the test's cluster.
-    let path = dir.path().to_path_buf();
-    std::mem::forget(dir);
-    LocalCluster::start_with(config, &path, sockets, options).expect("the cluster starts")
+    LocalCluster::start_with(config, dir.path(), sockets, options).expect("the cluster starts")
 }
 
 fn fast(config: &mut ClusterConfig) {
@@ -78,7 +75,8 @@ fn converged(cluster: &LocalCluster, within: Duration) -> KvStore {
 /// Puts `count` values of `len` bytes under keys `k0`, `k1`, … with a restarted acceptor 3
 /// away, then restarts it and checks it catches up to the same store.
 fn restarted_acceptor_catches_up(options: ServerOptions, count: usize, len: usize) {
-    let mut cluster = cluster(options);
+    let dir = TempDir::new("catch-up");
+    let mut cluster = cluster(&dir, options);
     let mut alice = Client::connect(&cluster.config, 0).unwrap();
     assert_eq!(alice.execute(put("first", "1")).unwrap(), Reply::Stored);
     assert!(cluster.kill(acceptor(3)));
@@ -123,7 +121,8 @@ fn a_restarted_acceptor_catches_up_by_decisions_past_one_datagram() {
 /// going again.
 #[test]
 fn open_votes_larger_than_a_datagram_do_not_stop_the_log() {
-    let cluster = cluster(ServerOptions::default());
+    let dir = TempDir::new("large-open-votes");
+    let cluster = cluster(&dir, ServerOptions::default());
     let mut cluster = cluster;
     let proposer0 = NodeId::new(Role::Proposer, 0);
     assert!(cluster.kill(proposer0));

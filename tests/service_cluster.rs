@@ -3,7 +3,7 @@
 //! proposer killed, a Byzantine proposer that equivocates, and junk datagrams ignored.
 
 mod common;
-use common::{get, put};
+use common::{TempDir, get, put};
 
 use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role, SecretKey};
 use bp_fast_paxos::log::message::{LogMsg, LogProof};
@@ -20,26 +20,15 @@ use bp_fast_paxos::service::{Batch, Command, Op};
 use bp_fast_paxos::types::ClientId;
 use std::collections::BTreeMap;
 use std::net::UdpSocket;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn fresh_dir() -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "bpfp-service-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-/// A cluster of 4 acceptors and 2 proposers whose acceptors suspect a leader quickly.
-fn cluster(clients: usize) -> LocalCluster {
+/// A cluster of 4 acceptors and 2 proposers whose acceptors suspect a leader quickly, its
+/// stores in `dir`.
+fn cluster(dir: &TempDir, clients: usize) -> LocalCluster {
     let (mut config, sockets) = loopback_config(1, 2, clients).expect("loopback ports");
     fast(&mut config);
-    LocalCluster::start_with(config, &fresh_dir(), sockets, ServerOptions::default())
+    LocalCluster::start_with(config, dir.path(), sockets, ServerOptions::default())
         .expect("the cluster starts")
 }
 
@@ -54,7 +43,8 @@ fn value(v: &str) -> Reply {
 
 #[test]
 fn put_get_and_cas_round_trips() {
-    let cluster = cluster(2);
+    let dir = TempDir::new("round-trips");
+    let cluster = cluster(&dir, 2);
     let mut alice = Client::connect(&cluster.config, 0).unwrap();
     let mut bob = Client::connect(&cluster.config, 1).unwrap();
     assert_eq!(alice.execute(get("k")).unwrap(), Reply::Value(None));
@@ -93,7 +83,8 @@ fn a_client_that_is_not_in_the_config_is_refused() {
 
 #[test]
 fn the_trusted_proposer_killed_trust_moves_on_and_clients_are_served() {
-    let mut cluster = cluster(1);
+    let dir = TempDir::new("trusted-proposer-killed");
+    let mut cluster = cluster(&dir, 1);
     let mut alice = Client::connect(&cluster.config, 0).unwrap();
     assert_eq!(alice.execute(put("k", "before")).unwrap(), Reply::Stored);
     assert!(cluster.kill(NodeId::new(Role::Proposer, 0)));
@@ -155,7 +146,8 @@ fn assert_one_value_per_slot(cluster: &LocalCluster) {
 
 #[test]
 fn an_acceptor_killed_and_restarted_from_its_store_rejoins_and_catches_up() {
-    let mut cluster = cluster(1);
+    let dir = TempDir::new("acceptor-restarted");
+    let mut cluster = cluster(&dir, 1);
     let mut alice = Client::connect(&cluster.config, 0).unwrap();
     assert_eq!(alice.execute(put("a", "1")).unwrap(), Reply::Stored);
     assert!(cluster.kill(acceptor(3)));
@@ -184,7 +176,8 @@ fn an_acceptor_killed_and_restarted_from_its_store_rejoins_and_catches_up() {
 
 #[test]
 fn a_byzantine_leader_that_equivocates_is_replaced_and_the_service_goes_on() {
-    let mut cluster = cluster(2);
+    let dir = TempDir::new("equivocating-leader");
+    let mut cluster = cluster(&dir, 2);
     let proposer0 = NodeId::new(Role::Proposer, 0);
     assert!(cluster.kill(proposer0));
     let config = cluster.config.clone();
@@ -236,7 +229,8 @@ fn a_byzantine_leader_that_equivocates_is_replaced_and_the_service_goes_on() {
 
 #[test]
 fn junk_and_forged_datagrams_are_dropped_and_counted() {
-    let cluster = cluster(1);
+    let dir = TempDir::new("junk");
+    let cluster = cluster(&dir, 1);
     let config = cluster.config.clone();
     let target = cluster.server(acceptor(1)).unwrap();
     let before = Counters::get(&target.counters.dropped);
@@ -283,7 +277,8 @@ fn junk_and_forged_datagrams_are_dropped_and_counted() {
 
 #[test]
 fn an_acceptor_whose_store_is_gone_refuses_to_restart() {
-    let mut cluster = cluster(1);
+    let dir = TempDir::new("store-gone");
+    let mut cluster = cluster(&dir, 1);
     assert!(cluster.kill(acceptor(2)));
     std::fs::remove_file(store_path(&cluster.data_dir, 2)).expect("the store existed");
     match cluster.restart(acceptor(2)) {
@@ -301,6 +296,7 @@ fn an_acceptor_whose_store_is_gone_refuses_to_restart() {
 
 #[test]
 fn proposers_and_clients_run_on_their_shares_of_the_config() {
+    let dir = TempDir::new("shares");
     let (mut config, mut sockets) = loopback_config(1, 2, 1).unwrap();
     fast(&mut config);
     let proposers = [
@@ -310,7 +306,7 @@ fn proposers_and_clients_run_on_their_shares_of_the_config() {
     let proposer_sockets = sockets.split_off(4);
     let _acceptors = LocalCluster::start_except(
         config.clone(),
-        &fresh_dir(),
+        dir.path(),
         sockets,
         ServerOptions::default(),
         &proposers,
@@ -336,7 +332,7 @@ fn proposers_and_clients_run_on_their_shares_of_the_config() {
     let refused = start_server(
         &share(proposers[0]),
         acceptor(0),
-        &fresh_dir(),
+        &dir.path().join("refused"),
         None,
         &ServerOptions::default(),
     );

@@ -3,7 +3,7 @@
 //! replayed datagram does not redirect replies, and acceptors take ACCEPTs only from proposers.
 
 mod common;
-use common::{get, put};
+use common::{TempDir, get, put};
 
 use bp_fast_paxos::auth::Mac;
 use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role};
@@ -20,20 +20,7 @@ use bp_fast_paxos::types::{AcceptorId, ClientId, Value};
 use stateright::actor::{Actor, Command as OutCommand, Id, Out};
 use std::borrow::Cow;
 use std::net::UdpSocket;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-fn fresh_dir() -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "bpfp-limits-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
 
 fn acceptor(i: u16) -> NodeId {
     NodeId::new(Role::Acceptor, i)
@@ -47,13 +34,18 @@ fn client(i: u16) -> NodeId {
     NodeId::new(Role::Client, i)
 }
 
-/// A cluster of 4 acceptors and 2 proposers whose acceptors suspect a leader quickly.
-fn cluster_with(clients: usize, tune: impl FnOnce(&mut ClusterConfig)) -> LocalCluster {
+/// A cluster of 4 acceptors and 2 proposers whose acceptors suspect a leader quickly, its
+/// stores in `dir`.
+fn cluster_with(
+    dir: &TempDir,
+    clients: usize,
+    tune: impl FnOnce(&mut ClusterConfig),
+) -> LocalCluster {
     let (mut config, sockets) = loopback_config(1, 2, clients).expect("loopback ports");
     config.timing.suspect_leader_ms = 300;
     config.timing.client_timeout_ms = 10_000;
     tune(&mut config);
-    LocalCluster::start_with(config, &fresh_dir(), sockets, ServerOptions::default())
+    LocalCluster::start_with(config, dir.path(), sockets, ServerOptions::default())
         .expect("the cluster starts")
 }
 
@@ -165,7 +157,10 @@ fn open_vote_bytes(cluster: &LocalCluster, a: u16) -> usize {
 #[test]
 fn a_byzantine_leader_cannot_make_an_acceptor_hold_votes_without_bound() {
     const BOUND: usize = 1 << 20;
-    let mut cluster = cluster_with(1, |config| config.limits.max_open_vote_bytes = BOUND as u64);
+    let dir = TempDir::new("open-vote-bound");
+    let mut cluster = cluster_with(&dir, 1, |config| {
+        config.limits.max_open_vote_bytes = BOUND as u64
+    });
     let impostor = Impostor::of_round_0_leader(&mut cluster);
     let target = cluster.server(acceptor(0)).unwrap();
     // Values of about 60 KB, over the batch limit, then of about 40 KB, under it.
@@ -206,7 +201,10 @@ fn a_byzantine_leader_cannot_make_an_acceptor_hold_votes_without_bound() {
 fn a_hole_at_the_decided_prefix_under_a_full_open_bound_does_not_stop_the_log() {
     const BOUND: usize = 200_000;
     const IN_THE_HOLE: usize = 10_000;
-    let mut cluster = cluster_with(1, |config| config.limits.max_open_vote_bytes = BOUND as u64);
+    let dir = TempDir::new("hole-at-prefix");
+    let mut cluster = cluster_with(&dir, 1, |config| {
+        config.limits.max_open_vote_bytes = BOUND as u64
+    });
     let impostor = Impostor::of_round_0_leader(&mut cluster);
     for a in 0..2u16 {
         deliver(
@@ -268,7 +266,8 @@ fn a_hole_at_the_decided_prefix_under_a_full_open_bound_does_not_stop_the_log() 
 /// none was given.
 #[test]
 fn a_command_sent_to_the_acceptors_alone_is_passed_on_to_the_leader() {
-    let cluster = cluster_with(1, |_| {});
+    let dir = TempDir::new("passed-on");
+    let cluster = cluster_with(&dir, 1, |_| {});
     let config = cluster.config.clone();
     let mut alice = Client::connect(&config, 0).unwrap();
     assert_eq!(alice.execute(put("k", "v")).unwrap(), Reply::Stored);
@@ -296,7 +295,8 @@ fn a_command_sent_to_the_acceptors_alone_is_passed_on_to_the_leader() {
 #[test]
 fn a_burst_of_accepts_shares_its_syncs() {
     const VOTES: usize = 48;
-    let mut cluster = cluster_with(1, |_| {});
+    let dir = TempDir::new("burst-syncs");
+    let mut cluster = cluster_with(&dir, 1, |_| {});
     let impostor = Impostor::of_round_0_leader(&mut cluster);
     let target = cluster.server(acceptor(0)).unwrap();
     let datagrams: Vec<Vec<u8>> = (0..VOTES as u64)
@@ -332,7 +332,8 @@ fn a_burst_of_accepts_shares_its_syncs() {
 /// goes on for the other clients.
 #[test]
 fn a_command_too_large_is_refused_at_once_and_stalls_nothing() {
-    let cluster = cluster_with(2, |_| {});
+    let dir = TempDir::new("too-large");
+    let cluster = cluster_with(&dir, 2, |_| {});
     let config = cluster.config.clone();
     let mut alice = Client::connect(&config, 0).unwrap();
     alice.timeout = Duration::from_secs(3);
@@ -407,7 +408,8 @@ fn a_command_too_large_is_refused_at_once_and_stalls_nothing() {
 #[test]
 fn many_large_commands_at_once_are_packed_into_batches_that_fit() {
     let clients = 6u16;
-    let cluster = cluster_with(usize::from(clients), |_| {});
+    let dir = TempDir::new("packed-batches");
+    let cluster = cluster_with(&dir, usize::from(clients), |_| {});
     let config = cluster.config.clone();
     let threads: Vec<_> = (0..clients)
         .map(|c| {
@@ -449,7 +451,8 @@ fn bytes_received(socket: &UdpSocket, wait: Duration) -> usize {
 /// make the servers send anything there; the client's own address keeps its replies.
 #[test]
 fn a_replayed_client_datagram_does_not_redirect_replies() {
-    let cluster = cluster_with(1, |_| {});
+    let dir = TempDir::new("replayed");
+    let cluster = cluster_with(&dir, 1, |_| {});
     let config = cluster.config.clone();
     let mut alice = Client::connect(&config, 0).unwrap();
     assert_eq!(
@@ -531,7 +534,8 @@ fn signed_gets(config: &ClusterConfig, seq: u64, key: &str) -> Vec<(NodeId, Vec<
 /// address moved for this command already, so a copy from elsewhere moves nothing.
 #[test]
 fn a_replayed_client_datagram_does_not_redirect_replies_after_a_restart() {
-    let mut cluster = cluster_with(1, |_| {});
+    let dir = TempDir::new("replayed-after-restart");
+    let mut cluster = cluster_with(&dir, 1, |_| {});
     let config = cluster.config.clone();
     let mut alice = Client::connect(&config, 0).unwrap();
     let value = "v".repeat(5_000);

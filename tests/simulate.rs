@@ -2,6 +2,9 @@
 //! broken build is caught by every seed of it, a seed replays byte for byte, and a failing
 //! seed prints the command that replays it and the first step at which it fails.
 
+mod common;
+use common::TempDir;
+
 use bp_fast_paxos::sim::checks::Property;
 use bp_fast_paxos::sim::{SimBroken, SimOptions, SimReport, simulate};
 use std::process::{Command, Output};
@@ -134,8 +137,8 @@ fn line_after(text: &str, prefix: &str) -> String {
 
 #[test]
 fn a_seed_replays_byte_for_byte() {
-    let base = std::env::temp_dir().join(format!("bpfp-sim-replay-{}", std::process::id()));
-    let (a, b) = (base.join("a"), base.join("b"));
+    let base = TempDir::new("sim-replay");
+    let (a, b) = (base.path().join("a"), base.path().join("b"));
     let args = |dir: &std::path::Path| {
         vec![
             "simulate".to_string(),
@@ -161,7 +164,6 @@ fn a_seed_replays_byte_for_byte() {
     let history_b = std::fs::read(b.join("history.jsonl")).unwrap();
     assert!(history_a.len() > 10_000);
     assert!(history_a == history_b, "the histories differ");
-    let _ = std::fs::remove_dir_all(&base);
 }
 
 #[test]

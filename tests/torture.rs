@@ -2,34 +2,27 @@
 //! acceptor crashes, partitions and a Byzantine proposer passes every check; and the checks
 //! have teeth: a build whose learners decide on f + 1 LEARNs is caught.
 
+mod common;
+use common::TempDir;
+
 use bp_fast_paxos::service::server::Broken;
 use bp_fast_paxos::torture::history::{EventType, read_jsonl};
 use bp_fast_paxos::torture::run::{TortureOptions, torture};
-use std::path::PathBuf;
 use std::time::Duration;
 
-fn options(seed: u64, seconds: u64, broken: Option<Broken>) -> TortureOptions {
+/// A run in `dir`: kept if the test fails, as the summary printed names its history.
+fn options(dir: &TempDir, seed: u64, seconds: u64, broken: Option<Broken>) -> TortureOptions {
     TortureOptions {
         broken,
-        ..TortureOptions::every_fault(
-            dir(seed, broken.is_some()),
-            seed,
-            Duration::from_secs(seconds),
-        )
+        ..TortureOptions::every_fault(dir.path().to_path_buf(), seed, Duration::from_secs(seconds))
     }
-}
-
-fn dir(seed: u64, broken: bool) -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "bpfp-torture-{}-{seed}-{broken}",
-        std::process::id()
-    ))
 }
 
 #[test]
 fn a_short_torture_run_with_every_fault_passes_every_check() {
     for seed in [1, 2] {
-        let report = torture(&options(seed, 20, None)).expect("the run starts");
+        let dir = TempDir::new(&format!("torture-{seed}")).kept_on_failure();
+        let report = torture(&options(&dir, seed, 20, None)).expect("the run starts");
         eprintln!("seed {seed}:\n{}", report.summary());
         assert!(report.passed(), "seed {seed}: {:?}", report.violations);
         assert!(
@@ -72,8 +65,12 @@ fn a_short_torture_run_with_every_fault_passes_every_check() {
 fn learners_that_decide_on_f_plus_1_learns_are_caught() {
     // The Byzantine leader of round 0 splits the acceptors two and two: with quorums of f + 1
     // both halves decide. Whether a run shows it depends on timing, so try a few seeds.
+    // The runs' directories, kept until the end: all of them if none catches the learners.
+    let mut dirs = Vec::new();
     let caught = [1, 2, 4, 5].into_iter().find_map(|seed| {
-        let report = torture(&options(seed, 5, Some(Broken::LearnerQuorumFPlus1))).unwrap();
+        let dir = TempDir::new(&format!("torture-broken-{seed}")).kept_on_failure();
+        let report = torture(&options(&dir, seed, 5, Some(Broken::LearnerQuorumFPlus1))).unwrap();
+        dirs.push(dir);
         eprintln!("broken, seed {seed}:\n{}", report.summary());
         (!report.passed()).then_some(report)
     });

@@ -4,6 +4,9 @@
 //! `spec/check.sh --trace`). A runtime broken on purpose, and traces tampered with, are
 //! rejected by both.
 
+mod common;
+use common::TempDir;
+
 use bp_fast_paxos::runtime::faults::FaultRates;
 use bp_fast_paxos::service::server::Broken;
 use bp_fast_paxos::torture::run::{TortureOptions, torture};
@@ -16,16 +19,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("bpfp-trace-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-/// A short torture run with traces; its merged history.
-fn traced_run(name: &str, seed: u64, seconds: u64, loss: f64, broken: Option<Broken>) -> History {
-    let dir = scratch(name);
-    let defaults = TortureOptions::every_fault(dir.clone(), seed, Duration::from_secs(seconds));
+/// A short torture run with traces: its directory (kept if the test fails, as the summary
+/// printed names its history) and its merged history.
+fn traced_run(
+    name: &str,
+    seed: u64,
+    seconds: u64,
+    loss: f64,
+    broken: Option<Broken>,
+) -> (TempDir, History) {
+    let dir = TempDir::new(name).kept_on_failure();
+    let defaults =
+        TortureOptions::every_fault(dir.path().to_path_buf(), seed, Duration::from_secs(seconds));
     let options = TortureOptions {
         clients: 3,
         rates: FaultRates {
@@ -45,11 +50,12 @@ fn traced_run(name: &str, seed: u64, seconds: u64, loss: f64, broken: Option<Bro
     if broken.is_none() {
         assert!(report.passed(), "{:?}", report.violations);
     }
-    let trace = dir.join("trace");
+    let trace = dir.path().join("trace");
     let files: Vec<PathBuf> = (0..4)
         .map(|i| trace.join(format!("acceptor-{i}.trace.jsonl")))
         .collect();
-    read_history(&files).expect("the traces read back")
+    let history = read_history(&files).expect("the traces read back");
+    (dir, history)
 }
 
 /// How long one TLC run over a trace may take before the test fails: a single path replays
@@ -59,14 +65,15 @@ const TLC_LIMIT: Duration = Duration::from_secs(300);
 
 /// `spec/check.sh --trace` on the module written for `history`: its exit code and output.
 fn tlc(history: &History, name: &str) -> (i32, String) {
-    let dir = scratch(&format!("tla-{name}"));
-    write_tla(history, &dir).expect("the module is written");
+    let scratch = TempDir::new(&format!("tla-{name}"));
+    let dir = scratch.path();
+    write_tla(history, dir).expect("the module is written");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("spec/check.sh");
     let log = dir.join("check.out");
     let out = std::fs::File::create(&log).expect("the log is created");
     let mut child = Command::new(script)
         .arg("--trace")
-        .arg(&dir)
+        .arg(dir)
         // Its errors (a missing module, a checker that cannot start) belong in the text too.
         .stdout(out.try_clone().expect("the log is shared"))
         .stderr(out)
@@ -108,7 +115,7 @@ fn find(history: &History, pick: impl Fn(&Event) -> bool) -> usize {
 
 #[test]
 fn a_torture_runs_traces_validate_against_the_model_and_the_spec_and_tampering_is_caught() {
-    let history = traced_run("honest", 1, 8, 0.2, None);
+    let (_run, history) = traced_run("honest", 1, 8, 0.2, None);
     let replayed = replay(&history).unwrap_or_else(|r| panic!("rejected: {r}"));
     eprintln!("replayed: {replayed}");
     assert!(replayed.votes > 50 && replayed.decisions > 50, "{replayed}");
@@ -211,7 +218,7 @@ fn tlc_rejects_at(history: &History, name: &str, at: usize) {
 
 #[test]
 fn the_log_rules_of_a_torture_run_are_steps_of_the_log_spec_and_tampering_with_each_is_caught() {
-    let history = traced_run("log-rules", 3, 6, 0.2, None);
+    let (_run, history) = traced_run("log-rules", 3, 6, 0.2, None);
     let count =
         |pick: &dyn Fn(&Event) -> bool| history.steps.iter().filter(|s| pick(&s.event)).count();
     // The run exercises what the log spec adds to the single decree.
@@ -312,7 +319,7 @@ fn the_log_rules_of_a_torture_run_are_steps_of_the_log_spec_and_tampering_with_e
 fn a_runtime_that_votes_twice_in_a_round_is_rejected_by_both_validations() {
     // The Byzantine leader of round 0 sends both values of its first equivocations to one
     // acceptor; the broken acceptor votes for both.
-    let history = traced_run("vote-twice", 1, 4, 0.1, Some(Broken::VoteTwice));
+    let (_run, history) = traced_run("vote-twice", 1, 4, 0.1, Some(Broken::VoteTwice));
     let rejected = replay(&history).expect_err("the model refuses the second vote");
     eprintln!("{rejected}");
     assert!(rejected.event.contains("\"vote\""), "{rejected}");
@@ -328,8 +335,8 @@ fn a_runtime_that_votes_twice_in_a_round_is_rejected_by_both_validations() {
 
 #[test]
 fn check_trace_reports_unreadable_traces_and_exits_2() {
-    let dir = scratch("bad-input");
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = TempDir::new("bad-input");
+    let dir = scratch.path();
     let check = env!("CARGO_BIN_EXE_check");
     let cases: [(&str, &str, &str); 4] = [
         ("empty", "", "empty, not a trace"),
@@ -382,8 +389,8 @@ fn check_trace_reports_unreadable_traces_and_exits_2() {
 
 #[test]
 fn a_torn_last_line_is_a_crash_mid_write_and_other_damage_is_an_error() {
-    let dir = scratch("torn");
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = TempDir::new("torn");
+    let dir = scratch.path();
     let header = "{\"format\":\"bp-fast-paxos-trace/1\",\"acceptor\":0,\"f\":1,\"proposers\":2}\n";
     let start = "{\"t\":1,\"seq\":1,\"event\":\"start\",\"rnd\":0,\"base\":0,\"votes\":[]}\n";
     let torn = dir.join("torn.trace.jsonl");

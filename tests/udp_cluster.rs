@@ -3,6 +3,9 @@
 //! silent, survives an acceptor restarted from its durable state, and drops junk, misrouted
 //! and forged datagrams. Datagrams use the wire format under the keys of a cluster config.
 
+mod common;
+use common::TempDir;
+
 use bp_fast_paxos::acceptor::{Acceptor, AcceptorState, DurableState};
 use bp_fast_paxos::auth::HmacSha256;
 use bp_fast_paxos::cluster_config::ClusterConfig;
@@ -23,7 +26,6 @@ use std::net::UdpSocket;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 type TextNode = Node<String, HmacSha256>;
@@ -37,8 +39,9 @@ struct LoopbackCluster {
     sockets: Vec<Option<UdpSocket>>,
     addresses: Addresses,
     topology: Topology,
-    /// Where acceptors keep their durable state.
-    data_dir: PathBuf,
+    /// Where acceptors keep their durable state; removed after the test's nodes stop (they
+    /// are declared after the cluster, so dropped before it).
+    data_dir: TempDir,
     config: ClusterConfig,
 }
 
@@ -59,7 +62,7 @@ impl LoopbackCluster {
                 learners,
                 suspect_after,
             },
-            data_dir: fresh_dir(),
+            data_dir: TempDir::new("udp-cluster"),
             config: config(),
         }
     }
@@ -97,7 +100,7 @@ impl LoopbackCluster {
     }
 
     fn durable_path(&self, a: usize) -> PathBuf {
-        self.data_dir.join(format!("acceptor-{a}.log"))
+        self.data_dir.path().join(format!("acceptor-{a}.log"))
     }
 
     fn proposer(&mut self, p: usize, value: &str) -> RunningNode<TextNode> {
@@ -151,18 +154,6 @@ fn config() -> ClusterConfig {
 
 fn trust_change() -> Msg<String> {
     Msg::TrustChange { round: 1 }
-}
-
-fn fresh_dir() -> PathBuf {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "bpfp-udp-cluster-{}-{}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    dir
 }
 
 fn decision(node: &RunningNode<TextNode>) -> Option<Decision<String>> {

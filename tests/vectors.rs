@@ -2,6 +2,9 @@
 //! generator produces today, and this implementation must pass every case of them. The
 //! checkers must also be able to fail: a vector altered on purpose is reported.
 
+mod common;
+use common::TempDir;
+
 use bp_fast_paxos::vectors::{self, FILE_NAMES, verify};
 use serde_json::Value as Json;
 use std::path::{Path, PathBuf};
@@ -34,8 +37,9 @@ fn assert_no_findings(name: &str, findings: &[String]) {
 
 #[test]
 fn stored_vectors_are_what_the_generator_writes() {
-    let dir = std::env::temp_dir().join(format!("bpfp-vectors-{}", std::process::id()));
-    let files = vectors::write_all(&dir).expect("the vectors are written");
+    let scratch = TempDir::new("vectors");
+    let dir = scratch.path();
+    let files = vectors::write_all(dir).expect("the vectors are written");
     let mut stale = Vec::new();
     for file in &files {
         let written = std::fs::read_to_string(dir.join(file.name)).expect("just written");
@@ -54,7 +58,6 @@ fn stored_vectors_are_what_the_generator_writes() {
             ));
         }
     }
-    let _ = std::fs::remove_dir_all(&dir);
     assert!(
         stale.is_empty(),
         "{}\nIf the change is intended, regenerate with `{REGENERATE}`",

@@ -287,13 +287,12 @@ mod tests {
 
     #[test]
     fn etcd_is_looked_up_on_the_given_path_only() {
-        let dir = std::env::temp_dir().join(format!("bpfp-find-etcd-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
+        let scratch = crate::temp_dir::TempDir::new("find-etcd");
+        let dir = scratch.path();
         let err = find_etcd(Some(dir.as_os_str())).unwrap_err();
         assert!(err.contains("etcd is not installed"), "{err}");
         assert!(find_etcd(None).is_err());
         fs::write(dir.join("etcd"), "").unwrap();
         assert_eq!(find_etcd(Some(dir.as_os_str())), Ok(dir.join("etcd")));
-        let _ = fs::remove_dir_all(&dir);
     }
 }

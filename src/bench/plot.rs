@@ -219,7 +219,8 @@ mod tests {
 
     #[test]
     fn writes_every_series_with_its_label() {
-        let path = std::env::temp_dir().join(format!("bpfp-plot-{}.svg", std::process::id()));
+        let dir = crate::temp_dir::TempDir::new("plot");
+        let path = dir.path().join("plot.svg");
         let panel = |scale| Panel {
             title: "Throughput".into(),
             x_label: "clients".into(),
@@ -244,7 +245,6 @@ mod tests {
         )
         .unwrap();
         let svg = std::fs::read_to_string(&path).unwrap();
-        let _ = std::fs::remove_file(&path);
         assert!(svg.starts_with("<svg"), "{svg}");
         assert_eq!(svg.matches("first series").count(), 3);
         assert_eq!(svg.matches("second series").count(), 3);

@@ -710,24 +710,17 @@ fn take_lock(path: &Path) -> Result<File, DurableError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::temp_dir::TempDir;
     use std::sync::mpsc;
     use std::time::Duration;
 
-    fn fresh_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("bpfp-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     /// The records a copy of `file` recovers, opened as a store in a directory of its own.
     fn records_of_copy(file: &Path, name: &str) -> Vec<u64> {
-        let dir = fresh_dir(name);
-        let copy = dir.join("store.log");
+        let dir = TempDir::new(name);
+        let copy = dir.path().join("store.log");
         std::fs::copy(file, &copy).unwrap();
         let (_, recovered) = DurableLog::<u64>::open_all(&copy, DurableOptions::default())
             .unwrap_or_else(|e| panic!("the copy of {} does not open: {e}", file.display()));
-        let _ = std::fs::remove_dir_all(&dir);
         recovered.records
     }
 
@@ -736,9 +729,9 @@ mod tests {
     /// after the rename; and no append waits for that sync.
     #[test]
     fn a_compaction_takes_the_old_files_place_without_an_append_waiting_for_the_directory() {
-        let dir = fresh_dir("switch");
-        let path = dir.join("store.log");
-        let old_view = dir.join("old-view");
+        let dir = TempDir::new("switch");
+        let path = dir.path().join("store.log");
+        let old_view = dir.path().join("old-view");
         let (mut log, _) = DurableLog::<u64>::open_all(&path, DurableOptions::default()).unwrap();
         for i in 0..10 {
             log.append_change(&i).unwrap();
@@ -806,7 +799,6 @@ mod tests {
         let (_, recovered) = DurableLog::<u64>::open_all(&path, DurableOptions::default()).unwrap();
         assert_eq!(recovered.records.last(), Some(&5019));
         assert_eq!(recovered.records[0], 1000);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// Waits for a compaction under way to be written, and syncs.
@@ -823,8 +815,8 @@ mod tests {
 
     #[test]
     fn a_compaction_outgrown_by_the_records_written_meanwhile_is_thrown_away() {
-        let dir = fresh_dir("outgrown");
-        let path = dir.join("store.log");
+        let dir = TempDir::new("outgrown");
+        let path = dir.path().join("store.log");
         let options = DurableOptions {
             compact_above_bytes: 100,
         };
@@ -845,13 +837,12 @@ mod tests {
         drop(log);
         let (_, recovered) = DurableLog::<u64>::open_all(&path, options).unwrap();
         assert_eq!(recovered.records, (1..200).collect::<Vec<_>>());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn a_whole_state_too_large_to_compact_leaves_the_records_and_is_remembered() {
-        let dir = fresh_dir("too-large");
-        let path = dir.join("store.log");
+        let dir = TempDir::new("too-large");
+        let path = dir.path().join("store.log");
         let (mut log, _) =
             DurableLog::<Vec<u8>>::open_all(&path, DurableOptions::default()).unwrap();
         log.append_change(&vec![1]).unwrap();
@@ -866,6 +857,5 @@ mod tests {
         let (_, recovered) =
             DurableLog::<Vec<u8>>::open_all(&path, DurableOptions::default()).unwrap();
         assert_eq!(recovered.records, vec![vec![1], vec![2]]);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

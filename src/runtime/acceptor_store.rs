@@ -118,6 +118,7 @@ fn empty<V>() -> LogDurableState<V> {
 mod tests {
     use super::*;
     use crate::message::Vote;
+    use crate::temp_dir::TempDir;
 
     fn state(rnd: u32, base: u64, votes: &[(u64, u32, u32)]) -> LogDurableState<u32> {
         let votes = votes
@@ -135,10 +136,8 @@ mod tests {
 
     #[test]
     fn the_saved_state_follows_every_kind_of_change_and_reopens_as_the_last_one() {
-        let dir = std::env::temp_dir().join(format!("bpfp-acceptor-store-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("votes.dat");
-        let _ = std::fs::remove_file(&path);
+        let dir = TempDir::new("acceptor-store");
+        let path = dir.path().join("votes.dat");
         let states = [
             state(0, 0, &[]),
             state(1, 0, &[]),
@@ -170,16 +169,12 @@ mod tests {
         drop(store);
         let reopened = AcceptorStore::<u32>::open(&path, DurableOptions::default()).unwrap();
         assert_eq!(reopened.state.as_ref(), states.last());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn compactions_written_beside_the_store_lose_no_change() {
-        let dir =
-            std::env::temp_dir().join(format!("bpfp-acceptor-compaction-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("votes.dat");
-        let _ = std::fs::remove_file(&path);
+        let dir = TempDir::new("acceptor-compaction");
+        let path = dir.path().join("votes.dat");
         let options = DurableOptions {
             compact_above_bytes: 2048,
         };
@@ -219,6 +214,5 @@ mod tests {
             len < appended / 4,
             "no compaction was put in place: the file ({len} bytes) keeps most of what was appended ({appended})"
         );
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -234,6 +234,7 @@ impl Storage<ServiceDurable> for ServiceStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::temp_dir::TempDir;
     use std::sync::mpsc;
     use std::time::Duration;
 
@@ -256,10 +257,8 @@ mod tests {
     /// save that drops votes the snapshot alone covers waits for them.
     #[test]
     fn a_snapshot_is_written_beside_the_store_and_waited_for_only_by_what_it_covers() {
-        let dir = std::env::temp_dir().join(format!("bpfp-service-store-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut store = ServiceStore::open(&dir, 0).unwrap().store;
+        let dir = TempDir::new("service-store");
+        let mut store = ServiceStore::open(dir.path(), 0).unwrap().store;
         store.save_durable(&durable(0, Some(4))).unwrap();
         let (release, hold) = mpsc::channel();
         store.hold_snapshot = Some(hold);
@@ -289,10 +288,9 @@ mod tests {
         assert_eq!(durable_after, 10);
         drop(owner.join().unwrap());
 
-        let reopened = ServiceStore::open(&dir, 0).unwrap();
+        let reopened = ServiceStore::open(dir.path(), 0).unwrap();
         let state = reopened.state.unwrap();
         assert_eq!(state.log.base, 7);
         assert_eq!(state.snapshot.map(|s| s.applied), Some(10));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

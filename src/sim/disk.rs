@@ -223,6 +223,7 @@ mod tests {
     use super::*;
     use crate::service::kv::KvStore;
     use crate::service::store::ReplicaSnapshot;
+    use crate::temp_dir::TempDir;
 
     fn durable(base: Slot, snapshot_of: Option<Slot>) -> ServiceDurable {
         ServiceDurable {
@@ -243,18 +244,17 @@ mod tests {
     /// the one before it was synced first, and is what the disk holds after.
     #[test]
     fn a_crash_during_a_write_loses_only_the_snapshot_it_began() {
-        let dir = std::env::temp_dir().join(format!("bpfp-sim-disk-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = TempDir::new("sim-disk");
         let clock = Arc::new(AtomicU64::new(0));
-        let mut disk = SimDisk::open(&dir, 0, Arc::clone(&clock)).unwrap().disk;
+        let mut disk = SimDisk::open(dir.path(), 0, Arc::clone(&clock))
+            .unwrap()
+            .disk;
         disk.save(&durable(0, Some(4))).unwrap();
         disk.fault = DiskFault::CrashDuringWrite { kept: 128 };
         assert!(disk.save(&durable(0, Some(8))).is_err());
         assert!(disk.crash(true), "the snapshot at 8 was being written");
-        let reopened = SimDisk::open(&dir, 0, clock).unwrap();
+        let reopened = SimDisk::open(dir.path(), 0, clock).unwrap();
         let applied = reopened.state.and_then(|s| s.snapshot).map(|s| s.applied);
         assert_eq!(applied, Some(4));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

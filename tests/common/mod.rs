@@ -10,36 +10,55 @@ use stateright::actor::Id;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// A directory of its own under the system's temporary directory, removed when dropped.
-pub struct TempDir(PathBuf);
+/// A directory of its own under the system's temporary directory, removed when dropped (pass
+/// or panic) so that test runs leave nothing behind in /tmp. Declare it before the servers
+/// that write into it: they then stop before it goes.
+pub struct TempDir {
+    path: PathBuf,
+    keep_on_failure: bool,
+}
 
 impl TempDir {
     /// A new, empty directory; `name` says which test it is for.
     pub fn new(name: &str) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let unique = NEXT.fetch_add(1, Ordering::Relaxed);
-        let dir = std::env::temp_dir().join(format!(
+        let path = std::env::temp_dir().join(format!(
             "bp-fast-paxos-test-{}-{name}-{unique}",
             std::process::id()
         ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create a temporary directory");
-        TempDir(dir)
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).expect("create a temporary directory");
+        TempDir {
+            path,
+            keep_on_failure: false,
+        }
+    }
+
+    /// Kept if the test fails, for a test that prints paths in it to look at; removed if it
+    /// passes.
+    pub fn kept_on_failure(mut self) -> Self {
+        self.keep_on_failure = true;
+        self
     }
 
     pub fn path(&self) -> &Path {
-        &self.0
+        &self.path
     }
 
     /// Where the store tests keep an acceptor's store.
     pub fn store_file(&self) -> PathBuf {
-        self.0.join("acceptor.log")
+        self.path.join("acceptor.log")
     }
 }
 
 impl Drop for TempDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if self.keep_on_failure && std::thread::panicking() {
+            eprintln!("kept {} to look at", self.path.display());
+            return;
+        }
+        let _ = std::fs::remove_dir_all(&self.path);
     }
 }
 
