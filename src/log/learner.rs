@@ -17,6 +17,7 @@ pub struct LogLearnerState<V> {
     /// Every slot below it was decided, and its learner state forgotten (compaction); 0 in
     /// the model, which never compacts.
     pub(crate) base: Slot,
+    /// Read across the crate; changed only here (`set`, `skip_to`), which keep `prefix`.
     pub(crate) slots: BTreeMap<Slot, LearnerState<V>>,
     /// The decided prefix, kept as the slots change: a runtime asks for it several times a
     /// step, and a walk over the kept slots cost as much as the slots kept. A function of
