@@ -37,6 +37,26 @@ pub struct ServiceDurable {
     pub snapshot: Option<ReplicaSnapshot>,
 }
 
+#[cfg(test)]
+impl ServiceDurable {
+    /// A state of round 1 with no vote, whose votes are dropped below `base`, with an empty
+    /// store's snapshot at `snapshot_of` if any: what the tests of saving and snapshots need.
+    pub(crate) fn with_base(base: Slot, snapshot_of: Option<Slot>) -> Self {
+        ServiceDurable {
+            log: LogDurableState {
+                rnd: 1,
+                base,
+                votes: BTreeMap::new(),
+            },
+            snapshot: snapshot_of.map(|applied| ReplicaSnapshot {
+                applied,
+                log_digest: [applied as u8; 32],
+                store: Arc::new(KvStore::default()),
+            }),
+        }
+    }
+}
+
 /// The files of acceptor `id` in `data_dir`.
 pub fn store_path(data_dir: &Path, id: u16) -> PathBuf {
     data_dir.join(format!("acceptor-{id}.log"))
@@ -238,39 +258,30 @@ mod tests {
     use std::sync::mpsc;
     use std::time::Duration;
 
-    fn durable(base: Slot, snapshot_of: Option<Slot>) -> ServiceDurable {
-        ServiceDurable {
-            log: LogDurableState {
-                rnd: 1,
-                base,
-                votes: BTreeMap::new(),
-            },
-            snapshot: snapshot_of.map(|applied| ReplicaSnapshot {
-                applied,
-                log_digest: [applied as u8; 32],
-                store: Arc::new(KvStore::default()),
-            }),
-        }
-    }
-
     /// A snapshot's write and syncs (file and directory) happen beside the store; only a
     /// save that drops votes the snapshot alone covers waits for them.
     #[test]
     fn a_snapshot_is_written_beside_the_store_and_waited_for_only_by_what_it_covers() {
         let dir = TempDir::new("service-store");
         let mut store = ServiceStore::open(dir.path(), 0).unwrap().store;
-        store.save_durable(&durable(0, Some(4))).unwrap();
+        store
+            .save_durable(&ServiceDurable::with_base(0, Some(4)))
+            .unwrap();
         let (release, hold) = mpsc::channel();
         store.hold_snapshot = Some(hold);
 
         let (done, saved) = mpsc::channel();
         let (go_on, next) = mpsc::channel::<()>();
         let owner = std::thread::spawn(move || {
-            store.save_durable(&durable(4, Some(10))).unwrap();
+            store
+                .save_durable(&ServiceDurable::with_base(4, Some(10)))
+                .unwrap();
             done.send(store.durable_snapshot()).unwrap();
             next.recv().unwrap();
             // Drops the votes below 7: only the snapshot being written covers them.
-            store.save_durable(&durable(7, None)).unwrap();
+            store
+                .save_durable(&ServiceDurable::with_base(7, None))
+                .unwrap();
             done.send(store.durable_snapshot()).unwrap();
             store
         });

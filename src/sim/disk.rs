@@ -221,24 +221,7 @@ impl Storage<ServiceDurable> for SimDisk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::kv::KvStore;
-    use crate::service::store::ReplicaSnapshot;
     use crate::temp_dir::TempDir;
-
-    fn durable(base: Slot, snapshot_of: Option<Slot>) -> ServiceDurable {
-        ServiceDurable {
-            log: LogDurableState {
-                rnd: 1,
-                base,
-                votes: BTreeMap::new(),
-            },
-            snapshot: snapshot_of.map(|applied| ReplicaSnapshot {
-                applied,
-                log_digest: [0; 32],
-                store: Arc::new(KvStore::default()),
-            }),
-        }
-    }
 
     /// A crash in the middle of a save that begins a snapshot loses at most that snapshot:
     /// the one before it was synced first, and is what the disk holds after.
@@ -249,9 +232,9 @@ mod tests {
         let mut disk = SimDisk::open(dir.path(), 0, Arc::clone(&clock))
             .unwrap()
             .disk;
-        disk.save(&durable(0, Some(4))).unwrap();
+        disk.save(&ServiceDurable::with_base(0, Some(4))).unwrap();
         disk.fault = DiskFault::CrashDuringWrite { kept: 128 };
-        assert!(disk.save(&durable(0, Some(8))).is_err());
+        assert!(disk.save(&ServiceDurable::with_base(0, Some(8))).is_err());
         assert!(disk.crash(true), "the snapshot at 8 was being written");
         let reopened = SimDisk::open(dir.path(), 0, clock).unwrap();
         let applied = reopened.state.and_then(|s| s.snapshot).map(|s| s.applied);
