@@ -186,9 +186,12 @@ impl<V: Value> LogAcceptorState<V> {
         }
     }
 
-    /// Whether `durable` is this state's durable part, compared without copying it.
+    /// Whether `durable` is this state's durable part, compared without copying it. Every
+    /// field is named, so a field added to the durable state must be compared here too: a
+    /// save reuses `durable` when this says yes.
     pub fn durable_is(&self, durable: &LogDurableState<V>) -> bool {
-        self.rnd == durable.rnd && self.decided_base == durable.base && self.votes == durable.votes
+        let LogDurableState { rnd, base, votes } = durable;
+        self.rnd == *rnd && self.decided_base == *base && self.votes == *votes
     }
 
     pub fn durable(&self) -> LogDurableState<V> {
