@@ -412,7 +412,10 @@ impl<R: Serialize + DeserializeOwned> DurableLog<R> {
                 });
             }
             // No thread for it: synced here, and the old file is done with.
-            Err(_) => sync_parent_dir(&self.path)?,
+            Err(e) => {
+                tracing::warn!(%e, "cannot start the directory's sync beside the store: synced in the step");
+                sync_parent_dir(&self.path)?;
+            }
         }
         self.header = header;
         self.len = len;
