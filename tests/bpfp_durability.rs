@@ -118,7 +118,7 @@ fn every_acceptor_killed_with_sigkill_and_restarted_loses_no_acknowledged_write(
         })
         .collect();
     let mut client = Client::connect(&read_config(&dir.join("client-0.toml")), 0).unwrap();
-    client.timeout = Duration::from_secs(20);
+    client.set_timeout(Duration::from_secs(20));
     // More slots than a replica keeps before it snapshots and drops decided votes.
     let keys = 300;
     for i in 0..keys {
@@ -178,7 +178,7 @@ fn local_on_a_directory_it_used_serves_the_same_cluster_and_data() {
         "the same config and keys"
     );
     let mut client = Client::connect(&read_config(&again), 0).unwrap();
-    client.timeout = Duration::from_secs(20);
+    client.set_timeout(Duration::from_secs(20));
     assert_eq!(
         execute(&mut client, get("kept")),
         Reply::Value(Some("yes".into()))

@@ -169,7 +169,7 @@ fn open_votes_larger_than_a_datagram_do_not_stop_the_log() {
         }
     }
     let mut alice = Client::connect(&config, 0).unwrap();
-    alice.timeout = Duration::from_secs(20);
+    alice.set_timeout(Duration::from_secs(20));
     let reply = alice.execute(put("k", "v"));
     assert_eq!(reply.ok(), Some(Reply::Stored), "the log decides again");
     let store = converged(&cluster, Duration::from_secs(20));

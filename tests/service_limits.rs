@@ -336,7 +336,7 @@ fn a_command_too_large_is_refused_at_once_and_stalls_nothing() {
     let cluster = cluster_with(&dir, 2, |_| {});
     let config = cluster.config.clone();
     let mut alice = Client::connect(&config, 0).unwrap();
-    alice.timeout = Duration::from_secs(3);
+    alice.set_timeout(Duration::from_secs(3));
     let huge = put("big", &"x".repeat(64_000));
     let start = Instant::now();
     let refused = alice.execute(huge.clone());
@@ -388,14 +388,14 @@ fn a_command_too_large_is_refused_at_once_and_stalls_nothing() {
         max
     );
     let mut carol = Client::connect(&config, 1).unwrap();
-    carol.timeout = Duration::from_secs(8);
+    carol.set_timeout(Duration::from_secs(8));
     assert_eq!(carol.execute(at_limit).unwrap(), Reply::Stored);
     let over = carol.execute(sized(max - probe + 1));
     assert!(over.is_err_and(|e| e.to_string().contains("too large")));
 
     // Nothing waits on it: another client is served.
     let mut bob = Client::connect(&config, 1).unwrap();
-    bob.timeout = Duration::from_secs(5);
+    bob.set_timeout(Duration::from_secs(5));
     assert_eq!(bob.execute(put("k", "v")).unwrap(), Reply::Stored);
     assert_eq!(
         bob.execute(get("k")).unwrap(),
@@ -416,7 +416,7 @@ fn many_large_commands_at_once_are_packed_into_batches_that_fit() {
             let config = config.clone();
             std::thread::spawn(move || {
                 let mut client = Client::connect(&config, c).unwrap();
-                client.timeout = Duration::from_secs(8);
+                client.set_timeout(Duration::from_secs(8));
                 let value = format!("{c}").repeat(15_000);
                 for i in 0..3 {
                     let key = format!("k{c}-{i}");

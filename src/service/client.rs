@@ -58,8 +58,13 @@ impl Display for ClientError {
 
 impl std::error::Error for ClientError {}
 
-pub struct Client {
-    socket: UdpSocket,
+/// Datagrams to send, each with the server it goes to.
+pub type Outgoing = Vec<(SocketAddr, Vec<u8>)>;
+
+/// A client without its socket (sans-IO): it makes the datagrams of a command and of its
+/// resends, reads the answers it is given, and says when it next has something to do. [`Client`]
+/// runs one over a blocking socket; a load generator may run many over a poller.
+pub struct ClientCore {
     codec: WireCodec,
     me: Id,
     client: ClientId,
@@ -78,14 +83,28 @@ pub struct Client {
     pub timeout: Duration,
     /// How long to wait before resending.
     pub resend_after: Duration,
-    /// Where answers are read: one datagram of the largest size, allocated once (zeroing 64 KB
-    /// for every command cost the servers beside a busy client a core's tenth).
-    buf: Vec<u8>,
+    /// The command waiting for its answer, if any.
+    waiting: Option<Waiting>,
 }
 
-impl Client {
-    /// Client `id` of `config`, on its address if the config gives one, else any free port.
-    pub fn connect(config: &ClusterConfig, id: u16) -> Result<Self, ClientError> {
+/// A command sent and not answered yet, and when to send it again.
+struct Waiting {
+    seq: u64,
+    request: ServiceMsg,
+    start: Instant,
+    /// When it goes to the other proposers too (after a trust change the round named by the
+    /// last reply is stale, and the new leader has not got the command); done once.
+    others_at: Option<Instant>,
+    /// When it goes to every proposer and acceptor again.
+    resend_at: Instant,
+}
+
+impl ClientCore {
+    /// Client `id` of `config`, and the address the config binds it to, if any.
+    pub fn from_config(
+        config: &ClusterConfig,
+        id: u16,
+    ) -> Result<(Self, Option<SocketAddr>), ClientError> {
         let node = NodeId::new(Role::Client, id);
         if !config.contains(node) {
             return Err(ClientError::Config(format!(
@@ -102,10 +121,6 @@ impl Client {
             .map_err(|e| ClientError::Config(format!("command key of client {id}: {e}")))?;
         let codec = WireCodec::from_config(config, node)
             .map_err(|e| ClientError::Config(format!("bad channel key: {}", e.0)))?;
-        let bind = config
-            .address(node)
-            .unwrap_or_else(|| ([127, 0, 0, 1], 0).into());
-        let socket = UdpSocket::bind(bind).map_err(ClientError::Socket)?;
         let servers = |role: Role, count: usize| -> Result<Vec<(Id, SocketAddr)>, ClientError> {
             (0..count)
                 .map(|i| {
@@ -118,8 +133,7 @@ impl Client {
                 .collect()
         };
         let timing = &config.timing;
-        Ok(Client {
-            socket,
+        let core = ClientCore {
             codec,
             me: config.stateright_id(node),
             client: ClientId(id),
@@ -132,12 +146,15 @@ impl Client {
             max_command_bytes: config.limits.max_command_bytes,
             timeout: timing.client_timeout(),
             resend_after: timing.suspect_leader() / 4,
-            buf: vec![0u8; crate::runtime::wire::MAX_DATAGRAM + 1],
-        })
+            waiting: None,
+        };
+        Ok((core, config.address(node)))
     }
 
-    /// Runs `op` and returns the store's answer.
-    pub fn execute(&mut self, op: Op) -> Result<Reply, ClientError> {
+    /// Signs `op` as the next command and gives its datagrams, to the leader the last reply
+    /// named. A command waiting for its answer is given up.
+    pub fn start(&mut self, op: Op, now: Instant) -> Result<Outgoing, ClientError> {
+        self.waiting = None;
         let seq = self.next_seq;
         self.next_seq += 1;
         let command = Command::signed(self.client, seq, op, &self.key);
@@ -149,76 +166,67 @@ impl Client {
             });
         }
         let request = ServiceMsg::Request(command);
-        let start = Instant::now();
         let leader = self.proposers.get(self.leader..=self.leader).unwrap_or(&[]);
-        self.send_to(leader, &request);
-        let mut buf = std::mem::take(&mut self.buf);
-        let answer = self.wait_for_answer(seq, &request, start, &mut buf);
-        self.buf = buf;
-        answer
+        let out = self.datagrams(leader, &request);
+        self.waiting = Some(Waiting {
+            seq,
+            request,
+            start: now,
+            others_at: Some(now + self.resend_after / 4),
+            resend_at: now + self.resend_after,
+        });
+        Ok(out)
     }
 
-    /// Reads answers into `buf` until the one to `seq` comes or the timeout passes: after a
-    /// quarter of `resend_after` it sends `request` to the other proposers too (after a trust
-    /// change the round named by the last reply is stale, and the new leader has not got the
-    /// command), then resends it to every proposer and acceptor every `resend_after`.
-    fn wait_for_answer(
-        &mut self,
-        seq: u64,
-        request: &ServiceMsg,
-        start: Instant,
-        buf: &mut [u8],
-    ) -> Result<Reply, ClientError> {
-        let mut others_at = Some(start + self.resend_after / 4);
-        let mut resend_at = start + self.resend_after;
-        loop {
-            let now = Instant::now();
-            if now >= start + self.timeout {
-                return Err(ClientError::NoAnswer {
-                    waited: now - start,
-                });
-            }
-            if now >= resend_at {
-                self.send_to(&self.proposers, request);
-                self.send_to(&self.acceptors, request);
-                resend_at = now + self.resend_after;
-                others_at = None;
-            }
-            if others_at.is_some_and(|at| now >= at) {
-                let others: Vec<_> = (self.proposers.iter().enumerate())
-                    .filter(|(i, _)| *i != self.leader)
-                    .map(|(_, p)| *p)
-                    .collect();
-                self.send_to(&others, request);
-                others_at = None;
-            }
-            let wait = others_at
-                .unwrap_or(resend_at)
-                .min(resend_at)
-                .min(start + self.timeout)
-                .saturating_duration_since(now);
-            self.socket
-                .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
-                .map_err(ClientError::Socket)?;
-            let len = match self.socket.recv_from(buf) {
-                Ok((len, _)) => len,
-                Err(e) if is_transient(&e) => continue,
-                Err(e) => return Err(ClientError::Socket(e)),
-            };
-            if let Some(answer) = self.answer(&buf[..len], seq) {
-                return answer;
-            }
+    /// When [`ClientCore::on_time`] next has something to do; `None` when no command waits.
+    pub fn deadline(&self) -> Option<Instant> {
+        let w = self.waiting.as_ref()?;
+        let at = (w.others_at.unwrap_or(w.resend_at)).min(w.resend_at);
+        Some(at.min(w.start + self.timeout))
+    }
+
+    /// What is due at `now`: the resends of the waiting command, or, once the timeout has
+    /// passed, the error that ends it.
+    pub fn on_time(&mut self, now: Instant) -> Result<Outgoing, ClientError> {
+        let Some(w) = &mut self.waiting else {
+            return Ok(Vec::new());
+        };
+        if now >= w.start + self.timeout {
+            let waited = now - w.start;
+            self.waiting = None;
+            return Err(ClientError::NoAnswer { waited });
         }
+        let mut to: Vec<(Id, SocketAddr)> = Vec::new();
+        if now >= w.resend_at {
+            to.extend(&self.proposers);
+            to.extend(&self.acceptors);
+            w.resend_at = now + self.resend_after;
+            w.others_at = None;
+        }
+        if w.others_at.is_some_and(|at| now >= at) {
+            let leader = self.leader;
+            to.extend(
+                (self.proposers.iter().enumerate())
+                    .filter_map(|(i, p)| (i != leader).then_some(*p)),
+            );
+            w.others_at = None;
+        }
+        if to.is_empty() {
+            return Ok(Vec::new());
+        }
+        let request = w.request.clone();
+        Ok(self.datagrams(&to, &request))
     }
 
-    /// The answer to `seq` in a datagram, if it is one from an acceptor (acceptors only
-    /// crash, so one answer is the cluster's).
-    fn answer(&mut self, datagram: &[u8], seq: u64) -> Option<Result<Reply, ClientError>> {
+    /// The answer to the waiting command in a datagram, if it is one from an acceptor
+    /// (acceptors only crash, so one answer is the cluster's); the command then waits no more.
+    pub fn on_datagram(&mut self, datagram: &[u8]) -> Option<Result<Reply, ClientError>> {
+        let seq = self.waiting.as_ref()?.seq;
         let (src, msg): (Id, ServiceMsg) = self.codec.decode(self.me, datagram).ok()??;
         if !self.acceptors.iter().any(|(id, _)| *id == src) {
             return None;
         }
-        match msg {
+        let answer = match msg {
             ServiceMsg::Reply {
                 seq: s,
                 reply,
@@ -227,22 +235,87 @@ impl Client {
                 if !self.proposers.is_empty() {
                     self.leader = usize::from(self.cluster.leader(round).0);
                 }
-                Some(Ok(reply))
+                Ok(reply)
             }
             ServiceMsg::TooLarge { seq: s, size, max } if s == seq => {
-                Some(Err(ClientError::TooLarge { size, max }))
+                Err(ClientError::TooLarge { size, max })
             }
-            _ => None,
-        }
+            _ => return None,
+        };
+        self.waiting = None;
+        Some(answer)
     }
 
-    fn send_to(&self, servers: &[(Id, SocketAddr)], msg: &ServiceMsg) {
+    fn datagrams(&self, servers: &[(Id, SocketAddr)], msg: &ServiceMsg) -> Outgoing {
+        let mut out = Vec::new();
         for (id, addr) in servers {
-            // A lost request is resent; nothing else to do about a failed send.
+            // A request that cannot be encoded is lost like a dropped one: resent, then
+            // given up at the timeout.
             if let Ok(datagrams) = self.codec.encode(self.me, *id, msg) {
-                for datagram in datagrams {
-                    let _ = self.socket.send_to(&datagram, addr);
-                }
+                out.extend(datagrams.into_iter().map(|d| (*addr, d)));
+            }
+        }
+        out
+    }
+}
+
+/// A client over its own blocking UDP socket, one command at a time.
+pub struct Client {
+    core: ClientCore,
+    socket: UdpSocket,
+    /// Where answers are read: one datagram of the largest size, allocated once (zeroing 64 KB
+    /// for every command cost the servers beside a busy client a core's tenth).
+    buf: Vec<u8>,
+}
+
+impl Client {
+    /// Client `id` of `config`, on its address if the config gives one, else any free port.
+    pub fn connect(config: &ClusterConfig, id: u16) -> Result<Self, ClientError> {
+        let (core, bind) = ClientCore::from_config(config, id)?;
+        let bind = bind.unwrap_or_else(|| ([127, 0, 0, 1], 0).into());
+        let socket = UdpSocket::bind(bind).map_err(ClientError::Socket)?;
+        Ok(Client {
+            core,
+            socket,
+            buf: vec![0u8; crate::runtime::wire::MAX_DATAGRAM + 1],
+        })
+    }
+
+    /// How long a command waits for its answer in all.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.core.timeout = timeout;
+    }
+
+    /// How long a command waits before it is resent to every server.
+    pub fn set_resend_after(&mut self, resend_after: Duration) {
+        self.core.resend_after = resend_after;
+    }
+
+    /// Runs `op` and returns the store's answer.
+    pub fn execute(&mut self, op: Op) -> Result<Reply, ClientError> {
+        let mut out = self.core.start(op, Instant::now())?;
+        loop {
+            for (addr, datagram) in &out {
+                // A lost request is resent; nothing else to do about a failed send.
+                let _ = self.socket.send_to(datagram, addr);
+            }
+            let now = Instant::now();
+            out = self.core.on_time(now)?;
+            if !out.is_empty() {
+                continue;
+            }
+            let wait = (self.core.deadline())
+                .map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
+            self.socket
+                .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
+                .map_err(ClientError::Socket)?;
+            let len = match self.socket.recv_from(&mut self.buf) {
+                Ok((len, _)) => len,
+                Err(e) if is_transient(&e) => continue,
+                Err(e) => return Err(ClientError::Socket(e)),
+            };
+            if let Some(answer) = self.core.on_datagram(&self.buf[..len]) {
+                return answer;
             }
         }
     }
@@ -339,7 +412,7 @@ mod tests {
     fn a_command_goes_to_the_leader_of_the_round_the_last_reply_named() {
         let servers = FakeServers::new();
         let mut client = Client::connect(&servers.config, 0).unwrap();
-        client.resend_after = Duration::from_secs(60);
+        client.set_resend_after(Duration::from_secs(60));
         let (p0, p1) = (4, 5);
         std::thread::scope(|s| {
             let answers = s.spawn(|| {
@@ -368,7 +441,7 @@ mod tests {
     fn a_command_unanswered_goes_to_the_other_proposers_then_to_every_server() {
         let servers = FakeServers::new();
         let mut client = Client::connect(&servers.config, 0).unwrap();
-        client.resend_after = Duration::from_millis(400);
+        client.set_resend_after(Duration::from_millis(400));
         let wait_at = |position: usize| {
             let deadline = Instant::now() + Duration::from_secs(5);
             loop {
@@ -402,5 +475,81 @@ mod tests {
             );
             assert!(at_acceptor - sent >= Duration::from_millis(400));
         });
+    }
+
+    /// The request a datagram from the client carries, read as the server at `position`.
+    fn request_in(config: &ClusterConfig, position: usize, datagram: &[u8]) -> Command {
+        let node = config.nodes().nth(position).unwrap();
+        let mut codec = WireCodec::from_config(config, node).unwrap();
+        match codec.decode(config.stateright_id(node), datagram).unwrap() {
+            Some((_, ServiceMsg::Request(command))) => command,
+            other => panic!("not a request: {other:?}"),
+        }
+    }
+
+    /// `msg` from the server at `position` to client 0.
+    fn from_server(config: &ClusterConfig, position: usize, msg: &ServiceMsg) -> Vec<u8> {
+        let node = config.nodes().nth(position).unwrap();
+        let codec = WireCodec::from_config(config, node).unwrap();
+        let client = config.stateright_id(NodeId::new(Role::Client, 0));
+        let me = config.stateright_id(node);
+        codec.encode(me, client, msg).unwrap().remove(0)
+    }
+
+    /// The core alone, with made-up times: who each send goes to, when, and which datagrams
+    /// answer the command.
+    #[test]
+    fn the_core_resends_by_its_clock_and_takes_only_an_acceptors_answer() {
+        let (config, _sockets) = loopback_config(1, 2, 1).unwrap();
+        let address = |position: usize| config.address(config.nodes().nth(position).unwrap());
+        let (mut core, _) = ClientCore::from_config(&config, 0).unwrap();
+        core.resend_after = Duration::from_millis(400);
+        core.timeout = Duration::from_secs(2);
+        let t0 = Instant::now();
+        assert_eq!(core.deadline(), None);
+        let to = |out: &Outgoing| out.iter().map(|(a, _)| Some(*a)).collect::<Vec<_>>();
+        let first = core.start(put(), t0).unwrap();
+        assert_eq!(to(&first), vec![address(4)], "the leader of round 0 only");
+        let seq = request_in(&config, 4, &first[0].1).seq;
+        assert_eq!(core.deadline(), Some(t0 + Duration::from_millis(100)));
+        assert!(
+            core.on_time(t0 + Duration::from_millis(99))
+                .unwrap()
+                .is_empty()
+        );
+        let others = core.on_time(t0 + Duration::from_millis(100)).unwrap();
+        assert_eq!(to(&others), vec![address(5)], "then the other proposer");
+        assert_eq!(core.deadline(), Some(t0 + Duration::from_millis(400)));
+        let everyone = core.on_time(t0 + Duration::from_millis(400)).unwrap();
+        let all: Vec<_> = [4, 5, 0, 1, 2, 3].map(address).to_vec();
+        assert_eq!(to(&everyone), all, "then every proposer and acceptor");
+        assert_eq!(request_in(&config, 2, &everyone[4].1).seq, seq);
+        // Not answers: a reply from a proposer, a reply to another command, garbage.
+        let reply = |seq: u64| ServiceMsg::Reply {
+            seq,
+            reply: Reply::Stored,
+            round: 1,
+        };
+        assert!(
+            core.on_datagram(&from_server(&config, 4, &reply(seq)))
+                .is_none()
+        );
+        assert!(
+            core.on_datagram(&from_server(&config, 1, &reply(seq - 1)))
+                .is_none()
+        );
+        assert!(core.on_datagram(b"BP garbage").is_none());
+        let answer = core.on_datagram(&from_server(&config, 1, &reply(seq)));
+        assert_eq!(answer.unwrap().unwrap(), Reply::Stored);
+        assert_eq!(core.deadline(), None);
+        // The reply named round 1: the next command goes to its leader, and times out.
+        let next = core.start(put(), t0).unwrap();
+        assert_eq!(to(&next), vec![address(5)]);
+        let late = core.on_time(t0 + Duration::from_secs(2));
+        assert!(
+            matches!(late, Err(ClientError::NoAnswer { .. })),
+            "{late:?}"
+        );
+        assert_eq!(core.deadline(), None);
     }
 }

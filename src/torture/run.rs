@@ -598,7 +598,7 @@ fn final_reads(
     // The first read may wait for a trust change: after rounds without a decision the
     // acceptors wait up to 32 suspicion periods (`service::suspicion`, 12.8 to 19.2 s here)
     // for the leader, and a command must wait a whole period before they suspect it.
-    client.timeout = Duration::from_secs(60);
+    client.set_timeout(Duration::from_secs(60));
     let process = FINAL_READER;
     let every_key = (0..keys).map(key).chain((0..BULK_KEYS).map(bulk_key));
     for key in every_key {
