@@ -7,7 +7,7 @@
 //! member syncing its write-ahead log.
 
 use super::base64;
-use super::http::HttpClient;
+use super::http::{HttpClient, Response};
 use super::workload::Command;
 use std::fs;
 use std::io::Read;
@@ -251,17 +251,23 @@ impl EtcdClient {
         }
     }
 
-    /// Runs one command; an answer counts only if it is a 200 with the gateway's JSON header.
+    /// Runs one command.
     pub fn execute(&mut self, command: &Command) -> Result<(), String> {
         let (path, body) = request_of(command);
         let response = self.http.request("POST", path, &body)?;
-        let json: serde_json::Value = serde_json::from_slice(&response.body)
-            .map_err(|e| format!("{path} answered {}, not JSON: {e}", response.status))?;
-        if response.status == 200 && json.get("header").is_some() {
-            Ok(())
-        } else {
-            Err(format!("{path} answered {}: {json}", response.status))
-        }
+        check_answer(path, &response)
+    }
+}
+
+/// Whether the gateway's `response` to a request on `path` answers it: a 200 with the
+/// gateway's JSON header.
+pub fn check_answer(path: &str, response: &Response) -> Result<(), String> {
+    let json: serde_json::Value = serde_json::from_slice(&response.body)
+        .map_err(|e| format!("{path} answered {}, not JSON: {e}", response.status))?;
+    if response.status == 200 && json.get("header").is_some() {
+        Ok(())
+    } else {
+        Err(format!("{path} answered {}: {json}", response.status))
     }
 }
 

@@ -60,18 +60,63 @@ impl HttpClient {
             Some(c) => c,
             None => self.connection.insert(connect(self.addr, self.timeout)?),
         };
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            self.addr,
-            body.len()
-        );
-        let mut request = head.into_bytes();
-        request.extend_from_slice(body.as_bytes());
+        let request = request_bytes(self.addr, method, path, body);
         connection
             .writer
             .write_all(&request)
             .map_err(|e| format!("cannot send to {}: {e}", self.addr))?;
         read_response(&mut connection.reader).map_err(|e| format!("{}: {e}", self.addr))
+    }
+}
+
+/// The bytes of `method path` to `addr` with `body` as JSON.
+pub fn request_bytes(addr: SocketAddr, method: &str, path: &str, body: &str) -> Vec<u8> {
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let mut request = head.into_bytes();
+    request.extend_from_slice(body.as_bytes());
+    request
+}
+
+/// The response at the start of `bytes`, all that a non-blocking connection has received so
+/// far; `None` while it is incomplete. `closed`: the server has closed the connection, so
+/// nothing more will come (which ends a body without a length).
+pub fn parse_response(bytes: &[u8], closed: bool) -> Result<Option<(Response, bool)>, String> {
+    let mut received = Received {
+        rest: bytes,
+        ran_out: false,
+    };
+    match read_response(&mut received) {
+        // It read to the end of what came: a body without a length, or a response cut short.
+        _ if received.ran_out && !closed => Ok(None),
+        parsed => parsed.map(Some),
+    }
+}
+
+/// The bytes received so far, as a reader that notes whether it was asked for more.
+struct Received<'a> {
+    rest: &'a [u8],
+    ran_out: bool,
+}
+
+impl Read for Received<'_> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.rest.read(out)?;
+        self.ran_out |= n == 0 && !out.is_empty();
+        Ok(n)
+    }
+}
+
+impl BufRead for Received<'_> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.ran_out |= self.rest.is_empty();
+        Ok(self.rest)
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.rest = &self.rest[n..];
     }
 }
 
@@ -253,6 +298,41 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
+    }
+
+    #[test]
+    fn a_response_in_pieces_is_incomplete_until_its_last_byte() {
+        let whole: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}";
+        for cut in 0..whole.len() {
+            assert_eq!(
+                parse_response(&whole[..cut], false),
+                Ok(None),
+                "cut at {cut}"
+            );
+        }
+        let (r, keep) = parse_response(whole, false).unwrap().unwrap();
+        assert_eq!((r.status, r.body.as_slice(), keep), (200, &b"{}"[..], true));
+        let chunked: &[u8] =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n";
+        for cut in 0..chunked.len() {
+            assert_eq!(
+                parse_response(&chunked[..cut], false),
+                Ok(None),
+                "cut at {cut}"
+            );
+        }
+        assert_eq!(
+            parse_response(chunked, false).unwrap().unwrap().0.body,
+            b"ab"
+        );
+        // A body without a length ends only with the connection.
+        let open: &[u8] = b"HTTP/1.0 200 OK\r\n\r\nto the end";
+        assert_eq!(parse_response(open, false), Ok(None));
+        let (r, keep) = parse_response(open, true).unwrap().unwrap();
+        assert_eq!((r.body.as_slice(), keep), (&b"to the end"[..], false));
+        // Cut short and closed, or malformed: errors, not a wait.
+        assert!(parse_response(&whole[..whole.len() - 1], true).is_err());
+        assert!(parse_response(b"SMTP 200 OK\r\n\r\n", false).is_err());
     }
 
     /// Two requests on one kept-alive connection, then a new connection once the server

@@ -7,9 +7,11 @@ use std::time::Duration;
 pub mod base64;
 pub mod baseline;
 pub mod etcd;
+pub mod etcd_session;
 pub mod http;
 pub mod load;
 pub mod plot;
+pub mod service;
 pub mod workload;
 
 /// The nearest-rank `q`-quantile of `sorted` latencies; zero when there are none.

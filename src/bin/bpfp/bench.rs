@@ -9,14 +9,14 @@ use crate::Failure;
 use crate::serve::read_config;
 use bp_fast_paxos::auth::proof_macs_computed;
 use bp_fast_paxos::bench::baseline::{BaselineOutcome, run_stateright_paxos};
-use bp_fast_paxos::bench::etcd::{self, EtcdClient, EtcdCluster};
-use bp_fast_paxos::bench::load::{Bucket, Figures, Load, Samples};
+use bp_fast_paxos::bench::etcd::{self, EtcdCluster};
+use bp_fast_paxos::bench::etcd_session::EtcdSession;
+use bp_fast_paxos::bench::load::{Bucket, Figures, Load, Samples, loader_threads};
 use bp_fast_paxos::bench::plot::{self, Panel, Scale, Series};
-use bp_fast_paxos::bench::workload::{Command, KEYS, Workload};
+use bp_fast_paxos::bench::service::ServiceSession;
+use bp_fast_paxos::bench::workload::{KEYS, Workload};
 use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role};
 use bp_fast_paxos::runtime::event_loop::Counters;
-use bp_fast_paxos::service::Op;
-use bp_fast_paxos::service::client::Client;
 use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -271,14 +271,11 @@ fn etcd_phase(
 ) {
     let Some(running) = cluster else { return };
     let members = running.clients();
-    let executors: Vec<_> = (0..clients)
-        .map(|i| {
-            // Spread over the members; a follower forwards puts to the leader.
-            let mut client = EtcdClient::new(members[i % members.len()]);
-            move |command: &Command| client.execute(command)
-        })
+    // Spread over the members; a follower forwards puts to the leader.
+    let sessions: Vec<_> = (0..clients)
+        .map(|i| EtcdSession::new(members[i % members.len()]))
         .collect();
-    let load = Load::start(executors, workload);
+    let load = Load::start(sessions, loader_threads(clients), workload);
     std::thread::sleep(WARM_UP + duration);
     wait_for_answers(&load, 1, etcd::REQUEST_TIMEOUT);
     let outcome = load.finish().and_then(|samples| {
@@ -340,16 +337,6 @@ fn snapshot(cluster: &LocalCluster) -> Snapshot {
     }
 }
 
-fn op_of(command: &Command) -> Op {
-    match command {
-        Command::Put { key, value } => Op::Put {
-            key: key.clone(),
-            value: value.clone(),
-        },
-        Command::Get { key } => Op::Get { key: key.clone() },
-    }
-}
-
 /// One phase against the service; with `stop_leader`, the round-0 leader is stopped a third of
 /// the way in, and the phase lasts until a command sent after that is answered (so that it
 /// shows the new round), and comes with its latency over time.
@@ -361,19 +348,13 @@ fn service_phase(
     workload: Workload,
     stop_leader: bool,
 ) -> Result<(Phase, Option<Timeline>), Failure> {
-    let executors = (0..clients)
+    let sessions = (0..clients)
         .map(|i| {
-            let mut client = Client::connect(config, i as u16)
-                .map_err(|e| Failure::runtime("cannot start a client", e))?;
-            Ok(move |command: &Command| {
-                client
-                    .execute(op_of(command))
-                    .map(|_| ())
-                    .map_err(|e| e.to_string())
-            })
+            ServiceSession::connect(config, i as u16)
+                .map_err(|e| Failure::runtime("cannot start a client", e))
         })
         .collect::<Result<Vec<_>, Failure>>()?;
-    let load = Load::start(executors, workload);
+    let load = Load::start(sessions, loader_threads(clients), workload);
     std::thread::sleep(WARM_UP);
     let before = cluster.as_deref().map(snapshot);
     let mut stopped = None;
