@@ -38,7 +38,6 @@ impl ServiceSession {
     /// Client `id` of `config`, on its address if the config gives one, else any free port.
     pub fn connect(config: &ClusterConfig, id: u16) -> Result<Self, ClientError> {
         let (core, bind) = ClientCore::from_config(config, id)?;
-        let bind = bind.unwrap_or_else(|| ([127, 0, 0, 1], 0).into());
         let socket = UdpSocket::bind(bind).map_err(ClientError::Socket)?;
         Ok(ServiceSession {
             core,

@@ -100,11 +100,9 @@ struct Waiting {
 }
 
 impl ClientCore {
-    /// Client `id` of `config`, and the address the config binds it to, if any.
-    pub fn from_config(
-        config: &ClusterConfig,
-        id: u16,
-    ) -> Result<(Self, Option<SocketAddr>), ClientError> {
+    /// Client `id` of `config`, and the address its socket binds: the config's, else any free
+    /// loopback port.
+    pub fn from_config(config: &ClusterConfig, id: u16) -> Result<(Self, SocketAddr), ClientError> {
         let node = NodeId::new(Role::Client, id);
         if !config.contains(node) {
             return Err(ClientError::Config(format!(
@@ -148,7 +146,8 @@ impl ClientCore {
             resend_after: timing.suspect_leader() / 4,
             waiting: None,
         };
-        Ok((core, config.address(node)))
+        let bind = (config.address(node)).unwrap_or_else(|| ([127, 0, 0, 1], 0).into());
+        Ok((core, bind))
     }
 
     /// Signs `op` as the next command and gives its datagrams, to the leader the last reply
@@ -272,7 +271,6 @@ impl Client {
     /// Client `id` of `config`, on its address if the config gives one, else any free port.
     pub fn connect(config: &ClusterConfig, id: u16) -> Result<Self, ClientError> {
         let (core, bind) = ClientCore::from_config(config, id)?;
-        let bind = bind.unwrap_or_else(|| ([127, 0, 0, 1], 0).into());
         let socket = UdpSocket::bind(bind).map_err(ClientError::Socket)?;
         Ok(Client {
             core,
