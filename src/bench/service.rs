@@ -46,14 +46,14 @@ impl ServiceSession {
         })
     }
 
-    fn send(&self, out: Outgoing) {
-        for (addr, datagram) in out {
+    fn send(&self, out: Vec<Outgoing>) {
+        for datagram in out {
             // A request lost here (a full send buffer) is resent like one lost on the way.
-            let _ = self.socket.send_to(&datagram, addr);
+            let _ = self.socket.send_to(&datagram.bytes, datagram.addr);
         }
     }
 
-    fn sent(&self, out: Result<Outgoing, ClientError>) -> Progress {
+    fn sent(&self, out: Result<Vec<Outgoing>, ClientError>) -> Progress {
         match out {
             Ok(out) => {
                 self.send(out);

@@ -17,6 +17,7 @@ use stateright::actor::Id;
 use std::fmt::{self, Display};
 use std::io;
 use std::net::{SocketAddr, UdpSocket};
+use std::ops::{Add, Sub};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Why a command got no answer.
@@ -58,13 +59,25 @@ impl Display for ClientError {
 
 impl std::error::Error for ClientError {}
 
-/// Datagrams to send, each with the server it goes to.
-pub type Outgoing = Vec<(SocketAddr, Vec<u8>)>;
+/// A datagram to send, and the server it goes to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outgoing {
+    pub to: Id,
+    pub addr: SocketAddr,
+    pub bytes: Vec<u8>,
+}
 
-/// A client without its socket (sans-IO): it makes the datagrams of a command and of its
-/// resends, reads the answers it is given, and says when it next has something to do. [`Client`]
-/// runs one over a blocking socket; a load generator may run many over a poller.
-pub struct ClientCore {
+/// A point in time as a [`ClientCore`] reads it: an [`Instant`] of the real clock, or a
+/// simulated clock's [`Duration`] since its start.
+pub trait Moment: Copy + Ord + Add<Duration, Output = Self> + Sub<Self, Output = Duration> {}
+
+impl<T: Copy + Ord + Add<Duration, Output = T> + Sub<T, Output = Duration>> Moment for T {}
+
+/// A client without its socket or clock (sans-IO): it makes the datagrams of a command and of
+/// its resends, reads the answers it is given, and says when it next has something to do.
+/// [`Client`] runs one over a blocking socket, the bench many over a poller, and the simulator
+/// one per simulated client on its simulated clock.
+pub struct ClientCore<T = Instant> {
     codec: WireCodec,
     me: Id,
     client: ClientId,
@@ -84,22 +97,22 @@ pub struct ClientCore {
     /// How long to wait before resending.
     pub resend_after: Duration,
     /// The command waiting for its answer, if any.
-    waiting: Option<Waiting>,
+    waiting: Option<Waiting<T>>,
 }
 
 /// A command sent and not answered yet, and when to send it again.
-struct Waiting {
+struct Waiting<T> {
     seq: u64,
     request: ServiceMsg,
-    start: Instant,
+    start: T,
     /// When it goes to the other proposers too (after a trust change the round named by the
     /// last reply is stale, and the new leader has not got the command); done once.
-    others_at: Option<Instant>,
+    others_at: Option<T>,
     /// When it goes to every proposer and acceptor again.
-    resend_at: Instant,
+    resend_at: T,
 }
 
-impl ClientCore {
+impl<T: Moment> ClientCore<T> {
     /// Client `id` of `config`, and the address its socket binds: the config's, else any free
     /// loopback port.
     pub fn from_config(config: &ClusterConfig, id: u16) -> Result<(Self, SocketAddr), ClientError> {
@@ -150,9 +163,15 @@ impl ClientCore {
         Ok((core, bind))
     }
 
+    /// Numbers its commands from `seq` on (a simulation's are numbered alike in every run).
+    pub fn numbered_from(mut self, seq: u64) -> Self {
+        self.next_seq = seq;
+        self
+    }
+
     /// Signs `op` as the next command and gives its datagrams, to the leader the last reply
     /// named. A command waiting for its answer is given up.
-    pub fn start(&mut self, op: Op, now: Instant) -> Result<Outgoing, ClientError> {
+    pub fn start(&mut self, op: Op, now: T) -> Result<Vec<Outgoing>, ClientError> {
         self.waiting = None;
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -178,7 +197,7 @@ impl ClientCore {
     }
 
     /// When [`ClientCore::on_time`] next has something to do; `None` when no command waits.
-    pub fn deadline(&self) -> Option<Instant> {
+    pub fn deadline(&self) -> Option<T> {
         let w = self.waiting.as_ref()?;
         let at = (w.others_at.unwrap_or(w.resend_at)).min(w.resend_at);
         Some(at.min(w.start + self.timeout))
@@ -186,7 +205,7 @@ impl ClientCore {
 
     /// What is due at `now`: the resends of the waiting command, or, once the timeout has
     /// passed, the error that ends it.
-    pub fn on_time(&mut self, now: Instant) -> Result<Outgoing, ClientError> {
+    pub fn on_time(&mut self, now: T) -> Result<Vec<Outgoing>, ClientError> {
         let Some(w) = &mut self.waiting else {
             return Ok(Vec::new());
         };
@@ -245,13 +264,22 @@ impl ClientCore {
         Some(answer)
     }
 
-    fn datagrams(&self, servers: &[(Id, SocketAddr)], msg: &ServiceMsg) -> Outgoing {
+    fn datagrams(&self, servers: &[(Id, SocketAddr)], msg: &ServiceMsg) -> Vec<Outgoing> {
         let mut out = Vec::new();
-        for (id, addr) in servers {
+        // Serialized once, framed for each server.
+        let Ok(serialized) = Codec::<ServiceMsg>::serialize(&self.codec, msg) else {
             // A request that cannot be encoded is lost like a dropped one: resent, then
             // given up at the timeout.
-            if let Ok(datagrams) = self.codec.encode(self.me, *id, msg) {
-                out.extend(datagrams.into_iter().map(|d| (*addr, d)));
+            return out;
+        };
+        for &(to, addr) in servers {
+            if let Ok(datagrams) = Codec::<ServiceMsg>::frame(&self.codec, self.me, to, &serialized)
+            {
+                out.extend(
+                    datagrams
+                        .into_iter()
+                        .map(|bytes| Outgoing { to, addr, bytes }),
+                );
             }
         }
         out
@@ -293,9 +321,9 @@ impl Client {
     pub fn execute(&mut self, op: Op) -> Result<Reply, ClientError> {
         let mut out = self.core.start(op, Instant::now())?;
         loop {
-            for (addr, datagram) in &out {
+            for datagram in &out {
                 // A lost request is resent; nothing else to do about a failed send.
-                let _ = self.socket.send_to(datagram, addr);
+                let _ = self.socket.send_to(&datagram.bytes, datagram.addr);
             }
             let now = Instant::now();
             out = self.core.on_time(now)?;
@@ -505,10 +533,10 @@ mod tests {
         core.timeout = Duration::from_secs(2);
         let t0 = Instant::now();
         assert_eq!(core.deadline(), None);
-        let to = |out: &Outgoing| out.iter().map(|(a, _)| Some(*a)).collect::<Vec<_>>();
+        let to = |out: &[Outgoing]| out.iter().map(|o| Some(o.addr)).collect::<Vec<_>>();
         let first = core.start(put(), t0).unwrap();
         assert_eq!(to(&first), vec![address(4)], "the leader of round 0 only");
-        let seq = request_in(&config, 4, &first[0].1).seq;
+        let seq = request_in(&config, 4, &first[0].bytes).seq;
         assert_eq!(core.deadline(), Some(t0 + Duration::from_millis(100)));
         assert!(
             core.on_time(t0 + Duration::from_millis(99))
@@ -521,7 +549,7 @@ mod tests {
         let everyone = core.on_time(t0 + Duration::from_millis(400)).unwrap();
         let all: Vec<_> = [4, 5, 0, 1, 2, 3].map(address).to_vec();
         assert_eq!(to(&everyone), all, "then every proposer and acceptor");
-        assert_eq!(request_in(&config, 2, &everyone[4].1).seq, seq);
+        assert_eq!(request_in(&config, 2, &everyone[4].bytes).seq, seq);
         // Not answers: a reply from a proposer, a reply to another command, garbage.
         let reply = |seq: u64| ServiceMsg::Reply {
             seq,

@@ -1,54 +1,47 @@
-//! The simulated clients. An honest client does what [`crate::service::client::Client`] does
-//! (sign the command, send it to the leader of the round the last reply named, then to the
-//! other proposers after a quarter of the resend period, resend to every proposer and acceptor
-//! every resend period, give up after the client timeout, take the first reply of an acceptor
-//! to its seq) as
-//! a state machine on the simulated clock, with a workload that makes compare-and-set succeed
-//! often: few keys, and the expected value is the last one the client saw. A Byzantine client
-//! holds its own keys and sends forged, misdirected and malformed messages.
+//! The simulated clients. An honest client runs the real client's core
+//! ([`crate::service::client::ClientCore`]: sign the command, send it to the leader of the
+//! round the last reply named, then to the other proposers after a quarter of the resend
+//! period, resend to every proposer and acceptor every resend period, give up after the client
+//! timeout, take the first reply of an acceptor to its seq) on the simulated clock, with a
+//! workload that makes compare-and-set succeed often: few keys, and the expected value is the
+//! last one the client saw. A Byzantine client holds its own keys and sends forged,
+//! misdirected and malformed messages.
 
 use crate::log::message::LogMsg;
 use crate::log::value::LogValue;
 use crate::runtime::codec::WireCodec;
-use crate::runtime::event_loop::Codec;
 use crate::runtime::faults::FaultRng;
+use crate::service::client::{ClientCore, Outgoing};
 use crate::service::command::{Batch, Command, Op};
 use crate::service::kv::Reply;
 use crate::service::msg::ServiceMsg;
 use crate::types::ClientId;
 use stateright::actor::Id;
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 /// An operation in flight.
 #[derive(Clone, Debug)]
 pub struct InFlight {
     pub op: Op,
-    pub seq: u64,
     pub key: usize,
-    /// When it was invoked, in µs of simulated time.
-    pub invoked_at: u64,
-    /// Whether it went to the proposers other than the leader it was first sent to.
-    pub to_others: bool,
-    request: ServiceMsg,
 }
 
 /// One honest client.
 pub struct SimClient {
     pub index: u16,
     pub id: Id,
-    key: Vec<u8>,
-    pub codec: WireCodec,
+    /// The real client's sends, resends and answers, on the simulated clock (µs since the
+    /// start, as a `Duration`).
+    core: ClientCore<Duration>,
     /// Its process in the history: a new one after each unknown outcome.
     pub process: u64,
-    next_seq: u64,
     rng: FaultRng,
     keys: usize,
     /// The last value it knows of each key.
     seen: BTreeMap<usize, Option<String>>,
     written: u64,
     pub current: Option<InFlight>,
-    /// The round the last reply named: its leader gets the next command first.
-    pub round: crate::types::Round,
     /// With large values: a tenth of its operations put values up to this many bytes of
     /// command (the cluster's `max_command_bytes`) on keys of their own.
     pub large_values: Option<usize>,
@@ -66,46 +59,47 @@ pub fn key_name(k: usize) -> String {
 }
 
 impl SimClient {
-    pub fn new(index: u16, id: Id, key: Vec<u8>, codec: WireCodec, seed: u64, keys: usize) -> Self {
+    /// Client `index` (`id` among the nodes), running `core`, its commands numbered from 1.
+    pub fn new(index: u16, id: Id, core: ClientCore<Duration>, seed: u64, keys: usize) -> Self {
         SimClient {
             index,
             id,
-            key,
-            codec,
+            core: core.numbered_from(1),
             process: u64::from(index),
-            next_seq: 1,
             rng: FaultRng::new(seed ^ (u64::from(index) + 1).wrapping_mul(0x2545_F491_4F6C_DD1D)),
             keys: keys.max(1),
             seen: BTreeMap::new(),
             written: 0,
             current: None,
-            round: 0,
             large_values: None,
         }
     }
 
-    /// Starts the next operation of the workload (`read_key`: a read of that key instead).
-    pub fn invoke(&mut self, now: u64, read_key: Option<usize>) -> &InFlight {
-        let (k, op) = match read_key {
+    /// Starts the next operation of the workload (`read_key`: a read of that key instead) at
+    /// `now` (µs): the operation, and its datagrams, or `None` when the client refused to
+    /// send it (too large), an outcome as unknown to the history as a lost one.
+    pub fn invoke(
+        &mut self,
+        now: u64,
+        read_key: Option<usize>,
+    ) -> (&InFlight, Option<Vec<Outgoing>>) {
+        let (key, op) = match read_key {
             Some(k) => (k, Op::Get { key: key_name(k) }),
             None => self.next_op(),
         };
-        let seq = self.next_seq;
-        self.next_seq += 1;
-        let command = Command::signed(ClientId(self.index), seq, op.clone(), &self.key);
-        self.current.insert(InFlight {
-            op,
-            seq,
-            key: k,
-            invoked_at: now,
-            to_others: false,
-            request: ServiceMsg::Request(command),
-        })
+        let sent = self.core.start(op.clone(), Duration::from_micros(now)).ok();
+        (self.current.insert(InFlight { op, key }), sent)
     }
 
-    /// The request of the operation in flight, to send again.
-    pub fn request(&self) -> Option<&ServiceMsg> {
-        self.current.as_ref().map(|c| &c.request)
+    /// What is due at `now` (µs): the resends of the operation in flight, or `None` once it
+    /// has timed out.
+    pub fn on_time(&mut self, now: u64) -> Option<Vec<Outgoing>> {
+        self.core.on_time(Duration::from_micros(now)).ok()
+    }
+
+    /// When [`SimClient::on_time`] next has something to do, in µs.
+    pub fn deadline(&self) -> Option<u64> {
+        (self.core.deadline()).map(|at| u64::try_from(at.as_micros()).unwrap_or(u64::MAX))
     }
 
     fn next_op(&mut self) -> (usize, Op) {
@@ -163,19 +157,12 @@ impl SimClient {
         )
     }
 
-    /// The reply to the operation in flight, if `datagram` is one from an acceptor.
-    pub fn reply_in(&mut self, datagram: &[u8], acceptors: usize) -> Option<Reply> {
-        let current = self.current.as_ref()?;
-        let (src, msg): (Id, ServiceMsg) = self.codec.decode(self.id, datagram).ok()??;
-        match msg {
-            ServiceMsg::Reply { seq, reply, round }
-                if seq == current.seq && usize::from(src) < acceptors =>
-            {
-                self.round = round;
-                Some(reply)
-            }
-            _ => None,
-        }
+    /// The answer to the operation in flight, if `datagram` is one from an acceptor: its
+    /// reply, or `None` when it is refused as too large (not applied, but told to the history
+    /// as unknown).
+    pub fn reply_in(&mut self, datagram: &[u8]) -> Option<Option<Reply>> {
+        self.current.as_ref()?;
+        self.core.on_datagram(datagram).map(Result::ok)
     }
 
     /// The operation in flight ended with `reply` (`None`: unknown).

@@ -15,6 +15,7 @@ use super::world::{BrokenDriver, Happening, World};
 use crate::cluster_config::{ClusterConfig, NodeId, Role, SecretKey};
 use crate::runtime::codec::WireCodec;
 use crate::runtime::faults::FaultRng;
+use crate::service::client::ClientCore;
 use crate::service::msg::SlotValue;
 use crate::service::node::{ServiceState, Tuning};
 use crate::service::server::{Broken, ServerOptions, service_node};
@@ -387,16 +388,9 @@ fn run(options: &SimOptions, config: &ClusterConfig, dir: &Path) -> Result<SimRe
     let mut sim_clients = Vec::new();
     for i in 0..clients as u16 {
         let node = NodeId::new(Role::Client, i);
-        let key = client_key(config, i)?;
-        let codec = WireCodec::from_config(config, node).map_err(|e| e.0)?;
-        let mut client = SimClient::new(
-            i,
-            config.stateright_id(node),
-            key,
-            codec,
-            seed,
-            options.keys,
-        );
+        // The real client's core, with the config's resend period and timeout.
+        let (core, _) = ClientCore::from_config(config, i).map_err(|e| e.to_string())?;
+        let mut client = SimClient::new(i, config.stateright_id(node), core, seed, options.keys);
         if options.large_values {
             client.large_values = usize::try_from(config.limits.max_command_bytes).ok();
         }
@@ -446,8 +440,6 @@ fn run(options: &SimOptions, config: &ClusterConfig, dir: &Path) -> Result<SimRe
         seed,
         driver,
     );
-    w.resend_after_us = SUSPECT_LEADER_MS * 1000 / 4;
-    w.client_timeout_us = CLIENT_TIMEOUT_MS * 1000;
     w.until_step = options.until_step;
     w.rx = options.rcvbuf.map(|capacity| RxProfile {
         capacity,

@@ -18,6 +18,7 @@ use crate::runtime::faults::FaultRng;
 use crate::runtime::pacing::Pacer;
 use crate::runtime::storage::Volatile;
 use crate::runtime::wire::Serialized;
+use crate::service::client::Outgoing;
 use crate::service::kv::Reply;
 use crate::service::msg::ServiceMsg;
 use crate::service::node::{ServiceNode, ServiceState, ServiceTimer};
@@ -222,8 +223,6 @@ pub struct World {
     parsed: Parsed,
     pub broken: Option<BrokenDriver>,
     pub sync_latency_us: (u64, u64),
-    pub resend_after_us: u64,
-    pub client_timeout_us: u64,
     /// Clients start no new operation once this is set.
     pub workload_over: bool,
     /// The processes of the final reads, and the keys left to read.
@@ -270,8 +269,6 @@ impl World {
             announced: Announced::default(),
             broken,
             sync_latency_us: (20, 400),
-            resend_after_us: 100_000,
-            client_timeout_us: 2_000_000,
             workload_over: false,
             final_reads: None,
             mismatched_replies: 0,
@@ -674,8 +671,8 @@ impl World {
         let Some(c) = self.clients.iter().position(|c| c.id == to) else {
             return; // the Byzantine client ignores what it receives
         };
-        if let Some(reply) = self.clients[c].reply_in(&datagram, self.acceptors) {
-            self.client_done(c, Some(reply));
+        if let Some(reply) = self.clients[c].reply_in(&datagram) {
+            self.client_done(c, reply);
         }
     }
 
@@ -741,26 +738,14 @@ impl World {
             .collect()
     }
 
-    /// The index among the proposers of the leader of the round client `c`'s last reply named.
-    fn client_leader(&self, c: usize) -> usize {
-        self.leader_index(self.clients[c].round)
-    }
-
-    fn client_send(&mut self, c: usize, to: &[Id]) {
-        let Some(request) = self.clients[c].request().cloned() else {
-            return;
-        };
+    /// Client `c` sends `out`, then wakes when its core next has something to do.
+    fn client_send(&mut self, c: usize, out: Vec<Outgoing>) {
         let id = self.clients[c].id;
-        let Ok(serialized) = self.clients[c].codec.serialize(&request) else {
-            return;
-        };
-        for &server in to {
-            let codec = &self.clients[c].codec;
-            if let Ok(datagrams) = Codec::<ServiceMsg>::frame(codec, id, server, &serialized) {
-                for bytes in datagrams {
-                    self.transmit(id, server, bytes, 0);
-                }
-            }
+        for datagram in out {
+            self.transmit(id, datagram.to, datagram.bytes, 0);
+        }
+        if let Some(at) = self.clients[c].deadline() {
+            self.wake_client(c, at.saturating_sub(self.now));
         }
     }
 
@@ -784,58 +769,37 @@ impl World {
 
     fn client_wake(&mut self, c: usize) {
         let now = self.now;
-        match &self.clients[c].current {
-            None => {
-                let read_key = match &mut self.final_reads {
-                    Some(keys) if c == 0 => match keys.pop_front() {
-                        Some(k) => Some(k),
-                        None => return,
-                    },
-                    _ if self.workload_over => return,
-                    _ => None,
-                };
-                let client = &mut self.clients[c];
-                let process = client.process;
-                let flight = client.invoke(now, read_key);
-                let (f, key, value) = op_event(&flight.op);
-                self.history.push(Event {
-                    process,
-                    kind: EventType::Invoke,
-                    f,
-                    key,
-                    value,
-                    time: now * 1_000,
-                });
-                let proposers = self.servers(false);
-                let leader = proposers.get(self.client_leader(c)).copied();
-                self.client_send(c, leader.as_slice());
-                self.wake_client(c, self.resend_after_us / 4);
+        if self.clients[c].current.is_some() {
+            // Resend, or give up once the client timeout has passed.
+            match self.clients[c].on_time(now) {
+                Some(out) => self.client_send(c, out),
+                None => self.client_done(c, None),
             }
-            Some(flight) => {
-                let give_up = flight.invoked_at + self.client_timeout_us;
-                if now >= give_up {
-                    self.client_done(c, None);
-                    return;
-                }
-                if !flight.to_others {
-                    let resend_at = flight.invoked_at + self.resend_after_us;
-                    let leader = self.client_leader(c);
-                    let others: Vec<Id> = (self.servers(false).into_iter().enumerate())
-                        .filter(|(i, _)| *i != leader)
-                        .map(|(_, id)| id)
-                        .collect();
-                    self.client_send(c, &others);
-                    if let Some(flight) = &mut self.clients[c].current {
-                        flight.to_others = true;
-                    }
-                    self.wake_client(c, resend_at.min(give_up).saturating_sub(now));
-                    return;
-                }
-                let mut all = self.servers(false);
-                all.extend(self.servers(true));
-                self.client_send(c, &all);
-                self.wake_client(c, self.resend_after_us.min(give_up - now));
-            }
+            return;
+        }
+        let read_key = match &mut self.final_reads {
+            Some(keys) if c == 0 => match keys.pop_front() {
+                Some(k) => Some(k),
+                None => return,
+            },
+            _ if self.workload_over => return,
+            _ => None,
+        };
+        let client = &mut self.clients[c];
+        let process = client.process;
+        let (flight, sent) = client.invoke(now, read_key);
+        let (f, key, value) = op_event(&flight.op);
+        self.history.push(Event {
+            process,
+            kind: EventType::Invoke,
+            f,
+            key,
+            value,
+            time: now * 1_000,
+        });
+        match sent {
+            Some(out) => self.client_send(c, out),
+            None => self.client_done(c, None),
         }
     }
 
