@@ -159,3 +159,128 @@ impl Session for EtcdSession {
         self.waiting.map(|(_, at)| at)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bench::load::Load;
+    use crate::bench::workload::Workload;
+    use std::io::{BufRead, BufReader};
+    use std::net::TcpListener;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::time::Duration;
+
+    /// A stand-in for the gateway: it answers every request with `status` and the gateway's
+    /// JSON header, each answer in two pieces a moment apart, and closes every connection
+    /// after its third answer. Counts the connections it accepted.
+    fn gateway(status: u16) -> (SocketAddr, Arc<AtomicU64>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&accepted);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { return };
+                counter.fetch_add(1, Ordering::Relaxed);
+                std::thread::spawn(move || serve(stream, status));
+            }
+        });
+        (addr, accepted)
+    }
+
+    fn serve(stream: std::net::TcpStream, status: u16) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut writer = stream;
+        for n in 1.. {
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                if let Some(v) = line.strip_prefix("Content-Length: ") {
+                    length = v.trim().parse().unwrap();
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                return;
+            }
+            let close = if n % 3 == 0 {
+                "Connection: close\r\n"
+            } else {
+                ""
+            };
+            let answer = r#"{"header":{"revision":"1"}}"#;
+            let head = format!(
+                "HTTP/1.1 {status} OK\r\n{close}Content-Length: {}\r\n\r\n{}",
+                answer.len(),
+                &answer[..5]
+            );
+            let _ = writer.write_all(head.as_bytes());
+            std::thread::sleep(Duration::from_millis(1));
+            let _ = writer.write_all(&answer.as_bytes()[5..]);
+            if n % 3 == 0 {
+                return;
+            }
+        }
+    }
+
+    fn run(sessions: Vec<EtcdSession>, answered: u64) -> crate::bench::load::Samples {
+        let load = Load::start(sessions, 2, Workload { value_size: 8 });
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while load.answered() < answered && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        load.finish().unwrap()
+    }
+
+    #[test]
+    fn answers_in_pieces_over_kept_and_reopened_connections() {
+        let (addr, accepted) = gateway(200);
+        let sessions = (0..3).map(|_| EtcdSession::new(addr)).collect();
+        let samples = run(sessions, 60);
+        assert!(
+            samples.completions.len() >= 60,
+            "{}",
+            samples.completions.len()
+        );
+        assert_eq!(samples.failed, 0);
+        // Every third answer closed its connection, and the session opened another.
+        assert!(accepted.load(Ordering::Relaxed) >= 60 / 3, "{accepted:?}");
+    }
+
+    #[test]
+    fn an_answer_that_is_not_a_200_is_a_failure() {
+        let (addr, _) = gateway(500);
+        let mut session = EtcdSession::new(addr);
+        let poll = mio::Poll::new().unwrap();
+        session.register(poll.registry(), Token(0)).unwrap();
+        let put = Command::Put {
+            key: "k".into(),
+            value: "v".into(),
+        };
+        assert_eq!(session.start(&put, Instant::now()), None);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let failure = loop {
+            std::thread::sleep(Duration::from_millis(2));
+            if let Some(result) = session.on_readable(Instant::now()) {
+                break result;
+            }
+            assert!(Instant::now() < deadline, "no answer");
+        };
+        let why = failure.unwrap_err();
+        assert!(why.contains("answered 500"), "{why}");
+        // A refused connection fails the command at once.
+        let closed = TcpListener::bind("127.0.0.1:0").unwrap();
+        let mut refused = EtcdSession::new(closed.local_addr().unwrap());
+        drop(closed);
+        refused.register(poll.registry(), Token(1)).unwrap();
+        let result = refused.start(&put, Instant::now());
+        assert!(matches!(result, Some(Err(_))), "{result:?}");
+    }
+}
