@@ -34,8 +34,9 @@ impl EtcdSession {
         }
     }
 
-    /// The kept connection, or a new one: connected (blocking, as a closed-loop client has
-    /// nothing else to do meanwhile), then non-blocking and registered.
+    /// The kept connection, or a new one: connected blocking (on loopback that takes
+    /// microseconds, and it happens once per client and after errors, while the loader's other
+    /// clients wait), then non-blocking and registered.
     fn connection(&mut self) -> Result<&mut TcpStream, String> {
         if self.connection.is_none() {
             let member = self.member;
