@@ -1,6 +1,7 @@
 //! `bpfp bench`'s parts: the workload and the closed-loop driver that both compared systems
-//! share, etcd as the peer (its cluster and its gateway client), the stateright paxos baseline,
-//! and the SVG plot of the figures.
+//! share, each system's client as a session of that driver (`service`, `etcd_session`), etcd
+//! as the peer (its cluster and its gateway client), the stateright paxos baseline, and the SVG
+//! plot of the figures.
 
 use std::time::Duration;
 
