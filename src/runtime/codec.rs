@@ -1,6 +1,7 @@
 //! The codec of a running cluster: the wire format under the channel keys of its config.
 
 use super::event_loop::Codec;
+use super::parsed::Parsed;
 use super::wire::{self, ChannelKeys, DropCounts, Reassembly, Serialized, WireError};
 use crate::auth::BadKey;
 use crate::cluster_config::{ClusterConfig, NodeId};
@@ -76,6 +77,50 @@ impl<M: Serialize + DeserializeOwned> Codec<M> for WireCodec {
 
     fn decode(&mut self, me: Id, datagram: &[u8]) -> Result<Option<(Id, M)>, WireError> {
         wire::receive(datagram, me, &self.keys, &mut self.reassembly)
+    }
+
+    fn count_drop(&self, error: &WireError, counts: &mut DropCounts) {
+        counts.record(error);
+    }
+}
+
+/// The codec of a server: [`WireCodec`], reading each payload once for all its copies (see
+/// [`Parsed`]): the LEARNs of one slot from every other acceptor carry equal payloads.
+pub struct ServerCodec<M> {
+    wire: WireCodec,
+    parsed: Parsed<M>,
+}
+
+/// Enough for the copies of the broadcasts that arrive in one burst.
+const SERVER_PARSED_KEPT: usize = 8;
+/// Below this, a payload (a client's command, an ACCEPT of one command) is cheaper to read
+/// than to keep.
+const SERVER_PARSED_MIN_LEN: usize = 256;
+
+impl<M: DeserializeOwned + Clone> ServerCodec<M> {
+    pub fn new(wire: WireCodec) -> Self {
+        ServerCodec {
+            wire,
+            parsed: Parsed::new(SERVER_PARSED_KEPT, SERVER_PARSED_MIN_LEN),
+        }
+    }
+}
+
+impl<M: Serialize + DeserializeOwned + Clone + Send + 'static> Codec<M> for ServerCodec<M> {
+    type Error = WireError;
+    type Serialized = Serialized;
+
+    fn serialize(&self, msg: &M) -> Result<Serialized, WireError> {
+        Codec::<M>::serialize(&self.wire, msg)
+    }
+
+    fn frame(&self, from: Id, to: Id, msg: &Serialized) -> Result<Vec<Vec<u8>>, WireError> {
+        Codec::<M>::frame(&self.wire, from, to, msg)
+    }
+
+    fn decode(&mut self, me: Id, datagram: &[u8]) -> Result<Option<(Id, M)>, WireError> {
+        let parsed = &mut self.parsed;
+        self.wire.decode_with(me, datagram, |p| parsed.parse(p))
     }
 
     fn count_drop(&self, error: &WireError, counts: &mut DropCounts) {

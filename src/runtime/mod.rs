@@ -18,6 +18,7 @@ pub mod floors;
 pub mod freshness;
 pub mod observer;
 pub mod pacing;
+pub mod parsed;
 pub mod socket;
 pub mod storage;
 pub mod wire;

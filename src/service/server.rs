@@ -13,7 +13,7 @@ use crate::log::node::{LogNode, LogRole};
 use crate::log::proposer::LogProposer;
 use crate::node::Topology;
 use crate::rules::Rules;
-use crate::runtime::codec::WireCodec;
+use crate::runtime::codec::{ServerCodec, WireCodec};
 use crate::runtime::event_loop::{
     Addresses, NodeSpec, Observer, RunningNode, spawn, spawn_with_floors,
 };
@@ -270,7 +270,7 @@ pub fn start_server(
             UdpSocket::bind(addr).map_err(|source| ServerError::Socket { addr, source })?
         }
     };
-    let codec = WireCodec::from_config(config, node).map_err(ServerError::Key)?;
+    let codec = ServerCodec::new(WireCodec::from_config(config, node).map_err(ServerError::Key)?);
     let started = match node.role() {
         Role::Acceptor => {
             std::fs::create_dir_all(data_dir).map_err(|source| {

@@ -5,7 +5,6 @@
 //!
 //! - [`world`]: the clock, the event queue, the servers, clients and Byzantine nodes.
 //! - [`net`], [`disk`]: the network's and the disk's faults.
-//! - [`parsed`]: the payloads the servers read lately, read once for all their copies.
 //! - [`moves`], [`nemesis`]: the fault schedule's moves, and the schedule that makes them.
 //! - [`client`]: honest clients (the service client's logic on the simulated clock) and a
 //!   Byzantine client.
@@ -20,7 +19,6 @@ pub mod liveness;
 pub mod moves;
 pub mod nemesis;
 pub mod net;
-pub mod parsed;
 pub mod run;
 pub mod rx;
 pub mod world;

@@ -9,13 +9,13 @@ use super::client::{ByzantineClient, Datagram, SimClient};
 use super::disk::{DiskFault, DiskStop, SimDisk, Synced};
 use super::moves::Move;
 use super::net::Network;
-use super::parsed::Parsed;
 use super::rx::{RxBuffer, RxProfile, WIRE_US_PER_FRAGMENT};
 use crate::runtime::codec::WireCodec;
 use crate::runtime::effects::{self, Timers, Transport};
 use crate::runtime::event_loop::Codec;
 use crate::runtime::faults::FaultRng;
 use crate::runtime::pacing::Pacer;
+use crate::runtime::parsed::Parsed;
 use crate::runtime::storage::Volatile;
 use crate::runtime::wire::Serialized;
 use crate::service::client::Outgoing;
@@ -34,6 +34,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+/// How many payloads the simulator keeps read, for all servers: enough to span the
+/// deliveries of one broadcast.
+const PARSED_KEPT: usize = 32;
 
 /// What a server keeps across a crash.
 pub type Stable = <ServiceNode as Actor>::Storage;
@@ -220,7 +224,7 @@ pub struct World {
     pub violations: Vec<Violation>,
     prefixes: Prefixes,
     pub announced: Announced,
-    parsed: Parsed,
+    parsed: Parsed<ServiceMsg>,
     pub broken: Option<BrokenDriver>,
     pub sync_latency_us: (u64, u64),
     /// Clients start no new operation once this is set.
@@ -265,7 +269,7 @@ impl World {
             counts: Counts::default(),
             violations: Vec::new(),
             prefixes: Prefixes::default(),
-            parsed: Parsed::default(),
+            parsed: Parsed::new(PARSED_KEPT, 0),
             announced: Announced::default(),
             broken,
             sync_latency_us: (20, 400),
