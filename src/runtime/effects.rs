@@ -44,9 +44,12 @@ pub fn carry_out<A: Actor>(
 }
 
 /// The steps of one burst of inputs, carried out with one sync: their saves are written at
-/// once and synced together by [`Burst::finish`], and every message to another node is held
-/// until then, since any of them may depend on a write of the burst. Messages a node sends
-/// itself go at once: they never leave it, so they reveal nothing a crash could take back.
+/// once and synced together by [`Burst::finish`], and every message to another node sent after
+/// the burst's first write is held until then, since it may depend on a write of the burst.
+/// What the steps sent before that write depends only on synced state, and leaves when the
+/// write comes: an acceptor's answers to the clients of one slot do not wait for its vote in
+/// the next. Messages a node sends itself go at once: they never leave it, so they reveal
+/// nothing a crash could take back.
 pub struct Burst<M> {
     held: Vec<(Id, M)>,
     written: bool,
@@ -63,7 +66,8 @@ impl<M> Default for Burst<M> {
 
 impl<M> Burst<M> {
     /// Carries out `out`, a step of node `me`, in order, but writes without syncing and holds
-    /// the sends to other nodes. A failed write stops it there and is returned.
+    /// the sends to other nodes until the burst's first write, or after it until
+    /// [`Burst::finish`]. A failed write stops it there and is returned.
     pub fn carry_out<A: Actor<Msg = M>>(
         &mut self,
         me: Id,
@@ -75,6 +79,12 @@ impl<M> Burst<M> {
         for command in out {
             match command {
                 Command::Save(stable) => {
+                    if !self.written {
+                        // Nothing is written but unsynced: what is held depends on none of it.
+                        for (dst, msg) in self.held.drain(..) {
+                            transport.send(dst, msg);
+                        }
+                    }
                     storage.write(&stable)?;
                     self.written = true;
                 }
@@ -197,6 +207,48 @@ mod tests {
                 "send 2 to 1"
             ]
         );
+    }
+
+    #[test]
+    fn what_a_burst_sent_before_its_first_write_leaves_at_that_write() {
+        let events = Events::default();
+        let (mut disk, mut wire) = (Disk(events.clone(), false), Wire(events.clone()));
+        let me = Id::from(9);
+        let mut burst = Burst::default();
+        let steps: [&[Option<u8>]; 3] = [&[None], &[Some(2), None], &[None]];
+        for (n, step) in steps.iter().enumerate() {
+            let mut out: Out<Bytes> = Out::new();
+            for save in step.iter() {
+                match save {
+                    Some(state) => out.save(*state),
+                    None => out.send(Id::from(1), n as u8),
+                }
+            }
+            burst
+                .carry_out(me, out, &mut disk, &mut wire, &mut NoTimers)
+                .unwrap();
+        }
+        assert!(burst.finish(&mut disk, &mut wire).unwrap());
+        assert_eq!(
+            *events.lock().unwrap(),
+            [
+                "send 0 to 1",
+                "write 2",
+                "sync",
+                "send 1 to 1",
+                "send 2 to 1"
+            ]
+        );
+        // A burst that writes nothing sends what it held when it finishes, without a sync.
+        events.lock().unwrap().clear();
+        let mut out: Out<Bytes> = Out::new();
+        out.send(Id::from(1), 7);
+        burst
+            .carry_out(me, out, &mut disk, &mut wire, &mut NoTimers)
+            .unwrap();
+        assert!(events.lock().unwrap().is_empty());
+        assert!(!burst.finish(&mut disk, &mut wire).unwrap());
+        assert_eq!(*events.lock().unwrap(), ["send 7 to 1"]);
     }
 
     #[test]
