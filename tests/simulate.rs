@@ -111,6 +111,13 @@ fn compact_before_snapshot_is_caught_by_every_seed() {
     );
 }
 
+/// The runtime's burst sends what it held at its first write only: a step after that write
+/// may depend on it.
+#[test]
+fn release_at_every_write_is_caught_by_every_seed() {
+    caught_by_every_seed("release-at-every-write", Property::SyncedBeforeSend);
+}
+
 /// Only the history shows it: no check as the run goes can.
 #[test]
 fn cas_misreported_is_caught_by_every_seed() {
@@ -298,6 +305,35 @@ fn large_values_under_twenty_percent_loss_pass_every_check() {
         "{}",
         options.replay_command()
     );
+}
+
+/// The saves and syncs of a run, from its summary ("N saves in M syncs").
+fn saves_and_syncs(report: &SimReport) -> (u64, u64) {
+    let tail = report
+        .faults
+        .rsplit_once("; ")
+        .map(|(_, t)| t)
+        .unwrap_or("");
+    let numbers: Vec<u64> = tail.split(' ').filter_map(|w| w.parse().ok()).collect();
+    match numbers[..] {
+        [saves, syncs] => (saves, syncs),
+        _ => panic!("no saves and syncs in {:?}", report.faults),
+    }
+}
+
+/// A server with a receive buffer reads what waits in it as one burst and syncs once for all
+/// its writes, as the UDP runtime does: some bursts hold several writes (two ACCEPTs, a
+/// TRUSTCHANGE and a NEWROUND). Without one, every datagram is a burst of its own, with the
+/// steps of what the server sends itself.
+#[test]
+fn bursts_share_their_syncs_as_the_runtime_takes_them() {
+    let buffered = run(&SimOptions {
+        rcvbuf: Some(212_992),
+        ..SimOptions::new(2)
+    });
+    assert!(buffered.passed(), "{}", buffered.summary());
+    let (saves, syncs) = saves_and_syncs(&buffered);
+    assert!(syncs + 10 < saves, "{saves} saves, {syncs} syncs");
 }
 
 /// Issue 12's stall came from receive buffers of the kernel's default size, which a burst of

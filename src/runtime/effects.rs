@@ -53,6 +53,9 @@ pub fn carry_out<A: Actor>(
 pub struct Burst<M> {
     held: Vec<(Id, M)>,
     written: bool,
+    /// A deliberately broken burst, which the simulator must catch: it sends what it held
+    /// at every write, not only at the first.
+    releases_at_every_write: bool,
 }
 
 impl<M> Default for Burst<M> {
@@ -60,11 +63,21 @@ impl<M> Default for Burst<M> {
         Burst {
             held: Vec::new(),
             written: false,
+            releases_at_every_write: false,
         }
     }
 }
 
 impl<M> Burst<M> {
+    /// The broken burst of `bpfp simulate --broken release-at-every-write`: what a step sent
+    /// after an unsynced write leaves at the next write, before any sync.
+    pub fn broken_releasing_at_every_write() -> Self {
+        Burst {
+            releases_at_every_write: true,
+            ..Burst::default()
+        }
+    }
+
     /// Carries out `out`, a step of node `me`, in order, but writes without syncing and holds
     /// the sends to other nodes until the burst's first write, or after it until
     /// [`Burst::finish`]. A failed write stops it there and is returned.
@@ -79,7 +92,7 @@ impl<M> Burst<M> {
         for command in out {
             match command {
                 Command::Save(stable) => {
-                    if !self.written {
+                    if !self.written || self.releases_at_every_write {
                         // Nothing is written but unsynced: what is held depends on none of it.
                         for (dst, msg) in self.held.drain(..) {
                             transport.send(dst, msg);

@@ -28,7 +28,7 @@ pub use super::observer::{Input, Observer};
 const STOP_POLL: Duration = Duration::from_millis(50);
 /// The most datagrams one sync covers: enough to absorb a burst of ACCEPTs, few enough that
 /// the first of them is not kept waiting long.
-const MAX_BURST: usize = 64;
+pub const MAX_BURST: usize = 64;
 
 /// What a node has seen, for tests and operators.
 #[derive(Debug, Default)]

@@ -1,8 +1,9 @@
 //! A simulated node's disk: the real durable store of a service acceptor ([`ServiceStore`]: its
 //! log of changes and its replica's snapshot, in files of the run's directory) behind the
 //! [`Storage`] trait, with the disk's faults around it: sync latency on the simulated clock, a
-//! crash in the middle of a write (the record is torn: recovery must cut it), and a full disk
-//! that refuses writes (the node stops; nothing synced is lost). It also keeps what it synced,
+//! crash in the middle of a write (of what was written since the last sync, a part reached the
+//! disk, its last record torn: recovery must cut it), and a full disk that refuses writes (the
+//! node stops; nothing synced is lost). It also keeps what it synced,
 //! for the checks: the round and votes (which every message the node sends must be covered
 //! by), and the slot its snapshot covers (below which alone votes may be dropped).
 
@@ -55,11 +56,17 @@ pub struct SimDisk {
     pub clock: Arc<AtomicU64>,
     /// How long the next sync takes, in µs (drawn by the world before each step).
     pub sync_latency: u64,
-    /// Why the last save failed, if it did.
+    /// Why the last write or sync failed, if it did.
     pub stopped: Option<DiskStop>,
+    /// Writes, synced or not.
     pub saves: u64,
-    /// What the store holds, as of its last completed save.
+    pub syncs: u64,
+    /// What the store holds, as of its last completed sync.
     pub synced: Synced,
+    /// The log state of the last write not synced yet, which the next sync makes synced.
+    written: Option<LogDurableState<SlotValue>>,
+    /// The length of the log file at its last sync, while writes since are not synced.
+    synced_len: Option<u64>,
     /// The `applied` of the snapshot the store holds (0: none).
     pub snapshot_applied: Slot,
     /// A save that dropped votes its snapshot does not cover: the slots, for the checks.
@@ -102,7 +109,10 @@ impl SimDisk {
                 sync_latency: 0,
                 stopped: None,
                 saves: 0,
+                syncs: 0,
                 synced: Arc::new(Mutex::new(synced)),
+                written: None,
+                synced_len: None,
                 snapshot_applied,
                 uncovered_drop: None,
                 before_pending: None,
@@ -158,15 +168,15 @@ impl SimDisk {
         Ok(())
     }
 
-    /// `state` is synced: what the checks compare against from now on.
-    fn synced_now(&mut self, state: &ServiceDurable) {
+    /// `log` is synced: what the checks compare against from now on.
+    fn synced_now(&mut self, log: LogDurableState<SlotValue>) {
         // Synced, not only taken: the store writes a snapshot beside the votes.
         self.snapshot_applied = self.store.durable_snapshot();
-        if state.log.base > self.snapshot_applied {
-            self.uncovered_drop = Some((self.snapshot_applied, state.log.base));
+        if log.base > self.snapshot_applied {
+            self.uncovered_drop = Some((self.snapshot_applied, log.base));
         }
         if let Ok(mut synced) = self.synced.lock() {
-            synced.clone_from(&state.log);
+            *synced = log;
         }
     }
 }
@@ -177,42 +187,66 @@ fn file_len(path: &Path) -> u64 {
 
 impl Storage<ServiceDurable> for SimDisk {
     fn save(&mut self, state: &ServiceDurable) -> io::Result<()> {
+        self.write(state)?;
+        self.sync()
+    }
+
+    fn write(&mut self, state: &ServiceDurable) -> io::Result<()> {
         if self.fault == DiskFault::Full {
             self.stopped = Some(DiskStop::Full);
             return Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
         }
-        // Also before a save a crash interrupts: it begins the snapshot the crash may lose.
+        // Also before a write a crash interrupts: it begins the snapshot the crash may lose.
         if let Err(e) = self.before_snapshot(state) {
             self.stopped = Some(DiskStop::Failed);
             return Err(io::Error::other(e.to_string()));
         }
+        let path = self.log_path.clone();
+        let synced_len = *self.synced_len.get_or_insert_with(|| file_len(&path));
         if let DiskFault::CrashDuringWrite { kept } = self.fault {
-            let path = self.log_path.clone();
-            let before = file_len(&path);
-            let written = self.store.save_durable(state);
+            let written = self.store.write_durable(state);
             let after = file_len(&path);
-            // Only an append that grew the file can be torn (a compaction replaced it
-            // whole, by rename).
-            if written.is_ok() && after > before {
-                let keep = (after - before) * u64::from(kept) / 256;
+            // Of what was appended since the last sync, only a part reached the disk, and
+            // the last record it holds is torn. Only appends that grew the file can be torn
+            // (a compaction replaced it whole, by rename, and synced).
+            if written.is_ok() && after > synced_len {
+                let keep = (after - synced_len) * u64::from(kept) / 256;
                 let _ = std::fs::OpenOptions::new()
                     .write(true)
                     .open(&path)
-                    .and_then(|f| f.set_len(before + keep));
+                    .and_then(|f| f.set_len(synced_len + keep));
             }
             self.stopped = Some(DiskStop::Crashed);
             return Err(io::Error::other("crashed during the write"));
         }
-        match self.store.save_durable(state) {
+        match self.store.write_durable(state) {
             Ok(()) => {
                 self.saves += 1;
-                self.clock.fetch_add(self.sync_latency, Ordering::Relaxed);
-                self.synced_now(state);
+                self.written = Some(state.log.clone());
                 Ok(())
             }
             Err(e) => {
                 self.stopped = Some(DiskStop::Failed);
                 Err(io::Error::other(e.to_string()))
+            }
+        }
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        let Some(log) = self.written.take() else {
+            return Ok(());
+        };
+        match Storage::sync(&mut self.store) {
+            Ok(()) => {
+                self.syncs += 1;
+                self.synced_len = None;
+                self.clock.fetch_add(self.sync_latency, Ordering::Relaxed);
+                self.synced_now(log);
+                Ok(())
+            }
+            Err(e) => {
+                self.stopped = Some(DiskStop::Failed);
+                Err(e)
             }
         }
     }
@@ -239,5 +273,60 @@ mod tests {
         let reopened = SimDisk::open(dir.path(), 0, clock).unwrap();
         let applied = reopened.state.and_then(|s| s.snapshot).map(|s| s.applied);
         assert_eq!(applied, Some(4));
+    }
+
+    fn of_round(rnd: u32) -> ServiceDurable {
+        let mut state = ServiceDurable::with_base(0, None);
+        state.log.rnd = rnd;
+        state
+    }
+
+    /// What was written since the last sync is what a crash during a write may lose (a part
+    /// of it, the last record torn), never what was synced; the checks see a write only once
+    /// it is synced.
+    #[test]
+    fn a_crash_during_a_write_keeps_a_part_of_what_was_written_since_the_sync() {
+        for (kept, recovered) in [(0, 1), (255, 2)] {
+            let dir = TempDir::new("sim-disk-unsynced");
+            let clock = Arc::new(AtomicU64::new(0));
+            let mut disk = SimDisk::open(dir.path(), 0, Arc::clone(&clock))
+                .unwrap()
+                .disk;
+            disk.sync_latency = 7;
+            disk.save(&of_round(1)).unwrap();
+            assert_eq!(clock.load(Ordering::Relaxed), 7, "a sync takes its latency");
+            disk.write(&of_round(2)).unwrap();
+            assert_eq!(disk.synced.lock().unwrap().rnd, 1, "not synced yet");
+            assert_eq!(
+                clock.load(Ordering::Relaxed),
+                7,
+                "a write alone takes no time"
+            );
+            disk.fault = DiskFault::CrashDuringWrite { kept };
+            assert!(disk.write(&of_round(3)).is_err());
+            assert_eq!(disk.stopped, Some(DiskStop::Crashed));
+            disk.crash(false);
+            let reopened = SimDisk::open(dir.path(), 0, clock).unwrap();
+            let rnd = reopened.state.map(|s| s.log.rnd);
+            assert_eq!(
+                rnd,
+                Some(recovered),
+                "kept {kept}/256 of the unsynced bytes"
+            );
+            assert!(reopened.torn_bytes.is_some() == (kept > 0), "kept {kept}");
+        }
+    }
+
+    #[test]
+    fn a_sync_makes_the_last_write_what_the_checks_see() {
+        let dir = TempDir::new("sim-disk-sync");
+        let clock = Arc::new(AtomicU64::new(0));
+        let mut disk = SimDisk::open(dir.path(), 0, clock).unwrap().disk;
+        disk.write(&of_round(4)).unwrap();
+        disk.write(&of_round(5)).unwrap();
+        assert_eq!(disk.synced.lock().unwrap().rnd, 0);
+        disk.sync().unwrap();
+        assert_eq!(disk.synced.lock().unwrap().rnd, 5);
+        assert_eq!((disk.saves, disk.syncs), (2, 1));
     }
 }

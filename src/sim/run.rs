@@ -38,7 +38,7 @@ pub enum SimBroken {
 }
 
 impl SimBroken {
-    pub const ALL: [(&'static str, SimBroken); 6] = [
+    pub const ALL: [(&'static str, SimBroken); 7] = [
         (
             "learner-f-plus-1",
             SimBroken::Rules(Broken::LearnerQuorumFPlus1),
@@ -56,6 +56,10 @@ impl SimBroken {
         (
             "cas-misreported",
             SimBroken::Driver(BrokenDriver::CasMisreported),
+        ),
+        (
+            "release-at-every-write",
+            SimBroken::Driver(BrokenDriver::ReleaseAtEveryWrite),
         ),
     ];
 
@@ -641,7 +645,7 @@ fn finish(
             w.rx_overflowed()
         );
     }
-    let _ = write!(faults, "; {} saves", c.saves);
+    let _ = write!(faults, "; {} saves in {} syncs", c.saves, c.syncs);
     report.faults = faults;
     report.violations = violations;
     report.history = std::mem::take(&mut w.history);

@@ -1,7 +1,9 @@
 //! The simulated world: a clock, a queue of timed events, the nodes, the network and the
 //! disks. One thread, one seeded generator: the same seed gives the same run, event by event.
-//! The servers are the real [`ServiceNode`] actors, and their effects are carried out by the
-//! same [`effects::carry_out`] as the UDP event loop's.
+//! The servers are the real [`ServiceNode`] actors, and their effects are carried out in
+//! bursts by the same [`Burst`] as the UDP event loop's: a burst is one datagram (with the
+//! steps of what the server sends itself), a timer, or, with receive buffers, what waits in
+//! the buffer when the server reads, up to the event loop's [`MAX_BURST`].
 
 use super::attack::Attack;
 use super::checks::{Announced, Prefixes, Property, Violation, unsynced};
@@ -11,8 +13,8 @@ use super::moves::Move;
 use super::net::Network;
 use super::rx::{RxBuffer, RxProfile, WIRE_US_PER_FRAGMENT};
 use crate::runtime::codec::WireCodec;
-use crate::runtime::effects::{self, Timers, Transport};
-use crate::runtime::event_loop::Codec;
+use crate::runtime::effects::{Burst, Timers, Transport};
+use crate::runtime::event_loop::{Codec, MAX_BURST};
 use crate::runtime::faults::FaultRng;
 use crate::runtime::pacing::Pacer;
 use crate::runtime::parsed::Parsed;
@@ -106,6 +108,9 @@ pub enum BrokenDriver {
     CompactBeforeSnapshot,
     /// A replica (acceptor 0's) answers a compare-and-set that swapped as not swapped.
     CasMisreported,
+    /// A burst sends what it held at each of its writes, before the sync of the writes
+    /// before (the runtime's burst sends it at the first write only).
+    ReleaseAtEveryWrite,
 }
 
 /// Why a server is down.
@@ -138,6 +143,8 @@ pub struct SimNode {
     pub rx: RxBuffer,
     /// Spaces the fragments it sends on each link.
     pacer: Pacer,
+    /// The steps since its last sync, carried out as the UDP runtime carries out a burst.
+    burst: Burst<ServiceMsg>,
 }
 
 /// An input of a server's step.
@@ -149,17 +156,34 @@ enum Input {
 /// The sends of one step, stamped with the node's clock (which a sync moves on). An
 /// acceptor's messages are checked against what its disk has synced as they leave: a crash
 /// could strike right after any send.
-struct Outbox<'a> {
-    clock: &'a AtomicU64,
+struct Outbox {
+    me: Id,
+    clock: Arc<AtomicU64>,
     synced: Option<Synced>,
     acceptor: usize,
     sends: Vec<(Id, ServiceMsg, u64)>,
     unsynced: Vec<String>,
 }
 
-impl Transport<ServiceMsg> for Outbox<'_> {
+impl Outbox {
+    /// The outbox of server `i`, `node`.
+    fn of(node: &SimNode, i: usize) -> Self {
+        Outbox {
+            me: node.id,
+            clock: Arc::clone(&node.clock),
+            synced: node.disk.as_ref().map(|d| Arc::clone(&d.synced)),
+            acceptor: i,
+            sends: Vec::new(),
+            unsynced: Vec::new(),
+        }
+    }
+}
+
+impl Transport<ServiceMsg> for Outbox {
     fn send(&mut self, to: Id, msg: ServiceMsg) {
-        if let (Some(synced), ServiceMsg::Log(m)) = (&self.synced, &msg)
+        // What a node sends itself never leaves it: a crash takes it back with the write.
+        if to != self.me
+            && let (Some(synced), ServiceMsg::Log(m)) = (&self.synced, &msg)
             && let Ok(synced) = synced.lock()
             && let Some(what) = unsynced(self.acceptor, &synced, m)
         {
@@ -196,6 +220,7 @@ pub struct Counts {
     pub partitions: u64,
     pub whole_cluster_restarts: u64,
     pub saves: u64,
+    pub syncs: u64,
     /// Crashes that lost a snapshot still being written (the one before it is back).
     pub snapshots_lost: u64,
 }
@@ -250,7 +275,7 @@ impl World {
         broken: Option<BrokenDriver>,
     ) -> Self {
         let n = clients.len();
-        World {
+        let mut world = World {
             now: 0,
             queue: BinaryHeap::new(),
             seq: 0,
@@ -278,7 +303,11 @@ impl World {
             mismatched_replies: 0,
             until_step: None,
             stop_at_violation: false,
+        };
+        for i in 0..world.nodes.len() {
+            world.nodes[i].burst = world.new_burst();
         }
+        world
     }
 
     pub fn schedule(&mut self, after_us: u64, what: Happening) {
@@ -324,6 +353,7 @@ impl World {
                     if self.nodes[node].timers.get(&timer) == Some(&generation) {
                         self.nodes[node].timers.remove(&timer);
                         self.step(node, Input::Timeout(timer));
+                        self.finish_burst(node);
                     }
                 }
                 Happening::Client { client, generation } => {
@@ -382,6 +412,7 @@ impl World {
         let state = node.actor.on_start(node.id, &recovered, &mut out);
         node.state = Some(Cow::Owned(state));
         self.carry_out(i, out);
+        self.finish_burst(i);
     }
 
     /// Crashes server `i`: it loses everything but what its disk synced, and a snapshot
@@ -394,12 +425,23 @@ impl World {
                 self.counts.snapshots_lost += 1;
             }
         }
+        let burst = self.new_burst();
         let node = &mut self.nodes[i];
         node.state = None;
         node.down = Some(why);
         node.timers.clear();
         node.rx.clear();
         node.pacer = Pacer::default();
+        node.burst = burst;
+    }
+
+    /// A server's burst, as the build carries out bursts.
+    fn new_burst(&self) -> Burst<ServiceMsg> {
+        if self.broken == Some(BrokenDriver::ReleaseAtEveryWrite) {
+            Burst::broken_releasing_at_every_write()
+        } else {
+            Burst::default()
+        }
     }
 
     pub fn is_up(&self, i: usize) -> bool {
@@ -445,9 +487,6 @@ impl World {
             for (to, msg) in self.carry_out(i, out) {
                 inputs.push_back(Input::Msg(to, msg));
             }
-            // The server reads nothing while it syncs.
-            let node = &mut self.nodes[i];
-            node.rx.busy_until = node.rx.busy_until.max(node.clock.load(Ordering::Relaxed));
         }
     }
 
@@ -462,39 +501,80 @@ impl World {
         }
     }
 
-    /// Carries out a step's commands with the shared code; returns what the node sent itself.
+    /// Carries out a step's commands as part of the node's burst, with the runtime's code:
+    /// written, not synced, and the sends held from the burst's first write on. Returns what
+    /// the node sent itself.
     fn carry_out(&mut self, i: usize, out: Out<ServiceNode>) -> Vec<(Id, ServiceMsg)> {
         let out = if self.broken == Some(BrokenDriver::SendBeforeSync) {
             sends_first(out)
         } else {
             out
         };
-        let (lo, hi) = self.sync_latency_us;
-        let latency = lo + self.rng.below(hi - lo + 1);
         let node = &mut self.nodes[i];
         node.clock.store(self.now, Ordering::Relaxed);
-        let mut outbox = Outbox {
-            clock: &node.clock,
-            synced: node.disk.as_ref().map(|d| Arc::clone(&d.synced)),
-            acceptor: i,
-            sends: Vec::new(),
-            unsynced: Vec::new(),
-        };
+        let mut outbox = Outbox::of(node, i);
         let mut timers = TimerCommands::default();
         let result = match &mut node.disk {
             Some(disk) => {
-                disk.sync_latency = latency;
                 let saves = disk.saves;
-                let r = effects::carry_out(out, disk, &mut outbox, &mut timers);
+                let r = node
+                    .burst
+                    .carry_out(node.id, out, disk, &mut outbox, &mut timers);
                 self.counts.saves += disk.saves - saves;
                 r.map_err(|_| disk.stopped.unwrap_or(DiskStop::Failed))
             }
-            None => effects::carry_out(out, &mut Volatile, &mut outbox, &mut timers)
+            None => node
+                .burst
+                .carry_out(node.id, out, &mut Volatile, &mut outbox, &mut timers)
                 .map_err(|_| DiskStop::Failed),
         };
+        self.dispatch(i, outbox, timers, result)
+    }
+
+    /// Ends the burst of server `i`: one sync for its writes, then the sends it held. The
+    /// server reads nothing while it syncs.
+    fn finish_burst(&mut self, i: usize) {
+        let (lo, hi) = self.sync_latency_us;
+        let latency = lo + self.rng.below(hi - lo + 1);
+        let node = &mut self.nodes[i];
+        if node.state.is_none() {
+            return; // crashed during the burst: its writes were not synced
+        }
+        node.clock.store(self.now, Ordering::Relaxed);
+        let mut outbox = Outbox::of(node, i);
+        let result = match &mut node.disk {
+            Some(disk) => {
+                disk.sync_latency = latency;
+                let r = node.burst.finish(disk, &mut outbox);
+                self.counts.syncs += u64::from(matches!(r, Ok(true)));
+                r.map(|_| ())
+                    .map_err(|_| disk.stopped.unwrap_or(DiskStop::Failed))
+            }
+            None => node
+                .burst
+                .finish::<ServiceDurable>(&mut Volatile, &mut outbox)
+                .map(|_| ())
+                .map_err(|_| DiskStop::Failed),
+        };
+        let to_self = self.dispatch(i, outbox, TimerCommands::default(), result);
+        debug_assert!(to_self.is_empty(), "a burst sends to itself at once");
+        let node = &mut self.nodes[i];
+        node.rx.busy_until = node.rx.busy_until.max(node.clock.load(Ordering::Relaxed));
+    }
+
+    /// Checks and puts on the network what server `i` sent, sets its timers, and stops it if
+    /// its disk did; returns what it sent itself.
+    fn dispatch(
+        &mut self,
+        i: usize,
+        outbox: Outbox,
+        timers: TimerCommands,
+        result: Result<(), DiskStop>,
+    ) -> Vec<(Id, ServiceMsg)> {
         let Outbox {
             sends, unsynced, ..
         } = outbox;
+        let node = &mut self.nodes[i];
         let uncovered = node.disk.as_mut().and_then(|d| d.uncovered_drop.take());
         let (id, acceptor) = (node.id, node.acceptor);
         for what in unsynced {
@@ -659,12 +739,14 @@ impl World {
             }
             let Some(profile) = self.rx else {
                 self.read(index, datagram);
+                self.finish_burst(index);
                 return;
             };
             let now = self.now;
             let rx = &mut self.nodes[index].rx;
             if rx.idle(now) {
                 self.read_timed(index, datagram, &profile);
+                self.finish_burst(index);
             } else if rx.offer(&profile, datagram) && !rx.draining {
                 rx.draining = true;
                 let after = rx.busy_until.saturating_sub(now);
@@ -680,7 +762,8 @@ impl World {
         }
     }
 
-    /// Server `i` decodes a datagram and, once it completes a message, steps on it.
+    /// Server `i` decodes a datagram and, once it completes a message, steps on it, in its
+    /// current burst.
     fn read(&mut self, i: usize, datagram: Vec<u8>) {
         let node = &mut self.nodes[i];
         let parsed = &mut self.parsed;
@@ -703,7 +786,8 @@ impl World {
         rx.busy_until = rx.busy_until.max(self.now) + reading;
     }
 
-    /// Server `i` reads the oldest datagram in its buffer once it is free.
+    /// Server `i`, once it is free, reads the datagrams waiting in its buffer, as many as the
+    /// UDP runtime takes into one burst, and syncs once for all of them.
     fn drain(&mut self, i: usize) {
         let Some(profile) = self.rx else { return };
         let now = self.now;
@@ -715,10 +799,16 @@ impl World {
             self.schedule(after, Happening::Drain { node: i });
             return;
         }
-        let Some(datagram) = rx.take() else { return };
-        if self.nodes[i].state.is_some() {
+        for _ in 0..MAX_BURST {
+            if self.nodes[i].state.is_none() {
+                break;
+            }
+            let Some(datagram) = self.nodes[i].rx.take() else {
+                break;
+            };
             self.read_timed(i, datagram, &profile);
         }
+        self.finish_burst(i);
         let rx = &mut self.nodes[i].rx;
         if !rx.idle(self.now) && !rx.draining {
             rx.draining = true;
@@ -947,6 +1037,7 @@ impl World {
             codec,
             rx: RxBuffer::default(),
             pacer: Pacer::default(),
+            burst: Burst::default(),
         }
     }
 

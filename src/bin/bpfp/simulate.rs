@@ -28,7 +28,8 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 5_000)]
     calm_ms: u64,
     /// Run a deliberately broken build, which the checks must catch: learner-f-plus-1,
-    /// vote-twice, send-before-sync, apply-twice, compact-before-snapshot, cas-misreported.
+    /// vote-twice, send-before-sync, apply-twice, compact-before-snapshot, cas-misreported,
+    /// release-at-every-write.
     #[arg(long, value_parser = SimBroken::parse)]
     broken: Option<SimBroken>,
     /// No crash and restart of the whole cluster during the faults.
