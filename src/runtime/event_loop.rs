@@ -316,7 +316,9 @@ struct Net<M, C: Codec<M>> {
     learned: HashMap<Id, SocketAddr>,
     /// The freshness each of those addresses was last taken at.
     floors: AddressFloors,
-    /// Addresses whose floors the current burst raised: they move once the floors are synced.
+    /// Addresses whose floors the current burst raised: they move once the floors are synced,
+    /// at the burst's end (what the burst released at its first write went to the addresses
+    /// as they were).
     moving: Vec<(Id, SocketAddr)>,
     /// Messages the node sent to itself (an acceptor's LEARN reaches its own learner). They
     /// never touch the socket: there is no channel key of a node with itself.
