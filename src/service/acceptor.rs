@@ -127,6 +127,13 @@ impl AcceptorSide<'_> {
         // the period takes effect at once; later ones do not touch the timer, so a leader
         // that decides some commands cannot put off its suspicion for withholding others.
         let joined = note_promise(replica, &out);
+        if joined {
+            // The commands it waited for were passed on to the last leader, not to this
+            // one: suspecting this one for them would let a client that sends to the
+            // acceptors alone (a Byzantine one) end an honest leader's round. A client that
+            // still waits resends, to every proposer, and is awaited again.
+            replica.waiting.clear();
+        }
         if joined || replica.suspicion.doublings(log.rnd()) != doublings {
             self.arm_suspicion(log, replica, &mut out);
         }
