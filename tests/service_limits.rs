@@ -272,22 +272,33 @@ fn a_command_sent_to_the_acceptors_alone_is_passed_on_to_the_leader() {
     let mut alice = Client::connect(&config, 0).unwrap();
     assert_eq!(alice.execute(put("k", "v")).unwrap(), Reply::Stored);
     drop(alice);
-    let own = UdpSocket::bind("127.0.0.1:0").unwrap();
-    for (n, d) in signed_gets(&config, u64::MAX / 2, "k") {
-        if n.role() == Role::Acceptor {
-            own.send_to(&d, config.address(n).unwrap()).unwrap();
-        }
-    }
+    let own = get_from_the_acceptors_alone(&config);
     assert!(
         bytes_received(&own, Duration::from_secs(3)) > 0,
         "no acceptor answered the command"
     );
-    let rounds: Vec<u32> = cluster
+    let rounds = acceptor_rounds(&cluster);
+    assert!(rounds.iter().all(|r| *r == 0), "rounds changed: {rounds:?}");
+}
+
+/// Client 0's signed get of "k", sent to the acceptors alone from a socket of its own.
+fn get_from_the_acceptors_alone(config: &ClusterConfig) -> UdpSocket {
+    let own = UdpSocket::bind("127.0.0.1:0").unwrap();
+    for (n, d) in signed_gets(config, u64::MAX / 2, "k") {
+        if n.role() == Role::Acceptor {
+            own.send_to(&d, config.address(n).unwrap()).unwrap();
+        }
+    }
+    own
+}
+
+/// The round each running acceptor is in.
+fn acceptor_rounds(cluster: &LocalCluster) -> Vec<u32> {
+    cluster
         .servers
         .iter()
         .filter_map(|(_, s)| Some(s.state().acceptor()?.0.rnd()))
-        .collect();
-    assert!(rounds.iter().all(|r| *r == 0), "rounds changed: {rounds:?}");
+        .collect()
 }
 
 /// The same command, passed on to a leader that is gone: the acceptors suspect that leader
@@ -305,19 +316,8 @@ fn a_command_passed_on_to_a_gone_leader_does_not_end_the_next_round() {
     assert_eq!(alice.execute(put("k", "v")).unwrap(), Reply::Stored);
     drop(alice);
     assert!(cluster.kill(NodeId::new(Role::Proposer, 0)));
-    let own = UdpSocket::bind("127.0.0.1:0").unwrap();
-    for (n, d) in signed_gets(&config, u64::MAX / 2, "k") {
-        if n.role() == Role::Acceptor {
-            own.send_to(&d, config.address(n).unwrap()).unwrap();
-        }
-    }
-    let rounds = || -> Vec<u32> {
-        cluster
-            .servers
-            .iter()
-            .filter_map(|(_, s)| Some(s.state().acceptor()?.0.rnd()))
-            .collect()
-    };
+    let _own = get_from_the_acceptors_alone(&config);
+    let rounds = || acceptor_rounds(&cluster);
     // Suspicion periods of 300 to 450 ms, doubled in a round without a decision: the first
     // suspicion comes within about a second, a second one (if any) within two more.
     let start = Instant::now();
