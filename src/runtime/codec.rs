@@ -93,15 +93,15 @@ pub struct ServerCodec<M> {
 
 /// Enough for the copies of the broadcasts that arrive in one burst.
 const SERVER_PARSED_KEPT: usize = 8;
-/// Below this, a payload (a client's command, an ACCEPT of one command) is cheaper to read
-/// than to keep.
-const SERVER_PARSED_MIN_LEN: usize = 256;
+/// Below 256 bytes a payload (a client's command, an ACCEPT of one command) is cheaper to read
+/// than to keep; above one datagram, what is kept would grow to megabytes.
+const SERVER_PARSED_LENGTHS: std::ops::RangeInclusive<usize> = 256..=wire::MAX_DATAGRAM;
 
 impl<M: DeserializeOwned + Clone> ServerCodec<M> {
     pub fn new(wire: WireCodec) -> Self {
         ServerCodec {
             wire,
-            parsed: Parsed::new(SERVER_PARSED_KEPT, SERVER_PARSED_MIN_LEN),
+            parsed: Parsed::new(SERVER_PARSED_KEPT, SERVER_PARSED_LENGTHS),
         }
     }
 }

@@ -8,28 +8,31 @@
 use super::wire::{self, WireError};
 use serde::de::DeserializeOwned;
 use std::collections::VecDeque;
+use std::ops::RangeInclusive;
 
 pub struct Parsed<M> {
     recent: VecDeque<(Vec<u8>, M)>,
     /// How many payloads are kept.
     kept: usize,
-    /// Shorter payloads are read each time: they cost less to read than to keep.
-    min_len: usize,
+    /// Payloads outside these lengths are read each time: shorter ones cost less to read than
+    /// to keep, and longer ones (a reassembled message of many fragments) would make what is
+    /// kept large.
+    lengths: RangeInclusive<usize>,
 }
 
 impl<M: DeserializeOwned + Clone> Parsed<M> {
-    /// Keeps the `kept` latest payloads of at least `min_len` bytes.
-    pub fn new(kept: usize, min_len: usize) -> Self {
+    /// Keeps the `kept` latest payloads whose lengths are within `lengths`.
+    pub fn new(kept: usize, lengths: RangeInclusive<usize>) -> Self {
         Parsed {
             recent: VecDeque::with_capacity(kept),
             kept,
-            min_len,
+            lengths,
         }
     }
 
     /// The message `payload` holds, as [`wire::parse`] reads it.
     pub fn parse(&mut self, payload: &[u8]) -> Result<M, WireError> {
-        if payload.len() < self.min_len || self.kept == 0 {
+        if !self.lengths.contains(&payload.len()) || self.kept == 0 {
             return wire::parse(payload);
         }
         if let Some((_, msg)) = self.recent.iter().find(|(p, _)| p == payload) {
@@ -55,7 +58,7 @@ mod tests {
 
     #[test]
     fn a_payload_read_again_is_the_same_message() {
-        let mut parsed = Parsed::new(4, 0);
+        let mut parsed = Parsed::new(4, 0..=usize::MAX);
         let msg = ServiceMsg::CatchUp { from: 7 };
         let bytes = payload(&msg);
         assert_eq!(parsed.parse(&bytes), Ok(msg.clone()));
@@ -65,7 +68,7 @@ mod tests {
 
     #[test]
     fn a_malformed_payload_is_refused_every_time_and_not_kept() {
-        let mut parsed = Parsed::<ServiceMsg>::new(4, 0);
+        let mut parsed = Parsed::<ServiceMsg>::new(4, 0..=usize::MAX);
         let mut bytes = payload(&ServiceMsg::CatchUp { from: 7 });
         bytes.push(0);
         for _ in 0..2 {
@@ -76,7 +79,7 @@ mod tests {
 
     #[test]
     fn it_keeps_the_latest_payloads_only() {
-        let mut parsed = Parsed::new(4, 0);
+        let mut parsed = Parsed::new(4, 0..=usize::MAX);
         for from in 0..9 {
             let msg = ServiceMsg::CatchUp { from };
             assert_eq!(parsed.parse(&payload(&msg)), Ok(msg));
@@ -89,8 +92,8 @@ mod tests {
     }
 
     #[test]
-    fn short_payloads_are_read_each_time_and_not_kept() {
-        let mut parsed = Parsed::new(4, 64);
+    fn payloads_too_short_or_too_long_are_read_each_time_and_not_kept() {
+        let mut parsed = Parsed::new(4, 64..=200);
         let short = ServiceMsg::CatchUp { from: 7 };
         let padded = ServiceMsg::Snapshot(crate::service::msg::Part {
             applied: 3,
@@ -101,10 +104,22 @@ mod tests {
             bytes: vec![5; 9],
         });
         assert!(payload(&short).len() < 64);
-        assert!(payload(&padded).len() >= 64);
-        for msg in [&short, &padded, &short, &padded] {
+        assert!((64..=200).contains(&payload(&padded).len()));
+        let long = ServiceMsg::Snapshot(crate::service::msg::Part {
+            bytes: vec![5; 300],
+            ..match &padded {
+                ServiceMsg::Snapshot(part) => part.clone(),
+                _ => unreachable!(),
+            }
+        });
+        assert!(payload(&long).len() > 200);
+        for msg in [&short, &padded, &long, &short, &padded, &long] {
             assert_eq!(parsed.parse(&payload(msg)).as_ref(), Ok(msg));
         }
-        assert_eq!(parsed.recent.len(), 1, "only the long payload, once");
+        assert_eq!(
+            parsed.recent.len(),
+            1,
+            "only the payload within the lengths, once"
+        );
     }
 }

@@ -294,7 +294,7 @@ impl World {
             counts: Counts::default(),
             violations: Vec::new(),
             prefixes: Prefixes::default(),
-            parsed: Parsed::new(PARSED_KEPT, 0),
+            parsed: Parsed::new(PARSED_KEPT, 0..=usize::MAX),
             announced: Announced::default(),
             broken,
             sync_latency_us: (20, 400),
