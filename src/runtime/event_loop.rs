@@ -540,7 +540,7 @@ where
     }
 
     /// The commands in the order the actor gave them, as part of the burst: its saves are
-    /// synced, at the latest, before any of its sends leave the node.
+    /// synced, at the latest, before any of the sends that follow them leave the node.
     fn carry_out(&mut self, out: Out<A>) -> Result<(), RuntimeError> {
         self.burst
             .carry_out(
