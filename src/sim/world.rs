@@ -545,8 +545,9 @@ impl World {
         let result = match &mut node.disk {
             Some(disk) => {
                 disk.sync_latency = latency;
+                let syncs = disk.syncs;
                 let r = node.burst.finish(disk, &mut outbox);
-                self.counts.syncs += u64::from(matches!(r, Ok(true)));
+                self.counts.syncs += disk.syncs - syncs;
                 r.map(|_| ())
                     .map_err(|_| disk.stopped.unwrap_or(DiskStop::Failed))
             }
