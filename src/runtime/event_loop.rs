@@ -6,6 +6,7 @@ use super::effects::{Burst, Timers, Transport};
 use super::faults::{Fate, FaultRng, Faults};
 use super::floors::AddressFloors;
 use super::pacing::Pacer;
+use super::socket::wait_readable;
 use super::storage::Storage;
 use super::wire::DropCounts;
 use stateright::actor::{Actor, Id, Out};
@@ -348,22 +349,10 @@ where
         // One byte more than the wire allows, so that a longer datagram is seen as too long.
         let mut buf = vec![0u8; super::wire::MAX_DATAGRAM + 1];
         while !stop.load(Ordering::Relaxed) {
-            let wait = self
-                .until_next_timer()
-                .min(STOP_POLL)
-                .max(Duration::from_millis(1));
-            self.net
-                .socket
-                .set_read_timeout(Some(wait))
-                .map_err(RuntimeError::Socket)?;
-            match self.net.socket.recv_from(&mut buf) {
-                Ok((len, source)) => {
-                    Counters::bump(&self.net.counters.received);
-                    self.deliver(&buf[..len], source)?;
-                    self.deliver_queued(&mut buf)?;
-                }
-                Err(e) if is_transient(&e) => {}
-                Err(e) => return Err(RuntimeError::Socket(e)),
+            // Waits for the socket with the next timer's deadline, then reads what waits.
+            let wait = self.until_next_timer().min(STOP_POLL);
+            if wait_readable(&self.net.socket, wait).map_err(RuntimeError::Socket)? {
+                self.deliver_queued(&mut buf)?;
             }
             self.fire_due_timers()?;
             self.end_burst()?;

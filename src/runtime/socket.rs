@@ -1,12 +1,17 @@
-//! A node's socket receive buffer. The kernel's default (`net.core.rmem_default`, 208 KiB
+//! A node's socket: its receive buffer, and how the node waits for it.
+//!
+//! The kernel's default (`net.core.rmem_default`, 208 KiB
 //! on Linux) holds about three 64 KB fragments as it counts them; a node that asks for room
 //! for the largest message keeps a burst of fragments that arrives while it syncs or waits
 //! for a core. The kernel caps the request at `net.core.rmem_max`: below it, a node still
 //! works (pacing and resends recover what overflows), and says so once at its start.
 
 use super::wire::MAX_MESSAGE;
+use rustix::event::{PollFd, PollFlags, Timespec};
 use socket2::SockRef;
+use std::io;
 use std::net::UdpSocket;
+use std::time::Duration;
 
 /// The receive buffer a node asks for: the largest message, in bytes.
 pub const RECEIVE_BUFFER: usize = MAX_MESSAGE;
@@ -27,6 +32,24 @@ pub fn enlarge_receive_buffer(socket: &UdpSocket) -> usize {
         );
     }
     granted
+}
+
+/// Waits until a datagram waits in `socket` or `within` has passed; whether one does. The
+/// deadline is kept to the kernel's timer slack (tens of microseconds), where a socket's
+/// receive timeout is rounded up to whole kernel ticks (one tick or two: 8 ms for 300 µs on a
+/// 250 Hz kernel), too coarse for timers under a millisecond.
+pub fn wait_readable(socket: &UdpSocket, within: Duration) -> io::Result<bool> {
+    let mut fds = [PollFd::new(socket, PollFlags::IN)];
+    let timeout = Timespec {
+        tv_sec: i64::try_from(within.as_secs()).unwrap_or(i64::MAX),
+        tv_nsec: i64::from(within.subsec_nanos()),
+    };
+    match rustix::event::poll(&mut fds, Some(&timeout)) {
+        Ok(ready) => Ok(ready > 0),
+        // A signal cut the wait short: the caller's loop waits again.
+        Err(rustix::io::Errno::INTR) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[cfg(test)]
