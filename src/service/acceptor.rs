@@ -159,6 +159,8 @@ impl AcceptorSide<'_> {
                 self.arm_suspicion(log, replica, &mut out);
             }
             ServiceTimer::Tick => self.on_tick(log, replica, &mut out),
+            // A proposer's timer alone.
+            ServiceTimer::Linger => {}
         }
         self.after_step(log, replica, &mut out);
         note_promise(replica, &out);

@@ -9,7 +9,8 @@
 //!   [`acceptor`] (what the service adds around the log acceptor) and [`proposer`] (around
 //!   the log proposer). Both reach the log only through [`crate::log::face`].
 //! - [`replica`], [`queue`]: the acceptor's replica of the store and the proposer's command
-//!   queue; [`transfer`]: a copy of the store sent in parts to a replica that lags;
+//!   queue, and [`linger`]: how its leader waits for the clients it just answered;
+//!   [`transfer`]: a copy of the store sent in parts to a replica that lags;
 //!   [`suspicion`]: how long an acceptor waits for a decision before it suspects the leader;
 //!   [`refusals`]: which bound refused a vote, for diagnosis.
 
@@ -17,6 +18,7 @@ pub mod acceptor;
 pub mod client;
 pub mod command;
 pub mod kv;
+pub mod linger;
 pub mod msg;
 pub mod node;
 pub mod proposer;

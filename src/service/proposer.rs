@@ -9,6 +9,7 @@ use super::node::{ServiceNode, ServiceState, ServiceTimer, lift};
 use super::queue::Queue;
 use crate::log::message::LogMsg;
 use crate::log::proposer::{LogProposer, LogProposerState, LogProposerStep};
+use crate::log::value::LogValue;
 use crate::runtime::wire;
 use crate::step::{Peer, To};
 use stateright::actor::{Id, Out};
@@ -46,7 +47,10 @@ impl ProposerSide<'_> {
         let from = self.node.log.topology.peer(src);
         match (from, msg) {
             (Peer::Acceptor(a), ServiceMsg::Log(LogMsg::Learn { round, slot, value })) => {
-                queue.learn(self.node.quorum(), a, round, slot, &value);
+                let decided = queue.learn(self.node.quorum(), a, round, slot, &value);
+                if let Some(LogValue::Batch(batch)) = decided {
+                    self.linger_after(log, queue, &batch, o);
+                }
             }
             (Peer::Acceptor(_), ServiceMsg::Decisions { first, decisions }) => {
                 for (slot, decision) in (first..).zip(&decisions) {
@@ -77,6 +81,38 @@ impl ProposerSide<'_> {
             }
             _ => {}
         }
+        self.flush(log, queue, o);
+    }
+
+    /// After a decision of `batch`, a leader with few commands queued waits for the batch's
+    /// clients to come back ([`super::linger`]).
+    fn linger_after(
+        &self,
+        log: &LogProposerState<Batch>,
+        queue: &mut Queue,
+        batch: &Batch,
+        o: &mut Out<ServiceNode>,
+    ) {
+        let tuning = &self.node.tuning;
+        if log.next_slot().is_none() || tuning.linger.is_zero() {
+            return;
+        }
+        if queue
+            .linger
+            .after_decision(batch, &queue.pending, tuning.linger_below)
+        {
+            o.set_timer(ServiceTimer::Linger, tuning.linger..tuning.linger);
+        }
+    }
+
+    /// The wait for the clients answered is over: what is queued is proposed.
+    pub fn on_linger_over(
+        &self,
+        log: &mut LogProposerState<Batch>,
+        queue: &mut Queue,
+        o: &mut Out<ServiceNode>,
+    ) {
+        queue.linger.ran_out();
         self.flush(log, queue, o);
     }
 
@@ -130,7 +166,8 @@ impl ProposerSide<'_> {
         lift(out, o);
     }
 
-    /// Proposes pending commands while few slots are in flight.
+    /// Proposes pending commands while few slots are in flight, unless it waits for the
+    /// clients it just answered.
     fn flush(
         &self,
         log: &mut LogProposerState<Batch>,
@@ -140,6 +177,12 @@ impl ProposerSide<'_> {
         let Some(proposer) = self.proposer else {
             return;
         };
+        if queue.linger.holds() {
+            return;
+        }
+        if queue.linger.end() {
+            o.cancel_timer(ServiceTimer::Linger);
+        }
         let tuning = &self.node.tuning;
         while log.next_slot().is_some() {
             let full = queue.in_flight() >= self.node.limits.max_slots_in_flight;

@@ -3,6 +3,7 @@
 //! acceptors' slot window.
 
 use super::command::{Batch, Command};
+use super::linger::Linger;
 use super::msg::SlotValue;
 use crate::cluster_config::Limits;
 use crate::learner::Decision;
@@ -32,20 +33,25 @@ pub struct Queue {
     /// The bytes it may still resend: credit of the ticks whose due proposals did not all
     /// fit (none is kept once every due proposal went).
     pub resend_credit: usize,
+    /// The clients it waits for before it proposes again, as leader.
+    pub linger: Linger,
 }
 
 impl Queue {
     /// Queues `command` unless a command of its client at least as recent is queued; a newer
     /// one replaces an older one (whose client gave up on it).
     pub fn push(&mut self, command: Command) {
-        match self.pending.iter_mut().find(|c| c.client == command.client) {
+        let client = command.client;
+        match self.pending.iter_mut().find(|c| c.client == client) {
             Some(queued) if queued.seq < command.seq => *queued = command,
-            Some(_) => {}
+            Some(_) => return,
             None => self.pending.push(command),
         }
+        self.linger.arrived(client);
     }
 
-    /// A LEARN seen by the proposer; compacts what it no longer needs.
+    /// A LEARN seen by the proposer; compacts what it no longer needs. Returns the value it
+    /// decided, if it decided one.
     pub fn learn(
         &mut self,
         quorum: usize,
@@ -53,18 +59,15 @@ impl Queue {
         round: Round,
         slot: Slot,
         value: &SlotValue,
-    ) {
+    ) -> Option<SlotValue> {
         if self.led_round() == Some(round) {
             self.heard_in_round.insert(from);
         }
-        let Some(learned) = learner::learn(quorum, &self.learner, from, round, slot, value) else {
-            return;
-        };
-        let decided = learned.decided.is_some();
+        let learned = learner::learn(quorum, &self.learner, from, round, slot, value)?;
         self.learner = learned.state;
-        if decided {
-            self.note_decided(slot);
-        }
+        let decided = learned.decided?.value;
+        self.note_decided(slot);
+        Some(decided)
     }
 
     /// `slot` is decided: it is no longer in flight, and what the proposer no longer needs is

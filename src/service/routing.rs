@@ -84,8 +84,12 @@ impl Actor for ServiceNode {
             (ServiceState::Acceptor { log, replica }, Some(side)) => {
                 side.on_timeout(log, replica, timer, o)
             }
-            (ServiceState::Proposer { queue, .. }, None) => {
-                self.proposer_side(id).on_tick(queue, o)
+            (ServiceState::Proposer { log, queue }, None) => {
+                let side = self.proposer_side(id);
+                match timer {
+                    ServiceTimer::Linger => side.on_linger_over(log, queue, o),
+                    _ => side.on_tick(queue, o),
+                }
             }
             _ => {}
         }

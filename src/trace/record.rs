@@ -169,6 +169,7 @@ fn cause_of(input: &Input<'_, ServiceNode>) -> String {
     match input {
         Input::Timeout(ServiceTimer::Log(_)) => "timeout".into(),
         Input::Timeout(ServiceTimer::Tick) => "tick".into(),
+        Input::Timeout(ServiceTimer::Linger) => "linger".into(),
         Input::Msg { src, msg } => match msg {
             ServiceMsg::Log(LogMsg::TrustChange { .. }) => format!("trust change of node {src}"),
             ServiceMsg::Log(LogMsg::Learn { .. }) => "equivocation seen in LEARNs".into(),

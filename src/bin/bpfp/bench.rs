@@ -55,6 +55,11 @@ pub struct BenchArgs {
     #[arg(long, value_name = "K", conflicts_with = "config",
           value_parser = clap::value_parser!(u64).range(1..=85))]
     slots_in_flight: Option<u64>,
+    /// How long the local cluster's leader waits, after a decision, for the clients it
+    /// answered before it proposes a small batch, in microseconds (0: it never waits; the
+    /// default when left out).
+    #[arg(long, value_name = "MICROSECONDS", conflicts_with = "config")]
+    linger_us: Option<u64>,
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
@@ -133,6 +138,15 @@ const BUCKET: Duration = Duration::from_millis(100);
 /// commands wait for connections to open and addresses to be learnt.
 const WARM_UP: Duration = Duration::from_millis(500);
 
+/// The local cluster's options: the defaults, but for the linger asked for.
+fn server_options(args: &BenchArgs) -> ServerOptions {
+    let mut options = ServerOptions::default();
+    if let Some(us) = args.linger_us {
+        options.tuning.linger = Duration::from_micros(us);
+    }
+    options
+}
+
 pub fn run_bench(args: BenchArgs) -> Result<(), Failure> {
     if args.clients == 0 || args.sweep.contains(&0) || args.seconds.is_nan() || args.seconds <= 0.0
     {
@@ -164,7 +178,7 @@ pub fn run_bench(args: BenchArgs) -> Result<(), Failure> {
                 config.clone(),
                 &scratch.join("bpfp"),
                 sockets,
-                ServerOptions::default(),
+                server_options(&args),
             )
             .map_err(|e| Failure::runtime("cannot start a local cluster", e))?;
             local = Some(cluster);
