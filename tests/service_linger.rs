@@ -161,6 +161,42 @@ fn when_the_answered_clients_do_not_come_back_the_timer_proposes_what_waited() {
 }
 
 #[test]
+fn after_a_wait_that_ran_out_the_next_decision_proposes_at_once() {
+    let mut leader = Leader::new(Tuning::default());
+    let (_, value, _) = proposed(&leader.request(0, 1))[0].clone();
+    leader.request(1, 1);
+    assert!(proposed(&leader.decide(0, &value)).is_empty());
+    let (_, value, _) = proposed(&leader.linger_over())[0].clone();
+    // Client 0 never came back; client 2 comes while slot 1 is in flight. Slot 1's decision
+    // is the one after a wait that ran out: no wait, no timer.
+    leader.request(2, 1);
+    let decided = leader.decide(1, &value);
+    let next = proposed(&decided);
+    assert_eq!(next.len(), 1, "{next:?}");
+    assert_eq!((next[0].0, next[0].2.clone()), (2, vec![2]));
+    assert!(timers(&decided).is_empty());
+}
+
+#[test]
+fn a_queue_that_reaches_the_bound_during_a_wait_is_proposed_at_once() {
+    let tuning = Tuning {
+        linger_below: 3,
+        ..Tuning::default()
+    };
+    let mut leader = Leader::new(tuning);
+    let (_, value, _) = proposed(&leader.request(0, 1))[0].clone();
+    leader.request(1, 1);
+    assert!(proposed(&leader.decide(0, &value)).is_empty());
+    assert!(proposed(&leader.request(2, 1)).is_empty());
+    // The third command queued: client 0 is still awaited, but the slot is full enough.
+    let full = leader.request(3, 1);
+    let next = proposed(&full);
+    assert_eq!(next.len(), 1, "{next:?}");
+    assert_eq!((next[0].0, next[0].2.clone()), (1, vec![1, 2, 3]));
+    assert_eq!(timers(&full), [None]);
+}
+
+#[test]
 fn a_queue_at_the_bound_is_proposed_at_once() {
     let tuning = Tuning {
         linger_below: 2,

@@ -36,7 +36,7 @@ pub fn enlarge_receive_buffer(socket: &UdpSocket) -> usize {
 
 /// Waits until a datagram waits in `socket` or `within` has passed; whether one does. The
 /// deadline is kept to the kernel's timer slack (tens of microseconds), where a socket's
-/// receive timeout is rounded up to whole kernel ticks (one tick or two: 8 ms for 300 µs on a
+/// receive timeout is counted in kernel ticks (a wait of 300 µs took 8 ms, two ticks, on a
 /// 250 Hz kernel), too coarse for timers under a millisecond.
 pub fn wait_readable(socket: &UdpSocket, within: Duration) -> io::Result<bool> {
     let mut fds = [PollFd::new(socket, PollFlags::IN)];

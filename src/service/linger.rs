@@ -12,8 +12,8 @@
 //!
 //! When the clients are farther than `linger` (a network slower than this machine's
 //! loopback) the wait runs out and only delays the slot: so a wait that runs out is followed
-//! by 1, 2, 4, … up to 64 decisions with no wait, until one ends with every client back in
-//! time. A client that does not come back (it stopped, or it lies) thus costs at most one
+//! by 1, 2, 4, … up to 64 decisions with no wait (of those that leave fewer than
+//! `linger_below` queued), until one ends before its timer. A client that does not come back (it stopped, or it lies) thus costs at most one
 //! `linger` per decision of one of its commands, and far fewer when it does it again. Only
 //! liveness depends on any of this.
 
@@ -68,15 +68,16 @@ impl Linger {
         self.awaited.remove(&client);
     }
 
-    /// Whether the next proposal waits.
-    pub fn holds(&self) -> bool {
-        !self.awaited.is_empty()
+    /// Whether the next proposal waits, with `pending` commands queued: while a client is
+    /// awaited and fewer than `below` are queued (a queue that filled up during the wait goes).
+    pub fn holds(&self, pending: usize, below: usize) -> bool {
+        !self.awaited.is_empty() && pending < below
     }
 
-    /// Every awaited client came back (or none was awaited); returns whether its timer is
-    /// still set, to be cancelled.
+    /// The wait ended before its timer: every awaited client came back, or the queue filled
+    /// up. Returns whether its timer is still set, to be cancelled.
     pub fn end(&mut self) -> bool {
-        debug_assert!(self.awaited.is_empty());
+        self.awaited.clear();
         if self.armed {
             self.backoff = 0;
         }
@@ -118,11 +119,12 @@ mod tests {
         // Client 1 is back already; client 3's command was not in the batch.
         let pending = [command(1, 2), command(3, 1)];
         assert!(linger.after_decision(&decided, &pending, 8));
-        assert!(linger.holds());
+        assert!(linger.holds(2, 8));
         linger.arrived(ClientId(0));
-        assert!(linger.holds(), "client 2 is still awaited");
+        assert!(linger.holds(3, 8), "client 2 is still awaited");
+        assert!(!linger.holds(8, 8), "a queue that filled up goes");
         linger.arrived(ClientId(2));
-        assert!(!linger.holds());
+        assert!(!linger.holds(4, 8));
         assert!(linger.end(), "its timer is still set");
         assert!(!linger.end());
     }
@@ -133,7 +135,7 @@ mod tests {
         let decided = Batch::from(vec![command(0, 1)]);
         let pending = [command(1, 1), command(2, 1)];
         assert!(!linger.after_decision(&decided, &pending, 2));
-        assert!(!linger.holds());
+        assert!(!linger.holds(0, 8));
     }
 
     #[test]
@@ -141,7 +143,7 @@ mod tests {
         let mut linger = Linger::default();
         let decided = Batch::from(vec![command(0, 1)]);
         assert!(!linger.after_decision(&decided, &[command(0, 2)], 8));
-        assert!(!linger.holds());
+        assert!(!linger.holds(0, 8));
     }
 
     #[test]
@@ -176,6 +178,6 @@ mod tests {
         assert!(linger.after_decision(&Batch::from(vec![command(0, 1)]), &[], 8));
         assert!(!linger.after_decision(&Batch::from(vec![command(1, 1)]), &[], 8));
         linger.arrived(ClientId(0));
-        assert!(linger.holds(), "client 1 is awaited too");
+        assert!(linger.holds(0, 8), "client 1 is awaited too");
     }
 }

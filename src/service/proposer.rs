@@ -84,8 +84,11 @@ impl ProposerSide<'_> {
         self.flush(log, queue, o);
     }
 
-    /// After a decision of `batch`, a leader with few commands queued waits for the batch's
-    /// clients to come back ([`super::linger`]).
+    /// After a decision of `batch`, a proposer that has led a round (it may have been
+    /// deposed since: its wait then only delays proposals no acceptor takes) and has few
+    /// commands queued waits for the batch's clients to come back ([`super::linger`]). With
+    /// several slots in flight (`max_slots_in_flight` over 1) a client whose next command is
+    /// already in a later slot counts as not back, and the wait runs out.
     fn linger_after(
         &self,
         log: &LogProposerState<Batch>,
@@ -177,13 +180,13 @@ impl ProposerSide<'_> {
         let Some(proposer) = self.proposer else {
             return;
         };
-        if queue.linger.holds() {
+        let tuning = &self.node.tuning;
+        if queue.linger.holds(queue.pending.len(), tuning.linger_below) {
             return;
         }
         if queue.linger.end() {
             o.cancel_timer(ServiceTimer::Linger);
         }
-        let tuning = &self.node.tuning;
         while log.next_slot().is_some() {
             let full = queue.in_flight() >= self.node.limits.max_slots_in_flight;
             if queue.pending.is_empty() || full {
