@@ -42,6 +42,14 @@ impl Leader {
         }
     }
 
+    /// A leader that waits only while fewer than `below` commands are queued.
+    fn waiting_below(below: usize) -> Self {
+        Leader::new(Tuning {
+            linger_below: below,
+            ..Tuning::default()
+        })
+    }
+
     fn id(&self, role: Role, i: u16) -> Id {
         self.config.stateright_id(NodeId::new(role, i))
     }
@@ -112,6 +120,16 @@ fn proposed(out: &Out<ServiceNode>) -> Vec<(u64, LogValue<Batch>, Vec<u16>)> {
     slots
 }
 
+/// Asserts that `out` proposed one slot, `slot`, with the commands of `clients` in that
+/// order; returns its value.
+fn proposed_one(out: &Out<ServiceNode>, slot: u64, clients: &[u16]) -> LogValue<Batch> {
+    let slots = proposed(out);
+    assert_eq!(slots.len(), 1, "{slots:?}");
+    let (proposed_slot, value, proposed_clients) = slots[0].clone();
+    assert_eq!((proposed_slot, &proposed_clients[..]), (slot, clients));
+    value
+}
+
 fn timers(out: &Out<ServiceNode>) -> Vec<Option<Duration>> {
     out.iter()
         .filter_map(|c| match c {
@@ -127,10 +145,7 @@ fn the_clients_a_decision_answers_share_the_next_slot_with_those_that_waited() {
     let tuning = Tuning::default();
     let mut leader = Leader::new(tuning.clone());
     // Client 0's command goes at once into slot 0; clients 1 and 2 come while it is in flight.
-    let first = proposed(&leader.request(0, 1));
-    assert_eq!(first.len(), 1);
-    let (slot, value, clients) = first[0].clone();
-    assert_eq!((slot, clients), (0, vec![0]));
+    let value = proposed_one(&leader.request(0, 1), 0, &[0]);
     assert!(proposed(&leader.request(1, 1)).is_empty());
     assert!(proposed(&leader.request(2, 1)).is_empty());
 
@@ -142,74 +157,56 @@ fn the_clients_a_decision_answers_share_the_next_slot_with_those_that_waited() {
 
     // Its next command comes: all three go in slot 1, and the timer is cancelled.
     let back = leader.request(0, 2);
-    let next = proposed(&back);
-    assert_eq!(next.len(), 1, "{next:?}");
-    assert_eq!((next[0].0, next[0].2.clone()), (1, vec![1, 2, 0]));
+    proposed_one(&back, 1, &[1, 2, 0]);
     assert_eq!(timers(&back), [None]);
 }
 
 #[test]
 fn when_the_answered_clients_do_not_come_back_the_timer_proposes_what_waited() {
     let mut leader = Leader::new(Tuning::default());
-    let (_, value, _) = proposed(&leader.request(0, 1))[0].clone();
+    let value = proposed_one(&leader.request(0, 1), 0, &[0]);
     leader.request(1, 1);
     assert!(proposed(&leader.decide(0, &value)).is_empty());
     let over = leader.linger_over();
-    let next = proposed(&over);
-    assert_eq!(next.len(), 1, "{next:?}");
-    assert_eq!((next[0].0, next[0].2.clone()), (1, vec![1]));
+    proposed_one(&over, 1, &[1]);
 }
 
 #[test]
 fn after_a_wait_that_ran_out_the_next_decision_proposes_at_once() {
     let mut leader = Leader::new(Tuning::default());
-    let (_, value, _) = proposed(&leader.request(0, 1))[0].clone();
+    let value = proposed_one(&leader.request(0, 1), 0, &[0]);
     leader.request(1, 1);
     assert!(proposed(&leader.decide(0, &value)).is_empty());
-    let (_, value, _) = proposed(&leader.linger_over())[0].clone();
+    let value = proposed_one(&leader.linger_over(), 1, &[1]);
     // Client 0 never came back; client 2 comes while slot 1 is in flight. Slot 1's decision
     // is the one after a wait that ran out: no wait, no timer.
     leader.request(2, 1);
     let decided = leader.decide(1, &value);
-    let next = proposed(&decided);
-    assert_eq!(next.len(), 1, "{next:?}");
-    assert_eq!((next[0].0, next[0].2.clone()), (2, vec![2]));
+    proposed_one(&decided, 2, &[2]);
     assert!(timers(&decided).is_empty());
 }
 
 #[test]
 fn a_queue_that_reaches_the_bound_during_a_wait_is_proposed_at_once() {
-    let tuning = Tuning {
-        linger_below: 3,
-        ..Tuning::default()
-    };
-    let mut leader = Leader::new(tuning);
-    let (_, value, _) = proposed(&leader.request(0, 1))[0].clone();
+    let mut leader = Leader::waiting_below(3);
+    let value = proposed_one(&leader.request(0, 1), 0, &[0]);
     leader.request(1, 1);
     assert!(proposed(&leader.decide(0, &value)).is_empty());
     assert!(proposed(&leader.request(2, 1)).is_empty());
     // The third command queued: client 0 is still awaited, but the slot is full enough.
     let full = leader.request(3, 1);
-    let next = proposed(&full);
-    assert_eq!(next.len(), 1, "{next:?}");
-    assert_eq!((next[0].0, next[0].2.clone()), (1, vec![1, 2, 3]));
+    proposed_one(&full, 1, &[1, 2, 3]);
     assert_eq!(timers(&full), [None]);
 }
 
 #[test]
 fn a_queue_at_the_bound_is_proposed_at_once() {
-    let tuning = Tuning {
-        linger_below: 2,
-        ..Tuning::default()
-    };
-    let mut leader = Leader::new(tuning);
-    let (_, value, _) = proposed(&leader.request(0, 1))[0].clone();
+    let mut leader = Leader::waiting_below(2);
+    let value = proposed_one(&leader.request(0, 1), 0, &[0]);
     leader.request(1, 1);
     leader.request(2, 1);
     let decided = leader.decide(0, &value);
-    let next = proposed(&decided);
-    assert_eq!(next.len(), 1, "{next:?}");
-    assert_eq!((next[0].0, next[0].2.clone()), (1, vec![1, 2]));
+    proposed_one(&decided, 1, &[1, 2]);
     assert!(timers(&decided).is_empty());
 }
 
@@ -220,10 +217,10 @@ fn with_no_linger_the_leader_proposes_at_each_decision() {
         ..Tuning::default()
     };
     let mut leader = Leader::new(tuning);
-    let (_, value, _) = proposed(&leader.request(0, 1))[0].clone();
+    let value = proposed_one(&leader.request(0, 1), 0, &[0]);
     leader.request(1, 1);
     let decided = leader.decide(0, &value);
-    assert_eq!(proposed(&decided).len(), 1);
+    proposed_one(&decided, 1, &[1]);
     assert!(timers(&decided).is_empty());
 }
 
