@@ -13,9 +13,12 @@
 //! When the clients are farther than `linger` (a network slower than this machine's
 //! loopback) the wait runs out and only delays the slot: so a wait that runs out is followed
 //! by 1, 2, 4, … up to 64 decisions with no wait (of those that leave fewer than
-//! `linger_below` queued), until one ends before its timer. A client that does not come back (it stopped, or it lies) thus costs at most one
-//! `linger` per decision of one of its commands, and far fewer when it does it again. Only
-//! liveness depends on any of this.
+//! `linger_below` queued), until one ends before its timer. A client that does not come back
+//! (it stopped, or it lies) thus costs at most one `linger` per decision of one of its
+//! commands, and far fewer when it does it again. Only liveness depends on any of this.
+//!
+//! The set it waits for holds at most one batch's clients, and it is built only when fewer
+//! than `linger_below` commands are queued, so a decision costs it little.
 
 use super::command::{Batch, Command};
 use crate::types::ClientId;
