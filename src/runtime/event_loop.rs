@@ -6,7 +6,7 @@ use super::effects::{Burst, Timers, Transport};
 use super::faults::{Fate, FaultRng, Faults};
 use super::floors::AddressFloors;
 use super::pacing::Pacer;
-use super::socket::wait_readable;
+use super::socket::{receive_waiting, wait_readable};
 use super::storage::Storage;
 use super::wire::DropCounts;
 use stateright::actor::{Actor, Id, Out};
@@ -364,32 +364,18 @@ where
     /// Takes the datagrams already waiting, up to [`MAX_BURST`], into the current burst: what
     /// arrived while the node synced shares the next sync.
     fn deliver_queued(&mut self, buf: &mut [u8]) -> Result<(), RuntimeError> {
-        self.net
-            .socket
-            .set_nonblocking(true)
-            .map_err(RuntimeError::Socket)?;
-        let mut taken = 0;
-        let result = loop {
-            if taken == MAX_BURST {
-                break Ok(());
-            }
-            match self.net.socket.recv_from(buf) {
-                Ok((len, source)) => {
-                    taken += 1;
+        for _ in 0..MAX_BURST {
+            match receive_waiting(&self.net.socket, buf) {
+                Ok(Some((len, source))) => {
                     Counters::bump(&self.net.counters.received);
-                    if let Err(e) = self.deliver(&buf[..len], source) {
-                        break Err(e);
-                    }
+                    self.deliver(&buf[..len], source)?;
                 }
-                Err(e) if is_transient(&e) => break Ok(()),
-                Err(e) => break Err(RuntimeError::Socket(e)),
+                Ok(None) => break,
+                Err(e) if is_transient(&e) => break,
+                Err(e) => return Err(RuntimeError::Socket(e)),
             }
-        };
-        self.net
-            .socket
-            .set_nonblocking(false)
-            .map_err(RuntimeError::Socket)?;
-        result
+        }
+        Ok(())
     }
 
     /// Syncs what the burst wrote, moves the addresses whose floors it raised, then sends

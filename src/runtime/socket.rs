@@ -8,9 +8,10 @@
 
 use super::wire::MAX_MESSAGE;
 use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::net::RecvFlags;
 use socket2::SockRef;
 use std::io;
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
 use std::time::Duration;
 
 /// The receive buffer a node asks for: the largest message, in bytes.
@@ -52,6 +53,28 @@ pub fn wait_readable(socket: &UdpSocket, within: Duration) -> io::Result<bool> {
     }
 }
 
+/// Reads a datagram that already waits in `socket` into `buf`: its length and sender, or
+/// `None` if none waits. It never blocks, whatever the socket's mode, so reading a burst costs
+/// no system calls to switch the mode there and back. A datagram longer than `buf` is cut to
+/// its length (the caller makes `buf` one byte longer than any it accepts).
+pub fn receive_waiting(
+    socket: &UdpSocket,
+    buf: &mut [u8],
+) -> io::Result<Option<(usize, SocketAddr)>> {
+    loop {
+        match rustix::net::recvfrom(socket, &mut *buf, RecvFlags::DONTWAIT) {
+            Ok((len, _, Some(from))) => match SocketAddr::try_from(from) {
+                Ok(from) => return Ok(Some((len, from))),
+                // Not from an IP address: nothing a node could answer or check, so dropped.
+                Err(_) => continue,
+            },
+            Ok((_, _, None)) => continue,
+            Err(rustix::io::Errno::WOULDBLOCK) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +87,34 @@ mod tests {
         // The kernel may cap it, but never below what the socket had.
         assert!(granted >= before, "{granted} < {before}");
         assert_eq!(granted, SockRef::from(&socket).recv_buffer_size().unwrap());
+    }
+
+    #[test]
+    fn a_blocking_socket_is_read_without_waiting_for_a_datagram() {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+        // A read that blocked would return only at the timeout: nothing else sends yet.
+        socket
+            .set_read_timeout(Some(Duration::from_secs(3)))
+            .unwrap();
+        let mut buf = [0u8; 8];
+        let start = std::time::Instant::now();
+        assert_eq!(receive_waiting(&socket, &mut buf).unwrap(), None);
+        assert!(start.elapsed() < Duration::from_secs(2), "it waited");
+
+        sender
+            .send_to(b"abc", socket.local_addr().unwrap())
+            .unwrap();
+        sender
+            .send_to(b"0123456789", socket.local_addr().unwrap())
+            .unwrap();
+        assert!(wait_readable(&socket, Duration::from_secs(5)).unwrap());
+        let from = sender.local_addr().unwrap();
+        assert_eq!(receive_waiting(&socket, &mut buf).unwrap(), Some((3, from)));
+        assert_eq!(&buf[..3], b"abc");
+        // Longer than the buffer: cut to it, which the caller sees as too long.
+        assert!(wait_readable(&socket, Duration::from_secs(5)).unwrap());
+        assert_eq!(receive_waiting(&socket, &mut buf).unwrap(), Some((8, from)));
+        assert_eq!(receive_waiting(&socket, &mut buf).unwrap(), None);
     }
 }
