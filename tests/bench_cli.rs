@@ -111,6 +111,11 @@ fn a_sweep_prints_each_client_count_and_plots_every_series() {
     for p in phases {
         assert!(p["commands"].as_u64().unwrap() > 0, "{p}");
     }
+    // The disk under the local cluster's stores was timed, for the floor it sets.
+    let synced_append = report["synced_append_us"]
+        .as_f64()
+        .expect("a local cluster's disk");
+    assert!(synced_append > 0.0, "{report}");
     let timeline = &report["trust_change"];
     let stopped = timeline["leader_stopped_at_s"].as_f64().unwrap();
     let buckets = timeline["buckets"].as_array().unwrap();

@@ -9,6 +9,7 @@ use crate::Failure;
 use crate::serve::read_config;
 use bp_fast_paxos::auth::proof_macs_computed;
 use bp_fast_paxos::bench::baseline::{BaselineOutcome, run_stateright_paxos};
+use bp_fast_paxos::bench::disk;
 use bp_fast_paxos::bench::etcd::{self, EtcdCluster};
 use bp_fast_paxos::bench::etcd_session::EtcdSession;
 use bp_fast_paxos::bench::load::{Bucket, Figures, Load, Samples, loader_threads};
@@ -125,6 +126,9 @@ struct Report {
     value_size: usize,
     /// Round trip of one small datagram on loopback, for scale.
     loopback_rtt_us: f64,
+    /// One synced append on the local cluster's disk with all its acceptors writing at once:
+    /// a floor under a command's latency at one client (none for a running cluster's).
+    synced_append_us: Option<f64>,
     /// The fast path at each client count, then the trust change.
     phases: Vec<Phase>,
     trust_change: Option<Timeline>,
@@ -198,6 +202,10 @@ pub fn run_bench(args: BenchArgs) -> Result<(), Failure> {
         clients: args.clients,
         value_size: workload.value_size,
         loopback_rtt_us: loopback_rtt().as_secs_f64() * 1e6,
+        synced_append_us: local
+            .is_some()
+            .then(|| disk_floor(&scratch.join("disk"), config.acceptors.len()))
+            .flatten(),
         phases: Vec::new(),
         trust_change: None,
         peer: None,
@@ -478,6 +486,21 @@ fn loopback_rtt() -> Duration {
     measure().unwrap_or_default()
 }
 
+/// The median synced append of `writers` at once in `dir`, in µs; none (and said why) if the
+/// disk refuses.
+fn disk_floor(dir: &Path, writers: usize) -> Option<f64> {
+    match disk::synced_append(dir, writers, SYNCED_APPENDS) {
+        Ok(took) => Some(took.as_secs_f64() * 1e6),
+        Err(e) => {
+            eprintln!("cannot time a synced append in {}: {e}", dir.display());
+            None
+        }
+    }
+}
+
+/// Synced appends each writer makes to time the disk: about a tenth of a second.
+const SYNCED_APPENDS: usize = 500;
+
 /// A latency in µs, in the unit that reads best.
 fn latency(us: f64) -> String {
     if us >= 1000.0 {
@@ -508,6 +531,12 @@ fn print(report: &Report, json: bool) -> Result<(), Failure> {
         "closed-loop clients, put and get in turn on {KEYS} keys, {}-byte values; loopback UDP round trip {:.1} µs",
         report.value_size, report.loopback_rtt_us
     );
+    if let Some(us) = report.synced_append_us {
+        println!(
+            "one synced append on the servers' disk, all acceptors at once: {}",
+            latency(us)
+        );
+    }
     let fast: Vec<&Phase> = report
         .phases
         .iter()
