@@ -118,22 +118,25 @@ impl Command {
 
     /// Whether the authenticator is the client's, under `keys`.
     pub fn is_authentic(&self, keys: &CommandKeys) -> bool {
-        let Some(key) = keys.0.get(&self.client) else {
+        let Some(keyed) = keys.0.get(&self.client) else {
             return false;
         };
-        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
+        let mut mac = keyed.clone();
         mac.update(&encode_command(self.client, self.seq, &self.op));
         mac.verify_slice(&self.mac.0).is_ok()
     }
 }
 
-/// Each client's command key, as the servers hold them.
+/// Each client's command key, as the servers hold them: keyed once, since HMAC hashes its key
+/// into two blocks before the message, and every replica checks every command it applies.
 #[derive(Clone, Default)]
-pub struct CommandKeys(BTreeMap<ClientId, Vec<u8>>);
+pub struct CommandKeys(BTreeMap<ClientId, Hmac<Sha256>>);
 
 impl CommandKeys {
     pub fn insert(&mut self, client: ClientId, key: Vec<u8>) {
-        self.0.insert(client, key);
+        // HMAC takes keys of any length; key length is checked where keys are loaded.
+        let keyed = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC accepts any key length");
+        self.0.insert(client, keyed);
     }
 }
 
