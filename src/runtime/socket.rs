@@ -56,7 +56,8 @@ pub fn wait_readable(socket: &UdpSocket, within: Duration) -> io::Result<bool> {
 /// Reads a datagram that already waits in `socket` into `buf`: its length and sender, or
 /// `None` if none waits. It never blocks, whatever the socket's mode, so reading a burst costs
 /// no system calls to switch the mode there and back. A datagram longer than `buf` is cut to
-/// its length (the caller makes `buf` one byte longer than any it accepts).
+/// `buf.len()` bytes (the caller makes `buf` one byte longer than any it accepts, so that it
+/// sees a cut one as too long).
 pub fn receive_waiting(
     socket: &UdpSocket,
     buf: &mut [u8],
@@ -65,7 +66,8 @@ pub fn receive_waiting(
         match rustix::net::recvfrom(socket, &mut *buf, RecvFlags::DONTWAIT) {
             Ok((len, _, Some(from))) => match SocketAddr::try_from(from) {
                 Ok(from) => return Ok(Some((len, from))),
-                // Not from an IP address: nothing a node could answer or check, so dropped.
+                // Not from an IP address, which a UDP socket bound to one never reads:
+                // nothing a node could answer or check, so dropped.
                 Err(_) => continue,
             },
             Ok((_, _, None)) => continue,

@@ -126,8 +126,9 @@ struct Report {
     value_size: usize,
     /// Round trip of one small datagram on loopback, for scale.
     loopback_rtt_us: f64,
-    /// One synced append on the local cluster's disk with all its acceptors writing at once:
-    /// a floor under a command's latency at one client (none for a running cluster's).
+    /// The median synced append on the local cluster's disk with all its acceptors writing at
+    /// once: what a command waits for at one client, at least once (none for a running
+    /// cluster, whose disks are elsewhere).
     synced_append_us: Option<f64>,
     /// The fast path at each client count, then the trust change.
     phases: Vec<Phase>,
@@ -498,7 +499,8 @@ fn disk_floor(dir: &Path, writers: usize) -> Option<f64> {
     }
 }
 
-/// Synced appends each writer makes to time the disk: about a tenth of a second.
+/// Synced appends each writer makes to time the disk (about a tenth of a second here; fewer on a
+/// slower disk, whose timing stops at 150 ms).
 const SYNCED_APPENDS: usize = 500;
 
 /// A latency in µs, in the unit that reads best.
