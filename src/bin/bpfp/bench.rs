@@ -205,7 +205,7 @@ pub fn run_bench(args: BenchArgs) -> Result<(), Failure> {
         loopback_rtt_us: loopback_rtt().as_secs_f64() * 1e6,
         synced_append_us: local
             .is_some()
-            .then(|| disk_floor(&scratch.join("disk"), config.acceptors.len()))
+            .then(|| time_synced_append(&scratch.join("disk"), config.acceptors.len()))
             .flatten(),
         phases: Vec::new(),
         trust_change: None,
@@ -489,7 +489,7 @@ fn loopback_rtt() -> Duration {
 
 /// The median synced append of `writers` at once in `dir`, in µs; none (and said why) if the
 /// disk refuses.
-fn disk_floor(dir: &Path, writers: usize) -> Option<f64> {
+fn time_synced_append(dir: &Path, writers: usize) -> Option<f64> {
     match disk::synced_append(dir, writers, SYNCED_APPENDS) {
         Ok(took) => Some(took.as_secs_f64() * 1e6),
         Err(e) => {
