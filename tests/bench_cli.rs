@@ -111,7 +111,7 @@ fn a_sweep_prints_each_client_count_and_plots_every_series() {
     for p in phases {
         assert!(p["commands"].as_u64().unwrap() > 0, "{p}");
     }
-    // The disk under the local cluster's stores was timed, for the floor it sets.
+    // The disk under the local cluster's stores was timed: a synced append, all acceptors at once.
     let synced_append = report["synced_append_us"]
         .as_f64()
         .expect("a local cluster's disk");

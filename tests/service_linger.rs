@@ -199,15 +199,21 @@ fn a_queue_that_reaches_the_bound_during_a_wait_is_proposed_at_once() {
     assert_eq!(timers(&full), [None]);
 }
 
+/// Client 0's command goes into slot 0, `waiting` clients queue while it is in flight, and its
+/// decision proposes them at once in slot 1, setting no timer.
+fn proposes_at_the_decision(mut leader: Leader, waiting: &[u16]) {
+    let value = proposed_one(&leader.request(0, 1), 0, &[0]);
+    for &client in waiting {
+        leader.request(client, 1);
+    }
+    let decided = leader.decide(0, &value);
+    proposed_one(&decided, 1, waiting);
+    assert!(timers(&decided).is_empty());
+}
+
 #[test]
 fn a_queue_at_the_bound_is_proposed_at_once() {
-    let mut leader = Leader::waiting_below(2);
-    let value = proposed_one(&leader.request(0, 1), 0, &[0]);
-    leader.request(1, 1);
-    leader.request(2, 1);
-    let decided = leader.decide(0, &value);
-    proposed_one(&decided, 1, &[1, 2]);
-    assert!(timers(&decided).is_empty());
+    proposes_at_the_decision(Leader::waiting_below(2), &[1, 2]);
 }
 
 #[test]
@@ -216,12 +222,7 @@ fn with_no_linger_the_leader_proposes_at_each_decision() {
         linger: Duration::ZERO,
         ..Tuning::default()
     };
-    let mut leader = Leader::new(tuning);
-    let value = proposed_one(&leader.request(0, 1), 0, &[0]);
-    leader.request(1, 1);
-    let decided = leader.decide(0, &value);
-    proposed_one(&decided, 1, &[1]);
-    assert!(timers(&decided).is_empty());
+    proposes_at_the_decision(Leader::new(tuning), &[1]);
 }
 
 #[test]
