@@ -16,6 +16,7 @@ use bp_fast_paxos::service::kv::{KvStore, Reply};
 use bp_fast_paxos::service::msg::ServiceMsg;
 use bp_fast_paxos::service::node::ServiceNode;
 use bp_fast_paxos::service::node::Tuning;
+use bp_fast_paxos::service::proposer_store::ServerDurable;
 use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config};
 use bp_fast_paxos::service::transfer::{Part, Received, SNAPSHOT_PART_BYTES, Transfer};
 use bp_fast_paxos::service::{Batch, Command, CommandKeys};
@@ -432,7 +433,7 @@ struct Saved {
 impl Saved {
     fn take(&mut self, out: stateright::actor::Out<ServiceNode>) {
         for command in out {
-            if let OutCommand::Save(durable) = command {
+            if let OutCommand::Save(ServerDurable::Acceptor(durable)) = command {
                 self.log = Some(durable.log);
                 if durable.snapshot.is_some() {
                     self.snapshot = durable.snapshot;
@@ -509,7 +510,7 @@ fn a_restarted_acceptor_reports_no_more_decided_votes_than_the_open_bound() {
     }
     // It crashes and restarts from what it saved, then joins round 1 and promises.
     let mut out = Out::new();
-    let mut state = Cow::Owned(node.on_start(me, &Some(saved.durable()), &mut out));
+    let mut state = Cow::Owned(node.on_start(me, &Some(saved.durable().into()), &mut out));
     let mut out = Out::new();
     let peer = config.stateright_id(acceptor(1));
     let trust_change = ServiceMsg::Log(LogMsg::TrustChange { round: 1 });

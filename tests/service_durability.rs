@@ -15,6 +15,7 @@ use bp_fast_paxos::service::client::Client;
 use bp_fast_paxos::service::kv::Reply;
 use bp_fast_paxos::service::msg::{ServiceMsg, SlotValue};
 use bp_fast_paxos::service::node::{ServiceNode, ServiceTimer, Tuning};
+use bp_fast_paxos::service::proposer_store::ServerDurable;
 use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config, service_node};
 use bp_fast_paxos::service::store::{ServiceDurable, ServiceStore};
 use bp_fast_paxos::service::{Batch, Command};
@@ -189,7 +190,8 @@ fn an_acceptor_restarted_in_a_round_not_begun_promises_its_leader_again() {
     };
     // Round 7 (led by proposer 1), last votes in rounds 5 and 6.
     let mut out = Out::new();
-    let mut state = Cow::Owned(node.on_start(id, &Some(stored(7, &[(0, 5), (1, 6)])), &mut out));
+    let mut state =
+        Cow::Owned(node.on_start(id, &Some(stored(7, &[(0, 5), (1, 6)]).into()), &mut out));
     let leader = config.stateright_id(NodeId::new(Role::Proposer, 1));
     let expected = vec![(leader, 7, vec![(0, 5), (1, 6)])];
     assert_eq!(promises(&out), expected, "at the restart");
@@ -198,12 +200,52 @@ fn an_acceptor_restarted_in_a_round_not_begun_promises_its_leader_again() {
     assert_eq!(promises(&out), expected, "again on the next tick");
     // A vote in its round: the round began, its leader had its PROMISE.
     let mut out = Out::new();
-    node.on_start(id, &Some(stored(7, &[(0, 5), (1, 7)])), &mut out);
+    node.on_start(id, &Some(stored(7, &[(0, 5), (1, 7)]).into()), &mut out);
     assert_eq!(promises(&out), vec![], "after a vote in its round");
     // Round 0 has no PROMISEs.
     let mut out = Out::new();
-    node.on_start(id, &Some(stored(0, &[(0, 0)])), &mut out);
+    node.on_start(id, &Some(stored(0, &[(0, 0)]).into()), &mut out);
     assert_eq!(promises(&out), vec![], "in round 0");
+}
+
+/// The PROMISEs of acceptors `from` for round 1, sent to its leader, proposer 1 (`leader`):
+/// each acceptor moves to round 1 on a TRUSTCHANGE.
+fn promises_for_round_1(
+    config: &bp_fast_paxos::cluster_config::ClusterConfig,
+    leader: Id,
+    from: std::ops::Range<u16>,
+) -> Vec<(Id, ServiceMsg)> {
+    let mut promised = Vec::new();
+    for a in from {
+        let node = service_node(config, acceptor(a), &ServerOptions::default()).unwrap();
+        let id = config.stateright_id(acceptor(a));
+        let mut out = Out::new();
+        let mut acceptor_state = Cow::Owned(node.on_start(id, &None, &mut out));
+        let peer = config.stateright_id(acceptor((a + 1) % 4));
+        let mut out = Out::new();
+        let trust_change = ServiceMsg::Log(LogMsg::TrustChange { round: 1 });
+        node.on_msg(id, &mut acceptor_state, peer, trust_change, &mut out);
+        let promise = out.into_iter().find_map(|c| match c {
+            OutCommand::Send(to, msg @ ServiceMsg::Log(LogMsg::Promise(_))) if to == leader => {
+                Some(msg)
+            }
+            _ => None,
+        });
+        promised.push((id, promise.expect("a PROMISE to the leader of round 1")));
+    }
+    promised
+}
+
+/// The NEWROUNDs of round 1 among `out`'s sends, with their receivers.
+fn new_rounds(out: &Out<ServiceNode>) -> Vec<(Id, LogMsg<SlotValue>)> {
+    out.iter()
+        .filter_map(|c| match c {
+            OutCommand::Send(to, ServiceMsg::Log(m @ LogMsg::NewRound { round: 1, .. })) => {
+                Some((*to, m.clone()))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// An acceptor restarted in a round that had begun cannot tell (the proof it verified is not
@@ -218,40 +260,12 @@ fn a_leader_answers_a_promise_of_its_begun_round_with_its_new_round() {
     let me = config.stateright_id(leader_id);
     let mut out = Out::new();
     let mut state = Cow::Owned(leader.on_start(me, &None, &mut out));
-    // Acceptors 0 to 2 move to round 1 and promise its leader, proposer 1.
-    let mut promised = Vec::new();
-    for a in 0..3 {
-        let node = service_node(&config, acceptor(a), &ServerOptions::default()).unwrap();
-        let id = config.stateright_id(acceptor(a));
-        let mut out = Out::new();
-        let mut acceptor_state = Cow::Owned(node.on_start(id, &None, &mut out));
-        let peer = config.stateright_id(acceptor((a + 1) % 4));
-        let mut out = Out::new();
-        let trust_change = ServiceMsg::Log(LogMsg::TrustChange { round: 1 });
-        node.on_msg(id, &mut acceptor_state, peer, trust_change, &mut out);
-        let promise = out.into_iter().find_map(|c| match c {
-            OutCommand::Send(to, msg @ ServiceMsg::Log(LogMsg::Promise(_))) if to == me => {
-                Some(msg)
-            }
-            _ => None,
-        });
-        promised.push((id, promise.expect("a PROMISE to the leader of round 1")));
-    }
-    let new_rounds = |out: Out<ServiceNode>| -> Vec<Id> {
-        out.into_iter()
-            .filter_map(|c| match c {
-                OutCommand::Send(to, ServiceMsg::Log(LogMsg::NewRound { round: 1, .. })) => {
-                    Some(to)
-                }
-                _ => None,
-            })
-            .collect()
-    };
+    let promised = promises_for_round_1(&config, me, 0..3);
     let mut sent = Vec::new();
     for (from, promise) in &promised {
         let mut out = Out::new();
         leader.on_msg(me, &mut state, *from, promise.clone(), &mut out);
-        sent.extend(new_rounds(out));
+        sent.extend(new_rounds(&out));
     }
     assert_eq!(
         sent.len(),
@@ -262,7 +276,89 @@ fn a_leader_answers_a_promise_of_its_begun_round_with_its_new_round() {
     let (from, promise) = &promised[0];
     let mut out = Out::new();
     leader.on_msg(me, &mut state, *from, promise.clone(), &mut out);
-    assert_eq!(new_rounds(out), vec![*from]);
+    let again: Vec<Id> = new_rounds(&out).into_iter().map(|(to, _)| to).collect();
+    assert_eq!(again, vec![*from]);
+}
+
+/// A leader that crashed after its NEWROUND reached only some acceptors, and restarted, used
+/// to know no round: the acceptors that missed the NEWROUND promised it again on every tick
+/// and got no answer until they suspected it, after a period doubled by every round before
+/// that decided nothing. It now stores its NEWROUND before sending it, answers them with it
+/// after a restart, and never begins that round again with another plan.
+#[test]
+fn a_restarted_leader_answers_a_promise_of_its_begun_round_with_the_new_round_it_stored() {
+    let (config, _sockets) = loopback_config(1, 2, 1).expect("loopback ports");
+    let leader_id = NodeId::new(Role::Proposer, 1);
+    let leader = service_node(&config, leader_id, &ServerOptions::default()).unwrap();
+    let me = config.stateright_id(leader_id);
+    let mut out = Out::new();
+    let mut state = Cow::Owned(leader.on_start(me, &None, &mut out));
+    // A client's command waits at the leader: its first plan proposes it, which a plan built
+    // again after a restart, with an empty queue, would not.
+    let client = Id::from(4 + 2);
+    let command = Command::signed(ClientId(0), 1, put("k", "v"), &[7u8; 32]);
+    let mut out = Out::new();
+    leader.on_msg(
+        me,
+        &mut state,
+        client,
+        ServiceMsg::Request(command),
+        &mut out,
+    );
+    let promised = promises_for_round_1(&config, me, 0..4);
+    let (mut stored, mut sent) = (None, Vec::new());
+    for (from, promise) in &promised[..3] {
+        let mut out = Out::new();
+        leader.on_msg(me, &mut state, *from, promise.clone(), &mut out);
+        let commands: Vec<_> = out.iter().collect();
+        let saved = commands
+            .iter()
+            .position(|c| matches!(c, OutCommand::Save(ServerDurable::Proposer(_))));
+        let first_new_round = commands.iter().position(|c| {
+            matches!(
+                c,
+                OutCommand::Send(_, ServiceMsg::Log(LogMsg::NewRound { .. }))
+            )
+        });
+        if let Some(first) = first_new_round {
+            assert!(saved.is_some_and(|s| s < first), "saved before it is sent");
+        }
+        for command in out.iter() {
+            if let OutCommand::Save(saved) = command {
+                stored = Some(saved.clone());
+            }
+        }
+        sent.extend(new_rounds(&out));
+    }
+    let (_, began) = sent.first().cloned().expect("the NEWROUND of round 1");
+    let LogMsg::NewRound { accepts, .. } = &began else {
+        unreachable!("a NEWROUND")
+    };
+    assert_eq!(accepts.len(), 1, "the plan proposes the client's command");
+    assert_eq!(
+        stored
+            .as_ref()
+            .and_then(|s| s.proposer())
+            .map(|p| &p.new_round),
+        Some(&began),
+        "the NEWROUND it stored is the one it sent"
+    );
+    // It crashes and restarts from its store; acceptor 3, which never got the NEWROUND,
+    // promises round 1 again: it gets the very NEWROUND the others voted on.
+    let mut out = Out::new();
+    let mut restarted = Cow::Owned(leader.on_start(me, &stored, &mut out));
+    let (from, promise) = &promised[3];
+    let mut out = Out::new();
+    leader.on_msg(me, &mut restarted, *from, promise.clone(), &mut out);
+    assert_eq!(new_rounds(&out), vec![(*from, began.clone())]);
+    // However many acceptors promise round 1 again, it sends no other plan for it.
+    for (from, promise) in &promised {
+        let mut out = Out::new();
+        leader.on_msg(me, &mut restarted, *from, promise.clone(), &mut out);
+        for (_, new_round) in new_rounds(&out) {
+            assert_eq!(new_round, began, "a second plan for round 1");
+        }
+    }
 }
 
 /// A slot value of about `len` bytes.

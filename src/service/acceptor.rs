@@ -8,6 +8,7 @@
 use super::command::Command;
 use super::msg::{ServiceMsg, SlotValue};
 use super::node::{ServiceNode, ServiceState, ServiceTimer, lift};
+use super::proposer_store::ServerDurable;
 use super::replica::Replica;
 use super::store::ServiceDurable;
 use super::suspicion::Suspicion;
@@ -373,10 +374,13 @@ impl AcceptorSide<'_> {
             *log = step.state;
         }
         if snapshot.is_some() || persist {
-            o.save(ServiceDurable {
-                log: log.durable(),
-                snapshot,
-            });
+            o.save(
+                ServiceDurable {
+                    log: log.durable(),
+                    snapshot,
+                }
+                .into(),
+            );
         }
     }
 
@@ -440,10 +444,13 @@ impl AcceptorSide<'_> {
         // One save of the durable state for the whole step, ahead of its sends
         // ([`save_once`] makes the step's saves one anyway).
         if step.effects.contains(&LogEffect::Persist) {
-            o.save(ServiceDurable {
-                log: log.durable(),
-                snapshot: None,
-            });
+            o.save(
+                ServiceDurable {
+                    log: log.durable(),
+                    snapshot: None,
+                }
+                .into(),
+            );
         }
         let mut out = Out::new();
         self.node.log.apply(self.id, &step, None, &mut out);
@@ -516,7 +523,7 @@ fn save_once(log: &LogAcceptorState<SlotValue>, out: Out<ServiceNode>, o: &mut O
     let mut rest = Vec::new();
     for command in out {
         match command {
-            OutCommand::Save(durable) => {
+            OutCommand::Save(ServerDurable::Acceptor(durable)) => {
                 snapshot = durable.snapshot.or(snapshot);
                 last = Some(durable.log);
             }
@@ -529,7 +536,7 @@ fn save_once(log: &LogAcceptorState<SlotValue>, out: Out<ServiceNode>, o: &mut O
         } else {
             log.durable()
         };
-        o.save(ServiceDurable { log, snapshot });
+        o.save(ServiceDurable { log, snapshot }.into());
     }
     o.append(&mut rest.into_iter().collect::<Out<ServiceNode>>());
 }

@@ -13,6 +13,7 @@
 //!   [`transfer`]: a copy of the store sent in parts to a replica that lags;
 //!   [`suspicion`]: how long an acceptor waits for a decision before it suspects the leader;
 //!   [`refusals`]: which bound refused a vote, for diagnosis.
+//! - [`store`], [`proposer_store`]: what an acceptor and a proposer keep across a crash.
 
 pub mod acceptor;
 pub mod client;
@@ -22,6 +23,7 @@ pub mod linger;
 pub mod msg;
 pub mod node;
 pub mod proposer;
+pub mod proposer_store;
 pub mod queue;
 pub mod refusals;
 pub mod replica;

@@ -172,10 +172,13 @@ pub(super) fn lift(out: Out<LogNode<Batch, HmacSha256>>, o: &mut Out<ServiceNode
             OutCommand::Send(dst, msg) => o.send(dst, ServiceMsg::Log(msg)),
             OutCommand::SetTimer(timer, range) => o.set_timer(ServiceTimer::Log(timer), range),
             OutCommand::CancelTimer(timer) => o.cancel_timer(ServiceTimer::Log(timer)),
-            OutCommand::Save(stable) => o.save(ServiceDurable {
-                log: stable,
-                snapshot: None,
-            }),
+            OutCommand::Save(stable) => o.save(
+                ServiceDurable {
+                    log: stable,
+                    snapshot: None,
+                }
+                .into(),
+            ),
             OutCommand::ChooseRandom(..) => {}
         }
     }

@@ -6,6 +6,7 @@
 use super::command::Batch;
 use super::msg::{ServiceMsg, SlotValue};
 use super::node::{ServiceNode, ServiceState, ServiceTimer, lift};
+use super::proposer_store::{ProposerDurable, ServerDurable};
 use super::queue::Queue;
 use crate::log::message::LogMsg;
 use crate::log::proposer::{LogProposer, LogProposerState, LogProposerStep};
@@ -23,17 +24,23 @@ pub(super) struct ProposerSide<'a> {
 }
 
 impl ProposerSide<'_> {
-    pub fn start(&self, o: &mut Out<ServiceNode>) -> ServiceState {
+    /// Starts the proposer, with `stored` if it began a round before it restarted.
+    pub fn start(
+        &self,
+        stored: Option<&ProposerDurable>,
+        o: &mut Out<ServiceNode>,
+    ) -> ServiceState {
         let log = match self.proposer {
             Some(proposer) => self.carry_out(proposer.start(), o),
             None => LogProposerState::default(),
         };
+        let queue = match stored {
+            Some(stored) => Queue::restarted_after(stored.new_round.clone()),
+            None => Queue::default(),
+        };
         let every = self.node.tuning.retransmit;
         o.set_timer(ServiceTimer::Tick, every..every + every / 2);
-        ServiceState::Proposer {
-            log,
-            queue: Queue::default(),
-        }
+        ServiceState::Proposer { log, queue }
     }
 
     pub fn on_msg(
@@ -155,6 +162,13 @@ impl ProposerSide<'_> {
         let mut pending = queue.batches(tuning.max_batch, self.node.max_batch_bytes());
         let in_plan = usize::try_from(self.node.limits.max_slots_in_flight).unwrap_or(usize::MAX);
         pending.truncate(in_plan);
+        // A round it began before a restart is not begun again: its stored NEWROUND answers.
+        if let LogMsg::Promise(promise) = msg
+            && queue.began_by_then(promise.round)
+            && log.proposed().is_none_or(|p| p < promise.round)
+        {
+            return;
+        }
         let mut out = Out::new();
         if let Some(step) = proposer.on_message_with(log, from, msg, &pending) {
             self.node.log.apply(self.id, &step, None, &mut out);
@@ -165,6 +179,11 @@ impl ProposerSide<'_> {
             queue.unacked.clear();
         }
         queue.record(&out);
+        if let Some(new_round) = new_round_in(&out) {
+            // Synced before it is sent (the burst holds the sends that follow a save).
+            let new_round = new_round.clone();
+            o.save(ServerDurable::Proposer(ProposerDurable { new_round }));
+        }
         log_new_round_size(&out);
         lift(out, o);
     }
@@ -220,18 +239,23 @@ impl ProposerSide<'_> {
     }
 }
 
+/// The NEWROUND among `out`'s sends, if any (a step begins at most one round).
+fn new_round_in<A: stateright::actor::Actor<Msg = LogMsg<SlotValue>>>(
+    out: &Out<A>,
+) -> Option<&LogMsg<SlotValue>> {
+    out.iter().find_map(|c| match c {
+        stateright::actor::Command::Send(_, msg @ LogMsg::NewRound { .. }) => Some(msg),
+        _ => None,
+    })
+}
+
 /// Logs the size of a NEWROUND among `out`'s sends (one per round), and warns when it is over
 /// the wire's maximum: such a round cannot begin, and its acceptors will suspect its leader.
 fn log_new_round_size<A: stateright::actor::Actor<Msg = LogMsg<SlotValue>>>(out: &Out<A>) {
-    let new_round = out.iter().find_map(|c| match c {
-        stateright::actor::Command::Send(_, msg @ LogMsg::NewRound { round, accepts, .. }) => {
-            Some((msg, *round, accepts))
-        }
-        _ => None,
-    });
-    let Some((msg, round, accepts)) = new_round else {
+    let Some(msg @ LogMsg::NewRound { round, accepts, .. }) = new_round_in(out) else {
         return;
     };
+    let round = *round;
     let slots = accepts.len();
     let first = accepts.first().map(|(slot, _)| *slot);
     let bytes = wire::encoded_len(&ServiceMsg::Log(msg.clone()));

@@ -122,6 +122,24 @@ impl Queue {
         }
     }
 
+    /// The queue of a proposer restarted after it began a round with `new_round` (stored
+    /// before it was sent): it answers an acceptor that promises that round again with it
+    /// ([`Queue::new_round_for_repeated_promise`]), and resends nothing of the round on its
+    /// own, since it does not know what was decided while it was down.
+    pub fn restarted_after(new_round: LogMsg<SlotValue>) -> Queue {
+        Queue {
+            new_round: Some(Proposal::new(new_round)),
+            ..Queue::default()
+        }
+    }
+
+    /// Whether it began `round`, or a later one, with a NEWROUND: such a round is never begun
+    /// again (after a restart the log proposer does not know it), lest a second plan conflict
+    /// with the first.
+    pub fn began_by_then(&self, round: Round) -> bool {
+        self.led_round().is_some_and(|led| round <= led)
+    }
+
     /// The proposals to resend now: those sent before the last tick and still not seen
     /// decided, lowest slot first, as many as `budget` more bytes of credit pay for. What does
     /// not fit waits, in order, for the next tick: the lowest slots are the ones the acceptors

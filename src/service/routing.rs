@@ -7,7 +7,7 @@ use super::acceptor::AcceptorSide;
 use super::msg::ServiceMsg;
 use super::node::{ServiceNode, ServiceState, ServiceTimer};
 use super::proposer::ProposerSide;
-use super::store::ServiceDurable;
+use super::proposer_store::ServerDurable;
 use crate::log::node::LogRole;
 use stateright::actor::{Actor, Id, Out};
 use std::borrow::Cow;
@@ -43,13 +43,15 @@ impl Actor for ServiceNode {
     type Msg = ServiceMsg;
     type State = ServiceState;
     type Timer = ServiceTimer;
-    type Storage = ServiceDurable;
+    type Storage = ServerDurable;
     type Random = ();
 
     fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> Self::State {
         match self.acceptor_side(id) {
-            Some(acceptor) => acceptor.start(storage.as_ref(), o),
-            None => self.proposer_side(id).start(o),
+            Some(acceptor) => acceptor.start(storage.as_ref().and_then(|s| s.acceptor()), o),
+            None => self
+                .proposer_side(id)
+                .start(storage.as_ref().and_then(|s| s.proposer()), o),
         }
     }
 

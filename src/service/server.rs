@@ -3,6 +3,7 @@
 
 use super::command::CommandKeys;
 use super::node::{ServiceNode, Tuning};
+use super::proposer_store::{ProposerStore, ServerDurable};
 use super::store::{ServiceStore, open_floors};
 use crate::auth::BadKey;
 use crate::cluster_config::{ClusterConfig, Limits, NodeId, Role};
@@ -18,7 +19,6 @@ use crate::runtime::event_loop::{
     Addresses, NodeSpec, Observer, RunningNode, spawn, spawn_with_floors,
 };
 use crate::runtime::faults::Faults;
-use crate::runtime::storage::Volatile;
 use crate::types::{AcceptorId, ClientId, Cluster, ProposerId};
 use std::fmt::{self, Display};
 use std::io;
@@ -248,10 +248,12 @@ pub fn server_addresses(config: &ClusterConfig) -> Result<Addresses, ServerError
         .map(Arc::new)
 }
 
+pub use super::proposer_store::proposer_path;
 pub use super::store::{floors_path, snapshot_path, store_path};
 
 /// Starts `node` on its address (or on `socket`, already bound to it). An acceptor recovers
-/// its round and votes from its store in `data_dir` first.
+/// its round and votes from its store in `data_dir` first, a proposer the NEWROUND of the
+/// round it began last.
 pub fn start_server(
     config: &ClusterConfig,
     node: NodeId,
@@ -308,24 +310,31 @@ pub fn start_server(
                     addresses,
                     codec,
                     storage: opened.store,
-                    recovered: opened.state,
+                    recovered: opened.state.map(ServerDurable::from),
                     faults: faults.clone(),
                     observer,
                 },
                 floors,
             )
         }
-        _ => spawn(NodeSpec {
-            actor,
-            id,
-            socket,
-            addresses,
-            codec,
-            storage: Volatile,
-            recovered: None,
-            faults,
-            observer: None,
-        }),
+        _ => {
+            std::fs::create_dir_all(data_dir).map_err(|source| {
+                ServerError::Config(format!("cannot create {}: {source}", data_dir.display()))
+            })?;
+            let (storage, stored) =
+                ProposerStore::open(data_dir, node.index()).map_err(ServerError::Storage)?;
+            spawn(NodeSpec {
+                actor,
+                id,
+                socket,
+                addresses,
+                codec,
+                storage,
+                recovered: stored.map(ServerDurable::Proposer),
+                faults,
+                observer: None,
+            })
+        }
     };
     started.map_err(|source| ServerError::Socket {
         addr: config

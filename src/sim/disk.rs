@@ -12,6 +12,7 @@ use crate::log::Slot;
 use crate::log::acceptor::LogDurableState;
 use crate::runtime::storage::Storage;
 use crate::service::msg::SlotValue;
+use crate::service::proposer_store::{ProposerDurable, ServerDurable};
 use crate::service::store::{ServiceDurable, ServiceStore, store_path};
 use std::collections::BTreeMap;
 use std::io;
@@ -185,10 +186,28 @@ fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
+crate::service::proposer_store::keeps_acceptor_records!(SimDisk);
+
+/// A proposer's record in the simulator. It survives every crash: the runtime replaces the
+/// proposer's file whole, by a rename after a sync, before anything the record allows is
+/// sent, so a crash leaves the old record or the new one, never a part.
+#[derive(Debug, Default)]
+pub struct SimRecord(pub Option<ProposerDurable>);
+
+impl Storage<ServerDurable> for SimRecord {
+    fn save(&mut self, state: &ServerDurable) -> io::Result<()> {
+        let record = state
+            .proposer()
+            .ok_or_else(|| io::Error::other("a proposer's record keeps no acceptor's votes"))?;
+        self.0 = Some(record.clone());
+        Ok(())
+    }
+}
+
 impl Storage<ServiceDurable> for SimDisk {
     fn save(&mut self, state: &ServiceDurable) -> io::Result<()> {
         self.write(state)?;
-        self.sync()
+        Storage::<ServiceDurable>::sync(self)
     }
 
     fn write(&mut self, state: &ServiceDurable) -> io::Result<()> {
@@ -236,7 +255,7 @@ impl Storage<ServiceDurable> for SimDisk {
         let Some(log) = self.written.take() else {
             return Ok(());
         };
-        match Storage::sync(&mut self.store) {
+        match Storage::<ServiceDurable>::sync(&mut self.store) {
             Ok(()) => {
                 self.syncs += 1;
                 self.synced_len = None;
@@ -325,7 +344,7 @@ mod tests {
         disk.write(&of_round(4)).unwrap();
         disk.write(&of_round(5)).unwrap();
         assert_eq!(disk.synced.lock().unwrap().rnd, 0);
-        disk.sync().unwrap();
+        Storage::<ServiceDurable>::sync(&mut disk).unwrap();
         assert_eq!(disk.synced.lock().unwrap().rnd, 5);
         assert_eq!((disk.saves, disk.syncs), (2, 1));
     }

@@ -8,7 +8,7 @@
 use super::attack::Attack;
 use super::checks::{Announced, Prefixes, Property, Violation, unsynced};
 use super::client::{ByzantineClient, Datagram, SimClient};
-use super::disk::{DiskFault, DiskStop, SimDisk, Synced};
+use super::disk::{DiskFault, DiskStop, SimDisk, SimRecord, Synced};
 use super::moves::Move;
 use super::net::Network;
 use super::rx::{RxBuffer, RxProfile, WIRE_US_PER_FRAGMENT};
@@ -18,12 +18,12 @@ use crate::runtime::event_loop::{Codec, MAX_BURST};
 use crate::runtime::faults::FaultRng;
 use crate::runtime::pacing::Pacer;
 use crate::runtime::parsed::Parsed;
-use crate::runtime::storage::Volatile;
 use crate::runtime::wire::Serialized;
 use crate::service::client::Outgoing;
 use crate::service::kv::Reply;
 use crate::service::msg::ServiceMsg;
 use crate::service::node::{ServiceNode, ServiceState, ServiceTimer};
+use crate::service::proposer_store::ServerDurable;
 use crate::service::store::ServiceDurable;
 use crate::torture::byzantine::Byzantine;
 use crate::torture::history::{Event, EventType, op_event, reply_event};
@@ -133,6 +133,8 @@ pub struct SimNode {
     timers: BTreeMap<ServiceTimer, u64>,
     generation: u64,
     pub disk: Option<SimDisk>,
+    /// A proposer's record, kept across its lives.
+    pub record: SimRecord,
     /// The directory of an acceptor's files, and its index there.
     pub store_at: Option<(PathBuf, u16)>,
     /// The disk's fault, kept across lives until cleared.
@@ -389,10 +391,14 @@ impl World {
                     let mut disk = reopened.disk;
                     disk.fault = node.disk_fault;
                     node.disk = Some(disk);
-                    recovered = reopened.state;
-                    let lost = self
-                        .announced
-                        .restarted(i, recovered.as_ref().map(|r: &Stable| &r.log));
+                    recovered = reopened.state.map(ServerDurable::from);
+                    let lost = self.announced.restarted(
+                        i,
+                        recovered
+                            .as_ref()
+                            .and_then(Stable::acceptor)
+                            .map(|r| &r.log),
+                    );
                     for what in lost {
                         self.violation(Property::Recovery, what);
                     }
@@ -408,6 +414,9 @@ impl World {
             }
         }
         let node = &mut self.nodes[i];
+        if let Some(record) = &node.record.0 {
+            recovered = Some(ServerDurable::Proposer(record.clone()));
+        }
         let mut out = Out::new();
         let state = node.actor.on_start(node.id, &recovered, &mut out);
         node.state = Some(Cow::Owned(state));
@@ -525,7 +534,7 @@ impl World {
             }
             None => node
                 .burst
-                .carry_out(node.id, out, &mut Volatile, &mut outbox, &mut timers)
+                .carry_out(node.id, out, &mut node.record, &mut outbox, &mut timers)
                 .map_err(|_| DiskStop::Failed),
         };
         self.dispatch(i, outbox, timers, result)
@@ -546,14 +555,14 @@ impl World {
             Some(disk) => {
                 disk.sync_latency = latency;
                 let syncs = disk.syncs;
-                let r = node.burst.finish(disk, &mut outbox);
+                let r = node.burst.finish::<ServerDurable>(disk, &mut outbox);
                 self.counts.syncs += disk.syncs - syncs;
                 r.map(|_| ())
                     .map_err(|_| disk.stopped.unwrap_or(DiskStop::Failed))
             }
             None => node
                 .burst
-                .finish::<ServiceDurable>(&mut Volatile, &mut outbox)
+                .finish::<ServerDurable>(&mut node.record, &mut outbox)
                 .map(|_| ())
                 .map_err(|_| DiskStop::Failed),
         };
@@ -1032,6 +1041,7 @@ impl World {
             timers: BTreeMap::new(),
             generation: 0,
             disk: None,
+            record: SimRecord::default(),
             store_at,
             disk_fault: DiskFault::None,
             clock: Arc::new(AtomicU64::new(0)),
@@ -1069,7 +1079,10 @@ fn compact_applied(state: &mut ServiceState, out: Out<ServiceNode>) -> Out<Servi
     let mut rest: Out<ServiceNode> = Out::new();
     for command in out {
         match command {
-            OutCommand::Save(saved) => snapshot = saved.snapshot.or(snapshot),
+            OutCommand::Save(ServerDurable::Acceptor(saved)) => {
+                snapshot = saved.snapshot.or(snapshot)
+            }
+            OutCommand::Save(proposer) => rest.save(proposer),
             OutCommand::Send(to, msg) => rest.send(to, msg),
             OutCommand::SetTimer(t, r) => rest.set_timer(t, r),
             OutCommand::CancelTimer(t) => rest.cancel_timer(t),
@@ -1077,10 +1090,13 @@ fn compact_applied(state: &mut ServiceState, out: Out<ServiceNode>) -> Out<Servi
         }
     }
     let mut compacted = Out::new();
-    compacted.save(ServiceDurable {
-        log: log.durable(),
-        snapshot,
-    });
+    compacted.save(
+        ServiceDurable {
+            log: log.durable(),
+            snapshot,
+        }
+        .into(),
+    );
     compacted.append(&mut rest);
     compacted
 }

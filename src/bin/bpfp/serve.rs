@@ -39,6 +39,10 @@ pub struct ProposerArgs {
     /// This proposer's id in the config.
     #[arg(long)]
     id: u16,
+    /// The directory of this proposer's file (`proposer-N.round`: the NEWROUND of the round it
+    /// began last, which it sends again after a restart). Losing it costs time, never safety.
+    #[arg(long, default_value = ".")]
+    data: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -79,14 +83,8 @@ pub fn run_acceptor(args: AcceptorArgs) -> Result<(), Failure> {
 pub fn run_proposer(args: ProposerArgs) -> Result<(), Failure> {
     let config = read_config(&args.config)?;
     let node = NodeId::new(Role::Proposer, args.id);
-    let server = start_server(
-        &config,
-        node,
-        Path::new("."),
-        None,
-        &ServerOptions::default(),
-    )
-    .map_err(|e| Failure::runtime(&format!("{node} cannot start"), e))?;
+    let server = start_server(&config, node, &args.data, None, &ServerOptions::default())
+        .map_err(|e| Failure::runtime(&format!("{node} cannot start"), e))?;
     tracing::info!(%node, "serving");
     serve(vec![(node, server)])
 }
