@@ -14,9 +14,11 @@ use bp_fast_paxos::message::Vote;
 use bp_fast_paxos::service::client::Client;
 use bp_fast_paxos::service::kv::Reply;
 use bp_fast_paxos::service::msg::{ServiceMsg, SlotValue};
-use bp_fast_paxos::service::node::{ServiceNode, ServiceTimer, Tuning};
+use bp_fast_paxos::service::node::{ServiceNode, ServiceState, ServiceTimer, Tuning};
 use bp_fast_paxos::service::proposer_store::ServerDurable;
-use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config, service_node};
+use bp_fast_paxos::service::server::{
+    LocalCluster, ServerOptions, loopback_config, proposer_path, service_node,
+};
 use bp_fast_paxos::service::store::{ServiceDurable, ServiceStore};
 use bp_fast_paxos::service::{Batch, Command};
 use bp_fast_paxos::types::{ClientId, Round};
@@ -359,6 +361,37 @@ fn a_restarted_leader_answers_a_promise_of_its_begun_round_with_the_new_round_it
             assert_eq!(new_round, began, "a second plan for round 1");
         }
     }
+}
+
+/// The NEWROUND a running proposer holds for the acceptors that lost it, if any.
+fn held_new_round(cluster: &LocalCluster, proposer: NodeId) -> Option<LogMsg<SlotValue>> {
+    match cluster.server(proposer)?.state() {
+        ServiceState::Proposer { queue, .. } => queue.new_round.map(|p| p.msg),
+        ServiceState::Acceptor { .. } => None,
+    }
+}
+
+/// The runtime gives a proposer its file: the NEWROUND of the round it began is there, and a
+/// restart from the data directory has it back.
+#[test]
+fn a_proposer_restarted_from_its_data_directory_holds_the_new_round_it_began() {
+    let (mut config, sockets) = loopback_config(1, 2, 1).expect("loopback ports");
+    config.timing.suspect_leader_ms = 100;
+    let dir = TempDir::new("proposer-round");
+    let mut cluster =
+        LocalCluster::start_with(config, dir.path(), sockets, ServerOptions::default())
+            .expect("the cluster starts");
+    let mut client = Client::connect(&cluster.config, 0).expect("a client");
+    assert_eq!(client.execute(put("k", "a")).unwrap(), Reply::Stored);
+    // Round 0's leader goes: proposer 1 begins round 1 (or a later one it leads).
+    assert!(cluster.kill(NodeId::new(Role::Proposer, 0)));
+    assert_eq!(client.execute(put("k", "b")).unwrap(), Reply::Stored);
+    let leader = NodeId::new(Role::Proposer, 1);
+    let began = held_new_round(&cluster, leader).expect("the NEWROUND of the round it began");
+    assert!(proposer_path(dir.path(), 1).exists());
+    assert!(cluster.kill(leader));
+    cluster.restart(leader).expect("the proposer restarts");
+    assert_eq!(held_new_round(&cluster, leader), Some(began));
 }
 
 /// A slot value of about `len` bytes.
