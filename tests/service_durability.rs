@@ -238,6 +238,18 @@ fn promises_for_round_1(
     promised
 }
 
+/// Proposer 1, the leader of round 1, started afresh: the actor, its id and its state.
+fn leader_of_round_1(
+    config: &bp_fast_paxos::cluster_config::ClusterConfig,
+) -> (ServiceNode, Id, Cow<'static, ServiceState>) {
+    let leader_id = NodeId::new(Role::Proposer, 1);
+    let leader = service_node(config, leader_id, &ServerOptions::default()).unwrap();
+    let me = config.stateright_id(leader_id);
+    let mut out = Out::new();
+    let state = Cow::Owned(leader.on_start(me, &None, &mut out));
+    (leader, me, state)
+}
+
 /// The NEWROUNDs of round 1 among `out`'s sends, with their receivers.
 fn new_rounds(out: &Out<ServiceNode>) -> Vec<(Id, LogMsg<SlotValue>)> {
     out.iter()
@@ -257,11 +269,7 @@ fn new_rounds(out: &Out<ServiceNode>) -> Vec<(Id, LogMsg<SlotValue>)> {
 #[test]
 fn a_leader_answers_a_promise_of_its_begun_round_with_its_new_round() {
     let (config, _sockets) = loopback_config(1, 2, 1).expect("loopback ports");
-    let leader_id = NodeId::new(Role::Proposer, 1);
-    let leader = service_node(&config, leader_id, &ServerOptions::default()).unwrap();
-    let me = config.stateright_id(leader_id);
-    let mut out = Out::new();
-    let mut state = Cow::Owned(leader.on_start(me, &None, &mut out));
+    let (leader, me, mut state) = leader_of_round_1(&config);
     let promised = promises_for_round_1(&config, me, 0..3);
     let mut sent = Vec::new();
     for (from, promise) in &promised {
@@ -290,11 +298,7 @@ fn a_leader_answers_a_promise_of_its_begun_round_with_its_new_round() {
 #[test]
 fn a_restarted_leader_answers_a_promise_of_its_begun_round_with_the_new_round_it_stored() {
     let (config, _sockets) = loopback_config(1, 2, 1).expect("loopback ports");
-    let leader_id = NodeId::new(Role::Proposer, 1);
-    let leader = service_node(&config, leader_id, &ServerOptions::default()).unwrap();
-    let me = config.stateright_id(leader_id);
-    let mut out = Out::new();
-    let mut state = Cow::Owned(leader.on_start(me, &None, &mut out));
+    let (leader, me, mut state) = leader_of_round_1(&config);
     // A client's command waits at the leader: its first plan proposes it, which a plan built
     // again after a restart, with an empty queue, would not.
     let client = Id::from(4 + 2);

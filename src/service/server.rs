@@ -273,11 +273,11 @@ pub fn start_server(
         }
     };
     let codec = ServerCodec::new(WireCodec::from_config(config, node).map_err(ServerError::Key)?);
+    std::fs::create_dir_all(data_dir).map_err(|source| {
+        ServerError::Config(format!("cannot create {}: {source}", data_dir.display()))
+    })?;
     let started = match node.role() {
         Role::Acceptor => {
-            std::fs::create_dir_all(data_dir).map_err(|source| {
-                ServerError::Config(format!("cannot create {}: {source}", data_dir.display()))
-            })?;
             let path = store_path(data_dir, node.index());
             if !options.new_acceptor && !path.exists() {
                 return Err(ServerError::NoStore(path));
@@ -318,9 +318,6 @@ pub fn start_server(
             )
         }
         _ => {
-            std::fs::create_dir_all(data_dir).map_err(|source| {
-                ServerError::Config(format!("cannot create {}: {source}", data_dir.display()))
-            })?;
             let (storage, stored) =
                 ProposerStore::open(data_dir, node.index()).map_err(ServerError::Storage)?;
             spawn(NodeSpec {
