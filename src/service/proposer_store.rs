@@ -91,6 +91,8 @@ macro_rules! keeps_acceptor_records {
 }
 pub(crate) use keeps_acceptor_records;
 
+keeps_acceptor_records!(super::store::ServiceStore);
+
 /// A proposer's record: the NEWROUND of the last round it began, as it was sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ProposerDurable {

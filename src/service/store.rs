@@ -237,8 +237,6 @@ impl Drop for ServiceStore {
     }
 }
 
-super::proposer_store::keeps_acceptor_records!(ServiceStore);
-
 impl Storage<ServiceDurable> for ServiceStore {
     fn save(&mut self, state: &ServiceDurable) -> io::Result<()> {
         self.save_durable(state).map_err(io::Error::other)
