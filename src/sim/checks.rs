@@ -76,8 +76,9 @@ pub struct Violation {
 
 /// Why `msg`, sent by acceptor `a`, is not covered by `synced`, the round and votes its disk
 /// had synced when the message left: a PROMISE or TRUSTCHANGE of a round above the synced
-/// one, a PROMISE that reports a vote not synced, or a LEARN of a vote not synced (a slot
-/// below the synced base is decided, and its vote rightly dropped).
+/// one, a PROMISE that reports a vote not synced (unless a vote of its round or later has
+/// replaced it since), or a LEARN of a vote not synced (a slot below the synced base is
+/// decided, and its vote rightly dropped).
 pub fn unsynced(
     a: usize,
     synced: &LogDurableState<SlotValue>,
@@ -95,9 +96,13 @@ pub fn unsynced(
             "acceptor {a} sent a PROMISE of round {} with round {} synced",
             p.round, synced.rnd
         )),
+        // A vote of the promised round or a later one, in the slot of a reported vote, was
+        // cast after the PROMISE (in the same burst, whose sync made both durable before the
+        // PROMISE left): the reported vote was written before it.
         LogMsg::Promise(p) => p
             .votes
             .iter()
+            .filter(|v| synced.votes.get(&v.slot).is_none_or(|s| s.round < p.round))
             .find(|v| !has_vote(v.slot, v.vote.round, &v.vote.value))
             .map(|v| {
                 format!(
@@ -222,5 +227,74 @@ impl Announced {
 
     pub fn tracked_slots(&self) -> usize {
         self.votes.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Mac;
+    use crate::log::message::{LogPromise, SlotVote};
+    use crate::message::Vote;
+    use crate::types::AcceptorId;
+
+    fn vote(round: Round, value: SlotValue) -> Vote<SlotValue> {
+        Vote { round, value }
+    }
+
+    /// A disk that synced round `rnd` and, in slot 42, `in_42`.
+    fn synced(rnd: Round, in_42: Vote<SlotValue>) -> LogDurableState<SlotValue> {
+        LogDurableState {
+            rnd,
+            base: 0,
+            votes: BTreeMap::from([(42, in_42)]),
+        }
+    }
+
+    /// Acceptor 3's PROMISE of `round`, reporting `reported` as its last vote in slot 42.
+    fn promise(round: Round, reported: Vote<SlotValue>) -> LogMsg<SlotValue> {
+        LogMsg::Promise(LogPromise {
+            round,
+            acceptor: AcceptorId(3),
+            decided_prefix: 0,
+            votes: vec![SlotVote {
+                slot: 42,
+                vote: reported,
+            }]
+            .into(),
+            mac: Mac([0; 32]),
+        })
+    }
+
+    #[test]
+    fn a_promise_reporting_the_synced_vote_is_covered() {
+        let disk = synced(7, vote(6, SlotValue::Noop));
+        assert_eq!(
+            unsynced(3, &disk, &promise(7, vote(6, SlotValue::Noop))),
+            None
+        );
+    }
+
+    /// Seed 50 of `bpfp simulate --large-values --loss 0.2 --rcvbuf 212992`: in one burst the
+    /// acceptor moved to round 7, promised it with its vote of round 6 in slot 42, then voted in
+    /// round 7 there. The burst's sync made all three durable before the PROMISE left, but the
+    /// disk's last state holds the newer vote. A vote of the promised round (or a later one)
+    /// can only follow the PROMISE, so the vote it reports was there before it, in the log.
+    #[test]
+    fn a_promise_whose_vote_a_vote_of_its_round_replaced_is_covered() {
+        let disk = synced(7, vote(7, SlotValue::Noop));
+        let reported = vote(6, SlotValue::Batch(Default::default()));
+        assert_eq!(unsynced(3, &disk, &promise(7, reported)), None);
+    }
+
+    #[test]
+    fn a_promise_reporting_a_vote_the_disk_never_held_is_caught() {
+        // An older vote than the disk's, which a vote below the promised round replaced.
+        let disk = synced(7, vote(6, SlotValue::Noop));
+        let stale = promise(7, vote(5, SlotValue::Noop));
+        assert!(unsynced(3, &disk, &stale).is_some());
+        // A PROMISE of a round the disk has not synced.
+        let ahead = promise(8, vote(6, SlotValue::Noop));
+        assert!(unsynced(3, &disk, &ahead).is_some());
     }
 }
