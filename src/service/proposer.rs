@@ -180,11 +180,11 @@ impl ProposerSide<'_> {
         }
         queue.record(&out);
         if let Some(new_round) = new_round_in(&out) {
+            log_new_round_size(new_round);
             // Synced before it is sent (the burst holds the sends that follow a save).
             let new_round = new_round.clone();
             o.save(ServerDurable::Proposer(ProposerDurable { new_round }));
         }
-        log_new_round_size(&out);
         lift(out, o);
     }
 
@@ -249,10 +249,10 @@ fn new_round_in<A: stateright::actor::Actor<Msg = LogMsg<SlotValue>>>(
     })
 }
 
-/// Logs the size of a NEWROUND among `out`'s sends (one per round), and warns when it is over
-/// the wire's maximum: such a round cannot begin, and its acceptors will suspect its leader.
-fn log_new_round_size<A: stateright::actor::Actor<Msg = LogMsg<SlotValue>>>(out: &Out<A>) {
-    let Some(msg @ LogMsg::NewRound { round, accepts, .. }) = new_round_in(out) else {
+/// Logs the size of a NEWROUND (one per round), and warns when it is over the wire's maximum:
+/// such a round cannot begin, and its acceptors will suspect its leader.
+fn log_new_round_size(msg: &LogMsg<SlotValue>) {
+    let LogMsg::NewRound { round, accepts, .. } = msg else {
         return;
     };
     let round = *round;
