@@ -31,7 +31,7 @@ fn a_short_torture_run_with_every_fault_passes_every_check() {
             report.summary()
         );
         assert!(report.lost > 0 && report.duplicated > 0 && report.delayed > 0);
-        assert!(report.crashes + report.partitions > 0);
+        assert!(report.crashes + report.proposer_crashes + report.partitions > 0);
         // Every acceptor crashed at once and came back, and no acknowledged write was lost:
         // the linearizability check passed (above), and every key whose last write is
         // certain read it back at the end, values up to the command limit among them.

@@ -1,6 +1,6 @@
 //! `bpfp torture`: a real cluster on loopback under a concurrent client workload while faults
-//! are injected (loss, duplication, delay and reordering; acceptor crashes and restarts;
-//! partitions; a Byzantine proposer), then the checks: the history is linearizable per key,
+//! are injected (loss, duplication, delay and reordering; crashes and restarts of acceptors and
+//! of the honest proposer; partitions; a Byzantine proposer), then the checks: the history is linearizable per key,
 //! every replica applied the same log, and no node stopped on its own.
 
 use super::byzantine::ByzantineProposer;
@@ -35,7 +35,7 @@ pub struct TortureOptions {
     pub keys: usize,
     pub seed: u64,
     pub rates: FaultRates,
-    /// Crash and restart acceptors, one at a time.
+    /// Crash and restart acceptors and the honest proposer, one at a time.
     pub crashes: bool,
     /// Crash every acceptor at once and restart them all (at least once per run).
     pub whole_cluster_crashes: bool,
@@ -91,6 +91,8 @@ pub struct TortureReport {
     pub delayed: u64,
     pub partitioned: u64,
     pub crashes: u64,
+    /// Crashes of the honest proposer (proposer 1), each followed by its restart.
+    pub proposer_crashes: u64,
     /// Crashes of every acceptor at once, each followed by a restart of them all.
     pub whole_cluster_restarts: u64,
     pub partitions: u64,
@@ -139,12 +141,13 @@ impl TortureReport {
         );
         let _ = writeln!(
             s,
-            "faults: {} datagrams lost, {} duplicated, {} delayed, {} cut by partitions; {} acceptor crashes, {} whole-cluster crashes and restarts, {} partitions; {} Byzantine actions",
+            "faults: {} datagrams lost, {} duplicated, {} delayed, {} cut by partitions; {} acceptor crashes, {} proposer crashes, {} whole-cluster crashes and restarts, {} partitions; {} Byzantine actions",
             self.lost,
             self.duplicated,
             self.delayed,
             self.partitioned,
             self.crashes,
+            self.proposer_crashes,
             self.whole_cluster_restarts,
             self.partitions,
             self.byzantine_actions
@@ -513,13 +516,23 @@ fn nemesis(
         }
         match fault {
             0 if options.crashes => {
-                lock(cluster).kill(acceptor);
-                report.crashes += 1;
+                // A fifth of the crashes take the honest proposer, which comes back with the
+                // NEWROUND of the round it began last, from its file.
+                let node = if rng.chance(0.2) {
+                    NodeId::new(Role::Proposer, 1)
+                } else {
+                    acceptor
+                };
+                lock(cluster).kill(node);
+                match node.role() {
+                    Role::Proposer => report.proposer_crashes += 1,
+                    _ => report.crashes += 1,
+                }
                 nap(&mut rng, 1_000);
-                if let Err(e) = lock(cluster).restart(acceptor) {
+                if let Err(e) = lock(cluster).restart(node) {
                     report
                         .violations
-                        .push(format!("{acceptor} could not restart: {e}"));
+                        .push(format!("{node} could not restart: {e}"));
                 }
             }
             1 if options.partitions => {

@@ -35,7 +35,7 @@ pub struct TortureArgs {
     /// The longest injected delay, in milliseconds.
     #[arg(long, default_value_t = 20)]
     max_delay_ms: u64,
-    /// No acceptor crashes.
+    /// No crashes (of acceptors, of the honest proposer, of the whole cluster).
     #[arg(long)]
     no_crashes: bool,
     /// No partitions.
