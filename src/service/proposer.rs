@@ -154,6 +154,13 @@ impl ProposerSide<'_> {
         let Some(proposer) = self.proposer else {
             return;
         };
+        // A round it began before a restart is not begun again: its stored NEWROUND answers.
+        if let LogMsg::Promise(promise) = msg
+            && queue.began_by_then(promise.round)
+            && log.proposed().is_none_or(|p| p < promise.round)
+        {
+            return;
+        }
         let before = log.proposed();
         let tuning = &self.node.tuning;
         // No more pending batches than slots in flight: the size of a NEWROUND is bounded by
@@ -162,13 +169,6 @@ impl ProposerSide<'_> {
         let mut pending = queue.batches(tuning.max_batch, self.node.max_batch_bytes());
         let in_plan = usize::try_from(self.node.limits.max_slots_in_flight).unwrap_or(usize::MAX);
         pending.truncate(in_plan);
-        // A round it began before a restart is not begun again: its stored NEWROUND answers.
-        if let LogMsg::Promise(promise) = msg
-            && queue.began_by_then(promise.round)
-            && log.proposed().is_none_or(|p| p < promise.round)
-        {
-            return;
-        }
         let mut out = Out::new();
         if let Some(step) = proposer.on_message_with(log, from, msg, &pending) {
             self.node.log.apply(self.id, &step, None, &mut out);

@@ -54,44 +54,25 @@ impl ServerDurable {
     }
 }
 
-/// Implements `Storage<ServerDurable>` for a store of an acceptor's records (on disk, or the
-/// simulator's): it keeps the acceptor's record and refuses a proposer's.
-macro_rules! keeps_acceptor_records {
-    ($store:ty) => {
-        impl $crate::runtime::storage::Storage<$crate::service::proposer_store::ServerDurable>
-            for $store
-        {
-            fn save(
-                &mut self,
-                state: &$crate::service::proposer_store::ServerDurable,
-            ) -> std::io::Result<()> {
-                let record = state.acceptor_record()?;
-                $crate::runtime::storage::Storage::<$crate::service::store::ServiceDurable>::save(
-                    self, record,
-                )
-            }
+/// A store of an acceptor's records (on disk, or the simulator's): as the server's store, it
+/// keeps the acceptor's record and refuses a proposer's.
+pub trait KeepsAcceptorRecords: Storage<ServiceDurable> {}
 
-            fn write(
-                &mut self,
-                state: &$crate::service::proposer_store::ServerDurable,
-            ) -> std::io::Result<()> {
-                let record = state.acceptor_record()?;
-                $crate::runtime::storage::Storage::<$crate::service::store::ServiceDurable>::write(
-                    self, record,
-                )
-            }
+impl KeepsAcceptorRecords for super::store::ServiceStore {}
 
-            fn sync(&mut self) -> std::io::Result<()> {
-                $crate::runtime::storage::Storage::<$crate::service::store::ServiceDurable>::sync(
-                    self,
-                )
-            }
-        }
-    };
+impl<S: KeepsAcceptorRecords> Storage<ServerDurable> for S {
+    fn save(&mut self, state: &ServerDurable) -> io::Result<()> {
+        Storage::<ServiceDurable>::save(self, state.acceptor_record()?)
+    }
+
+    fn write(&mut self, state: &ServerDurable) -> io::Result<()> {
+        Storage::<ServiceDurable>::write(self, state.acceptor_record()?)
+    }
+
+    fn sync(&mut self) -> io::Result<()> {
+        Storage::<ServiceDurable>::sync(self)
+    }
 }
-pub(crate) use keeps_acceptor_records;
-
-keeps_acceptor_records!(super::store::ServiceStore);
 
 /// A proposer's record: the NEWROUND of the last round it began, as it was sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

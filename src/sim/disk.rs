@@ -12,7 +12,7 @@ use crate::log::Slot;
 use crate::log::acceptor::LogDurableState;
 use crate::runtime::storage::Storage;
 use crate::service::msg::SlotValue;
-use crate::service::proposer_store::{ProposerDurable, ServerDurable};
+use crate::service::proposer_store::{KeepsAcceptorRecords, ProposerDurable, ServerDurable};
 use crate::service::store::{ServiceDurable, ServiceStore, store_path};
 use std::collections::BTreeMap;
 use std::io;
@@ -186,7 +186,7 @@ fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).map_or(0, |m| m.len())
 }
 
-crate::service::proposer_store::keeps_acceptor_records!(SimDisk);
+impl KeepsAcceptorRecords for SimDisk {}
 
 /// A proposer's record in the simulator. It survives every crash: the runtime replaces the
 /// proposer's file whole, by a rename after a sync, before anything the record allows is
