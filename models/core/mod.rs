@@ -5,9 +5,10 @@
 //! symmetry, and turns what a checker found into verdicts and numbered steps.
 //!
 //! Its files import one another only downwards: `shape`, `menu`, `mixed` and `property` at
-//! the bottom, then `protocol`, then `ghost`, `reductions` and `symmetry`, then `eager` (the Byzantine
-//! proposers' shared parts), then `model`, then `report`.
+//! the bottom, then `protocol`, then `delivery`, then `ghost`, `reductions` and `symmetry`,
+//! then `eager` (the Byzantine proposers' shared parts), then `model`, then `report`.
 
+pub mod delivery;
 pub mod eager;
 pub mod ghost;
 pub mod menu;

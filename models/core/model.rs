@@ -3,7 +3,7 @@
 
 use super::property::PropertySpec;
 use super::protocol::{ActorAction, Actors, Protocol, State};
-use super::reductions::{crash_matters, settle, settle_after, within_bounds};
+use super::reductions::{crash_matters, deliver_and_settle, settle, settle_after, within_bounds};
 use super::shape::NetworkKind;
 use stateright::actor::{ActorModel, ActorModelAction, Envelope, LossyNetwork, Network};
 use stateright::{Model, Property};
@@ -139,6 +139,9 @@ impl<P: Protocol> Model for ProtocolModel<P> {
 
     fn next_state(&self, last_state: &State<P>, action: P::Action) -> Option<State<P>> {
         match P::into_actor(action) {
+            Ok(ActorModelAction::Deliver { src, dst, msg }) => {
+                deliver_and_settle(&self.actors, last_state, Envelope { src, dst, msg })
+            }
             Ok(action) => self
                 .actors
                 .next_state(last_state, action)

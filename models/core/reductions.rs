@@ -10,13 +10,12 @@
 //! same PROMISEs. What is skipped are the states in which a PROMISE to it is still in flight,
 //! which multiply the space without adding any acceptor behaviour.
 
+use super::delivery::{self, Skipped};
 use super::mixed::{Byzantine, Mixed, MixedState};
 use super::protocol::{Actors, Msg, Protocol, State, acceptor_states};
 use crate::node::NodeTimer;
 use stateright::Model;
-use stateright::actor::{Actor, ActorModelAction, Command, Envelope, Id, Network, Out, is_no_op};
-use std::borrow::Cow;
-use std::sync::Arc;
+use stateright::actor::{ActorModelAction, Envelope, Id, Network};
 
 /// Shows every Byzantine proposer every message it wants and does not hold yet: on a
 /// protocol whose Byzantine proposers see all (the single decree's duplicating network:
@@ -24,47 +23,51 @@ use std::sync::Arc;
 /// there may consume the message, so another proposer's copy cannot be shown).
 pub fn settle<P: Protocol>(actors: &Actors<P>, mut state: State<P>) -> State<P> {
     let sees_all = actors.cfg.byzantine_sees_all();
-    let byzantine: Vec<Id> = actors
-        .actors
-        .iter()
-        .enumerate()
-        .filter(|(_, actor)| matches!(actor, Mixed::Byzantine(_)))
-        .map(|(i, _)| Id::from(i))
-        .collect();
+    let byzantine = byzantine_ids(actors);
     'settling: loop {
         // Every showing the Byzantine proposers want, in the order stateright's step would be
         // tried on them; the first that changes anything is taken, and the scan begins again.
         let mut wanted: Vec<Envelope<Msg<P>>> = Vec::new();
         for env in state.network.iter_deliverable() {
-            for b in &byzantine {
-                if (sees_all || *b == env.dst) && wants(actors, &state, *b, env.msg) {
-                    wanted.push(Envelope {
-                        src: env.src,
-                        dst: *b,
-                        msg: env.msg.clone(),
-                    });
-                }
-            }
+            wanted.extend(showings(actors, &state, &byzantine, sees_all, env));
         }
         for shown in wanted {
-            match deliver_in_place(actors, &mut state, &shown) {
-                Delivery::Done => continue 'settling,
-                Delivery::NoOp => {}
-                Delivery::NotInPlace => {
-                    let deliver = ActorModelAction::Deliver {
-                        src: shown.src,
-                        dst: shown.dst,
-                        msg: shown.msg,
-                    };
-                    if let Some(next) = actors.next_state(&state, deliver) {
-                        state = next;
-                        continue 'settling;
-                    }
-                }
+            if !matches!(show(actors, &mut state, shown), Shown::NoStep) {
+                continue 'settling;
             }
         }
         return state;
     }
+}
+
+/// The Byzantine proposers of the model.
+fn byzantine_ids<P: Protocol>(actors: &Actors<P>) -> Vec<Id> {
+    actors
+        .actors
+        .iter()
+        .enumerate()
+        .filter(|(_, actor)| matches!(actor, Mixed::Byzantine(_)))
+        .map(|(i, _)| Id::from(i))
+        .collect()
+}
+
+/// `env` as shown to each Byzantine proposer that wants it: every one if they see all,
+/// otherwise its destination only.
+fn showings<'a, P: Protocol>(
+    actors: &'a Actors<P>,
+    state: &'a State<P>,
+    byzantine: &'a [Id],
+    sees_all: bool,
+    env: Envelope<&'a Msg<P>>,
+) -> impl Iterator<Item = Envelope<Msg<P>>> + 'a {
+    byzantine
+        .iter()
+        .filter(move |b| (sees_all || **b == env.dst) && wants(actors, state, **b, env.msg))
+        .map(move |b| Envelope {
+            src: env.src,
+            dst: *b,
+            msg: env.msg.clone(),
+        })
 }
 
 /// Whether Byzantine proposer `b` wants to be shown `msg` in `state`.
@@ -79,89 +82,102 @@ fn wants<P: Protocol>(actors: &Actors<P>, state: &State<P>, b: Id, msg: &Msg<P>)
     proposer.wants(held, msg)
 }
 
-fn borrowed<M>(env: &Envelope<M>) -> Envelope<&M> {
-    Envelope {
-        src: env.src,
-        dst: env.dst,
-        msg: &env.msg,
-    }
+/// Whether some Byzantine proposer wants to be shown `env`.
+fn wanted_by_any<P: Protocol>(
+    actors: &Actors<P>,
+    state: &State<P>,
+    env: &Envelope<Msg<P>>,
+) -> bool {
+    let sees_all = actors.cfg.byzantine_sees_all();
+    (0..actors.actors.len())
+        .map(Id::from)
+        .any(|b| (sees_all || b == env.dst) && wants(actors, state, b, &env.msg))
 }
 
-/// What [`deliver_in_place`] did.
-enum Delivery {
-    /// The state is now the one the delivery leads to.
-    Done,
-    /// The delivery changes nothing (stateright's actor model has no step for it either).
-    NoOp,
-    /// The delivery does something done in place only on a duplicating network with sends
-    /// alone; the state is untouched, and stateright's own step must take it.
-    NotInPlace,
+/// What showing a message did.
+enum Shown<M> {
+    /// Delivered in place: the envelopes it sent that a Byzantine proposer wants.
+    InPlace(Vec<Envelope<M>>),
+    /// Delivered by stateright's step, which does not tell what it sent.
+    Stepped,
+    /// Nothing: there is no step for it, and the state is unchanged.
+    NoStep,
 }
 
-/// stateright's step that delivers `env` on a duplicating network, done on `state` itself
-/// instead of on a copy of it. The settled messages are many per step, and copying the whole
-/// network for each was most of the work of settling. The result is equal to
-/// `actors.next_state(state, Deliver(env))`, field for field, hash set layout included
-/// (`tests::in_place_delivery_is_stateright_s_step` compares them).
-fn deliver_in_place<P: Protocol>(
+/// Delivers `shown` in `state`: in place where [`delivery`] can, by stateright's step on a
+/// copy otherwise.
+fn show<P: Protocol>(
     actors: &Actors<P>,
     state: &mut State<P>,
-    env: &Envelope<Msg<P>>,
-) -> Delivery {
-    let index = usize::from(env.dst);
-    if !matches!(state.network, Network::UnorderedDuplicating(..))
-        || state.crashed.get(index) != Some(&false)
-    {
-        return Delivery::NotInPlace;
+    shown: Envelope<Msg<P>>,
+) -> Shown<Msg<P>> {
+    match delivery::step(actors, state, shown) {
+        Ok(step) => Shown::InPlace(step.apply(actors, state, |s, e| wanted_by_any(actors, s, e))),
+        Err(Skipped::NoStep) => Shown::NoStep,
+        Err(Skipped::NotHere(env)) => match actors.next_state(state, deliver(env)) {
+            Some(next) => {
+                *state = next;
+                Shown::Stepped
+            }
+            None => Shown::NoStep,
+        },
     }
-    let mut out = Out::new();
-    let next_actor = {
-        let mut actor_state = Cow::Borrowed(&*state.actor_states[index]);
-        actors.actors[index].on_msg(
-            env.dst,
-            &mut actor_state,
-            env.src,
-            env.msg.clone(),
-            &mut out,
-        );
-        if is_no_op(&actor_state, &out) {
-            return Delivery::NoOp;
-        }
-        if out.iter().any(|c| !matches!(c, Command::Send(..))) {
-            return Delivery::NotInPlace;
-        }
-        match actor_state {
-            Cow::Owned(next) => Some(next),
-            Cow::Borrowed(_) => None,
+}
+
+fn deliver<M>(env: Envelope<M>) -> ActorModelAction<M, NodeTimer, ()> {
+    ActorModelAction::Deliver {
+        src: env.src,
+        dst: env.dst,
+        msg: env.msg,
+    }
+}
+
+/// The state that delivering `env` leads to from `last` (a settled state), settled: what
+/// stateright's step and [`settle_after`] give, found with one copy of the state. Settling
+/// begins from the envelopes the delivery sent, since `last` left nothing to show: while a
+/// single showing is wanted it is done in place, and [`settle`]'s scan of the whole network
+/// takes over when more are, so that they are shown in the scan's order.
+pub fn deliver_and_settle<P: Protocol>(
+    actors: &Actors<P>,
+    last: &State<P>,
+    env: Envelope<Msg<P>>,
+) -> Option<State<P>> {
+    let step = match delivery::step(actors, last, env) {
+        Ok(step) => step,
+        Err(Skipped::NoStep) => return None,
+        Err(Skipped::NotHere(env)) => {
+            let next = actors.next_state(last, deliver(env))?;
+            return Some(settle_after(actors, last, next));
         }
     };
-    let received = (actors.record_msg_in)(&actors.cfg, &state.history, borrowed(env));
-    let Network::UnorderedDuplicating(envelopes, last_msg) = &mut state.network else {
-        unreachable!("checked above");
-    };
-    *last_msg = Some(env.clone());
-    if let Some(next) = next_actor {
-        state.actor_states[index] = Arc::new(next);
-    }
-    if let Some(history) = received {
-        state.history = history;
-    }
-    for command in out {
-        let Command::Send(dst, msg) = command else {
-            unreachable!("checked above");
-        };
-        let sent = Envelope {
-            src: env.dst,
-            dst,
-            msg,
-        };
-        if let Some(history) = (actors.record_msg_out)(&actors.cfg, &state.history, borrowed(&sent))
-        {
-            state.history = history;
+    let mut state = last.clone();
+    let mut sent = step.apply(actors, &mut state, |s, e| wanted_by_any(actors, s, e));
+    let byzantine = byzantine_ids(actors);
+    let sees_all = actors.cfg.byzantine_sees_all();
+    loop {
+        let mut wanted: Vec<Envelope<Msg<P>>> = sent
+            .iter()
+            .flat_map(|env| {
+                let env = Envelope {
+                    src: env.src,
+                    dst: env.dst,
+                    msg: &env.msg,
+                };
+                showings(actors, &state, &byzantine, sees_all, env)
+            })
+            .collect();
+        if wanted.len() > 1 {
+            return Some(settle(actors, state));
         }
-        envelopes.insert(sent);
+        let Some(shown) = wanted.pop() else {
+            return Some(state);
+        };
+        match show(actors, &mut state, shown) {
+            Shown::InPlace(more) => sent = more,
+            Shown::Stepped => return Some(settle(actors, state)),
+            Shown::NoStep => return Some(state),
+        }
     }
-    Delivery::Done
 }
 
 /// [`settle`] for the state an action led to from `last`, itself settled. On a duplicating
@@ -334,45 +350,61 @@ mod tests {
     }
 
     #[test]
-    fn in_place_delivery_is_stateright_s_step() {
+    fn a_delivery_done_in_place_is_stateright_s_step() {
         let model = model();
-        let (mut in_place, mut not_in_place, mut recorded) = (0, 0, 0);
+        let (mut in_place, mut saved, mut recorded) = (0, 0, 0);
         for state in states(150).iter().flat_map(unsettled_successors) {
             for env in deliveries(&model, &state) {
-                let mut delivered = state.clone();
-                let stepped = model.actors.next_state(
-                    &state,
-                    ActorModelAction::Deliver {
-                        src: env.src,
-                        dst: env.dst,
-                        msg: env.msg.clone(),
-                    },
-                );
-                match deliver_in_place(&model.actors, &mut delivered, &env) {
-                    Delivery::Done => {
+                let stepped = model.actors.next_state(&state, deliver(env.clone()));
+                match delivery::step(&model.actors, &state, env) {
+                    Ok(step) => {
+                        let mut delivered = state.clone();
+                        step.apply(&model.actors, &mut delivered, |_, _| false);
                         in_place += 1;
                         recorded += usize::from(delivered.history != state.history);
+                        saved += usize::from(delivered.actor_storages != state.actor_storages);
                         assert_same(&delivered, &stepped.expect("a step where one was done"));
                     }
-                    Delivery::NoOp => {
-                        assert!(stepped.is_none(), "a no-op where stateright steps");
-                        assert_same(&delivered, &state);
+                    Err(Skipped::NoStep) => {
+                        assert!(stepped.is_none(), "no step where stateright steps")
                     }
-                    Delivery::NotInPlace => {
-                        not_in_place += 1;
-                        assert_same(&delivered, &state);
+                    Err(Skipped::NotHere(_)) => {
+                        panic!("a delivery of the single decree that sets a timer")
                     }
                 }
             }
         }
-        // Every kind was met: sends alone, some of them recorded in the ghost history (the
-        // Byzantine proposer's ACCEPTs), and steps that set timers or save.
+        // Every kind of effect was met: sends recorded in the ghost history (the Byzantine
+        // proposer's ACCEPTs, the acceptors' votes), and saves.
         assert!(in_place > 1_000, "{in_place} deliveries done in place");
-        assert!(
-            recorded > 100,
-            "{recorded} in place recorded in the history"
-        );
-        assert!(not_in_place > 100, "{not_in_place} deliveries not in place");
+        assert!(recorded > 100, "{recorded} recorded in the history");
+        assert!(saved > 100, "{saved} saved a durable state");
+    }
+
+    #[test]
+    fn a_delivery_settled_from_what_it_sent_is_stateright_s_step_settled() {
+        let model = model();
+        let mut shown = 0;
+        for state in states(150) {
+            for env in state.network.iter_deliverable() {
+                let env = env.to_cloned_msg();
+                let by_steps = model
+                    .actors
+                    .next_state(&state, deliver(env.clone()))
+                    .map(|next| settle_by_steps(&model.actors, next));
+                let settled = deliver_and_settle(&model.actors, &state, env.clone());
+                match (&settled, &by_steps) {
+                    (Some(a), Some(b)) => {
+                        assert_same(a, b);
+                        let unsettled = model.actors.next_state(&state, deliver(env)).unwrap();
+                        shown += usize::from(*a != unsettled);
+                    }
+                    (None, None) => {}
+                    _ => panic!("a step on one side only: {settled:?} {by_steps:?}"),
+                }
+            }
+        }
+        assert!(shown > 100, "settling showed something in {shown} steps");
     }
 
     #[test]
