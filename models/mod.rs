@@ -21,6 +21,7 @@ pub mod symbolic;
 pub mod symmetry;
 pub mod value;
 pub mod variant;
+pub mod walk;
 
 pub use self::core::shape::{NetworkKind, Shape};
 pub use config::{LearnerMode, Menu, ModelConfig};

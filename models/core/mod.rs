@@ -5,10 +5,10 @@
 //! symmetry, and turns what a checker found into verdicts and numbered steps.
 //!
 //! Its files import one another only downwards: `shape`, `menu`, `mixed` and `property` at
-//! the bottom, then `protocol`, then `delivery`, then `ghost`, `reductions` and `symmetry`,
+//! the bottom, then `protocol`, then `actor_step`, then `ghost`, `reductions` and `symmetry`,
 //! then `eager` (the Byzantine proposers' shared parts), then `model`, then `report`.
 
-pub mod delivery;
+pub mod actor_step;
 pub mod eager;
 pub mod ghost;
 pub mod menu;

@@ -3,7 +3,9 @@
 
 use super::property::PropertySpec;
 use super::protocol::{ActorAction, Actors, Protocol, State};
-use super::reductions::{crash_matters, deliver_and_settle, settle, settle_after, within_bounds};
+use super::reductions::{
+    crash_matters, deliver_and_settle, settle, settle_after, time_out_and_settle, within_bounds,
+};
 use super::shape::NetworkKind;
 use stateright::actor::{ActorModel, ActorModelAction, Envelope, LossyNetwork, Network};
 use stateright::{Model, Property};
@@ -141,6 +143,9 @@ impl<P: Protocol> Model for ProtocolModel<P> {
         match P::into_actor(action) {
             Ok(ActorModelAction::Deliver { src, dst, msg }) => {
                 deliver_and_settle(&self.actors, last_state, Envelope { src, dst, msg })
+            }
+            Ok(ActorModelAction::Timeout(id, timer)) => {
+                time_out_and_settle(&self.actors, last_state, id, timer)
             }
             Ok(action) => self
                 .actors

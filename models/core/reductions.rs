@@ -10,7 +10,7 @@
 //! same PROMISEs. What is skipped are the states in which a PROMISE to it is still in flight,
 //! which multiply the space without adding any acceptor behaviour.
 
-use super::delivery::{self, Skipped};
+use super::actor_step::{self, Skipped, Step};
 use super::mixed::{Byzantine, Mixed, MixedState};
 use super::protocol::{Actors, Msg, Protocol, State, acceptor_states};
 use crate::node::NodeTimer;
@@ -104,14 +104,14 @@ enum Shown<M> {
     NoStep,
 }
 
-/// Delivers `shown` in `state`: in place where [`delivery`] can, by stateright's step on a
+/// Delivers `shown` in `state`: in place where [`actor_step`] can, by stateright's step on a
 /// copy otherwise.
 fn show<P: Protocol>(
     actors: &Actors<P>,
     state: &mut State<P>,
     shown: Envelope<Msg<P>>,
 ) -> Shown<Msg<P>> {
-    match delivery::step(actors, state, shown) {
+    match actor_step::deliver(actors, state, shown) {
         Ok(step) => Shown::InPlace(step.apply(actors, state, |s, e| wanted_by_any(actors, s, e))),
         Err(Skipped::NoStep) => Shown::NoStep,
         Err(Skipped::NotHere(env)) => match actors.next_state(state, deliver(env)) {
@@ -133,23 +133,43 @@ fn deliver<M>(env: Envelope<M>) -> ActorModelAction<M, NodeTimer, ()> {
 }
 
 /// The state that delivering `env` leads to from `last` (a settled state), settled: what
-/// stateright's step and [`settle_after`] give, found with one copy of the state. Settling
-/// begins from the envelopes the delivery sent, since `last` left nothing to show: while a
-/// single showing is wanted it is done in place, and [`settle`]'s scan of the whole network
-/// takes over when more are, so that they are shown in the scan's order.
+/// stateright's step and [`settle_after`] give, found with one copy of the state.
 pub fn deliver_and_settle<P: Protocol>(
     actors: &Actors<P>,
     last: &State<P>,
     env: Envelope<Msg<P>>,
 ) -> Option<State<P>> {
-    let step = match delivery::step(actors, last, env) {
-        Ok(step) => step,
-        Err(Skipped::NoStep) => return None,
-        Err(Skipped::NotHere(env)) => {
-            let next = actors.next_state(last, deliver(env))?;
-            return Some(settle_after(actors, last, next));
-        }
-    };
+    match actor_step::deliver(actors, last, env) {
+        Ok(step) => Some(apply_and_settle(actors, last, step)),
+        Err(Skipped::NoStep) => None,
+        Err(Skipped::NotHere(env)) => actors
+            .next_state(last, deliver(env))
+            .map(|next| settle_after(actors, last, next)),
+    }
+}
+
+/// The state that `timer` going off at `id` leads to from `last` (a settled state), settled,
+/// as [`deliver_and_settle`] finds it.
+pub fn time_out_and_settle<P: Protocol>(
+    actors: &Actors<P>,
+    last: &State<P>,
+    id: Id,
+    timer: NodeTimer,
+) -> Option<State<P>> {
+    match actor_step::time_out(actors, last, id, timer) {
+        Ok(step) => Some(apply_and_settle(actors, last, step)),
+        Err(Skipped::NoStep) => None,
+        Err(Skipped::NotHere((id, timer))) => actors
+            .next_state(last, ActorModelAction::Timeout(id, timer))
+            .map(|next| settle_after(actors, last, next)),
+    }
+}
+
+/// `step` applied to a copy of `last` (a settled state), then settled. Settling begins from
+/// the envelopes the step sent, since `last` left nothing to show: while a single showing is
+/// wanted it is done in place, and [`settle`]'s scan of the whole network takes over when
+/// more are, so that they are shown in the scan's order.
+fn apply_and_settle<P: Protocol>(actors: &Actors<P>, last: &State<P>, step: Step<P>) -> State<P> {
     let mut state = last.clone();
     let mut sent = step.apply(actors, &mut state, |s, e| wanted_by_any(actors, s, e));
     let byzantine = byzantine_ids(actors);
@@ -167,15 +187,15 @@ pub fn deliver_and_settle<P: Protocol>(
             })
             .collect();
         if wanted.len() > 1 {
-            return Some(settle(actors, state));
+            return settle(actors, state);
         }
         let Some(shown) = wanted.pop() else {
-            return Some(state);
+            return state;
         };
         match show(actors, &mut state, shown) {
             Shown::InPlace(more) => sent = more,
-            Shown::Stepped => return Some(settle(actors, state)),
-            Shown::NoStep => return Some(state),
+            Shown::Stepped => return settle(actors, state),
+            Shown::NoStep => return state,
         }
     }
 }
@@ -227,7 +247,8 @@ pub fn within_bounds<P: Protocol>(cfg: &P, state: &State<P>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::ModelConfig;
+    use crate::models::walk::{WalkPlan, sample};
+    use crate::models::{ModelConfig, Shape};
 
     type Decree = ModelConfig;
 
@@ -237,36 +258,15 @@ mod tests {
         ModelConfig::default().into_model()
     }
 
-    /// The states of `walks` random walks from the initial states (a fixed seed), each of
-    /// up to 40 steps: deep enough to reach rounds 1 and 2, where settling shows PROMISEs.
-    fn states(walks: usize) -> Vec<State<Decree>> {
-        let model = model();
-        let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
-        let mut random = move |below: usize| {
-            // xorshift64: reproducible, and enough to spread the walks.
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % below as u64) as usize
+    /// States of the default model, from seeded walks of up to 40 steps: deep enough to
+    /// reach rounds 1 and 2, where settling shows PROMISEs.
+    fn states() -> Vec<State<Decree>> {
+        let plan = WalkPlan {
+            walks: 150,
+            depth: 40,
+            seed: 3,
         };
-        let mut out = Vec::new();
-        for _ in 0..walks {
-            let init = model.init_states();
-            let mut state = init[random(init.len())].clone();
-            for _ in 0..40 {
-                let mut actions = Vec::new();
-                model.actions(&state, &mut actions);
-                let next = (!actions.is_empty())
-                    .then(|| actions.swap_remove(random(actions.len())))
-                    .and_then(|action| model.next_state(&state, action));
-                out.push(state);
-                match next {
-                    Some(next) => state = next,
-                    None => break,
-                }
-            }
-        }
-        out
+        sample(&model(), plan)
     }
 
     /// Equal as states, and with the network's envelopes in the same order: the order in
@@ -353,10 +353,10 @@ mod tests {
     fn a_delivery_done_in_place_is_stateright_s_step() {
         let model = model();
         let (mut in_place, mut saved, mut recorded) = (0, 0, 0);
-        for state in states(150).iter().flat_map(unsettled_successors) {
+        for state in states().iter().flat_map(unsettled_successors) {
             for env in deliveries(&model, &state) {
                 let stepped = model.actors.next_state(&state, deliver(env.clone()));
-                match delivery::step(&model.actors, &state, env) {
+                match actor_step::deliver(&model.actors, &state, env) {
                     Ok(step) => {
                         let mut delivered = state.clone();
                         step.apply(&model.actors, &mut delivered, |_, _| false);
@@ -382,22 +382,93 @@ mod tests {
     }
 
     #[test]
-    fn a_delivery_settled_from_what_it_sent_is_stateright_s_step_settled() {
+    fn a_timeout_done_in_place_is_stateright_s_step() {
         let model = model();
-        let mut shown = 0;
-        for state in states(150) {
-            for env in state.network.iter_deliverable() {
-                let env = env.to_cloned_msg();
-                let by_steps = model
-                    .actors
-                    .next_state(&state, deliver(env.clone()))
+        let (mut in_place, mut sent) = (0, 0);
+        for state in states().iter().flat_map(unsettled_successors) {
+            let mut actions = Vec::new();
+            model.actors.actions(&state, &mut actions);
+            for action in actions {
+                let ActorModelAction::Timeout(id, timer) = action.clone() else {
+                    continue;
+                };
+                let stepped = model.actors.next_state(&state, action);
+                match actor_step::time_out(&model.actors, &state, id, timer) {
+                    Ok(step) => {
+                        let mut timed_out = state.clone();
+                        step.apply(&model.actors, &mut timed_out, |_, _| false);
+                        in_place += 1;
+                        sent += usize::from(timed_out.network != state.network);
+                        assert_same(&timed_out, &stepped.expect("a step where one was done"));
+                    }
+                    Err(Skipped::NoStep) => {
+                        assert!(stepped.is_none(), "no step where stateright steps")
+                    }
+                    Err(Skipped::NotHere(_)) => panic!("a timeout of the single decree left out"),
+                }
+            }
+        }
+        // Timeouts that move an acceptor to a new round (TRUSTCHANGE, PROMISE, a save and
+        // the timer set again) were met.
+        assert!(in_place > 100, "{in_place} timeouts done in place");
+        assert!(sent > 100, "{sent} timeouts sent something");
+    }
+
+    #[test]
+    fn a_timer_that_goes_off_unanswered_is_cancelled_as_stateright_does() {
+        // No actor of the model has a timer it ignores; give the proposer `p1` one.
+        let model = model();
+        let mut state = model.init_states().remove(0);
+        let p1 = Id::from(model.cfg().cluster().acceptors() + 1);
+        state.timers_set[usize::from(p1)].set(NodeTimer::SuspectLeader);
+        let stepped = model
+            .actors
+            .next_state(
+                &state,
+                ActorModelAction::Timeout(p1, NodeTimer::SuspectLeader),
+            )
+            .expect("stateright steps: the timer is gone");
+        let Ok(step) = actor_step::time_out(&model.actors, &state, p1, NodeTimer::SuspectLeader)
+        else {
+            panic!("no step where stateright steps");
+        };
+        let mut timed_out = state.clone();
+        step.apply(&model.actors, &mut timed_out, |_, _| false);
+        assert_same(&timed_out, &stepped);
+        assert!(
+            timed_out.timers_set[usize::from(p1)]
+                .iter()
+                .next()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_step_settled_from_what_it_sent_is_stateright_s_step_settled() {
+        let model = model();
+        let (mut shown, mut timeouts) = (0, 0);
+        for state in states() {
+            let mut actions = Vec::new();
+            model.actors.actions(&state, &mut actions);
+            for action in actions {
+                let settled = match action.clone() {
+                    ActorModelAction::Deliver { src, dst, msg } => {
+                        deliver_and_settle(&model.actors, &state, Envelope { src, dst, msg })
+                    }
+                    ActorModelAction::Timeout(id, timer) => {
+                        timeouts += 1;
+                        time_out_and_settle(&model.actors, &state, id, timer)
+                    }
+                    _ => continue,
+                };
+                let unsettled = model.actors.next_state(&state, action);
+                let by_steps = unsettled
+                    .clone()
                     .map(|next| settle_by_steps(&model.actors, next));
-                let settled = deliver_and_settle(&model.actors, &state, env.clone());
                 match (&settled, &by_steps) {
                     (Some(a), Some(b)) => {
                         assert_same(a, b);
-                        let unsettled = model.actors.next_state(&state, deliver(env)).unwrap();
-                        shown += usize::from(*a != unsettled);
+                        shown += usize::from(Some(a) != unsettled.as_ref());
                     }
                     (None, None) => {}
                     _ => panic!("a step on one side only: {settled:?} {by_steps:?}"),
@@ -405,13 +476,14 @@ mod tests {
             }
         }
         assert!(shown > 100, "settling showed something in {shown} steps");
+        assert!(timeouts > 100, "{timeouts} timeouts");
     }
 
     #[test]
     fn settling_in_place_settles_as_one_step_at_a_time() {
         let model = model();
         let mut shown = 0;
-        for state in states(150) {
+        for state in states() {
             for env in state.network.iter_deliverable() {
                 let action = ActorModelAction::Deliver {
                     src: env.src,

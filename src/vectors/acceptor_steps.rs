@@ -7,7 +7,7 @@
 use super::findings::{Findings, compare, domain_auth_of};
 use super::json;
 use super::parse::{self, Parsed};
-use super::walk::{self, Keep, WalkPlan, select};
+use super::select::{Keep, select};
 use super::{convert, domain_auth, with_header};
 use crate::acceptor::{Acceptor, AcceptorState};
 use crate::auth::{Authenticator, HmacSha256, Mac};
@@ -17,6 +17,7 @@ use crate::models::Shape;
 use crate::models::actor::ModelNodeState;
 use crate::models::model::State;
 use crate::models::value::ModelValue;
+use crate::models::walk::{self, WalkPlan};
 use crate::models::{LearnerMode, Menu, ModelConfig};
 use crate::node::{NodeState, peer_of};
 use crate::rules::{Rules, valid_proof};

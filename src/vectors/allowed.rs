@@ -3,7 +3,7 @@
 //! hold in states the default model configuration reaches, plus hand-made edge cases.
 
 use super::json;
-use super::walk::{self, Keep, WalkPlan, select};
+use super::select::{Keep, select};
 use super::{convert, domain_auth, with_header};
 use crate::auth::{HmacSha256, Mac};
 use crate::message::{Promise, Vote};
@@ -13,6 +13,7 @@ use crate::models::actor::ModelNodeState;
 use crate::models::byzantine::subsets;
 use crate::models::model::State;
 use crate::models::value::ModelValue;
+use crate::models::walk::{self, WalkPlan};
 use crate::node::NodeState;
 use crate::rules::{Rules, allowed, distinct_acceptors, valid_proof};
 use crate::types::{AcceptorId, Cluster, Round};

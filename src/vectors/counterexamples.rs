@@ -8,7 +8,6 @@
 use super::findings::{Findings, compare};
 use super::json;
 use super::parse::{self, Parsed};
-use super::walk::sorted_actions;
 use super::with_header;
 use crate::message::Msg;
 use crate::models::Shape;
@@ -18,6 +17,7 @@ use crate::models::report::{describe_action, describe_steps};
 use crate::models::symbolic::SymbolicAuth;
 use crate::models::symmetry::representative;
 use crate::models::value::ModelValue;
+use crate::models::walk::sorted_actions;
 use crate::models::{ModelConfig, Variant};
 use crate::node::peer_of;
 use serde_json::{Value as Json, json};

@@ -11,7 +11,7 @@
 //! - [`parse`]: reading them back, for [`verify`].
 //! - [`convert`]: the model's values and symbolic authenticators turned into the vectors'
 //!   strings and HMAC-SHA256.
-//! - [`walk`]: a deterministic sample of the states the model reaches.
+//! - [`select`]: which of the states sampled by [`crate::models::walk`] a file keeps.
 //! - [`allowed`], [`acceptor_steps`], [`encoding`], [`counterexamples`]: one file each;
 //!   [`log_allowed`]: the replicated log's part of `allowed.json`.
 //! - [`verify`]: runs this implementation against stored vector files; [`findings`]: what
@@ -26,8 +26,8 @@ pub mod findings;
 pub mod json;
 pub mod log_allowed;
 pub mod parse;
+pub mod select;
 pub mod verify;
-pub mod walk;
 
 use crate::auth::HmacSha256;
 use std::io;

@@ -1,9 +1,11 @@
-//! A deterministic sample of the states a model reaches: random walks driven by a fixed seed
-//! over the actions in their canonical order. Breadth-first search would stay shallow within
-//! any useful bound, while the interesting states (PROMISEs that report votes of an earlier
-//! proof round) lie a dozen steps deep; seeded walks reach them and stay reproducible.
+//! A deterministic sample of the states the single-decree model reaches: random walks driven
+//! by a fixed seed over the actions in their canonical order. Breadth-first search would stay
+//! shallow within any useful bound, while the interesting states (PROMISEs that report votes
+//! of an earlier proof round) lie a dozen steps deep; seeded walks reach them and stay
+//! reproducible. The test vectors are cut from it, and tests of the model core check their
+//! shortcuts on it.
 
-use crate::models::model::{Action, BpfpModel, State, canonical_order};
+use super::model::{Action, BpfpModel, State, canonical_order};
 use stateright::Model;
 use std::collections::HashSet;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -87,27 +89,4 @@ pub fn sample(model: &BpfpModel, plan: WalkPlan) -> Vec<State> {
         }
     }
     visited
-}
-
-/// How many cases of one bucket a file keeps: the first few, then every k-th, up to a cap.
-#[derive(Clone, Copy, Debug)]
-pub struct Keep {
-    pub first: usize,
-    pub every: usize,
-    pub at_most: usize,
-}
-
-/// The cases `keep` selects from each bucket, bucket by bucket in their order.
-pub fn select<K, T>(buckets: impl IntoIterator<Item = (K, Vec<T>)>, keep: Keep) -> Vec<T> {
-    let mut kept = Vec::new();
-    for (_, cases) in buckets {
-        let chosen = cases
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| *i < keep.first || i % keep.every == 0)
-            .take(keep.at_most)
-            .map(|(_, case)| case);
-        kept.extend(chosen);
-    }
-    kept
 }
