@@ -45,11 +45,11 @@ impl Rename for Promise<ModelValue> {
 fn rename_proof(proof: &Proof<ModelValue>, r: &Renaming) -> Proof<ModelValue> {
     r.proof(proof, |proof| {
         if proof.is_sorted() && proof.iter().all(|p| p.fixed_by(r)) {
-            return proof.clone();
+            return None;
         }
         let mut renamed: Vec<_> = proof.iter().map(|p| p.rename(r)).collect();
         renamed.sort();
-        renamed.into()
+        Some(renamed.into())
     })
 }
 
@@ -135,4 +135,34 @@ impl Symmetric for ModelConfig {}
 /// stored state) come out sorted.
 pub fn representative(state: &State) -> State {
     symmetry::representative::<ModelConfig>(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::core::symmetry::forget_renamed_proofs;
+    use crate::models::walk::{WalkPlan, sample};
+
+    /// The proofs a thread renamed before are taken again only for the same proof renamed the
+    /// same way: representatives found with the cache warm from many states are those found
+    /// from nothing.
+    #[test]
+    fn proofs_renamed_before_give_the_representatives_found_afresh() {
+        let model = ModelConfig::default().into_model();
+        let plan = WalkPlan {
+            walks: 150,
+            depth: 40,
+            seed: 11,
+        };
+        let states = sample(&model, plan);
+        let warm: Vec<State> = states.iter().map(representative).collect();
+        let mut renamed_proofs = 0;
+        for (state, warm) in states.iter().zip(&warm) {
+            forget_renamed_proofs();
+            let afresh = representative(state);
+            assert_eq!(*warm, afresh);
+            renamed_proofs += usize::from(afresh.network != state.network);
+        }
+        assert!(renamed_proofs > 100, "{renamed_proofs} networks renamed");
+    }
 }

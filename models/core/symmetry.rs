@@ -32,19 +32,41 @@ pub struct Renaming {
     old_index: Vec<usize>,
     /// Proof digests (log model), old to new: a digest names a proof, which names acceptors.
     pub digests: BTreeMap<ProofDigest, ProofDigest>,
-    /// Single-decree proofs renamed so far, by the address of their PROMISEs: an ACCEPT goes
-    /// to every acceptor with one shared proof, which is renamed once and shared again. An
-    /// address names one proof for as long as the state being renamed is borrowed, which
-    /// outlives the renaming ([`representative`] builds and drops it).
-    proofs: RefCell<HashMap<usize, Proof<ModelValue>, BuildHasherDefault<AddressHasher>>>,
+    /// The renaming as one word, 4 bits an acceptor, for [`RENAMED_PROOFS`]; `None` when
+    /// there are more than 16 acceptors.
+    code: Option<u64>,
 }
 
-/// Hashes an address by one multiplication: the proofs' cache above is looked up once per
-/// ACCEPT in flight, where SipHash showed.
-#[derive(Default)]
-struct AddressHasher(u64);
+thread_local! {
+    /// Single-decree proofs renamed before on this thread, by proof and then by renaming
+    /// code: the same few proofs are renamed by the same few renamings in state after state,
+    /// and renaming one re-signs each of its PROMISEs, sorts them and digests the result.
+    /// `None` stands for a proof that the renaming leaves as it is.
+    static RENAMED_PROOFS: RefCell<RenamedProofs> = RefCell::new(HashMap::default());
+}
 
-impl Hasher for AddressHasher {
+type RenamedProofs = HashMap<
+    Proof<ModelValue>,
+    Vec<(u64, Option<Proof<ModelValue>>)>,
+    BuildHasherDefault<WordHasher>,
+>;
+
+/// Forgets the proofs renamed on this thread, as if none had been.
+#[cfg(test)]
+pub(crate) fn forget_renamed_proofs() {
+    RENAMED_PROOFS.with_borrow_mut(HashMap::clear);
+}
+
+/// Proofs kept at most in [`RENAMED_PROOFS`]; past that it starts again empty. The default
+/// model has a few hundred proofs.
+const RENAMED_PROOFS_LIMIT: usize = 1 << 16;
+
+/// Hashes words that are hashes already (a proof's digest) by one multiplication each:
+/// SipHash showed where the proofs' cache is looked up once per ACCEPT in flight.
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl Hasher for WordHasher {
     fn write(&mut self, bytes: &[u8]) {
         for byte in bytes {
             self.write_u64(u64::from(*byte));
@@ -60,7 +82,7 @@ impl Hasher for AddressHasher {
     }
 
     fn finish(&self) -> u64 {
-        // The high bits mix every bit of the address; fold them into the low ones too.
+        // The high bits mix every bit of the words; fold them into the low ones too.
         self.0 ^ (self.0 >> 29)
     }
 }
@@ -71,19 +93,40 @@ impl Renaming {
         self.digests.get(&digest).copied().unwrap_or(digest)
     }
 
-    /// `proof` renamed by `rename`, or the proof renamed before from the same PROMISEs.
+    /// `proof` renamed by `rename` (`None` when the renaming leaves it as it is), or as it
+    /// was renamed before by the same renaming.
     pub fn proof(
         &self,
         proof: &Proof<ModelValue>,
-        rename: impl FnOnce(&Proof<ModelValue>) -> Proof<ModelValue>,
+        rename: impl FnOnce(&Proof<ModelValue>) -> Option<Proof<ModelValue>>,
     ) -> Proof<ModelValue> {
-        let key = proof.as_ptr() as usize;
-        if let Some(renamed) = self.proofs.borrow().get(&key) {
-            return renamed.clone();
-        }
-        let renamed = rename(proof);
-        self.proofs.borrow_mut().insert(key, renamed.clone());
-        renamed
+        let Some(code) = self.code else {
+            return rename(proof).unwrap_or_else(|| proof.clone());
+        };
+        let cached = RENAMED_PROOFS.with_borrow(|cache| {
+            let by_code = cache.get(proof)?;
+            by_code
+                .iter()
+                .find(|(c, _)| *c == code)
+                .map(|(_, renamed)| renamed.clone())
+        });
+        let renamed = match cached {
+            Some(renamed) => renamed,
+            None => {
+                let renamed = rename(proof);
+                RENAMED_PROOFS.with_borrow_mut(|cache| {
+                    if cache.len() >= RENAMED_PROOFS_LIMIT {
+                        cache.clear();
+                    }
+                    cache
+                        .entry(proof.clone())
+                        .or_default()
+                        .push((code, renamed.clone()));
+                });
+                renamed
+            }
+        };
+        renamed.unwrap_or_else(|| proof.clone())
     }
 
     pub fn acceptor(&self, a: AcceptorId) -> AcceptorId {
@@ -364,11 +407,17 @@ where
     for (new, old) in order.iter().enumerate() {
         new_index[*old] = new;
     }
+    let code = (acceptors <= 16).then(|| {
+        new_index
+            .iter()
+            .enumerate()
+            .fold(0, |code, (i, new)| code | ((*new as u64) << (4 * i)))
+    });
     Renaming {
         new_index,
         old_index: order,
         digests: BTreeMap::new(),
-        proofs: RefCell::new(HashMap::default()),
+        code,
     }
 }
 
