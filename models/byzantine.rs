@@ -14,7 +14,7 @@
 //! - `TRUSTCHANGE(r)` to every acceptor, and `LEARN(r, v)` to every learner, posing as
 //!   acceptors it is not;
 //! - on each PROMISE it sees (PROMISEs cross the network unencrypted, so it sees those sent to
-//!   other proposers too; the model delivers each to it at once, see `models/core/reductions.rs`): for
+//!   other proposers too; the model delivers each to it at once, see `models/core/settle.rs`): for
 //!   every set `S` of the PROMISEs it holds, of any rounds and at most one per acceptor, that
 //!   includes the new one and has at least `2f` of them (one short of a quorum: the shortest
 //!   proof that matters), every round `r' > 0` it leads (a stale proof when `S` holds PROMISEs

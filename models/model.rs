@@ -1,7 +1,7 @@
 //! The single decree as a protocol of the model core: its actors, its ghost history, its
 //! acceptors' states and its properties. The model is the core's [`ProtocolModel`], in which
 //! a Byzantine proposer receives each PROMISE at once, those sent to other proposers included
-//! (`models/core/reductions.rs` says why that is sound).
+//! (`models/core/settle.rs` says why that is sound).
 
 pub use super::actor::{Action, BpfpModel, State};
 use super::byzantine::ByzantineProposer;

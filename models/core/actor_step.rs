@@ -5,7 +5,7 @@
 //! learns from the step which envelopes are new instead of scanning the whole network.
 //!
 //! The result is stateright's `next_state` of the same action, field for field, the order of
-//! the network's hash set included (`reductions::tests` compare them).
+//! the network's hash set included (`settle::tests` compare them).
 
 use super::protocol::{Actors, Agent, AgentState, Msg, Protocol, State};
 use crate::node::NodeTimer;

@@ -20,7 +20,7 @@ pub trait Byzantine<Msg>: Clone + Debug {
         o: &mut Out<A>,
     ) -> Option<Self::State>;
     /// Whether the model shows it `msg` as soon as it is sent: a PROMISE it does not hold
-    /// yet (see [`super::reductions::settle`]).
+    /// yet (see [`super::settle::settle`]).
     fn wants(&self, state: &Self::State, msg: &Msg) -> bool;
 }
 

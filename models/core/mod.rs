@@ -5,8 +5,9 @@
 //! symmetry, and turns what a checker found into verdicts and numbered steps.
 //!
 //! Its files import one another only downwards: `shape`, `menu`, `mixed` and `property` at
-//! the bottom, then `protocol`, then `actor_step`, then `ghost`, `reductions` and `symmetry`,
-//! then `eager` (the Byzantine proposers' shared parts), then `model`, then `report`.
+//! the bottom, then `protocol`, then `actor_step`, then `ghost`, `reductions`, `settle` and
+//! `symmetry`, then `eager` (the Byzantine proposers' shared parts), then `model`, then
+//! `report`.
 
 pub mod actor_step;
 pub mod eager;
@@ -18,5 +19,6 @@ pub mod property;
 pub mod protocol;
 pub mod reductions;
 pub mod report;
+pub mod settle;
 pub mod shape;
 pub mod symmetry;

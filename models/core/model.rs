@@ -3,9 +3,8 @@
 
 use super::property::PropertySpec;
 use super::protocol::{ActorAction, Actors, Protocol, State};
-use super::reductions::{
-    crash_matters, deliver_and_settle, settle, settle_after, time_out_and_settle, within_bounds,
-};
+use super::reductions::{crash_matters, within_bounds};
+use super::settle::{deliver_and_settle, settle, settle_after, time_out_and_settle};
 use super::shape::NetworkKind;
 use stateright::actor::{ActorModel, ActorModelAction, Envelope, LossyNetwork, Network};
 use stateright::{Model, Property};

@@ -23,7 +23,7 @@ use crate::log::node::{LogNode, LogNodeState, LogRole};
 use crate::log::proposer::LogProposer;
 use crate::models::core::model::{Properties, ProtocolModel};
 use crate::models::core::protocol::{Actors, Protocol};
-use crate::models::core::reductions::settle_after;
+use crate::models::core::settle::settle_after;
 use crate::models::core::shape::{NetworkKind, Shape};
 use crate::models::symbolic::SymbolicAuth;
 use crate::models::value::ModelValue;
