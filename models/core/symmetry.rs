@@ -57,8 +57,8 @@ pub(crate) fn forget_renamed_proofs() {
     RENAMED_PROOFS.with_borrow_mut(HashMap::clear);
 }
 
-/// Proofs kept at most in [`RENAMED_PROOFS`]; past that it starts again empty. The default
-/// model has a few hundred proofs.
+/// Proofs kept at most in [`RENAMED_PROOFS`]; past that it starts again empty, so that a
+/// long random walk through a large configuration holds a bounded cache.
 const RENAMED_PROOFS_LIMIT: usize = 1 << 16;
 
 /// Hashes words that are hashes already (a proof's digest) by one multiplication each:
