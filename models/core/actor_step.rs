@@ -184,7 +184,8 @@ impl<P: Protocol> Step<P> {
     }
 }
 
-fn borrowed<M>(env: &Envelope<M>) -> Envelope<&M> {
+/// `env` with its message borrowed, as stateright's history records take it.
+pub fn borrowed<M>(env: &Envelope<M>) -> Envelope<&M> {
     Envelope {
         src: env.src,
         dst: env.dst,

@@ -12,7 +12,7 @@
 //! The checker settles each delivery and timeout from what it sent ([`deliver_and_settle`],
 //! [`time_out_and_settle`]); other steps are settled by a scan of the network ([`settle_after`]).
 
-use super::actor_step::{self, Skipped, Step};
+use super::actor_step::{self, Skipped, Step, borrowed};
 use super::mixed::{Byzantine, Mixed, MixedState};
 use super::protocol::{Actors, Msg, Protocol, State};
 use crate::node::NodeTimer;
@@ -24,14 +24,12 @@ use stateright::actor::{ActorModelAction, Envelope, Id, Network};
 /// PROMISEs are not encrypted) every one sent, otherwise those addressed to it (a delivery
 /// there may consume the message, so another proposer's copy cannot be shown).
 pub fn settle<P: Protocol>(actors: &Actors<P>, mut state: State<P>) -> State<P> {
-    let sees_all = actors.cfg.byzantine_sees_all();
-    let byzantine = byzantine_ids(actors);
     'settling: loop {
         // Every showing the Byzantine proposers want, in the order stateright's step would be
         // tried on them; the first that changes anything is taken, and the scan begins again.
         let mut wanted: Vec<Envelope<Msg<P>>> = Vec::new();
         for env in state.network.iter_deliverable() {
-            wanted.extend(showings(actors, &state, &byzantine, sees_all, env));
+            wanted.extend(showings(actors, &state, env));
         }
         for shown in wanted {
             if !matches!(show(actors, &mut state, shown), Shown::NoStep) {
@@ -42,37 +40,25 @@ pub fn settle<P: Protocol>(actors: &Actors<P>, mut state: State<P>) -> State<P> 
     }
 }
 
-/// The Byzantine proposers of the model.
-fn byzantine_ids<P: Protocol>(actors: &Actors<P>) -> Vec<Id> {
-    actors
-        .actors
-        .iter()
-        .enumerate()
-        .filter(|(_, actor)| matches!(actor, Mixed::Byzantine(_)))
-        .map(|(i, _)| Id::from(i))
-        .collect()
-}
-
-/// `env` as shown to each Byzantine proposer that wants it: every one if they see all,
-/// otherwise its destination only.
+/// `env` as shown to each Byzantine proposer that wants it, in the order of their ids: every
+/// one if they see all, otherwise its destination only.
 fn showings<'a, P: Protocol>(
     actors: &'a Actors<P>,
     state: &'a State<P>,
-    byzantine: &'a [Id],
-    sees_all: bool,
     env: Envelope<&'a Msg<P>>,
 ) -> impl Iterator<Item = Envelope<Msg<P>>> + 'a {
-    byzantine
-        .iter()
-        .filter(move |b| (sees_all || **b == env.dst) && wants(actors, state, **b, env.msg))
+    let sees_all = actors.cfg.byzantine_sees_all();
+    (0..actors.actors.len())
+        .map(Id::from)
+        .filter(move |b| (sees_all || *b == env.dst) && wants(actors, state, *b, env.msg))
         .map(move |b| Envelope {
             src: env.src,
-            dst: *b,
+            dst: b,
             msg: env.msg.clone(),
         })
 }
 
-/// Whether Byzantine proposer `b` wants to be shown `msg` in `state`.
+/// Whether actor `b` is a Byzantine proposer that wants to be shown `msg` in `state`.
 fn wants<P: Protocol>(actors: &Actors<P>, state: &State<P>, b: Id, msg: &Msg<P>) -> bool {
     let index = usize::from(b);
     let Mixed::Byzantine(proposer) = &actors.actors[index] else {
@@ -90,10 +76,7 @@ fn wanted_by_any<P: Protocol>(
     state: &State<P>,
     env: &Envelope<Msg<P>>,
 ) -> bool {
-    let sees_all = actors.cfg.byzantine_sees_all();
-    (0..actors.actors.len())
-        .map(Id::from)
-        .any(|b| (sees_all || b == env.dst) && wants(actors, state, b, &env.msg))
+    showings(actors, state, borrowed(env)).next().is_some()
 }
 
 /// What showing a message did.
@@ -174,19 +157,10 @@ pub fn time_out_and_settle<P: Protocol>(
 fn apply_and_settle<P: Protocol>(actors: &Actors<P>, last: &State<P>, step: Step<P>) -> State<P> {
     let mut state = last.clone();
     let mut sent = step.apply(actors, &mut state, |s, e| wanted_by_any(actors, s, e));
-    let byzantine = byzantine_ids(actors);
-    let sees_all = actors.cfg.byzantine_sees_all();
     loop {
         let mut wanted: Vec<Envelope<Msg<P>>> = sent
             .iter()
-            .flat_map(|env| {
-                let env = Envelope {
-                    src: env.src,
-                    dst: env.dst,
-                    msg: &env.msg,
-                };
-                showings(actors, &state, &byzantine, sees_all, env)
-            })
+            .flat_map(|env| showings(actors, &state, borrowed(env)))
             .collect();
         if wanted.len() > 1 {
             return settle(actors, state);
