@@ -42,23 +42,29 @@ thread_local! {
     /// code: the same few proofs are renamed by the same few renamings in state after state,
     /// and renaming one re-signs each of its PROMISEs, sorts them and digests the result.
     /// `None` stands for a proof that the renaming leaves as it is.
-    static RENAMED_PROOFS: RefCell<RenamedProofs> = RefCell::new(HashMap::default());
+    static RENAMED_PROOFS: RefCell<RenamedProofs> = RefCell::new(RenamedProofs::default());
 }
 
-type RenamedProofs = HashMap<
-    Proof<ModelValue>,
-    Vec<(u64, Option<Proof<ModelValue>>)>,
-    BuildHasherDefault<WordHasher>,
->;
+/// A proof renamed by each renaming code met (`None`: left as it is).
+type ByRenaming = Vec<(u64, Option<Proof<ModelValue>>)>;
+
+#[derive(Default)]
+struct RenamedProofs {
+    by_proof: HashMap<Proof<ModelValue>, ByRenaming, BuildHasherDefault<WordHasher>>,
+    /// Renamed proofs kept, over every proof and renaming.
+    kept: usize,
+}
 
 /// Forgets the proofs renamed on this thread, as if none had been.
 #[cfg(test)]
 pub(crate) fn forget_renamed_proofs() {
-    RENAMED_PROOFS.with_borrow_mut(HashMap::clear);
+    RENAMED_PROOFS.with_borrow_mut(|cache| *cache = RenamedProofs::default());
 }
 
-/// Proofs kept at most in [`RENAMED_PROOFS`]; past that it starts again empty, so that a
-/// long random walk through a large configuration holds a bounded cache.
+/// Renamed proofs kept at most in [`RENAMED_PROOFS`], over every proof and renaming (a proof
+/// may meet as many renamings as there are orders of the acceptors); past that it starts
+/// again empty, so that a long random walk through a large configuration holds a bounded
+/// cache.
 const RENAMED_PROOFS_LIMIT: usize = 1 << 16;
 
 /// Hashes words that are hashes already (a proof's digest) by one multiplication each:
@@ -104,7 +110,7 @@ impl Renaming {
             return rename(proof).unwrap_or_else(|| proof.clone());
         };
         let cached = RENAMED_PROOFS.with_borrow(|cache| {
-            let by_code = cache.get(proof)?;
+            let by_code = cache.by_proof.get(proof)?;
             by_code
                 .iter()
                 .find(|(c, _)| *c == code)
@@ -115,10 +121,12 @@ impl Renaming {
             None => {
                 let renamed = rename(proof);
                 RENAMED_PROOFS.with_borrow_mut(|cache| {
-                    if cache.len() >= RENAMED_PROOFS_LIMIT {
-                        cache.clear();
+                    if cache.kept >= RENAMED_PROOFS_LIMIT {
+                        *cache = RenamedProofs::default();
                     }
+                    cache.kept += 1;
                     cache
+                        .by_proof
                         .entry(proof.clone())
                         .or_default()
                         .push((code, renamed.clone()));
