@@ -55,6 +55,36 @@ struct RenamedProofs {
     kept: usize,
 }
 
+impl RenamedProofs {
+    /// `proof` as renaming `code` renamed it before, if it did.
+    fn find(&self, proof: &Proof<ModelValue>, code: u64) -> Option<Option<Proof<ModelValue>>> {
+        let by_code = self.by_proof.get(proof)?;
+        by_code
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map(|(_, renamed)| renamed.clone())
+    }
+
+    /// Keeps what renaming `code` made of `proof`, starting again empty first when `limit`
+    /// renamed proofs are kept already.
+    fn keep(
+        &mut self,
+        proof: &Proof<ModelValue>,
+        code: u64,
+        renamed: Option<Proof<ModelValue>>,
+        limit: usize,
+    ) {
+        if self.kept >= limit {
+            *self = RenamedProofs::default();
+        }
+        self.kept += 1;
+        self.by_proof
+            .entry(proof.clone())
+            .or_default()
+            .push((code, renamed));
+    }
+}
+
 /// Forgets the proofs renamed on this thread, as if none had been.
 #[cfg(test)]
 pub(crate) fn forget_renamed_proofs() {
@@ -109,27 +139,13 @@ impl Renaming {
         let Some(code) = self.code else {
             return rename(proof).unwrap_or_else(|| proof.clone());
         };
-        let cached = RENAMED_PROOFS.with_borrow(|cache| {
-            let by_code = cache.by_proof.get(proof)?;
-            by_code
-                .iter()
-                .find(|(c, _)| *c == code)
-                .map(|(_, renamed)| renamed.clone())
-        });
+        let cached = RENAMED_PROOFS.with_borrow(|cache| cache.find(proof, code));
         let renamed = match cached {
             Some(renamed) => renamed,
             None => {
                 let renamed = rename(proof);
                 RENAMED_PROOFS.with_borrow_mut(|cache| {
-                    if cache.kept >= RENAMED_PROOFS_LIMIT {
-                        *cache = RenamedProofs::default();
-                    }
-                    cache.kept += 1;
-                    cache
-                        .by_proof
-                        .entry(proof.clone())
-                        .or_default()
-                        .push((code, renamed.clone()));
+                    cache.keep(proof, code, renamed.clone(), RENAMED_PROOFS_LIMIT)
                 });
                 renamed
             }
@@ -462,5 +478,36 @@ where
         crashed: r.positions(&state.crashed),
         history,
         actor_storages: r.positions(&state.actor_storages),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Renamed proofs kept, counted entry by entry.
+    fn entries(cache: &RenamedProofs) -> usize {
+        cache.by_proof.values().map(Vec::len).sum()
+    }
+
+    #[test]
+    fn the_renamed_proofs_cache_starts_again_empty_past_its_bound() {
+        let limit = 4;
+        let proof = Proof::none();
+        let mut cache = RenamedProofs::default();
+        for code in 0..limit as u64 {
+            cache.keep(&proof, code, None, limit);
+            assert_eq!(
+                (cache.kept, entries(&cache)),
+                (code as usize + 1, code as usize + 1)
+            );
+        }
+        assert!((0..limit as u64).all(|code| cache.find(&proof, code).is_some()));
+
+        let renamed = Some(Proof::from(Vec::new()));
+        cache.keep(&proof, 9, renamed.clone(), limit);
+        assert_eq!((cache.kept, entries(&cache)), (1, 1));
+        assert_eq!(cache.find(&proof, 0), None, "kept past its bound");
+        assert_eq!(cache.find(&proof, 9), Some(renamed));
     }
 }
