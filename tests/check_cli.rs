@@ -427,3 +427,90 @@ fn the_log_explorer_serves_the_log_model() {
     let page = page.expect("the explorer serves its page");
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
 }
+
+/// An address the explorer cannot listen on is a usage error with a message, not a panic
+/// inside stateright's server.
+#[test]
+fn the_explorer_refuses_an_address_it_cannot_listen_on() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("a port to hold");
+    let taken_addr = taken.local_addr().unwrap().to_string();
+    for addr in [taken_addr.as_str(), "nonsense"] {
+        let out = check(&["--max-round", "1", "explore", "--addr", addr]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{addr}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{addr}: {stderr}");
+        assert!(
+            stderr.contains(addr),
+            "{addr}: the message names it: {stderr}"
+        );
+    }
+}
+
+/// An option that a command does not use is refused by name, not silently ignored: a user
+/// who asks `check trace --f 2` or `check simulate --bfs` would otherwise believe it applied.
+#[test]
+fn options_a_command_does_not_use_are_refused() {
+    let dir = std::env::temp_dir().join(format!("check-cli-unused-{}", std::process::id()));
+    let out_dir = dir.to_string_lossy().to_string();
+    for (args, named) in [
+        (&["trace", "--f", "2", "no-such.trace.jsonl"][..], "--f"),
+        (&["trace", "--json", "no-such.trace.jsonl"], "--json"),
+        (
+            &["--variant", "vote-twice", "trace", "x.jsonl"],
+            "--variant",
+        ),
+        (
+            &["vectors", "--network", "ordered", "--out", &out_dir],
+            "--network",
+        ),
+        (&["simulate", "--bfs", "--seconds", "1"], "--bfs"),
+        (
+            &["simulate", "--simulate-first", "1", "--seconds", "1"],
+            "--simulate-first",
+        ),
+        (&["--max-open-vote-bytes", "3"], "--max-open-vote-bytes"),
+        (&["--depth", "0"], "--depth"),
+    ] {
+        let out = check(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(named), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: it ran");
+    }
+    assert!(!dir.exists(), "vectors were written");
+}
+
+/// A search bounded by depth cannot show that a state is unreachable: a `sometimes` property
+/// it did not reach is inconclusive, reported so, and does not fail the run; what it found
+/// still counts.
+#[test]
+fn a_bounded_search_reports_what_it_did_not_reach_as_inconclusive() {
+    let out = check(&[
+        "--max-round",
+        "1",
+        "--crashes",
+        "0",
+        "--depth",
+        "4",
+        "--json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json_of(&out);
+    assert_eq!(report["ok"], true);
+    let trust_change = property(&report, "decision after trust change");
+    assert_eq!(trust_change["holds"], false, "reached within depth 4?");
+    assert_eq!(trust_change["inconclusive"], true);
+    // Found states settle their verdicts: agreement holds, the equivocation is shown.
+    assert!(property(&report, "agreement").get("inconclusive").is_none());
+    assert_eq!(property(&report, "one value per round")["holds"], false);
+
+    let text = check(&["--max-round", "1", "--crashes", "0", "--depth", "4"]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains("not reached (inconclusive"), "{text}");
+    assert!(!text.contains("FAIL"), "{text}");
+}

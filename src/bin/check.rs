@@ -18,11 +18,13 @@ use bp_fast_paxos::trace::replay::replay;
 use bp_fast_paxos::trace::tla::{MODULE, write_tla};
 use bp_fast_paxos::types::ProposerId;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 use stateright::{Checker, HasDiscoveries, Model as _, UniformChooser};
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -41,7 +43,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
         "Model-check BP Fast Paxos (PROTOCOL.md) with stateright. With no subcommand, \
          exhausts the configuration (by default: {}) and checks every property.\n\n\
          Exit status: 0 when every property gets its expected verdict, 1 when one does not, \
-         2 on bad arguments.",
+         2 on bad arguments. A search that is not exhaustive (--depth, simulate) settles only \
+         what it finds a state for; the rest it reports inconclusive, and they do not fail it.",
         ModelConfig::default()
     )
 )]
@@ -61,7 +64,7 @@ enum Command {
     /// Serve stateright's web explorer on the configuration.
     Explore {
         #[arg(long, default_value = "127.0.0.1:3000")]
-        addr: String,
+        addr: SocketAddr,
     },
     /// Validate the traces of a running cluster (`bpfp ... --trace`): replay them through
     /// the model, or with --tla write a TLA+ module for `spec/check.sh --trace DIR`.
@@ -204,7 +207,8 @@ struct SearchArgs {
     /// Symmetry reduction over acceptors: on (the default with DFS) or off.
     #[arg(long, value_enum, default_value_t = Toggle::On, global = true)]
     symmetry: Toggle,
-    /// Stop at this depth (the check is then bounded, not exhaustive).
+    /// Stop at this depth, at least 1 (the check is then bounded, not exhaustive: a verdict
+    /// that needs a state it did not reach is reported inconclusive).
     #[arg(long, global = true)]
     depth: Option<usize>,
     /// Print only one JSON object on stdout.
@@ -283,6 +287,9 @@ fn parse_byzantine(list: &str) -> Result<Vec<ProposerId>, String> {
 fn model_config(args: &ModelArgs) -> Result<ModelConfig, String> {
     if args.client_learner {
         return Err("--client-learner is for the log; use --learners client".into());
+    }
+    if args.max_open_vote_bytes.is_some() {
+        return Err("--max-open-vote-bytes is for the log: the single decree has one vote".into());
     }
     if args.catch_up != log::Config::default().catch_up {
         return Err("--catch-up is for the log: the single decree has no state transfer".into());
@@ -441,7 +448,11 @@ fn peak_rss_mib() -> Option<f64> {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let Err(e) = refuse_unused(&matches).and_then(|()| refuse_depth_zero(&cli.search)) {
+        return usage_error(&e);
+    }
     // The commands that build no model.
     match &cli.command {
         Some(Command::Vectors { out }) => return write_vectors(out),
@@ -466,6 +477,75 @@ fn main() -> ExitCode {
         model_config(&cli.model).map(|cfg| run(cfg, &search, command))
     };
     checked.unwrap_or_else(|e| usage_error(&e))
+}
+
+/// The options of `args` by their ids.
+fn ids_of<A: Args>() -> Vec<String> {
+    A::augment_args(clap::Command::new("options"))
+        .get_arguments()
+        .map(|arg| arg.get_id().to_string())
+        .collect()
+}
+
+/// The ids of the options that the subcommand `name` does not use (`None`: exhausting).
+fn unused_by(name: Option<&str>) -> Vec<String> {
+    let search_only = [
+        "json",
+        "bfs",
+        "dfs",
+        "symmetry",
+        "simulate_first",
+        "simulate_seed",
+    ];
+    match name {
+        // They build no model: the traces and the vectors name their own configurations.
+        Some("trace") | Some("vectors") => {
+            let mut all = ids_of::<ModelArgs>();
+            all.extend(ids_of::<SearchArgs>());
+            all
+        }
+        Some("simulate") => search_only[1..].iter().map(|id| id.to_string()).collect(),
+        Some("explore") => search_only
+            .iter()
+            .chain(&["progress_every"])
+            .map(|id| id.to_string())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Refuses, by name, an option given on the command line that the chosen command would
+/// ignore: a user who asks `check trace --f 2` would otherwise believe it applied.
+fn refuse_unused(matches: &ArgMatches) -> Result<(), String> {
+    let sub = matches.subcommand();
+    let given = |id: &str| {
+        let on_line = |m: &ArgMatches| {
+            m.ids().any(|present| present.as_str() == id)
+                && m.value_source(id) == Some(ValueSource::CommandLine)
+        };
+        on_line(matches) || sub.is_some_and(|(_, m)| on_line(m))
+    };
+    let name = sub.map(|(name, _)| name);
+    let Some(id) = unused_by(name).into_iter().find(|id| given(id)) else {
+        return Ok(());
+    };
+    let long = Cli::command()
+        .get_arguments()
+        .find(|arg| arg.get_id() == id.as_str())
+        .and_then(|arg| arg.get_long())
+        .map_or(id.clone(), str::to_string);
+    Err(format!(
+        "--{long} does not apply to `check {}`",
+        name.unwrap_or("check")
+    ))
+}
+
+/// A depth bound of 0 would be taken by stateright as no bound at all.
+fn refuse_depth_zero(search: &SearchArgs) -> Result<(), String> {
+    match search.depth {
+        Some(0) => Err("--depth must be at least 1 (leave it out for no bound)".into()),
+        _ => Ok(()),
+    }
 }
 
 /// The default seconds of random walks before the exhaustive search (`--simulate-first`).
@@ -575,12 +655,6 @@ where
     }
     match command {
         Command::Check => {
-            if search.simulate_first.unwrap_or(0) > 0
-                && search.depth.is_none()
-                && let Some(code) = simulate_first(&cfg, search, threads, &stop_at)
-            {
-                return code;
-            }
             let how = if search.bfs { "bfs" } else { "dfs" };
             if !search.json {
                 println!("Checking {cfg}");
@@ -591,6 +665,12 @@ where
                         .depth
                         .map_or("unbounded".to_string(), |d| d.to_string())
                 );
+            }
+            if search.simulate_first.unwrap_or(0) > 0
+                && search.depth.is_none()
+                && let Some(code) = simulate_first(&cfg, search, threads, &stop_at)
+            {
+                return code;
             }
             let run = Run {
                 cfg: &cfg,
@@ -608,6 +688,7 @@ where
                     (false, false) => "exhaustive",
                     (false, true) => "bounded by depth, not exhaustive",
                 },
+                exhaustive: search.depth.is_none(),
             };
             if search.bfs {
                 run.finish(builder.spawn_bfs())
@@ -630,6 +711,7 @@ where
                 search,
                 settings: json!({"search": "simulation", "seed": seed, "threads": threads}),
                 mode: "simulation",
+                exhaustive: false,
             };
             let builder = builder.timeout(Duration::from_secs(seconds));
             let builder = match states {
@@ -639,9 +721,13 @@ where
             run.finish(builder.spawn_simulation(seed, UniformChooser))
         }
         Command::Explore { addr } => {
+            // stateright's server panics on an address it cannot listen on: try it first.
+            if let Err(e) = TcpListener::bind(addr) {
+                return usage_error(&format!("explore: cannot listen on {addr}: {e}"));
+            }
             println!("Serving the explorer for {cfg} on http://{addr}");
             let _ = std::io::stdout().flush();
-            builder.serve(addr.as_str());
+            builder.serve(addr);
             ExitCode::SUCCESS
         }
         Command::Vectors { .. } | Command::Trace { .. } => {
@@ -677,14 +763,13 @@ fn simulate_first<P: Checkable>(
         return None;
     }
     let settings = json!({"search": "simulation", "seed": seed, "threads": threads});
-    Some(report(
-        cfg,
-        &checker,
-        start.elapsed().as_secs_f64(),
-        search.json,
+    let how = How {
+        as_json: search.json,
         settings,
-        "random walks before the exhaustive search, stopped at a safety violation",
-    ))
+        mode: "random walks before the exhaustive search, stopped at a safety violation",
+        exhaustive: false,
+    };
+    Some(report(cfg, &checker, start.elapsed().as_secs_f64(), how))
 }
 
 /// A check under way.
@@ -694,6 +779,8 @@ struct Run<'a, P> {
     search: &'a SearchArgs,
     settings: serde_json::Value,
     mode: &'static str,
+    /// Whether the search covers every reachable state (no depth bound, no random walk).
+    exhaustive: bool,
 }
 
 impl<P: Checkable> Run<'_, P> {
@@ -721,21 +808,30 @@ impl<P: Checkable> Run<'_, P> {
         }
         let checker = checker.join();
         let seconds = self.start.elapsed().as_secs_f64();
-        report(
-            self.cfg,
-            &checker,
-            seconds,
-            self.search.json,
-            self.settings,
-            self.mode,
-        )
+        let how = How {
+            as_json: self.search.json,
+            settings: self.settings,
+            mode: self.mode,
+            exhaustive: self.exhaustive,
+        };
+        report(self.cfg, &checker, seconds, how)
     }
 }
 
 /// The last line of a human-readable report.
-fn conclusion(variant: Option<Variant>, verdicts: &[Verdict], ok: bool) -> String {
+fn conclusion(
+    variant: Option<Variant>,
+    verdicts: &[Verdict],
+    ok: bool,
+    inconclusive: usize,
+) -> String {
     let Some(variant) = variant else {
-        return if ok {
+        return if ok && inconclusive > 0 {
+            format!(
+                "Every property settled has its expected verdict; {inconclusive} need a \
+                 state this search did not reach."
+            )
+        } else if ok {
             "Every property has its expected verdict.".to_string()
         } else {
             "Some property does not have its expected verdict.".to_string()
@@ -760,16 +856,42 @@ fn conclusion(variant: Option<Variant>, verdicts: &[Verdict], ok: bool) -> Strin
     }
 }
 
+/// How a search is reported.
+struct How {
+    as_json: bool,
+    settings: serde_json::Value,
+    mode: &'static str,
+    exhaustive: bool,
+}
+
+/// Whether the search saw a state that settles `verdict`: a violation of an `always`
+/// property or an example of a `sometimes` one.
+fn found_a_state(verdict: &Verdict) -> bool {
+    (verdict.expectation == "sometimes") == verdict.holds
+}
+
+/// An unexpected verdict that rests on finding no state, in a search that did not cover
+/// every state: it says nothing of the protocol, only of the search's reach.
+fn inconclusive(verdict: &Verdict, exhaustive: bool) -> bool {
+    !verdict.as_expected() && !exhaustive && !found_a_state(verdict)
+}
+
 fn report<P: Checkable, C: Checker<ProtocolModel<P>>>(
     cfg: &P,
     checker: &C,
     seconds: f64,
-    as_json: bool,
-    settings: serde_json::Value,
-    mode: &str,
+    how: How,
 ) -> ExitCode {
+    let How {
+        as_json,
+        settings,
+        mode,
+        exhaustive,
+    } = how;
     let verdicts = verdicts(checker);
-    let ok = verdicts.iter().all(Verdict::as_expected);
+    let ok = verdicts
+        .iter()
+        .all(|v| v.as_expected() || inconclusive(v, exhaustive));
     let peak = peak_rss_mib();
     if as_json {
         let out = json!({
@@ -781,7 +903,10 @@ fn report<P: Checkable, C: Checker<ProtocolModel<P>>>(
             "seconds": seconds,
             "peak_rss_mib": peak,
             "ok": ok,
-            "properties": verdicts,
+            "properties": verdicts
+                .iter()
+                .map(|v| verdict_json(v, exhaustive))
+                .collect::<Vec<_>>(),
         });
         println!("{out}");
     } else {
@@ -804,6 +929,9 @@ fn report<P: Checkable, C: Checker<ProtocolModel<P>>>(
             let (mark, expected) = match (cfg.variant(), v.as_expected()) {
                 (Some(_), _) => ("    ", ""),
                 (None, true) => ("ok  ", ""),
+                (None, false) if inconclusive(v, exhaustive) => {
+                    ("--  ", " (inconclusive: the search was not exhaustive)")
+                }
                 (None, false) => ("FAIL", " (unexpected)"),
             };
             println!(
@@ -823,13 +951,29 @@ fn report<P: Checkable, C: Checker<ProtocolModel<P>>>(
                 }
             }
         }
-        println!("\n{}", conclusion(cfg.variant(), &verdicts, ok));
+        let unsettled = verdicts
+            .iter()
+            .filter(|v| inconclusive(v, exhaustive))
+            .count();
+        println!("\n{}", conclusion(cfg.variant(), &verdicts, ok, unsettled));
     }
     if ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     }
+}
+
+/// A verdict in the `--json` report, with `"inconclusive": true` when
+/// [`inconclusive`].
+fn verdict_json(verdict: &Verdict, exhaustive: bool) -> serde_json::Value {
+    let mut json = serde_json::to_value(verdict).expect("a verdict serializes");
+    if inconclusive(verdict, exhaustive)
+        && let serde_json::Value::Object(fields) = &mut json
+    {
+        fields.insert("inconclusive".into(), true.into());
+    }
+    json
 }
 
 /// `check vectors --out DIR`: the vectors are generated from fixed configurations, so the
@@ -847,6 +991,46 @@ fn write_vectors(out: &std::path::Path) -> ExitCode {
         Err(e) => {
             eprintln!("check: cannot write the vectors to {}: {e}", out.display());
             ExitCode::from(1)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(expectation: &'static str, holds: bool, expected: bool) -> Verdict {
+        Verdict {
+            name: "p",
+            tla_name: "P",
+            expectation,
+            holds,
+            expected,
+            counterexample: None,
+        }
+    }
+
+    #[test]
+    fn only_a_state_not_found_by_a_partial_search_is_inconclusive() {
+        // Not found: a `sometimes` not reached, an `always` expected violated that held.
+        for unfound in [
+            verdict("sometimes", false, true),
+            verdict("always", true, false),
+        ] {
+            assert!(inconclusive(&unfound, false));
+            assert!(
+                !inconclusive(&unfound, true),
+                "an exhaustive search settles it"
+            );
+        }
+        // Found: a violation, an example; and verdicts as expected are never inconclusive.
+        for settled in [
+            verdict("always", false, true),
+            verdict("sometimes", true, false),
+            verdict("sometimes", false, false),
+            verdict("always", true, true),
+        ] {
+            assert!(!inconclusive(&settled, false));
         }
     }
 }
