@@ -88,8 +88,10 @@ for arg in "$@"; do
     --tlc-from-pypi) FROM_PYPI=1 ;;
     --tla-checker) FORCE_TLA=1 ;;
     --list)
+      # The name column as wide as the longest name, so that every line lines up.
+      width=$(all_configs | awk '{ if (length($0) > w) w = length($0) } END { print w }')
       for n in $(all_configs); do
-        printf '%-22s ci=%-4s expect %s\n' "$n" "$(cfg_field "$(cfg_path "$n")" ci)" \
+        printf '%-*s  ci=%-4s expect %s\n' "$width" "$n" "$(cfg_field "$(cfg_path "$n")" ci)" \
           "$(cfg_field "$(cfg_path "$n")" expect)"
       done
       exit 0 ;;
