@@ -7,6 +7,7 @@ use common::TempDir;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 fn bpfp() -> Command {
     Command::new(env!("CARGO_BIN_EXE_bpfp"))
@@ -184,4 +185,68 @@ fn put_refuses_a_command_over_the_limit_at_once_without_a_server() {
     assert!(stderr.contains("too large"), "{stderr}");
     // The config's client timeout is 3 s: refused before anything was sent.
     assert!(start.elapsed() < std::time::Duration::from_secs(2));
+}
+
+/// `bpfp config --out DIR` for 4 acceptors, 2 proposers and a client from `base_port` on.
+fn config_out(dir: &Path, base_port: u16) {
+    let out = bpfp()
+        .args(["config", "--acceptors", "4", "--proposers", "2"])
+        .args(["--base-port", &base_port.to_string(), "--out"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// How long a command that must fail may take: a server that starts serving instead never ends.
+const REFUSED_WITHIN: Duration = Duration::from_secs(5);
+
+/// The output of a command that must fail at once; one still running after
+/// [`REFUSED_WITHIN`] is killed, and the test fails with what it printed.
+fn refused(command: &mut Command) -> Output {
+    let mut child = command
+        .args(["--log-level", "warn"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("bpfp starts");
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() && started.elapsed() < REFUSED_WITHIN {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill(); // nothing to do for one that exited
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.code().is_some(),
+        "still running after {REFUSED_WITHIN:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The exit status and the stderr of a command that ended.
+fn failure(out: &Output) -> (Option<i32>, String) {
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `bpfp local` on a directory where `bpfp config --out` wrote the config finds no stores to
+/// serve again; its advice must be one `bpfp local` can follow (it has no `--init`).
+#[test]
+fn local_on_a_config_it_did_not_set_up_gives_advice_local_can_follow() {
+    let scratch = TempDir::new("cli-local-foreign");
+    let dir = scratch.path();
+    config_out(dir, 47300);
+    let (code, stderr) = failure(&refused(bpfp().args(["local", "--dir"]).arg(dir)));
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(!stderr.contains("--init"), "{stderr}");
+    assert!(stderr.contains("a new --dir"), "{stderr}");
+    let config = dir.join("cluster.toml");
+    assert!(stderr.contains(&config.display().to_string()), "{stderr}");
 }

@@ -4,7 +4,7 @@
 use crate::Failure;
 use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role};
 use bp_fast_paxos::service::server::{
-    LocalCluster, Server, ServerOptions, TraceTo, loopback_config, start_server,
+    LocalCluster, Server, ServerError, ServerOptions, TraceTo, loopback_config, start_server,
 };
 use bp_fast_paxos::trace::record::TraceRecorder;
 use clap::Args;
@@ -101,8 +101,7 @@ pub fn run_local(args: LocalArgs) -> Result<(), Failure> {
     // A directory used before holds the cluster: serve it again, with its keys and stores.
     let cluster = if path.exists() {
         let config = read_config(&path)?;
-        LocalCluster::reopen(config, &data, options)
-            .map_err(|e| Failure::runtime("cannot restart the cluster", e))?
+        LocalCluster::reopen(config, &data, options).map_err(|e| restart_failure(&path, e))?
     } else {
         let (config, sockets) = loopback_config(1, 2, args.clients)
             .map_err(|e| Failure::runtime("cannot set up the cluster", e))?;
@@ -122,6 +121,22 @@ pub fn run_local(args: LocalArgs) -> Result<(), Failure> {
         path.display()
     );
     serve(cluster.servers)
+}
+
+/// Why a directory with a config cannot be served again. A missing store gets advice of its
+/// own: the server's (`--init`) is for `bpfp acceptor`, and `local` never creates the store
+/// of an acceptor its config names, since that acceptor may have run and voted.
+fn restart_failure(config: &Path, e: ServerError) -> Failure {
+    match e {
+        ServerError::NoStore(store) => Failure::Runtime(format!(
+            "cannot serve {} again: no acceptor store at {}; `bpfp local` serves again only a \
+             directory it set up, with all its stores. Give it a new --dir, or serve this \
+             config with `bpfp acceptor` and `bpfp proposer`",
+            config.display(),
+            store.display()
+        )),
+        other => Failure::runtime("cannot restart the cluster", other),
+    }
 }
 
 /// Waits until a server stops on its own, which only an error makes it do.
