@@ -250,3 +250,23 @@ fn local_on_a_config_it_did_not_set_up_gives_advice_local_can_follow() {
     let config = dir.join("cluster.toml");
     assert!(stderr.contains(&config.display().to_string()), "{stderr}");
 }
+
+/// Proposer 0's share run as proposer 1 has none of proposer 1's keys: refused at once.
+#[test]
+fn a_proposer_given_another_proposers_share_refuses_naming_both() {
+    let scratch = TempDir::new("cli-wrong-share");
+    let dir = scratch.path();
+    config_out(dir, 47310);
+    let out = refused(
+        bpfp()
+            .args(["proposer", "--id", "1", "--config"])
+            .arg(dir.join("proposer-0.toml"))
+            .arg("--data")
+            .arg(dir),
+    );
+    let (code, stderr) = failure(&out);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("share of proposer 0"), "{stderr}");
+    assert!(stderr.contains("not of proposer 1"), "{stderr}");
+}

@@ -102,6 +102,11 @@ pub enum ConfigError {
         share: NodeId,
         field: KeyField,
     },
+    /// A node was given the share of another, which holds none of its keys.
+    ShareOfAnother {
+        share: NodeId,
+        reader: NodeId,
+    },
 }
 
 impl Display for ConfigError {
@@ -162,6 +167,13 @@ impl Display for ConfigError {
             ForeignKey { share, field } => write!(
                 f,
                 "{field} is in the share of {share}, which must hold only its own keys"
+            ),
+            ShareOfAnother { share, reader } => write!(
+                f,
+                "the config is the share of {share}, not of {reader}: {reader} needs its own \
+                 share, {}-{}.toml",
+                reader.role(),
+                reader.index()
             ),
         }
     }

@@ -133,6 +133,18 @@ impl ClusterConfig {
         share
     }
 
+    /// Whether `node` may run on this file: the whole config serves every node, and a share
+    /// only the node it was cut for, since it holds no other node's keys.
+    pub fn check_share_for(&self, node: NodeId) -> Result<(), ConfigError> {
+        match self.share_of {
+            Some(share) if share != node => Err(ConfigError::ShareOfAnother {
+                share,
+                reader: node,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// The shape of the cluster for the protocol core.
     pub fn cluster(&self) -> Cluster {
         // Built directly: `Cluster::new` asserts, and a config is not trusted before `validate`.

@@ -185,6 +185,10 @@ pub fn service_node(
             (LogRole::Acceptor(acceptor), command_keys(config)?)
         }
         Role::Proposer => {
+            // Another proposer's share has none of its keys: it would serve, and no one hear it.
+            config
+                .check_share_for(node)
+                .map_err(|e| ServerError::Config(e.to_string()))?;
             let proposer = LogProposer {
                 id: ProposerId(node.index()),
                 cluster,
