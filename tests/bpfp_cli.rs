@@ -270,3 +270,35 @@ fn a_proposer_given_another_proposers_share_refuses_naming_both() {
     assert!(stderr.contains("share of proposer 0"), "{stderr}");
     assert!(stderr.contains("not of proposer 1"), "{stderr}");
 }
+
+/// A proposer's share given to an acceptor or a client: the error says what the file is and
+/// which file that node needs.
+#[test]
+fn an_acceptor_or_a_client_given_a_proposers_share_is_told_which_file_it_needs() {
+    let scratch = TempDir::new("cli-share-kind");
+    let dir = scratch.path();
+    config_out(dir, 47320);
+    let share = dir.join("proposer-0.toml");
+    let acceptor = refused(
+        bpfp()
+            .args(["acceptor", "--id", "0", "--init", "--config"])
+            .arg(&share)
+            .arg("--data")
+            .arg(dir.join("data")),
+    );
+    let (code, stderr) = failure(&acceptor);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("share of proposer 0"), "{stderr}");
+    assert!(stderr.contains("the whole cluster.toml"), "{stderr}");
+    let put = refused(
+        bpfp()
+            .arg("put")
+            .arg("--config")
+            .arg(&share)
+            .args(["k", "v"]),
+    );
+    let (code, stderr) = failure(&put);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("share of proposer 0"), "{stderr}");
+    assert!(stderr.contains("client-0.toml"), "{stderr}");
+}

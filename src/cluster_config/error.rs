@@ -168,6 +168,11 @@ impl Display for ConfigError {
                 f,
                 "{field} is in the share of {share}, which must hold only its own keys"
             ),
+            ShareOfAnother { share, reader } if reader.role() == Role::Acceptor => write!(
+                f,
+                "the config is the share of {share}, with only its keys: {reader} needs the \
+                 whole cluster.toml"
+            ),
             ShareOfAnother { share, reader } => write!(
                 f,
                 "the config is the share of {share}, not of {reader}: {reader} needs its own \

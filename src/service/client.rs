@@ -123,6 +123,9 @@ impl<T: Moment> ClientCore<T> {
                 config.clients.len()
             )));
         }
+        config
+            .check_share_for(node)
+            .map_err(|e| ClientError::Config(e.to_string()))?;
         let key = config
             .command_key(ClientId(id))
             .ok_or_else(|| {

@@ -155,6 +155,11 @@ pub fn service_node(
     if !config.contains(node) {
         return Err(ServerError::Config(format!("{node} is not in the config")));
     }
+    // Another node's share has none of this one's keys: a proposer would serve and no one
+    // hear it, and an acceptor needs the whole config.
+    config
+        .check_share_for(node)
+        .map_err(|e| ServerError::Config(e.to_string()))?;
     let cluster = config.cluster();
     let rules = Rules::standard(cluster.f);
     let acceptor_rules = match options.broken {
@@ -185,10 +190,6 @@ pub fn service_node(
             (LogRole::Acceptor(acceptor), command_keys(config)?)
         }
         Role::Proposer => {
-            // Another proposer's share has none of its keys: it would serve, and no one hear it.
-            config
-                .check_share_for(node)
-                .map_err(|e| ServerError::Config(e.to_string()))?;
             let proposer = LogProposer {
                 id: ProposerId(node.index()),
                 cluster,
