@@ -256,3 +256,26 @@ fn the_committed_figure_has_both_systems_and_checking_embeds_it() {
     let checking = std::fs::read_to_string(root.join("CHECKING.md")).unwrap();
     assert!(checking.contains("](tests/bench/sweep-etcd.svg)"));
 }
+
+/// A plot that cannot be written is refused before the bench runs, not after it.
+#[test]
+fn a_plot_in_a_missing_directory_is_refused_before_the_bench_runs() {
+    let dir = TempDir::new("bench-plot-dir");
+    let missing = dir.path().join("missing");
+    let svg = missing.join("x.svg");
+    let start = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_bpfp"))
+        .args(["bench", "--no-baseline", "--seconds", "2", "--plot"])
+        .arg(&svg)
+        .output()
+        .expect("bpfp runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("--plot"), "{stderr}");
+    assert!(stderr.contains(&missing.display().to_string()), "{stderr}");
+    // Two phases of 2 s each had they run.
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(2),
+        "{stderr}"
+    );
+}

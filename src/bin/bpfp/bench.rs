@@ -159,6 +159,9 @@ pub fn run_bench(args: BenchArgs) -> Result<(), Failure> {
             "--clients, --sweep's counts and --seconds must be positive".into(),
         ));
     }
+    if let Some(path) = &args.plot {
+        check_plot_path(path)?;
+    }
     let duration = Duration::from_secs_f64(args.seconds);
     let workload = Workload {
         value_size: usize::from(args.value_size),
@@ -251,6 +254,27 @@ pub fn run_bench(args: BenchArgs) -> Result<(), Failure> {
             println!("plot written to {}", path.display());
         }
     }
+    Ok(())
+}
+
+/// Refuses a plot that could not be written, before the bench runs rather than after: its
+/// directory must exist and take a new file.
+fn check_plot_path(path: &Path) -> Result<(), Failure> {
+    let refuse = |why: String| Failure::Usage(format!("--plot {}: {why}", path.display()));
+    if path.is_dir() {
+        return Err(refuse("it is a directory; give a file".into()));
+    }
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(refuse(format!("there is no directory {}", dir.display())));
+    }
+    let probe = dir.join(format!(".bpfp-plot-probe-{}", std::process::id()));
+    std::fs::File::create_new(&probe)
+        .map_err(|e| refuse(format!("cannot write in {}: {e}", dir.display())))?;
+    let _ = std::fs::remove_file(&probe);
     Ok(())
 }
 
