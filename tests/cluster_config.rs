@@ -12,6 +12,9 @@ use std::collections::BTreeSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::{Command, Output};
 
+mod common;
+use common::TempDir;
+
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 
 fn acceptor(i: u16) -> NodeId {
@@ -657,7 +660,7 @@ fn bpfp_config_prints_a_config_that_parses_and_validates() {
         "--proposers",
         "3",
         "--clients",
-        "0",
+        "2",
         "--base-port",
         "9000",
         "--host",
@@ -665,7 +668,7 @@ fn bpfp_config_prints_a_config_that_parses_and_validates() {
     ]);
     assert_eq!(out.status.code(), Some(0));
     let config = ClusterConfig::from_toml(std::str::from_utf8(&out.stdout).unwrap()).unwrap();
-    assert_eq!((config.f, config.clients.len()), (2, 0));
+    assert_eq!((config.f, config.clients.len()), (2, 2));
     assert_eq!(
         config.address(proposer(2)),
         Some("10.1.2.3:9009".parse().unwrap())
@@ -732,6 +735,23 @@ fn bpfp_config_rejects_bad_arguments_with_exit_2() {
             ],
             "host",
         ),
+        (
+            vec!["--acceptors", "4", "--proposers", "2", "--base-port", "0"],
+            "--base-port",
+        ),
+        (
+            vec![
+                "--acceptors",
+                "4",
+                "--proposers",
+                "2",
+                "--clients",
+                "0",
+                "--base-port",
+                "7000",
+            ],
+            "--clients",
+        ),
     ];
     for (args, mentions) in bad {
         let out = bpfp(&[&["config"], args.as_slice()].concat());
@@ -740,6 +760,36 @@ fn bpfp_config_rejects_bad_arguments_with_exit_2() {
         assert!(out.stdout.is_empty(), "{args:?}");
         assert!(stderr.contains(mentions), "{args:?}: {stderr}");
     }
+}
+
+/// New keys in place of a config's would make every store and share made with it wrong:
+/// `bpfp config --out` replaces nothing unless told to.
+#[test]
+fn bpfp_config_out_replaces_an_existing_config_only_with_force() {
+    let scratch = TempDir::new("config-force");
+    let dir = scratch.path();
+    let out_to = |extra: &[&str]| {
+        let dir = dir.to_str().unwrap();
+        let args = ["config", "--acceptors", "4", "--proposers", "1"];
+        bpfp(&[&args[..], &["--base-port", "7000", "--out", dir], extra].concat())
+    };
+    assert_eq!(out_to(&[]).status.code(), Some(0));
+    let cluster = dir.join("cluster.toml");
+    let first = std::fs::read_to_string(&cluster).unwrap();
+
+    let again = out_to(&[]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(again.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(&cluster.display().to_string()), "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&cluster).unwrap(), first, "kept");
+
+    assert_eq!(out_to(&["--force"]).status.code(), Some(0));
+    assert_ne!(
+        std::fs::read_to_string(&cluster).unwrap(),
+        first,
+        "replaced"
+    );
 }
 
 #[test]

@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 use std::fmt::Display;
 use std::io::Write;
 use std::net::IpAddr;
+use std::path::Path;
 use std::process::ExitCode;
 
 /// The simulator and the servers allocate and free many small messages: mimalloc serves
@@ -73,11 +74,12 @@ struct ConfigArgs {
     /// Number of proposers; the leader of round r is proposer r mod this number.
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     proposers: u16,
-    /// Number of clients that may submit commands (each gets a command key).
-    #[arg(long, default_value_t = 1)]
+    /// Number of clients that may submit commands (each gets a command key); at least 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
     clients: u16,
-    /// The first UDP port; acceptors, then proposers, then clients take consecutive ports.
-    #[arg(long)]
+    /// The first UDP port (1 or more); acceptors, then proposers, then clients take
+    /// consecutive ports, up to 65535.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     base_port: u16,
     /// The IP address every node listens on.
     #[arg(long, default_value = "127.0.0.1")]
@@ -86,6 +88,10 @@ struct ConfigArgs {
     /// (DIR/proposer-N.toml, DIR/client-N.toml: only that node's keys) instead of printing.
     #[arg(long, value_name = "DIR")]
     out: Option<std::path::PathBuf>,
+    /// With --out, replace the files of a config already in DIR. Its keys are then gone:
+    /// every store and share made with them stops working.
+    #[arg(long, requires = "out")]
+    force: bool,
 }
 
 /// Why a subcommand failed, and so the exit status.
@@ -186,30 +192,52 @@ fn run_config(args: ConfigArgs) -> Result<(), Failure> {
             .and_then(|()| stdout.flush())
             .map_err(|e| Failure::runtime("cannot write to stdout", e));
     };
-    let write = |name: String, text: String| {
-        let path = dir.join(name);
-        std::fs::write(&path, text)
-            .map_err(|e| Failure::runtime(&format!("cannot write {}", path.display()), e))
-    };
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Failure::runtime(&format!("cannot create {}", dir.display()), e))?;
-    write("cluster.toml".into(), header + &toml)?;
+    let mut files = vec![("cluster.toml".to_string(), header + &toml)];
+    files.extend(share_files(&config)?);
+    write_files(&dir, files, args.force)?;
+    println!("{}", dir.join("cluster.toml").display());
+    Ok(())
+}
+
+/// Each proposer's and client's share, named and with its header.
+fn share_files(config: &ClusterConfig) -> Result<Vec<(String, String)>, Failure> {
     let shares = config
         .nodes()
         .filter(|node| node.role() != bp_fast_paxos::cluster_config::Role::Acceptor);
-    for node in shares {
-        let share = config
-            .share_for(node)
-            .to_toml()
-            .map_err(|e| Failure::runtime("cannot write a share", e))?;
-        let header = format!(
-            "# The share of {node} in a BP Fast Paxos cluster: only its own keys. Give it to\n\
-             # {node} only.\n\n"
-        );
-        let name = format!("{}-{}.toml", node.role(), node.index());
-        write(name, header + &share)?;
+    shares
+        .map(|node| {
+            let share = config
+                .share_for(node)
+                .to_toml()
+                .map_err(|e| Failure::runtime("cannot write a share", e))?;
+            let header = format!(
+                "# The share of {node} in a BP Fast Paxos cluster: only its own keys. Give it to\n\
+                 # {node} only.\n\n"
+            );
+            let name = format!("{}-{}.toml", node.role(), node.index());
+            Ok((name, header + &share))
+        })
+        .collect()
+}
+
+/// Writes `files` into `dir`; unless `force`, only if none is there yet, since new keys in
+/// place of a config's would leave every store and share made with it unusable.
+fn write_files(dir: &Path, files: Vec<(String, String)>, force: bool) -> Result<(), Failure> {
+    let mut paths = files.iter().map(|(name, _)| dir.join(name));
+    if !force && let Some(taken) = paths.find(|path| path.exists()) {
+        return Err(Failure::Runtime(format!(
+            "{} exists: a new config would replace its keys, and no store or share made \
+             with them would work; pass --force to replace it anyway",
+            taken.display()
+        )));
     }
-    println!("{}", dir.join("cluster.toml").display());
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Failure::runtime(&format!("cannot create {}", dir.display()), e))?;
+    for (name, text) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, text)
+            .map_err(|e| Failure::runtime(&format!("cannot write {}", path.display()), e))?;
+    }
     Ok(())
 }
 
