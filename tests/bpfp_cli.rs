@@ -302,3 +302,26 @@ fn an_acceptor_or_a_client_given_a_proposers_share_is_told_which_file_it_needs()
     assert!(stderr.contains("share of proposer 0"), "{stderr}");
     assert!(stderr.contains("client-0.toml"), "{stderr}");
 }
+
+/// `--log-level` takes a level or `RUST_LOG`-style `target=level` directives; anything else
+/// is a usage error, as clap's own are.
+#[test]
+fn a_log_level_that_is_not_one_exits_2_naming_the_option() {
+    let config = |level: &str| {
+        bpfp()
+            .args(["--log-level", level, "config", "--acceptors", "4"])
+            .args(["--proposers", "1", "--base-port", "47330"])
+            .output()
+            .unwrap()
+    };
+    for level in ["bogus", "foo=[", "bp_fast_paxos=loud"] {
+        let (code, stderr) = failure(&config(level));
+        assert_eq!(code, Some(2), "{level}: {stderr}");
+        assert!(stderr.contains("--log-level"), "{level}: {stderr}");
+    }
+    for level in ["warn", "DEBUG", "off", "bp_fast_paxos=debug,warn"] {
+        let (code, stderr) = failure(&config(level));
+        assert_eq!(code, Some(0), "{level}: {stderr}");
+        assert!(stderr.is_empty(), "{level}: {stderr}");
+    }
+}

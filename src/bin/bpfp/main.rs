@@ -31,9 +31,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
                   Exit status: 0 on success, 1 when the command fails, 2 on bad arguments."
 )]
 struct Cli {
-    /// Log level (error, warn, info, debug, trace) or a `RUST_LOG`-style filter; `RUST_LOG`
-    /// is used when this is not given.
-    #[arg(long, global = true)]
+    /// Log level (error, warn, info, debug, trace, off) or `RUST_LOG`-style `target=level`
+    /// directives, comma-separated; `RUST_LOG` is used when this is not given.
+    #[arg(long, global = true, value_parser = parse_log_filter)]
     log_level: Option<String>,
     #[command(subcommand)]
     command: Command,
@@ -239,6 +239,24 @@ fn write_files(dir: &Path, files: Vec<(String, String)>, force: bool) -> Result<
             .map_err(|e| Failure::runtime(&format!("cannot write {}", path.display()), e))?;
     }
     Ok(())
+}
+
+/// Accepts a filter whose every directive is a level or `target=level`, so that clap reports
+/// anything else as a usage error (exit 2). A bare word is a target to the filter's own parser,
+/// which would take a mistyped level for one and log nothing.
+fn parse_log_filter(text: &str) -> Result<String, String> {
+    use tracing::level_filters::LevelFilter;
+    tracing_subscriber::EnvFilter::try_new(text).map_err(|e| e.to_string())?;
+    let not_a_level = text
+        .split(',')
+        .map(str::trim)
+        .find(|part| !part.contains('=') && part.parse::<LevelFilter>().is_err());
+    match not_a_level {
+        Some(part) => Err(format!(
+            "{part:?} is neither a level (error, warn, info, debug, trace, off) nor target=level"
+        )),
+        None => Ok(text.to_string()),
+    }
 }
 
 /// Accepts only `3f + 1` acceptors with `f >= 1`, so that clap reports anything else as a
