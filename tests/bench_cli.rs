@@ -279,3 +279,20 @@ fn a_plot_in_a_missing_directory_is_refused_before_the_bench_runs() {
         "{stderr}"
     );
 }
+
+/// `--linger-us`'s help gives the default the leader runs with, and 0 only as a choice.
+#[test]
+fn linger_help_names_its_real_default() {
+    let out = Command::new(env!("CARGO_BIN_EXE_bpfp"))
+        .args(["bench", "--help"])
+        .output()
+        .expect("bpfp runs");
+    let help = String::from_utf8_lossy(&out.stdout);
+    let linger = help
+        .split("--linger-us")
+        .nth(1)
+        .and_then(|rest| rest.split("\n      --").next())
+        .expect("--linger-us in the help");
+    assert!(linger.contains("[default: 200]"), "{linger}");
+    assert!(!linger.contains("the default when left out"), "{linger}");
+}

@@ -18,6 +18,7 @@ use bp_fast_paxos::bench::service::ServiceSession;
 use bp_fast_paxos::bench::workload::{KEYS, Workload};
 use bp_fast_paxos::cluster_config::{ClusterConfig, NodeId, Role};
 use bp_fast_paxos::runtime::event_loop::Counters;
+use bp_fast_paxos::service::node::Tuning;
 use bp_fast_paxos::service::server::{LocalCluster, ServerOptions, loopback_config};
 use clap::{Args, ValueEnum};
 use serde::Serialize;
@@ -57,10 +58,10 @@ pub struct BenchArgs {
           value_parser = clap::value_parser!(u64).range(1..=85))]
     slots_in_flight: Option<u64>,
     /// How long the local cluster's leader waits, after a decision, for the clients it
-    /// answered before it proposes a small batch, in microseconds (0: it never waits; the
-    /// default when left out).
-    #[arg(long, value_name = "MICROSECONDS", conflicts_with = "config")]
-    linger_us: Option<u64>,
+    /// answered before it proposes a small batch, in microseconds (0: it never waits).
+    #[arg(long, value_name = "MICROSECONDS", conflicts_with = "config",
+          default_value_t = default_linger_us())]
+    linger_us: u64,
     /// Print the figures as JSON.
     #[arg(long)]
     json: bool,
@@ -143,12 +144,15 @@ const BUCKET: Duration = Duration::from_millis(100);
 /// commands wait for connections to open and addresses to be learnt.
 const WARM_UP: Duration = Duration::from_millis(500);
 
+/// The servers' own linger, so that `--help` shows the default the leader runs with.
+fn default_linger_us() -> u64 {
+    u64::try_from(Tuning::default().linger.as_micros()).unwrap_or(u64::MAX)
+}
+
 /// The local cluster's options: the defaults, but for the linger asked for.
 fn server_options(args: &BenchArgs) -> ServerOptions {
     let mut options = ServerOptions::default();
-    if let Some(us) = args.linger_us {
-        options.tuning.linger = Duration::from_micros(us);
-    }
+    options.tuning.linger = Duration::from_micros(args.linger_us);
     options
 }
 
