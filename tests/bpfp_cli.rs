@@ -325,3 +325,26 @@ fn a_log_level_that_is_not_one_exits_2_naming_the_option() {
         assert!(stderr.is_empty(), "{level}: {stderr}");
     }
 }
+
+/// The proposer's round file serves liveness only: a damaged one still stops the proposer
+/// (it cannot tell what else is wrong with its disk), with the path and that it may go.
+#[test]
+fn a_damaged_round_file_stops_the_proposer_saying_it_is_safe_to_delete() {
+    let scratch = TempDir::new("cli-damaged-round");
+    let dir = scratch.path();
+    config_out(dir, 47340);
+    let round = dir.join("proposer-0.round");
+    std::fs::write(&round, b"not a NEWROUND").unwrap();
+    let out = refused(
+        bpfp()
+            .args(["proposer", "--id", "0", "--config"])
+            .arg(dir.join("proposer-0.toml"))
+            .arg("--data")
+            .arg(dir),
+    );
+    let (code, stderr) = failure(&out);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains(&round.display().to_string()), "{stderr}");
+    assert!(stderr.contains("safe to delete"), "{stderr}");
+    assert!(stderr.contains("trust change"), "{stderr}");
+}

@@ -108,6 +108,12 @@ pub enum ServerError {
     Storage(DurableError),
     /// An acceptor that is not new has no store.
     NoStore(PathBuf),
+    /// A proposer's round file is damaged. It serves liveness only, so it may be deleted; the
+    /// proposer still refuses it rather than guess what else its disk lost.
+    DamagedRoundFile {
+        path: PathBuf,
+        source: DurableError,
+    },
     Socket {
         addr: SocketAddr,
         source: io::Error,
@@ -124,6 +130,13 @@ impl Display for ServerError {
                 f,
                 "no acceptor store at {}: if this acceptor is new, start it with --init; if it \
                  ran before, its votes are lost, and starting it afresh could break agreement",
+                path.display()
+            ),
+            ServerError::DamagedRoundFile { path, source } => write!(
+                f,
+                "{source}. That file only holds the NEWROUND this proposer began last, sent \
+                 again after a restart to spare the acceptors a wait: {} is safe to delete, at \
+                 the cost of at most a trust change",
                 path.display()
             ),
             ServerError::Socket { addr, source } => write!(f, "cannot bind {addr}: {source}"),
@@ -324,7 +337,7 @@ pub fn start_server(
         }
         _ => {
             let (storage, stored) =
-                ProposerStore::open(data_dir, node.index()).map_err(ServerError::Storage)?;
+                ProposerStore::open(data_dir, node.index()).map_err(round_file_error)?;
             spawn(NodeSpec {
                 actor,
                 id,
@@ -344,6 +357,17 @@ pub fn start_server(
             .unwrap_or_else(|| ([0, 0, 0, 0], 0).into()),
         source,
     })
+}
+
+/// Why a proposer's round file cannot be read: a damaged one says that it may go.
+fn round_file_error(e: DurableError) -> ServerError {
+    match e {
+        DurableError::Corrupt { ref path, .. } => ServerError::DamagedRoundFile {
+            path: path.clone(),
+            source: e,
+        },
+        other => ServerError::Storage(other),
+    }
 }
 
 /// A config for `f`, `proposers` and `clients` with fresh keys, its servers on free loopback
