@@ -84,7 +84,7 @@ impl Replica {
     }
 
     /// Installs a peer's copy of its store, applied up to `applied`, if that is ahead of this
-    /// replica; whether it did.
+    /// replica, and stops waiting for the commands it applied; whether it did.
     pub fn install(&mut self, applied: Slot, log_digest: [u8; 32], store: KvStore) -> bool {
         if applied <= self.applied {
             return false;
@@ -93,6 +93,14 @@ impl Replica {
         self.applied = applied;
         self.log_digest = log_digest;
         self.installed += 1;
+        // The installed store applied some of the commands awaited here; waiting for them
+        // still would have the suspect timer blame the leader for work that is done.
+        let store = &self.store;
+        self.waiting.retain(|client, (seq, _)| {
+            store
+                .session(*client)
+                .is_none_or(|(applied_seq, _)| applied_seq < *seq)
+        });
         true
     }
 
@@ -308,5 +316,35 @@ mod tests {
         replica.applied = 600;
         assert!(replica.take_snapshot(256, false).is_some());
         assert_eq!((replica.snapshot_at, replica.snapshot_before), (600, 300));
+    }
+
+    /// A command a client resent, then applied by a peer whose store this replica installs,
+    /// is no longer awaited: its wait would make the suspect timer blame the leader for a
+    /// command that is done.
+    #[test]
+    fn a_store_installed_ends_the_wait_for_the_commands_it_applied() {
+        let key = b"client key".to_vec();
+        let mut keys = CommandKeys::default();
+        keys.insert(ClientId(0), key.clone());
+        keys.insert(ClientId(1), key.clone());
+        let op = || crate::service::Op::Get { key: "k".into() };
+        let done = Command::signed(ClientId(0), 3, op(), &key);
+        let still_waiting = Command::signed(ClientId(1), 5, op(), &key);
+
+        let mut replica = Replica::recover(None);
+        assert_eq!(replica.resent(&done, &keys), None);
+        assert_eq!(replica.resent(&still_waiting, &keys), None);
+        let mut peers = KvStore::default();
+        assert!(matches!(peers.apply(&done, &keys), Applied::Executed(_)));
+        assert!(replica.install(7, [0; 32], peers));
+
+        assert!(
+            !replica.waiting.contains_key(&ClientId(0)),
+            "client 0 is done"
+        );
+        assert!(
+            replica.waiting.contains_key(&ClientId(1)),
+            "client 1 still waits"
+        );
     }
 }
