@@ -10,7 +10,7 @@ use common::TempDir;
 use bp_fast_paxos::runtime::faults::FaultRates;
 use bp_fast_paxos::service::server::Broken;
 use bp_fast_paxos::torture::run::{TortureOptions, torture};
-use bp_fast_paxos::trace::event::{Event, TracePromise, TraceVote, Via};
+use bp_fast_paxos::trace::event::{Event, FORMAT, Header, Record, TracePromise, TraceVote, Via};
 use bp_fast_paxos::trace::read::{History, Step, read_history, read_trace};
 use bp_fast_paxos::trace::replay::replay;
 use bp_fast_paxos::trace::tla::write_tla;
@@ -396,7 +396,7 @@ fn a_torn_last_line_is_a_crash_mid_write_and_other_damage_is_an_error() {
     let torn = dir.join("torn.trace.jsonl");
     std::fs::write(&torn, format!("{header}{start}{{\"t\":2,\"seq\":2,\"ev")).unwrap();
     let trace = read_trace(&torn).expect("a torn tail is cut");
-    assert_eq!(trace.records.len(), 1);
+    assert_eq!((trace.records.len(), trace.torn), (1, true));
     let damaged = dir.join("damaged.trace.jsonl");
     std::fs::write(&damaged, format!("{header}{{\"t\":2,\"seq\"\n{start}")).unwrap();
     let e = read_trace(&damaged).expect_err("damage before the end is an error");
@@ -472,6 +472,7 @@ impl Synthetic {
             proposers: 2,
             window,
             steps: self.steps,
+            torn: Vec::new(),
         }
     }
 }
@@ -585,4 +586,69 @@ fn a_promise_of_its_round_again_after_a_restart_is_a_step_of_both_validations() 
     let (code, text) = tlc(&history, "repromise");
     assert_eq!(code, 0, "{text}");
     assert!(text.contains(": valid ("), "{text}");
+}
+
+/// A trace whose last line is torn is read as a crash mid-write; when the replay then
+/// rejects the history, `check trace` says which file was torn, since a file cut short by
+/// other means (a copy, an editor) would read the same and its node's later events are gone.
+#[test]
+fn a_rejection_after_a_torn_line_names_the_torn_file() {
+    let scratch = TempDir::new("torn-rejected");
+    let dir = scratch.path();
+    let line = |t: u64, event: Event| {
+        let record = Record { t, seq: t, event };
+        serde_json::to_string(&record).unwrap() + "\n"
+    };
+    let start = Event::Start {
+        rnd: 0,
+        base: 0,
+        votes: vec![],
+    };
+    let vote = Event::Vote {
+        slot: 0,
+        round: 0,
+        value: "A".into(),
+        from: 0,
+        proof: vec![],
+        digest: false,
+    };
+    let decide = Event::Decide {
+        slot: 0,
+        round: 0,
+        value: "A".into(),
+        via: Via::Learn,
+    };
+    for acceptor in 0..4u16 {
+        let header = Header {
+            format: FORMAT.into(),
+            acceptor,
+            f: 1,
+            proposers: 2,
+            window: None,
+        };
+        let mut text = serde_json::to_string(&header).unwrap() + "\n";
+        text += &line(1, start.clone());
+        match acceptor {
+            // Acceptor 2's vote is torn off: only two votes are left for the decision.
+            2 => text += &line(2, vote.clone())[..20],
+            3 => {}
+            _ => text += &line(2, vote.clone()),
+        }
+        if acceptor == 0 {
+            text += &line(3, decide.clone());
+        }
+        std::fs::write(dir.join(format!("acceptor-{acceptor}.trace.jsonl")), text).unwrap();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_check"))
+        .arg("trace")
+        .arg(dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("REJECTED"), "{stdout}");
+    assert!(
+        stdout.contains("acceptor-2.trace.jsonl") && stdout.contains("torn"),
+        "the note names the torn file: {stdout}"
+    );
 }

@@ -434,6 +434,13 @@ fn check_trace(args: &[PathBuf], tla: Option<&Path>) -> ExitCode {
         }
         Err(rejection) => {
             println!("trace REJECTED at {rejection}");
+            for path in &history.torn {
+                println!(
+                    "note: {} ends in a torn line, read as its node's crash mid-write; if the \
+                     file was cut short otherwise, its later events are missing",
+                    path.display()
+                );
+            }
             ExitCode::FAILURE
         }
     }

@@ -17,6 +17,8 @@ pub struct TraceFile {
     pub path: PathBuf,
     pub header: Header,
     pub records: Vec<Record>,
+    /// Its last line was torn, and left out as a write cut short by a crash.
+    pub torn: bool,
 }
 
 /// An event of the merged history, with where it came from.
@@ -37,6 +39,8 @@ pub struct History {
     /// The acceptors' slot window, if their traces record it.
     pub window: Option<Slot>,
     pub steps: Vec<Step>,
+    /// The files whose torn last line was left out ([`TraceFile::torn`]).
+    pub torn: Vec<PathBuf>,
 }
 
 /// Why trace files cannot be read.
@@ -98,12 +102,16 @@ pub fn read_trace(path: &Path) -> Result<TraceFile, ReadError> {
         ));
     }
     let mut records = Vec::new();
+    let mut torn = false;
     let last = text.lines().count();
     for (index, line) in lines {
         match serde_json::from_str::<Record>(line) {
             Ok(record) => records.push(record),
             // A node killed in the middle of a write leaves a torn last line: not an event.
-            Err(_) if index + 1 == last && !text.ends_with('\n') => break,
+            Err(_) if index + 1 == last && !text.ends_with('\n') => {
+                torn = true;
+                break;
+            }
             Err(e) => return Err(malformed(index + 1, e.to_string())),
         }
     }
@@ -111,6 +119,7 @@ pub fn read_trace(path: &Path) -> Result<TraceFile, ReadError> {
         path: path.to_path_buf(),
         header,
         records,
+        torn,
     })
 }
 
@@ -194,5 +203,10 @@ pub fn merge(files: Vec<TraceFile>) -> Result<History, ReadError> {
         proposers,
         window,
         steps,
+        torn: files
+            .iter()
+            .filter(|file| file.torn)
+            .map(|file| file.path.clone())
+            .collect(),
     })
 }
