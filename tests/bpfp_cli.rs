@@ -348,3 +348,16 @@ fn a_damaged_round_file_stops_the_proposer_saying_it_is_safe_to_delete() {
     assert!(stderr.contains("safe to delete"), "{stderr}");
     assert!(stderr.contains("trust change"), "{stderr}");
 }
+
+/// `bpfp local --clients 0` would serve a cluster no client can use: refused as a usage error
+/// before anything is written.
+#[test]
+fn local_without_clients_is_a_usage_error() {
+    let scratch = TempDir::new("cli-local-no-clients");
+    let dir = scratch.path().join("cluster");
+    let out = refused(bpfp().args(["local", "--clients", "0", "--dir"]).arg(&dir));
+    let (code, stderr) = failure(&out);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--clients"), "{stderr}");
+    assert!(!dir.exists(), "it wrote {}", dir.display());
+}

@@ -51,9 +51,9 @@ pub struct LocalArgs {
     /// served again: the same config, keys and stores.
     #[arg(long)]
     dir: PathBuf,
-    /// How many clients the config lists (`bpfp put --client N` picks one).
-    #[arg(long, default_value_t = 4)]
-    clients: usize,
+    /// How many clients the config lists, at least 1 (`bpfp put --client N` picks one).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
+    clients: u16,
     /// Record each acceptor's trace in DIR (`acceptor-<i>.trace.jsonl`), for `check trace`.
     #[arg(long, value_name = "DIR")]
     trace: Option<PathBuf>,
@@ -103,7 +103,7 @@ pub fn run_local(args: LocalArgs) -> Result<(), Failure> {
         let config = read_config(&path)?;
         LocalCluster::reopen(config, &data, options).map_err(|e| restart_failure(&path, e))?
     } else {
-        let (config, sockets) = loopback_config(1, 2, args.clients)
+        let (config, sockets) = loopback_config(1, 2, usize::from(args.clients))
             .map_err(|e| Failure::runtime("cannot set up the cluster", e))?;
         let toml = config
             .to_toml()
