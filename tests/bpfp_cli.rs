@@ -335,6 +335,9 @@ fn a_damaged_round_file_stops_the_proposer_saying_it_is_safe_to_delete() {
     config_out(dir, 47340);
     let round = dir.join("proposer-0.round");
     std::fs::write(&round, b"not a NEWROUND").unwrap();
+    // Proposer 0's port, taken (by this test, or by whoever holds it already): the damaged
+    // file is still what the proposer reports, as it looks at its files before it binds.
+    let _taken = std::net::UdpSocket::bind("127.0.0.1:47344").ok();
     let out = refused(
         bpfp()
             .args(["proposer", "--id", "0", "--config"])

@@ -768,27 +768,33 @@ fn bpfp_config_rejects_bad_arguments_with_exit_2() {
 fn bpfp_config_out_replaces_an_existing_config_only_with_force() {
     let scratch = TempDir::new("config-force");
     let dir = scratch.path();
-    let out_to = |extra: &[&str]| {
+    let out_to = |proposers: &str, extra: &[&str]| {
         let dir = dir.to_str().unwrap();
-        let args = ["config", "--acceptors", "4", "--proposers", "1"];
+        let args = ["config", "--acceptors", "4", "--proposers", proposers];
         bpfp(&[&args[..], &["--base-port", "7000", "--out", dir], extra].concat())
     };
-    assert_eq!(out_to(&[]).status.code(), Some(0));
+    assert_eq!(out_to("2", &[]).status.code(), Some(0));
     let cluster = dir.join("cluster.toml");
     let first = std::fs::read_to_string(&cluster).unwrap();
 
-    let again = out_to(&[]);
+    let again = out_to("2", &[]);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert_eq!(again.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(&cluster.display().to_string()), "{stderr}");
     assert!(stderr.contains("--force"), "{stderr}");
     assert_eq!(std::fs::read_to_string(&cluster).unwrap(), first, "kept");
 
-    assert_eq!(out_to(&["--force"]).status.code(), Some(0));
+    assert_eq!(out_to("1", &["--force"]).status.code(), Some(0));
     assert_ne!(
         std::fs::read_to_string(&cluster).unwrap(),
         first,
         "replaced"
+    );
+    // The share of a proposer the new config does not have holds old keys: gone with them.
+    assert!(dir.join("proposer-0.toml").exists());
+    assert!(
+        !dir.join("proposer-1.toml").exists(),
+        "a stale share was left"
     );
 }
 

@@ -24,7 +24,7 @@ use serde_json::json;
 use stateright::{Checker, HasDiscoveries, Model as _, UniformChooser};
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -63,8 +63,9 @@ enum Command {
     Check,
     /// Serve stateright's web explorer on the configuration.
     Explore {
+        /// HOST:PORT, a name or an address.
         #[arg(long, default_value = "127.0.0.1:3000")]
-        addr: SocketAddr,
+        addr: String,
     },
     /// Validate the traces of a running cluster (`bpfp ... --trace`): replay them through
     /// the model, or with --tla write a TLA+ module for `spec/check.sh --trace DIR`.
@@ -486,7 +487,7 @@ fn main() -> ExitCode {
     checked.unwrap_or_else(|e| usage_error(&e))
 }
 
-/// The options of `args` by their ids.
+/// The ids of the options of `A`.
 fn ids_of<A: Args>() -> Vec<String> {
     A::augment_args(clap::Command::new("options"))
         .get_arguments()
@@ -494,30 +495,40 @@ fn ids_of<A: Args>() -> Vec<String> {
         .collect()
 }
 
-/// The ids of the options that the subcommand `name` does not use (`None`: exhausting).
-fn unused_by(name: Option<&str>) -> Vec<String> {
-    let search_only = [
-        "json",
-        "bfs",
-        "dfs",
-        "symmetry",
-        "simulate_first",
-        "simulate_seed",
-    ];
+fn owned(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|id| id.to_string()).collect()
+}
+
+/// The ids of the options that the command `name` ignores, and how to say where; `bounded`:
+/// `--depth` was given.
+fn unused_by(name: Option<&str>, bounded: bool) -> (Vec<String>, String) {
+    let walks = ["simulate_first", "simulate_seed"];
     match name {
         // They build no model: the traces and the vectors name their own configurations.
-        Some("trace") | Some("vectors") => {
+        Some(name @ ("trace" | "vectors")) => {
             let mut all = ids_of::<ModelArgs>();
             all.extend(ids_of::<SearchArgs>());
-            all
+            (all, format!("`check {name}`"))
         }
-        Some("simulate") => search_only[1..].iter().map(|id| id.to_string()).collect(),
-        Some("explore") => search_only
-            .iter()
-            .chain(&["progress_every"])
-            .map(|id| id.to_string())
-            .collect(),
-        _ => Vec::new(),
+        // Random walks neither order a search nor reduce by symmetry.
+        Some("simulate") => {
+            let ids = owned(&["bfs", "dfs", "symmetry"]);
+            (
+                owned(&walks).into_iter().chain(ids).collect(),
+                "`check simulate`".into(),
+            )
+        }
+        // The explorer answers requests: no report, no progress, no bound on its depth.
+        Some("explore") => {
+            let ids = owned(&["json", "bfs", "dfs", "symmetry", "progress_every", "depth"]);
+            (
+                owned(&walks).into_iter().chain(ids).collect(),
+                "`check explore`".into(),
+            )
+        }
+        // The random walks before the search are left out of a search bounded by depth.
+        _ if bounded => (owned(&walks), "a search bounded by --depth".into()),
+        _ => (Vec::new(), String::new()),
     }
 }
 
@@ -532,8 +543,8 @@ fn refuse_unused(matches: &ArgMatches) -> Result<(), String> {
         };
         on_line(matches) || sub.is_some_and(|(_, m)| on_line(m))
     };
-    let name = sub.map(|(name, _)| name);
-    let Some(id) = unused_by(name).into_iter().find(|id| given(id)) else {
+    let (unused, context) = unused_by(sub.map(|(name, _)| name), given("depth"));
+    let Some(id) = unused.into_iter().find(|id| given(id)) else {
         return Ok(());
     };
     let long = Cli::command()
@@ -541,10 +552,7 @@ fn refuse_unused(matches: &ArgMatches) -> Result<(), String> {
         .find(|arg| arg.get_id() == id.as_str())
         .and_then(|arg| arg.get_long())
         .map_or(id.clone(), str::to_string);
-    Err(format!(
-        "--{long} does not apply to `check {}`",
-        name.unwrap_or("check")
-    ))
+    Err(format!("--{long} does not apply to {context}"))
 }
 
 /// A depth bound of 0 would be taken by stateright as no bound at all.
@@ -693,9 +701,9 @@ where
                         "bounded by depth, until the first agreement or votes-safe violation"
                     }
                     (false, false) => "exhaustive",
-                    (false, true) => "bounded by depth, not exhaustive",
+                    (false, true) => "bounded by depth",
                 },
-                exhaustive: search.depth.is_none(),
+                exhaustive: true,
             };
             if search.bfs {
                 run.finish(builder.spawn_bfs())
@@ -729,12 +737,12 @@ where
         }
         Command::Explore { addr } => {
             // stateright's server panics on an address it cannot listen on: try it first.
-            if let Err(e) = TcpListener::bind(addr) {
+            if let Err(e) = TcpListener::bind(addr.as_str()) {
                 return usage_error(&format!("explore: cannot listen on {addr}: {e}"));
             }
             println!("Serving the explorer for {cfg} on http://{addr}");
             let _ = std::io::stdout().flush();
-            builder.serve(addr);
+            builder.serve(addr.as_str());
             ExitCode::SUCCESS
         }
         Command::Vectors { .. } | Command::Trace { .. } => {
@@ -786,7 +794,8 @@ struct Run<'a, P> {
     search: &'a SearchArgs,
     settings: serde_json::Value,
     mode: &'static str,
-    /// Whether the search covers every reachable state (no depth bound, no random walk).
+    /// Whether the search covers every reachable state unless its depth bound cut it (a
+    /// search, not a random walk).
     exhaustive: bool,
 }
 
@@ -815,11 +824,16 @@ impl<P: Checkable> Run<'_, P> {
         }
         let checker = checker.join();
         let seconds = self.start.elapsed().as_secs_f64();
+        // A bound deeper than every path cut nothing.
+        let uncut = self
+            .search
+            .depth
+            .is_none_or(|bound| checker.max_depth() < bound);
         let how = How {
             as_json: self.search.json,
             settings: self.settings,
             mode: self.mode,
-            exhaustive: self.exhaustive,
+            exhaustive: self.exhaustive && uncut,
         };
         report(self.cfg, &checker, seconds, how)
     }
@@ -849,7 +863,13 @@ fn conclusion(
         .filter(|v| VARIANT_MUST_VIOLATE.contains(&v.name) && !v.holds)
         .map(|v| v.name)
         .collect();
-    if violated.is_empty() {
+    if violated.is_empty() && inconclusive > 0 {
+        format!(
+            "Variant {} was not rejected by this search, which was not exhaustive: it found no \
+             violation of agreement or votes safe.",
+            variant.name()
+        )
+    } else if violated.is_empty() {
         format!(
             "Variant {} was NOT rejected: agreement and votes safe hold in this configuration.",
             variant.name()

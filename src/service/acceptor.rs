@@ -306,10 +306,11 @@ impl AcceptorSide<'_> {
                 log_digest,
                 store,
             } => {
-                if replica.install(applied, log_digest, store)
-                    && let Some(step) = self.acceptor.install_snapshot(log, applied)
-                {
-                    self.carry_out(log, &mut replica.suspicion, step, o);
+                if let Some(owed) = replica.install(applied, log_digest, store) {
+                    self.node.send_replies(owed, log.rnd(), o);
+                    if let Some(step) = self.acceptor.install_snapshot(log, applied) {
+                        self.carry_out(log, &mut replica.suspicion, step, o);
+                    }
                 }
                 true
             }

@@ -84,10 +84,16 @@ impl Replica {
     }
 
     /// Installs a peer's copy of its store, applied up to `applied`, if that is ahead of this
-    /// replica, and stops waiting for the commands it applied; whether it did.
-    pub fn install(&mut self, applied: Slot, log_digest: [u8; 32], store: KvStore) -> bool {
+    /// replica (`None` if not), and stops waiting for the commands it applied: the replies
+    /// owed to the clients that resent them, as applying them here would have answered.
+    pub fn install(
+        &mut self,
+        applied: Slot,
+        log_digest: [u8; 32],
+        store: KvStore,
+    ) -> Option<Vec<Outgoing>> {
         if applied <= self.applied {
-            return false;
+            return None;
         }
         self.store = Arc::new(store);
         self.applied = applied;
@@ -95,13 +101,24 @@ impl Replica {
         self.installed += 1;
         // The installed store applied some of the commands awaited here; waiting for them
         // still would have the suspect timer blame the leader for work that is done.
+        let mut owed = Vec::new();
         let store = &self.store;
-        self.waiting.retain(|client, (seq, _)| {
-            store
-                .session(*client)
-                .is_none_or(|(applied_seq, _)| applied_seq < *seq)
-        });
-        true
+        self.waiting
+            .retain(|client, (seq, _)| match store.session(*client) {
+                Some((applied_seq, reply)) if applied_seq >= *seq => {
+                    // Only the latest reply is kept: a later command answers for this one.
+                    if applied_seq == *seq {
+                        owed.push(Outgoing {
+                            client: *client,
+                            seq: *seq,
+                            reply: reply.clone(),
+                        });
+                    }
+                    false
+                }
+                _ => true,
+            });
+        Some(owed)
     }
 
     /// A snapshot of the applied state if one is due (`every` slots applied since the last,
@@ -335,8 +352,21 @@ mod tests {
         assert_eq!(replica.resent(&done, &keys), None);
         assert_eq!(replica.resent(&still_waiting, &keys), None);
         let mut peers = KvStore::default();
-        assert!(matches!(peers.apply(&done, &keys), Applied::Executed(_)));
-        assert!(replica.install(7, [0; 32], peers));
+        let Applied::Executed(reply) = peers.apply(&done, &keys) else {
+            panic!("a fresh store executes client 0's first command");
+        };
+        // Client 1's command 4 was applied, not the 5 it waits for.
+        let before = Command::signed(ClientId(1), 4, op(), &key);
+        assert!(matches!(peers.apply(&before, &keys), Applied::Executed(_)));
+        let owed = replica.install(7, [0; 32], peers).expect("a store ahead");
+
+        assert_eq!(
+            owed.iter()
+                .map(|o| (o.client, o.seq, &o.reply))
+                .collect::<Vec<_>>(),
+            [(ClientId(0), 3, &reply)],
+            "client 0 is answered as applying its command would have"
+        );
 
         assert!(
             !replica.waiting.contains_key(&ClientId(0)),

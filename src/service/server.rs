@@ -283,12 +283,12 @@ pub fn start_server(
     let faults = options.faults.clone();
     let addresses = server_addresses(config)?;
     let id = config.stateright_id(node);
-    let socket = match socket {
-        Some(socket) => socket,
-        None => {
-            let addr = addresses[usize::from(id)];
-            UdpSocket::bind(addr).map_err(|source| ServerError::Socket { addr, source })?
-        }
+    // Bound only once the node's files are found good, so that what is wrong with them is
+    // said even when the port is taken too.
+    let addr = addresses[usize::from(id)];
+    let socket = move || match socket {
+        Some(socket) => Ok(socket),
+        None => UdpSocket::bind(addr).map_err(|source| ServerError::Socket { addr, source }),
     };
     let codec = ServerCodec::new(WireCodec::from_config(config, node).map_err(ServerError::Key)?);
     std::fs::create_dir_all(data_dir).map_err(|source| {
@@ -324,7 +324,7 @@ pub fn start_server(
                 NodeSpec {
                     actor,
                     id,
-                    socket,
+                    socket: socket()?,
                     addresses,
                     codec,
                     storage: opened.store,
@@ -341,7 +341,7 @@ pub fn start_server(
             spawn(NodeSpec {
                 actor,
                 id,
-                socket,
+                socket: socket()?,
                 addresses,
                 codec,
                 storage,

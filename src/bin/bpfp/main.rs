@@ -88,8 +88,9 @@ struct ConfigArgs {
     /// (DIR/proposer-N.toml, DIR/client-N.toml: only that node's keys) instead of printing.
     #[arg(long, value_name = "DIR")]
     out: Option<std::path::PathBuf>,
-    /// With --out, replace the files of a config already in DIR. Its keys are then gone:
-    /// every store and share made with them stops working.
+    /// With --out, replace the files of a config already in DIR, and remove the shares of
+    /// nodes the new config does not have. Its keys are then gone: every store and share
+    /// made with them stops working.
     #[arg(long, requires = "out")]
     force: bool,
 }
@@ -233,10 +234,31 @@ fn write_files(dir: &Path, files: Vec<(String, String)>, force: bool) -> Result<
     }
     std::fs::create_dir_all(dir)
         .map_err(|e| Failure::runtime(&format!("cannot create {}", dir.display()), e))?;
+    if force {
+        remove_stale_shares(dir, &files)?;
+    }
     for (name, text) in files {
         let path = dir.join(name);
         std::fs::write(&path, text)
             .map_err(|e| Failure::runtime(&format!("cannot write {}", path.display()), e))?;
+    }
+    Ok(())
+}
+
+/// Removes the shares in `dir` of nodes that the config replacing it does not have: their
+/// keys are the old config's, and a node given one would fail in a way hard to read.
+fn remove_stale_shares(dir: &Path, files: &[(String, String)]) -> Result<(), Failure> {
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| Failure::runtime(&format!("cannot read {}", dir.display()), e))?;
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let a_share = (name.starts_with("proposer-") || name.starts_with("client-"))
+            && name.ends_with(".toml");
+        if a_share && !files.iter().any(|(written, _)| *written == name) {
+            std::fs::remove_file(entry.path()).map_err(|e| {
+                Failure::runtime(&format!("cannot remove {}", entry.path().display()), e)
+            })?;
+        }
     }
     Ok(())
 }
