@@ -14,6 +14,12 @@ fn check(args: &[&str]) -> Output {
         .expect("the check binary runs")
 }
 
+/// Fails the test, with what the command printed on stderr, unless it exited 0.
+fn exited_0(output: &Output) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}
+
 fn json_of(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).expect("stdout holds exactly one JSON object")
 }
@@ -38,12 +44,7 @@ fn small_configuration_passes_with_the_json_object_of_the_readme() {
         "1",
         "--json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exited_0(&out);
     let report = json_of(&out);
     for field in ["states", "unique_states", "max_depth"] {
         assert!(report[field].as_u64().unwrap() > 0, "{field}");
@@ -197,12 +198,7 @@ fn simulation_of_a_larger_configuration_reports_safety_without_panicking() {
         "--json",
     ]);
     // A walk finds no violation, and what it does not reach is inconclusive: exit 0.
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exited_0(&out);
     let report = json_of(&out);
     assert_eq!(report["mode"], "simulation");
     assert!(report["states"].as_u64().unwrap() >= 2_000);
@@ -229,12 +225,7 @@ fn the_log_check_prints_the_json_object_with_the_figures_of_checking_md() {
         "0",
         "--json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exited_0(&out);
     let report = json_of(&out);
     assert_eq!(report["config"]["log"], true);
     assert_eq!(report["config"]["slots"], 2);
@@ -258,12 +249,7 @@ fn the_log_simulates_like_the_single_decree() {
         "--json",
     ]);
     // A walk finds no violation, and what it does not reach is inconclusive: exit 0.
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exited_0(&out);
     let report = json_of(&out);
     assert_eq!(report["mode"], "simulation");
     assert_eq!(report["config"]["log"], true);
@@ -310,12 +296,7 @@ fn log_simulation(seed: &str, json: bool) -> Output {
     }
     let out = check(&args);
     // A walk finds no violation, and what it does not reach is inconclusive: exit 0.
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exited_0(&out);
     out
 }
 
@@ -505,12 +486,7 @@ fn a_bounded_search_reports_what_it_did_not_reach_as_inconclusive() {
         "4",
         "--json",
     ]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    exited_0(&out);
     let report = json_of(&out);
     assert_eq!(report["ok"], true);
     let trust_change = property(&report, "decision after trust change");
